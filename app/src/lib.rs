@@ -1,0 +1,59 @@
+//! Peerplan's browser UI, built with Leptos (SSR on the server, hydrated in the browser).
+//!
+//! The planner runs [`netmodel`] directly in the browser, so checks and traces are instant and offline;
+//! server functions are used only to load and save plans.
+
+pub mod planner;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    StaticSegment,
+};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: header, routed page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/peerplan.css"/>
+        <Title text="Peerplan"/>
+        <Router>
+            <header class="app-header">
+                <h1>"Peerplan"</h1>
+                <span class="tagline">"Plan, simulate and apply VPC peering"</span>
+            </header>
+            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
+                <Route path=StaticSegment("") view=planner::PlannerPage/>
+            </Routes>
+        </Router>
+    }
+}
+
+/// Entry point of the browser build: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,7 @@
+//! The `peerplan` binary's library: command line ([`cli`]), logging ([`telemetry`]) and the web server
+//! ([`web`]) that serves the Leptos app, the planner API and the embedded control plane.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,72 @@
+//! The HTTP server behind `peerplan serve`: SSR and hydration of the app, static files, `/healthz`.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use app::{shell, App};
+use axum::{routing::get, Router};
+use leptos::config::{Env, LeptosOptions};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+/// What `peerplan serve` needs to start.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// Folder for the SQLite files.
+    pub data_dir: PathBuf,
+    /// Folder holding the built site (`pkg/` with the WASM, JS and CSS).
+    pub site_root: PathBuf,
+}
+
+/// Leptos options for this build; the site root comes from cargo-leptos when it runs us
+/// (`LEPTOS_SITE_ROOT`), otherwise from the configuration (default `target/site`).
+pub fn leptos_options(cfg: &ServeConfig) -> LeptosOptions {
+    let env = match std::env::var("LEPTOS_ENV").as_deref() {
+        Ok("DEV") | Ok("dev") => Env::DEV,
+        _ => Env::PROD,
+    };
+    LeptosOptions::builder()
+        .output_name("peerplan")
+        .site_root(cfg.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(cfg.addr)
+        .env(env)
+        .build()
+}
+
+/// The whole application router.
+pub fn router(cfg: &ServeConfig) -> Router {
+    let options = leptos_options(cfg);
+    let routes = generate_route_list(App);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes(&options, routes, {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(options)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Binds, prints the address it listens on (scripts and tests read that line), and serves until Ctrl+C.
+pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create data folder {}: {e}", cfg.data_dir.display()))?;
+    let listener = tokio::net::TcpListener::bind(cfg.addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.addr))?;
+    let local = listener.local_addr()?;
+    let app = router(&ServeConfig { addr: local, ..cfg });
+    println!("peerplan listening on http://{local}");
+    tracing::info!(%local, "serving");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
