@@ -14,7 +14,7 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub verbose: bool,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The subcommands.
@@ -25,10 +25,10 @@ pub enum Command {
 }
 
 /// Arguments of `peerplan serve`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, clap::Parser)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:3000", env = "PEERPLAN_ADDR")]
+    /// Address to listen on (under cargo-leptos: its site address).
+    #[arg(long, default_value = "127.0.0.1:3000", env = "LEPTOS_SITE_ADDR")]
     pub addr: SocketAddr,
     /// Folder for data (SQLite files).
     #[arg(long, default_value = "./data", env = "PEERPLAN_DATA")]
@@ -40,16 +40,32 @@ pub struct ServeArgs {
 
 /// Runs the chosen command and maps its outcome to an exit code.
 pub async fn run(cli: Cli) -> ExitCode {
-    match cli.command {
+    let command = match cli.command {
+        Some(command) => command,
+        // `cargo leptos serve|end-to-end` starts the binary without arguments: serve on its address.
+        None if std::env::var_os("LEPTOS_SITE_ADDR").is_some() => {
+            Command::Serve(ServeArgs::parse_from(["serve"]))
+        }
+        None => {
+            let _ = <Cli as clap::CommandFactory>::command().print_help();
+            return ExitCode::from(2);
+        }
+    };
+    match command {
         Command::Serve(args) => {
             let cfg = ServeConfig { addr: args.addr, data_dir: args.data, site_root: args.site_root };
-            match web::serve(cfg).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("peerplan serve: {e:#}");
-                    ExitCode::from(2)
-                }
-            }
+            report("serve", web::serve(cfg).await)
+        }
+    }
+}
+
+/// Prints a command's error as `peerplan <command>: <message>` and maps it to exit code 2.
+fn report(command: &str, outcome: anyhow::Result<()>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("peerplan {command}: {e:#}");
+            ExitCode::from(2)
         }
     }
 }

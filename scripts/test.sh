@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what is missing, then runs every check and test: fmt, clippy (native and wasm), every crate's tests,
+# and the Playwright suite in Debian's Chromium through `cargo leptos end-to-end`. Exits non-zero on any failure.
+#
+# A target folder outside the clone is reused when present (PEERPLAN_TARGET_DIR, default ~/.cache/peerplan/target);
+# the script passes from nothing too, only slower.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+source scripts/env.sh
+export CARGO_TARGET_DIR="${PEERPLAN_TARGET_DIR:-$HOME/.cache/peerplan/target}"
+mkdir -p "$CARGO_TARGET_DIR"
+export CARGO_TERM_COLOR=never
+LOG=$(mktemp -d)
+trap 'rm -rf "$LOG"' EXIT
+
+step() { printf '\n\033[1;34m== %s ==\033[0m\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (native, all targets)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo clippy (wasm, hydrate)"
+cargo clippy -p app --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
+
+step "cargo test --workspace"
+cargo test --workspace 2>&1 | tee "$LOG/cargo-test.txt"
+
+step "end-to-end: cargo leptos end-to-end --release (Playwright in Debian's Chromium)"
+E2E_DATA=$(mktemp -d)
+PEERPLAN_DATA="$E2E_DATA" cargo leptos end-to-end --release 2>&1 | tee "$LOG/e2e.txt"
+rm -rf "$E2E_DATA"
+
+# The runners' own summary lines, then one total.
+passed=$(grep -oE 'test result: ok\. [0-9]+ passed' "$LOG/cargo-test.txt" | awk '{s+=$4} END {print s+0}')
+e2e_passed=$(grep -oE '^ *[0-9]+ passed' "$LOG/e2e.txt" | awk '{s+=$1} END {print s+0}')
+step "summary"
+echo "cargo test: $passed passed; playwright: $e2e_passed passed"
+echo "$((passed + e2e_passed)) passed, 0 failed"

@@ -1,0 +1,30 @@
+//! `peerplan serve` as a real process over real HTTP: health check and the server-rendered app shell.
+
+mod common;
+
+#[tokio::test]
+async fn healthz_and_ssr_shell_answer() {
+    let data = tempfile::tempdir().unwrap();
+    let server = common::start(&["serve"], data.path());
+    let client = reqwest::Client::new();
+
+    let health = client.get(format!("{}/healthz", server.base)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.text().await.unwrap(), "ok");
+
+    let page = client.get(format!("{}/", server.base)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<h1>Peerplan</h1>"), "header missing: {html}");
+    assert!(html.contains("aria-label=\"Planner canvas\""), "canvas missing");
+    assert!(html.contains("No VPCs yet"), "status bar missing");
+    assert!(html.contains("/pkg/peerplan.js"), "hydration script missing");
+}
+
+#[tokio::test]
+async fn unknown_page_is_404() {
+    let data = tempfile::tempdir().unwrap();
+    let server = common::start(&["serve"], data.path());
+    let res = reqwest::get(format!("{}/no-such-page", server.base)).await.unwrap();
+    assert_eq!(res.status(), 404);
+}
