@@ -1,6 +1,9 @@
-//! CIDR maths: parsing blocks at the edge with errors that name the input.
+//! CIDR maths: blocks parsed at the edge with errors that name the input, a sort-and-sweep overlap finder
+//! (O(N log N + K), never all pairs) and a free-block finder over the private ranges.
 
-use ipnet::{IpNet, Ipv4Net};
+use std::{fmt, net::IpAddr, str::FromStr};
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 /// Bad CIDR text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,20 +22,21 @@ pub struct CidrError {
 /// assert!(netmodel::cidr::parse_block("10.0.0.0/33").is_err());
 /// ```
 pub fn parse_block(input: &str) -> Result<IpNet, CidrError> {
-    let err = |reason: &str| CidrError { input: input.to_string(), reason: reason.to_string() };
+    let err = |reason: &str| CidrError {
+        input: input.to_string(),
+        reason: reason.to_string(),
+    };
     let text = input.trim();
-    if !text.contains('/') {
+    let Some((addr, len)) = text.split_once('/') else {
         return Err(err("missing the /prefix length"));
-    }
-    let net: IpNet = text.parse().map_err(|_| {
-        let (_, len) = text.split_once('/').unwrap_or_default();
-        match len.parse::<u8>() {
-            Ok(l) if (text.contains(':') && l > 128) || (!text.contains(':') && l > 32) => {
-                err("prefix length out of range")
-            }
-            _ => err("expected an address and a prefix length, like 10.0.0.0/16"),
-        }
-    })?;
+    };
+    let addr: IpAddr = addr
+        .parse()
+        .map_err(|_| err("the address part is not an IPv4 or IPv6 address"))?;
+    let len: u8 = len
+        .parse()
+        .map_err(|_| err("the prefix length is not a number"))?;
+    let net = IpNet::new(addr, len).map_err(|_| err("prefix length out of range"))?;
     if net.addr() != net.network() {
         return Err(CidrError {
             input: input.to_string(),
@@ -46,18 +50,278 @@ pub fn parse_block(input: &str) -> Result<IpNet, CidrError> {
 pub fn parse_ipv4_block(input: &str) -> Result<Ipv4Net, CidrError> {
     match parse_block(input)? {
         IpNet::V4(n) => Ok(n),
-        IpNet::V6(_) => Err(CidrError { input: input.to_string(), reason: "expected an IPv4 block".into() }),
+        IpNet::V6(_) => Err(CidrError {
+            input: input.to_string(),
+            reason: "expected an IPv4 block".into(),
+        }),
     }
+}
+
+/// A validated CIDR block (IPv4 or IPv6, host bits zero); JSON form `"10.0.0.0/16"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cidr(pub IpNet);
+
+impl Cidr {
+    /// Whether this is an IPv4 block.
+    pub fn is_v4(&self) -> bool {
+        matches!(self.0, IpNet::V4(_))
+    }
+
+    /// The block as an inclusive interval in a family-tagged space (see [`Interval`]).
+    pub fn interval(&self) -> Interval {
+        Interval::of(&self.0)
+    }
+
+    /// Whether the two blocks share at least one address.
+    pub fn overlaps(&self, other: &Cidr) -> bool {
+        self.interval().overlaps(&other.interval())
+    }
+
+    /// Whether `other` lies entirely inside this block.
+    pub fn contains_block(&self, other: &Cidr) -> bool {
+        self.0.contains(&other.0)
+    }
+
+    /// Whether the address lies inside this block.
+    pub fn contains_addr(&self, addr: IpAddr) -> bool {
+        self.0.contains(&addr)
+    }
+
+    /// Prefix length.
+    pub fn prefix_len(&self) -> u8 {
+        self.0.prefix_len()
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for Cidr {
+    type Err = CidrError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_block(s).map(Cidr)
+    }
+}
+
+impl From<Ipv4Net> for Cidr {
+    fn from(n: Ipv4Net) -> Self {
+        Cidr(IpNet::V4(n))
+    }
+}
+
+impl From<Ipv6Net> for Cidr {
+    fn from(n: Ipv6Net) -> Self {
+        Cidr(IpNet::V6(n))
+    }
+}
+
+impl serde::Serialize for Cidr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Cidr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Cidr {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Cidr".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "An IPv4 or IPv6 CIDR block with zero host bits, e.g. 10.0.0.0/16 or 2001:db8::/56",
+            "pattern": "^[0-9a-fA-F:.]+/[0-9]{1,3}$"
+        })
+    }
+}
+
+/// An inclusive address interval; IPv6 addresses are tagged so the two families never meet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Interval {
+    /// 4 or 6.
+    pub family: u8,
+    /// First address.
+    pub start: u128,
+    /// Last address.
+    pub end: u128,
+}
+
+impl Interval {
+    /// The interval a block covers.
+    pub fn of(net: &IpNet) -> Interval {
+        match net {
+            IpNet::V4(n) => Interval {
+                family: 4,
+                start: u32::from(n.network()) as u128,
+                end: u32::from(n.broadcast()) as u128,
+            },
+            IpNet::V6(n) => Interval {
+                family: 6,
+                start: u128::from(n.network()),
+                end: u128::from(n.broadcast()),
+            },
+        }
+    }
+
+    /// The one-address interval of `addr`.
+    pub fn of_addr(addr: IpAddr) -> Interval {
+        match addr {
+            IpAddr::V4(a) => Interval {
+                family: 4,
+                start: u32::from(a) as u128,
+                end: u32::from(a) as u128,
+            },
+            IpAddr::V6(a) => Interval {
+                family: 6,
+                start: u128::from(a),
+                end: u128::from(a),
+            },
+        }
+    }
+
+    /// Whether the intervals share an address.
+    pub fn overlaps(&self, other: &Interval) -> bool {
+        self.family == other.family && self.start <= other.end && other.start <= self.end
+    }
+}
+
+/// One overlap found by [`overlapping_pairs`]: indices into the input, `a < b`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Overlap {
+    /// Index of one block.
+    pub a: usize,
+    /// Index of the other block.
+    pub b: usize,
+}
+
+/// Every pair of overlapping blocks, by sort and sweep: O(N log N + K).
+///
+/// Two CIDR blocks overlap exactly when one contains the other, so after sorting by (start, widest first)
+/// the blocks that contain the current one form a stack of nested blocks: pop those that end before it,
+/// and everything left on the stack overlaps it.
+///
+/// ```
+/// use netmodel::cidr::{overlapping_pairs, Cidr, Overlap};
+/// let blocks: Vec<Cidr> = ["10.0.0.0/16", "10.1.0.0/16", "10.0.3.0/24"].iter().map(|s| s.parse().unwrap()).collect();
+/// assert_eq!(overlapping_pairs(&blocks), vec![Overlap { a: 0, b: 2 }]);
+/// ```
+pub fn overlapping_pairs(blocks: &[Cidr]) -> Vec<Overlap> {
+    let mut order: Vec<(Interval, usize)> = blocks
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.interval(), i))
+        .collect();
+    // Same start: the wider block (larger end) first, so it is on the stack when the narrower one arrives.
+    order.sort_unstable_by(|(x, i), (y, j)| {
+        (x.family, x.start, std::cmp::Reverse(x.end), *i).cmp(&(
+            y.family,
+            y.start,
+            std::cmp::Reverse(y.end),
+            *j,
+        ))
+    });
+    let mut stack: Vec<(Interval, usize)> = Vec::new();
+    let mut out = Vec::new();
+    for (iv, idx) in order {
+        while let Some((top, _)) = stack.last() {
+            if top.family != iv.family || top.end < iv.start {
+                stack.pop();
+            } else {
+                break;
+            }
+        }
+        for (_, other) in &stack {
+            out.push(Overlap {
+                a: (*other).min(idx),
+                b: (*other).max(idx),
+            });
+        }
+        stack.push((iv, idx));
+    }
+    out.sort_unstable();
+    out
+}
+
+/// The private IPv4 ranges the free-block finder searches, in order.
+pub const PRIVATE_POOLS: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+/// The lowest free IPv4 block of length `prefix_len` inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16
+/// (tried in that order) that overlaps none of `used`. `None` when every pool is full or the length does
+/// not fit a pool.
+///
+/// ```
+/// use netmodel::cidr::{free_block, Cidr};
+/// let used: Vec<Cidr> = vec!["10.0.0.0/16".parse().unwrap()];
+/// assert_eq!(free_block(&used, 16).unwrap().to_string(), "10.1.0.0/16");
+/// ```
+pub fn free_block(used: &[Cidr], prefix_len: u8) -> Option<Cidr> {
+    if prefix_len > 32 {
+        return None;
+    }
+    let mut taken: Vec<Interval> = used.iter().filter(|c| c.is_v4()).map(Cidr::interval).collect();
+    taken.sort_unstable();
+    let size: u128 = 1u128 << (32 - prefix_len);
+    for pool in PRIVATE_POOLS {
+        let pool: Cidr = pool.parse().expect("valid pool");
+        if prefix_len < pool.prefix_len() {
+            continue;
+        }
+        let pool = pool.interval();
+        let mut candidate = pool.start;
+        // Skip the taken intervals that end before the pool.
+        let mut i = taken.partition_point(|t| t.end < pool.start);
+        while candidate + size - 1 <= pool.end {
+            let end = candidate + size - 1;
+            // Advance past taken intervals that end before the candidate.
+            while i < taken.len() && taken[i].end < candidate {
+                i += 1;
+            }
+            // Any taken interval starting at or before `end` (and ending at or after `candidate`) collides.
+            let mut j = i;
+            let mut collide_end = None;
+            while j < taken.len() && taken[j].start <= end {
+                if taken[j].end >= candidate {
+                    collide_end = Some(collide_end.unwrap_or(0).max(taken[j].end));
+                }
+                j += 1;
+            }
+            match collide_end {
+                None => {
+                    let addr = std::net::Ipv4Addr::from(candidate as u32);
+                    return Ipv4Net::new(addr, prefix_len).ok().map(Cidr::from);
+                }
+                Some(e) => candidate = (e + 1).div_ceil(size) * size,
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn c(s: &str) -> Cidr {
+        s.parse().unwrap()
+    }
+
     #[test]
     fn rejects_bad_prefix_and_names_input() {
         let e = parse_block("10.0.0.0/33").unwrap_err();
-        assert_eq!(e.to_string(), "\"10.0.0.0/33\" is not a CIDR block: prefix length out of range");
+        assert_eq!(
+            e.to_string(),
+            "\"10.0.0.0/33\" is not a CIDR block: prefix length out of range"
+        );
     }
 
     #[test]
@@ -67,7 +331,81 @@ mod tests {
     }
 
     #[test]
+    fn rejects_garbage() {
+        for bad in [
+            "",
+            "10.0.0.0",
+            "banana/8",
+            "10.0.0.0/x",
+            "300.0.0.0/8",
+            "2001:db8::/129",
+        ] {
+            assert!(parse_block(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
     fn accepts_ipv6() {
         assert!(parse_block("2001:db8::/56").is_ok());
+    }
+
+    /// The seed calls 10.0.0.0/16 vs 10.1.0.0/16 "overlapping"; the arithmetic says they are disjoint.
+    #[test]
+    fn seed_invalid_example_does_not_overlap() {
+        assert!(!c("10.0.0.0/16").overlaps(&c("10.1.0.0/16")));
+        assert!(c("10.0.0.0/8").overlaps(&c("10.1.0.0/16")));
+    }
+
+    #[test]
+    fn families_never_overlap() {
+        assert!(overlapping_pairs(&[c("0.0.0.0/0"), c("::/0")]).is_empty());
+    }
+
+    #[test]
+    fn sweep_finds_nested_chain() {
+        let blocks = [
+            c("10.0.0.0/8"),
+            c("10.1.0.0/16"),
+            c("10.1.2.0/24"),
+            c("10.2.0.0/16"),
+        ];
+        let pairs = overlapping_pairs(&blocks);
+        assert_eq!(
+            pairs,
+            vec![
+                Overlap { a: 0, b: 1 },
+                Overlap { a: 0, b: 2 },
+                Overlap { a: 0, b: 3 },
+                Overlap { a: 1, b: 2 }
+            ]
+        );
+    }
+
+    #[test]
+    fn identical_blocks_overlap() {
+        assert_eq!(
+            overlapping_pairs(&[c("10.0.0.0/16"), c("10.0.0.0/16")]),
+            vec![Overlap { a: 0, b: 1 }]
+        );
+    }
+
+    #[test]
+    fn free_block_skips_used_and_pools() {
+        assert_eq!(free_block(&[], 16), Some(c("10.0.0.0/16")));
+        assert_eq!(free_block(&[c("10.0.0.0/8")], 16), Some(c("172.16.0.0/16")));
+        assert_eq!(
+            free_block(&[c("10.0.0.0/8"), c("172.16.0.0/12")], 16),
+            Some(c("192.168.0.0/16"))
+        );
+        assert_eq!(
+            free_block(&[c("10.0.0.0/8"), c("172.16.0.0/12"), c("192.168.0.0/16")], 24),
+            None
+        );
+        assert_eq!(
+            free_block(&[c("10.0.0.0/24"), c("10.0.1.128/25")], 24),
+            Some(c("10.0.2.0/24"))
+        );
+        // A /8 fits only 10.0.0.0/8, which is partly used.
+        assert_eq!(free_block(&[c("10.0.0.0/16")], 8), None);
     }
 }

@@ -1,7 +1,16 @@
 //! Pure model of multi-VPC topologies and a packet-path simulator.
 //!
-//! Layers: [`cidr`] (prefix maths, overlap sweep, free-block finder).
+//! Layers: [`cidr`] (prefix maths, overlap sweep, free blocks) → [`model`] (VPCs, subnets, route tables,
+//! security groups, network ACLs, endpoints, gateways, peerings; the `peerplan/v1` JSON format) → [`check`]
+//! (diagnostics with stable codes) → [`import`] (AWS describe-* JSON).
 //! Nothing here does I/O; it builds for wasm32 and native alike.
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod cidr;
+pub mod ids;
+pub mod import;
+pub mod model;
+
+pub use check::{check, CheckOptions, Code, Diagnostic, Severity};
+pub use model::{Plan, PlanError};

@@ -4,7 +4,10 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 
-use crate::web::{self, ServeConfig};
+use crate::{
+    commands,
+    web::{self, ServeConfig},
+};
 
 /// Peerplan plans, simulates and applies VPC peering.
 #[derive(Debug, Parser)]
@@ -22,6 +25,44 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web planner (and the embedded control plane under /v1).
     Serve(ServeArgs),
+    /// Check a plan (file or folder of AWS JSON) and print its diagnostics. Exit 1 on any error.
+    Check(CheckArgs),
+    /// Import from other tools.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+/// Output formats of the reporting commands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Arguments of `peerplan check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// A plan file (peerplan/v1 JSON) or a folder of AWS describe-* JSON.
+    pub plan: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Peering overlap on primary IPv4 blocks only.
+    #[arg(long)]
+    pub lenient: bool,
+}
+
+/// `peerplan import …`
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Convert a folder of `aws ec2 describe-*` JSON outputs into a plan.
+    Aws {
+        /// Folder walked recursively for *.json; a path component named like a region sets the region.
+        folder: PathBuf,
+        /// Where to write the plan.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
 }
 
 /// Arguments of `peerplan serve`.
@@ -53,8 +94,16 @@ pub async fn run(cli: Cli) -> ExitCode {
     };
     match command {
         Command::Serve(args) => {
-            let cfg = ServeConfig { addr: args.addr, data_dir: args.data, site_root: args.site_root };
+            let cfg = ServeConfig {
+                addr: args.addr,
+                data_dir: args.data,
+                site_root: args.site_root,
+            };
             report("serve", web::serve(cfg).await)
+        }
+        Command::Check(args) => commands::check(&args),
+        Command::Import(ImportCommand::Aws { folder, output }) => {
+            report("import aws", commands::import_aws(&folder, &output))
         }
     }
 }

@@ -3,5 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod commands;
+pub mod plan_io;
 pub mod telemetry;
 pub mod web;

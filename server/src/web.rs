@@ -63,7 +63,9 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let app = router(&ServeConfig { addr: local, ..cfg });
     println!("peerplan listening on http://{local}");
     tracing::info!(%local, "serving");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     Ok(())
 }
 

@@ -8,7 +8,11 @@ async fn healthz_and_ssr_shell_answer() {
     let server = common::start(&["serve"], data.path());
     let client = reqwest::Client::new();
 
-    let health = client.get(format!("{}/healthz", server.base)).send().await.unwrap();
+    let health = client
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     assert_eq!(health.text().await.unwrap(), "ok");
 
@@ -25,6 +29,8 @@ async fn healthz_and_ssr_shell_answer() {
 async fn unknown_page_is_404() {
     let data = tempfile::tempdir().unwrap();
     let server = common::start(&["serve"], data.path());
-    let res = reqwest::get(format!("{}/no-such-page", server.base)).await.unwrap();
+    let res = reqwest::get(format!("{}/no-such-page", server.base))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
 }

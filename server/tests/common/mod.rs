@@ -42,6 +42,8 @@ pub fn start(args: &[&str], data: &Path) -> Running {
             }
         }
     });
-    let base = rx.recv_timeout(Duration::from_secs(60)).expect("peerplan did not report its address");
+    let base = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("peerplan did not report its address");
     Running { child, base }
 }

@@ -1,0 +1,755 @@
+//! Diagnostics: a plan that parses but would fail or misbehave. Each finding has a stable [`Code`], a
+//! [`Severity`], the ids involved, a message and, where one exists, a concrete fix.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    cidr::{free_block, overlapping_pairs, Cidr},
+    ids::*,
+    model::*,
+};
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $name:ident => $text:literal,)*) => {
+        /// Stable diagnostic codes (they appear in JSON output, tests and docs).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum Code {
+            $($(#[$doc])* #[serde(rename = $text)] $name,)*
+        }
+
+        impl Code {
+            /// Every code, in documentation order.
+            pub const ALL: &'static [Code] = &[$(Code::$name,)*];
+
+            /// The code as it appears in output, e.g. `PEERING_CIDR_OVERLAP`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$name => $text,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    /// Two VPCs joined by a peering overlap: the control plane would mark it `failed`.
+    PeeringCidrOverlap => "PEERING_CIDR_OVERLAP",
+    /// Two VPCs overlap: they can never be peered with each other.
+    CidrOverlap => "CIDR_OVERLAP",
+    /// A subnet's block lies outside every block of its VPC.
+    SubnetOutsideVpc => "SUBNET_OUTSIDE_VPC",
+    /// Two subnets of one VPC overlap.
+    SubnetOverlap => "SUBNET_OVERLAP",
+    /// Two live peerings join the same VPC pair.
+    DuplicatePeering => "DUPLICATE_PEERING",
+    /// Too many active peerings on a VPC, or pending requests in an account.
+    PeeringQuota => "PEERING_QUOTA",
+    /// A route targets a peering that is not active.
+    RouteTargetInactive => "ROUTE_TARGET_INACTIVE",
+    /// A route targets a peering that does not involve the route table's VPC.
+    RouteTargetForeign => "ROUTE_TARGET_FOREIGN",
+    /// A route sends a block over a peering although the peer VPC does not hold it.
+    RouteBeyondPeer => "ROUTE_BEYOND_PEER",
+    /// A route assumes the peer forwards to a third VPC: peering is not transitive.
+    TransitiveAssumption => "TRANSITIVE_ASSUMPTION",
+    /// The peer has no route back over the same peering.
+    MissingReturnRoute => "MISSING_RETURN_ROUTE",
+    /// The peer's route back goes over a different peering: replies are misrouted.
+    AsymmetricReturn => "ASYMMETRIC_RETURN",
+    /// An active peering that no route table uses on one or both sides.
+    PeeringWithoutRoutes => "PEERING_WITHOUT_ROUTES",
+    /// A security group admits the whole internet in a VPC that peers.
+    SgOpenToWorld => "SG_OPEN_TO_WORLD",
+    /// A rule references a security group across an inter-region peering.
+    SgRefCrossRegion => "SG_REF_CROSS_REGION",
+    /// A rule references a security group in a VPC that is not actively peered.
+    SgRefNotPeered => "SG_REF_NOT_PEERED",
+    /// Inter-region peering has limits worth knowing.
+    InterRegionLimits => "INTER_REGION_LIMITS",
+    /// An endpoint's address lies outside its subnet.
+    EndpointOutsideSubnet => "ENDPOINT_OUTSIDE_SUBNET",
+    /// Imported data referenced something that was not imported.
+    ImportDanglingRef => "IMPORT_DANGLING_REF",
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    /// Ids of the items involved, most important first.
+    pub items: Vec<String>,
+    pub message: String,
+    /// A concrete change that resolves it, where one exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Diagnostic {
+    fn new(code: Code, severity: Severity, items: Vec<String>, message: String) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity,
+            items,
+            message,
+            fix: None,
+        }
+    }
+    fn error(code: Code, items: Vec<String>, message: String) -> Diagnostic {
+        Self::new(code, Severity::Error, items, message)
+    }
+    fn warning(code: Code, items: Vec<String>, message: String) -> Diagnostic {
+        Self::new(code, Severity::Warning, items, message)
+    }
+    fn info(code: Code, items: Vec<String>, message: String) -> Diagnostic {
+        Self::new(code, Severity::Info, items, message)
+    }
+    fn with_fix(mut self, fix: impl Into<String>) -> Diagnostic {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// Options of a check.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Compare only primary IPv4 blocks for peering overlap.
+    pub lenient: bool,
+    /// Active peerings per VPC before a warning (AWS default 50).
+    pub active_per_vpc: usize,
+    /// Hard limit of active peerings per VPC (AWS 125).
+    pub active_per_vpc_hard: usize,
+    /// Pending requests per account before a warning (AWS default 25).
+    pub pending_per_account: usize,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            lenient: false,
+            active_per_vpc: 50,
+            active_per_vpc_hard: 125,
+            pending_per_account: 25,
+        }
+    }
+}
+
+/// Every diagnostic of the plan, sorted by severity, code, then items.
+pub fn check(plan: &Plan, opts: &CheckOptions) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    cidr_overlaps(plan, opts, &mut out);
+    subnets(plan, &mut out);
+    peerings(plan, opts, &mut out);
+    routes(plan, &mut out);
+    security_groups(plan, &mut out);
+    out.sort_by(|a, b| {
+        (a.severity, a.code, &a.items, &a.message).cmp(&(b.severity, b.code, &b.items, &b.message))
+    });
+    out.dedup();
+    out
+}
+
+/// True when the two VPCs share an address on any block (`lenient`: primary IPv4 blocks only).
+pub fn vpcs_overlap(a: &Vpc, b: &Vpc, lenient: bool) -> Option<(Cidr, Cidr)> {
+    if lenient {
+        return a.cidr.overlaps(&b.cidr).then_some((a.cidr, b.cidr));
+    }
+    a.blocks()
+        .flat_map(|x| b.blocks().map(move |y| (*x, *y)))
+        .find(|(x, y)| x.overlaps(y))
+}
+
+/// The overlap of two blocks that share an address: the narrower one.
+fn overlap_of(x: &Cidr, y: &Cidr) -> Cidr {
+    if x.prefix_len() >= y.prefix_len() {
+        *x
+    } else {
+        *y
+    }
+}
+
+fn cidr_overlaps(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
+    // All VPC blocks in one sweep (never all pairs).
+    let mut blocks = Vec::new();
+    let mut owner = Vec::new();
+    for (i, v) in plan.vpcs.iter().enumerate() {
+        for b in v.blocks() {
+            blocks.push(*b);
+            owner.push(i);
+        }
+    }
+    let all_used: Vec<Cidr> = blocks.clone();
+    let mut pairs: BTreeMap<(usize, usize), (Cidr, Cidr)> = BTreeMap::new();
+    for o in overlapping_pairs(&blocks) {
+        let (va, vb) = (owner[o.a], owner[o.b]);
+        if va == vb {
+            continue;
+        }
+        let key = (va.min(vb), va.max(vb));
+        let (x, y) = if va < vb {
+            (blocks[o.a], blocks[o.b])
+        } else {
+            (blocks[o.b], blocks[o.a])
+        };
+        pairs.entry(key).or_insert((x, y));
+    }
+    for ((ia, ib), (x, y)) in &pairs {
+        let (a, b) = (&plan.vpcs[*ia], &plan.vpcs[*ib]);
+        let overlap = overlap_of(x, y);
+        let mut d = Diagnostic::warning(
+            Code::CidrOverlap,
+            vec![a.id.to_string(), b.id.to_string()],
+            format!(
+                "{} ({x}) and {} ({y}) overlap on {overlap}: they can never be peered with each other",
+                a.label(),
+                b.label()
+            ),
+        );
+        if let Some(free) = free_block(&all_used, b.cidr.prefix_len()) {
+            d = d.with_fix(format!("renumber {} to a free block such as {free}", b.id));
+        }
+        out.push(d);
+    }
+    // Peered pairs.
+    for p in plan.peerings.iter().filter(|p| {
+        !matches!(
+            p.status,
+            PeeringStatus::Deleted | PeeringStatus::Rejected | PeeringStatus::Expired
+        )
+    }) {
+        let (Some(a), Some(b)) = (plan.vpc(&p.requester.vpc), plan.vpc(&p.accepter.vpc)) else {
+            continue;
+        };
+        if let Some((x, y)) = vpcs_overlap(a, b, opts.lenient) {
+            let mut d = Diagnostic::error(
+                Code::PeeringCidrOverlap,
+                vec![p.id.to_string(), a.id.to_string(), b.id.to_string()],
+                format!(
+                    "{} ({x}) and {} ({y}) overlap on {}; peering {} would fail",
+                    a.label(),
+                    b.label(),
+                    overlap_of(&x, &y),
+                    p.id
+                ),
+            );
+            if let Some(free) = free_block(&all_used, y.prefix_len()) {
+                d = d.with_fix(format!(
+                    "renumber {} to a free block such as {free}, then request the peering again",
+                    b.id
+                ));
+            }
+            out.push(d);
+        }
+    }
+}
+
+fn subnets(plan: &Plan, out: &mut Vec<Diagnostic>) {
+    for s in &plan.subnets {
+        let Some(vpc) = plan.vpc(&s.vpc) else { continue };
+        let v4_ok = std::iter::once(&vpc.cidr)
+            .chain(&vpc.secondary_cidrs)
+            .any(|b| b.contains_block(&s.cidr));
+        if !v4_ok {
+            out.push(
+                Diagnostic::error(
+                    Code::SubnetOutsideVpc,
+                    vec![s.id.to_string(), vpc.id.to_string()],
+                    format!(
+                        "subnet {} ({}) lies outside every IPv4 block of VPC {}",
+                        s.id,
+                        s.cidr,
+                        vpc.label()
+                    ),
+                )
+                .with_fix(format!(
+                    "choose a block inside {} or add a secondary block to {}",
+                    vpc.cidr, vpc.id
+                )),
+            );
+        }
+        if let Some(v6) = &s.ipv6_cidr {
+            if !vpc.ipv6_cidrs.iter().any(|b| b.contains_block(v6)) {
+                out.push(Diagnostic::error(
+                    Code::SubnetOutsideVpc,
+                    vec![s.id.to_string(), vpc.id.to_string()],
+                    format!(
+                        "subnet {} ({v6}) lies outside every IPv6 block of VPC {}",
+                        s.id,
+                        vpc.label()
+                    ),
+                ));
+            }
+        }
+    }
+    let mut blocks = Vec::new();
+    let mut owner = Vec::new();
+    for (i, s) in plan.subnets.iter().enumerate() {
+        for b in std::iter::once(&s.cidr).chain(s.ipv6_cidr.as_ref()) {
+            blocks.push(*b);
+            owner.push(i);
+        }
+    }
+    for o in overlapping_pairs(&blocks) {
+        let (a, b) = (&plan.subnets[owner[o.a]], &plan.subnets[owner[o.b]]);
+        if a.vpc == b.vpc && a.id != b.id {
+            out.push(Diagnostic::error(
+                Code::SubnetOverlap,
+                vec![a.id.to_string(), b.id.to_string()],
+                format!(
+                    "subnets {} ({}) and {} ({}) of VPC {} overlap",
+                    a.id, blocks[o.a], b.id, blocks[o.b], a.vpc
+                ),
+            ));
+        }
+    }
+    for e in &plan.endpoints {
+        let Some(s) = plan.subnet(&e.subnet) else { continue };
+        if let Some(ip) = e.ipv4.filter(|ip| !s.cidr.contains_addr((*ip).into())) {
+            out.push(Diagnostic::error(
+                Code::EndpointOutsideSubnet,
+                vec![e.id.to_string(), s.id.to_string()],
+                format!(
+                    "endpoint {} has address {ip}, outside its subnet {} ({})",
+                    e.label(),
+                    s.id,
+                    s.cidr
+                ),
+            ));
+        }
+        if let Some(ip) = e
+            .ipv6
+            .filter(|ip| !s.ipv6_cidr.is_some_and(|c| c.contains_addr((*ip).into())))
+        {
+            out.push(Diagnostic::error(
+                Code::EndpointOutsideSubnet,
+                vec![e.id.to_string(), s.id.to_string()],
+                format!(
+                    "endpoint {} has address {ip}, outside its subnet's IPv6 block",
+                    e.label()
+                ),
+            ));
+        }
+    }
+}
+
+fn peerings(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
+    let mut by_pair: BTreeMap<(&VpcId, &VpcId), Vec<&Peering>> = BTreeMap::new();
+    let mut active_per_vpc: BTreeMap<&VpcId, usize> = BTreeMap::new();
+    let mut pending_per_account: BTreeMap<&AccountId, usize> = BTreeMap::new();
+    for p in &plan.peerings {
+        let (a, b) = (&p.requester.vpc, &p.accepter.vpc);
+        if p.status.is_live() {
+            by_pair.entry((a.min(b), a.max(b))).or_default().push(p);
+        }
+        match p.status {
+            PeeringStatus::Active => {
+                *active_per_vpc.entry(a).or_default() += 1;
+                *active_per_vpc.entry(b).or_default() += 1;
+            }
+            PeeringStatus::Pending => *pending_per_account.entry(&p.requester.account).or_default() += 1,
+            _ => {}
+        }
+        if p.status.is_live() && p.is_inter_region() {
+            out.push(Diagnostic::info(
+                Code::InterRegionLimits,
+                vec![p.id.to_string()],
+                format!(
+                    "{} joins {} and {}: inter-region traffic has an MTU of 1500 bytes, security groups cannot \
+                     reference groups across it, and private DNS names resolve only with the DNS resolution \
+                     option ({})",
+                    p.id,
+                    p.requester.region,
+                    p.accepter.region,
+                    if p.options.dns_resolution { "on" } else { "off" }
+                ),
+            ));
+        }
+    }
+    for ((a, b), list) in by_pair.iter().filter(|(_, l)| l.len() > 1) {
+        let mut items: Vec<String> = list.iter().map(|p| p.id.to_string()).collect();
+        items.extend([a.to_string(), b.to_string()]);
+        out.push(
+            Diagnostic::error(
+                Code::DuplicatePeering,
+                items,
+                format!(
+                    "{} live peerings join {a} and {b} ({}); only one is allowed per VPC pair",
+                    list.len(),
+                    list.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            )
+            .with_fix(format!("delete all but one of them, e.g. keep {}", list[0].id)),
+        );
+    }
+    for (vpc, n) in active_per_vpc
+        .into_iter()
+        .filter(|(_, n)| *n > opts.active_per_vpc)
+    {
+        let message = if n > opts.active_per_vpc_hard {
+            format!(
+                "VPC {vpc} has {n} active peerings, above the hard limit of {}",
+                opts.active_per_vpc_hard
+            )
+        } else {
+            format!(
+                "VPC {vpc} has {n} active peerings, above the default quota of {} (it can be raised to {})",
+                opts.active_per_vpc, opts.active_per_vpc_hard
+            )
+        };
+        out.push(
+            Diagnostic::warning(Code::PeeringQuota, vec![vpc.to_string()], message)
+                .with_fix("use a transit hub for some of these VPCs, or request a quota increase"),
+        );
+    }
+    for (acct, n) in pending_per_account
+        .into_iter()
+        .filter(|(_, n)| *n > opts.pending_per_account)
+    {
+        out.push(
+            Diagnostic::warning(
+                Code::PeeringQuota,
+                vec![acct.to_string()],
+                format!(
+                    "account {acct} has {n} pending peering requests, above the quota of {}",
+                    opts.pending_per_account
+                ),
+            )
+            .with_fix("have the accepters accept or reject pending requests before sending more"),
+        );
+    }
+}
+
+/// A route table's VPC's blocks that its subnets use (the subnets' blocks, or the VPC's when none).
+fn source_blocks(plan: &Plan, rt: &RouteTable, vpc: &Vpc) -> Vec<Cidr> {
+    let subnets = plan.subnets_using(rt);
+    if subnets.is_empty() {
+        vpc.blocks().copied().collect()
+    } else {
+        subnets
+            .iter()
+            .flat_map(|s| std::iter::once(s.cidr).chain(s.ipv6_cidr))
+            .collect()
+    }
+}
+
+/// Longest-prefix match in a table (implicit local routes included) for `dst`.
+pub fn lookup<'a>(plan: &'a Plan, rt: &'a RouteTable, dst: std::net::IpAddr) -> Option<(Cidr, Target)> {
+    let vpc = plan.vpc(&rt.vpc)?;
+    let locals = vpc.blocks().map(|b| (*b, Target::Local));
+    let routes = rt.routes.iter().map(|r| (r.destination, r.target.clone()));
+    locals
+        .chain(routes)
+        .filter(|(d, _)| d.contains_addr(dst))
+        .max_by_key(|(d, t)| (d.prefix_len(), matches!(t, Target::Local)))
+}
+
+fn routes(plan: &Plan, out: &mut Vec<Diagnostic>) {
+    let mut used: BTreeMap<&PeeringId, BTreeSet<&VpcId>> = BTreeMap::new();
+    for rt in &plan.route_tables {
+        let Some(vpc) = plan.vpc(&rt.vpc) else { continue };
+        for r in &rt.routes {
+            let Target::Peering(pid) = &r.target else { continue };
+            let Some(p) = plan.peering(pid) else { continue };
+            let Some(peer_id) = p.peer_of(&rt.vpc) else {
+                out.push(
+                    Diagnostic::error(
+                        Code::RouteTargetForeign,
+                        vec![rt.id.to_string(), pid.to_string()],
+                        format!(
+                            "route {} → {pid} in {} ({}) targets a peering between {} and {}, which does not \
+                             involve {}",
+                            r.destination, rt.id, rt.vpc, p.requester.vpc, p.accepter.vpc, rt.vpc
+                        ),
+                    )
+                    .with_fix(format!(
+                        "remove the route from {}, or peer {} directly",
+                        rt.id, rt.vpc
+                    )),
+                );
+                continue;
+            };
+            used.entry(pid).or_default().insert(&rt.vpc);
+            if p.status != PeeringStatus::Active {
+                out.push(Diagnostic::warning(
+                    Code::RouteTargetInactive,
+                    vec![rt.id.to_string(), pid.to_string()],
+                    format!(
+                        "route {} → {pid} in {} targets a peering that is {}: it is a blackhole{}",
+                        r.destination,
+                        rt.id,
+                        p.status,
+                        if p.status == PeeringStatus::Pending {
+                            " until the accepter accepts it"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+            let Some(peer) = plan.vpc(peer_id) else { continue };
+            let inside = peer.blocks().any(|b| b.contains_block(&r.destination));
+            if !inside {
+                let partly = peer.blocks().any(|b| b.overlaps(&r.destination));
+                out.push(
+                    Diagnostic::warning(
+                        Code::RouteBeyondPeer,
+                        vec![rt.id.to_string(), pid.to_string(), peer.id.to_string()],
+                        format!(
+                            "route {} → {pid} in {} sends {} over the peering, but {} holds {}: peering is not \
+                             transitive, so traffic beyond the peer's blocks is dropped",
+                            r.destination,
+                            rt.id,
+                            if partly { "a block larger than the peer" } else { "a block" },
+                            peer.label(),
+                            if partly { "only part of it" } else { "none of it" }
+                        ),
+                    )
+                    .with_fix(format!(
+                        "narrow the destination to the peer's blocks ({})",
+                        peer.blocks().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
+                    )),
+                );
+                transitive(plan, rt, vpc, r, p, peer, out);
+            }
+            return_path(plan, rt, vpc, p, peer, out);
+        }
+    }
+    for p in plan.peerings.iter().filter(|p| p.status == PeeringStatus::Active) {
+        let sides = used.get(&p.id);
+        let missing: Vec<&VpcId> = [&p.requester.vpc, &p.accepter.vpc]
+            .into_iter()
+            .filter(|v| !sides.is_some_and(|s| s.contains(v)))
+            .collect();
+        if !missing.is_empty() {
+            let (a, b) = (plan.vpc(&p.requester.vpc), plan.vpc(&p.accepter.vpc));
+            let fix = match (a, b) {
+                (Some(a), Some(b)) => Some(format!(
+                    "add a route {} → {} in {}'s route table and {} → {} in {}'s",
+                    b.cidr, p.id, a.id, a.cidr, p.id, b.id
+                )),
+                _ => None,
+            };
+            let mut d = Diagnostic::warning(
+                Code::PeeringWithoutRoutes,
+                std::iter::once(p.id.to_string())
+                    .chain(missing.iter().map(|v| v.to_string()))
+                    .collect(),
+                format!(
+                    "active peering {} is used by no route table in {}: no traffic can flow over it",
+                    p.id,
+                    missing
+                        .iter()
+                        .map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" nor in ")
+                ),
+            );
+            d.fix = fix;
+            out.push(d);
+        }
+    }
+}
+
+/// A route over `p` to blocks that sit in a VPC peered with the peer but not with this VPC.
+fn transitive(
+    plan: &Plan,
+    rt: &RouteTable,
+    vpc: &Vpc,
+    r: &Route,
+    p: &Peering,
+    peer: &Vpc,
+    out: &mut Vec<Diagnostic>,
+) {
+    for q in plan
+        .peerings
+        .iter()
+        .filter(|q| q.status.is_live() && q.id != p.id)
+    {
+        let Some(third_id) = q.peer_of(&peer.id) else {
+            continue;
+        };
+        if third_id == &vpc.id {
+            continue;
+        }
+        let Some(third) = plan.vpc(third_id) else { continue };
+        if !third.blocks().any(|b| b.overlaps(&r.destination)) {
+            continue;
+        }
+        let direct = plan
+            .peerings
+            .iter()
+            .find(|d| d.status.is_live() && d.peer_of(&vpc.id) == Some(third_id));
+        if direct.is_some() {
+            continue;
+        }
+        let mut fix = format!(
+            "create a peering between {} and {}, then add {} → <new pcx> to {} and {} → <new pcx> to {}'s route table",
+            vpc.id, third.id, third.cidr, rt.id, vpc.cidr, third.id
+        );
+        if vpcs_overlap(vpc, third, false).is_some() {
+            fix.push_str(&format!(
+                " — but {} and {} overlap, so renumber one first",
+                vpc.id, third.id
+            ));
+        }
+        out.push(
+            Diagnostic::warning(
+                Code::TransitiveAssumption,
+                vec![rt.id.to_string(), p.id.to_string(), vpc.id.to_string(), third.id.to_string()],
+                format!(
+                    "route {} → {} in {} aims at {} through {}, but peering is not transitive: {} and {} are not \
+                     peered",
+                    r.destination,
+                    p.id,
+                    rt.id,
+                    third.label(),
+                    peer.label(),
+                    vpc.id,
+                    third.id
+                ),
+            )
+            .with_fix(fix),
+        );
+    }
+}
+
+/// Checks the peer routes back over the same peering.
+fn return_path(plan: &Plan, rt: &RouteTable, vpc: &Vpc, p: &Peering, peer: &Vpc, out: &mut Vec<Diagnostic>) {
+    let sources = source_blocks(plan, rt, vpc);
+    let peer_tables: Vec<&RouteTable> = plan.route_tables.iter().filter(|t| t.vpc == peer.id).collect();
+    let covers_back = peer_tables.iter().any(|t| {
+        t.routes.iter().any(|r| {
+            r.target == Target::Peering(p.id.clone()) && sources.iter().any(|s| s.overlaps(&r.destination))
+        })
+    });
+    if !covers_back {
+        let table = peer_tables.iter().find(|t| t.main).or(peer_tables.first());
+        out.push(
+            Diagnostic::warning(
+                Code::MissingReturnRoute,
+                vec![p.id.to_string(), rt.id.to_string(), peer.id.to_string()],
+                format!(
+                    "{} routes to {} over {}, but {} has no route back to {} over {}: replies cannot return",
+                    rt.id, peer.id, p.id, peer.id, vpc.cidr, p.id
+                ),
+            )
+            .with_fix(format!(
+                "add the route {} → {} to {}",
+                vpc.cidr,
+                p.id,
+                table
+                    .map(|t| t.id.to_string())
+                    .unwrap_or_else(|| format!("a route table of {}", peer.id))
+            )),
+        );
+        return;
+    }
+    for t in &peer_tables {
+        for s in &sources {
+            let addr = s.0.network();
+            if let Some((dest, Target::Peering(q))) = lookup(plan, t, addr) {
+                if q != p.id {
+                    out.push(
+                        Diagnostic::warning(
+                            Code::AsymmetricReturn,
+                            vec![p.id.to_string(), t.id.to_string(), q.to_string()],
+                            format!(
+                                "{} reaches {} over {}, but {}'s route {dest} → {q} in {} sends replies to {s} over \
+                                 {q}: replies are misrouted",
+                                vpc.id, peer.id, p.id, peer.id, t.id
+                            ),
+                        )
+                        .with_fix(format!("add the more specific route {s} → {} to {}", p.id, t.id)),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn security_groups(plan: &Plan, out: &mut Vec<Diagnostic>) {
+    let active: Vec<&Peering> = plan
+        .peerings
+        .iter()
+        .filter(|p| p.status == PeeringStatus::Active)
+        .collect();
+    let peers_actively = |vpc: &VpcId| active.iter().any(|p| p.peer_of(vpc).is_some());
+    for sg in &plan.security_groups {
+        if peers_actively(&sg.vpc) {
+            for r in &sg.ingress {
+                if let Some(c) = r.cidr.filter(|c| c.prefix_len() == 0) {
+                    out.push(
+                        Diagnostic::warning(
+                            Code::SgOpenToWorld,
+                            vec![sg.id.to_string(), sg.vpc.to_string()],
+                            format!(
+                                "security group {} admits {} {} from {c} in VPC {}, which peers: least privilege \
+                                 says restrict it to the peered blocks",
+                                sg.id,
+                                r.protocol,
+                                r.ports.map(|p| format!("port {p}")).unwrap_or_else(|| "every port".into()),
+                                sg.vpc
+                            ),
+                        )
+                        .with_fix("replace the source with the peer VPC's CIDR block"),
+                    );
+                }
+            }
+        }
+        for r in sg.ingress.iter().chain(&sg.egress) {
+            let Some(sref) = &r.sg else { continue };
+            let Some(target) = plan.security_group(&sref.group) else {
+                continue;
+            };
+            if target.vpc == sg.vpc {
+                continue;
+            }
+            let link = plan
+                .peerings
+                .iter()
+                .find(|p| p.status.is_live() && p.peer_of(&sg.vpc) == Some(&target.vpc));
+            match link {
+                Some(p) if p.status == PeeringStatus::Active && p.is_inter_region() => out.push(
+                    Diagnostic::error(
+                        Code::SgRefCrossRegion,
+                        vec![sg.id.to_string(), target.id.to_string(), p.id.to_string()],
+                        format!(
+                            "security group {} references {} across the inter-region peering {}: group references \
+                             do not work across regions",
+                            sg.id, target.id, p.id
+                        ),
+                    )
+                    .with_fix(format!(
+                        "reference {}'s CIDR block instead",
+                        plan.vpc(&target.vpc).map(|v| v.cidr.to_string()).unwrap_or_default()
+                    )),
+                ),
+                Some(p) if p.status == PeeringStatus::Active => {}
+                _ => out.push(Diagnostic::warning(
+                    Code::SgRefNotPeered,
+                    vec![sg.id.to_string(), target.id.to_string()],
+                    format!(
+                        "security group {} references {} in VPC {}, which is not actively peered with {}: the rule \
+                         matches nothing",
+                        sg.id, target.id, target.vpc, sg.vpc
+                    ),
+                )),
+            }
+        }
+    }
+}

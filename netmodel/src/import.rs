@@ -1,0 +1,3 @@
+//! Importers from other tools' formats into a [`crate::Plan`].
+
+pub mod aws;

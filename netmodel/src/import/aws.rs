@@ -1,0 +1,803 @@
+//! Import of raw `aws ec2 describe-*` JSON outputs (field names exactly as AWS prints them).
+//!
+//! Each file is identified by its top-level key (`Vpcs`, `Subnets`, `RouteTables`, …). The account comes from
+//! `OwnerId`; the region from a path component that is a region name, else from the availability zone.
+//! Network interfaces become endpoints. Peerings keep their status, deleted and cross-account ones included;
+//! a peer VPC that was not imported is added from the peering's `VpcInfo`. A reference to something that was not
+//! imported is an `IMPORT_DANGLING_REF` diagnostic, never a crash.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::{
+    check::{Code, Diagnostic, Severity},
+    cidr::Cidr,
+    ids::*,
+    model::*,
+};
+
+/// One input file: its path (used for the region) and its text.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    pub path: String,
+    pub text: String,
+}
+
+/// A file that could not be read as AWS JSON.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ImportError {
+    pub path: String,
+    pub message: String,
+}
+
+/// What an import produced: the plan and what did not fit.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub plan: Plan,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+const KEYS: [&str; 11] = [
+    "Vpcs",
+    "Subnets",
+    "RouteTables",
+    "SecurityGroups",
+    "NetworkAcls",
+    "VpcPeeringConnections",
+    "NetworkInterfaces",
+    "InternetGateways",
+    "NatGateways",
+    "VpnGateways",
+    "VpcEndpoints",
+];
+
+/// Whether a path component looks like an AWS region name (`us-east-1`, `eu-west-2`, `us-gov-west-1`).
+pub fn is_region_name(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].chars().all(|c| c.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
+fn region_of_path(path: &str) -> Option<String> {
+    path.split(['/', '\\'])
+        .rev()
+        .find(|c| is_region_name(c))
+        .map(str::to_string)
+}
+
+fn region_of_az(az: &str) -> Option<String> {
+    let trimmed = az.trim_end_matches(|c: char| c.is_ascii_lowercase());
+    (trimmed.len() < az.len() && is_region_name(trimmed)).then(|| trimmed.to_string())
+}
+
+fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+fn name_tag(v: &Value) -> String {
+    arr(v, "Tags")
+        .iter()
+        .chain(arr(v, "TagSet"))
+        .find(|t| s(t, "Key") == Some("Name"))
+        .and_then(|t| s(t, "Value"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+struct Ctx {
+    diags: Vec<Diagnostic>,
+}
+
+impl Ctx {
+    fn dangling(&mut self, items: Vec<String>, message: String) {
+        self.diags.push(Diagnostic {
+            code: Code::ImportDanglingRef,
+            severity: Severity::Warning,
+            items,
+            message,
+            fix: None,
+        });
+    }
+}
+
+fn cidr(ctx: &mut Ctx, owner: &str, text: Option<&str>) -> Option<Cidr> {
+    let text = text?;
+    match text.parse::<Cidr>() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            ctx.dangling(vec![owner.to_string()], format!("{owner}: {e}; skipped"));
+            None
+        }
+    }
+}
+
+/// Imports a set of describe-* outputs.
+pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
+    // Group the records by key, remembering each record's file region.
+    let mut records: BTreeMap<&str, Vec<(Option<String>, Value)>> = BTreeMap::new();
+    for f in files {
+        let value: Value = serde_json::from_str(&f.text).map_err(|e| ImportError {
+            path: f.path.clone(),
+            message: format!("not JSON: {e}"),
+        })?;
+        let Some(obj) = value.as_object() else {
+            return Err(ImportError {
+                path: f.path.clone(),
+                message: "expected a JSON object".into(),
+            });
+        };
+        let Some(key) = KEYS.iter().find(|k| obj.contains_key(**k)) else {
+            return Err(ImportError {
+                path: f.path.clone(),
+                message: format!(
+                    "no known top-level key (expected one of {}); found {}",
+                    KEYS.join(", "),
+                    obj.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+                ),
+            });
+        };
+        let Some(list) = obj[*key].as_array() else {
+            return Err(ImportError {
+                path: f.path.clone(),
+                message: format!("\"{key}\" is not a list"),
+            });
+        };
+        let region = region_of_path(&f.path);
+        records
+            .entry(key)
+            .or_default()
+            .extend(list.iter().map(|v| (region.clone(), v.clone())));
+    }
+    let mut ctx = Ctx { diags: Vec::new() };
+    let mut plan = Plan::new("Imported from AWS");
+    let get = |k: &str| records.get(k).map(Vec::as_slice).unwrap_or(&[]);
+
+    // Region of each VPC: its file's region, else the availability zone of one of its subnets.
+    let mut vpc_region: BTreeMap<String, String> = BTreeMap::new();
+    for (region, sn) in get("Subnets") {
+        if let Some(vpc) = s(sn, "VpcId") {
+            let r = region
+                .clone()
+                .or_else(|| s(sn, "AvailabilityZone").and_then(region_of_az));
+            if let Some(r) = r {
+                vpc_region.entry(vpc.to_string()).or_insert(r);
+            }
+        }
+    }
+    let mut accounts = BTreeSet::new();
+    for (region, v) in get("Vpcs") {
+        let Some(id) = s(v, "VpcId") else { continue };
+        let Some(primary) = cidr(&mut ctx, id, s(v, "CidrBlock")) else {
+            continue;
+        };
+        let account = s(v, "OwnerId").unwrap_or("unknown").to_string();
+        accounts.insert(account.clone());
+        let secondary = arr(v, "CidrBlockAssociationSet")
+            .iter()
+            .filter(|a| {
+                a.pointer("/CidrBlockState/State")
+                    .and_then(Value::as_str)
+                    .is_none_or(|st| st == "associated")
+            })
+            .filter_map(|a| s(a, "CidrBlock").and_then(|t| t.parse::<Cidr>().ok()))
+            .filter(|c| *c != primary)
+            .collect();
+        let ipv6 = arr(v, "Ipv6CidrBlockAssociationSet")
+            .iter()
+            .filter_map(|a| s(a, "Ipv6CidrBlock").and_then(|t| t.parse::<Cidr>().ok()))
+            .collect();
+        let region = region
+            .clone()
+            .or_else(|| vpc_region.get(id).cloned())
+            .unwrap_or_else(|| "unknown".into());
+        plan.vpcs.push(Vpc {
+            id: id.into(),
+            name: name_tag(v),
+            account: account.into(),
+            region,
+            cidr: primary,
+            secondary_cidrs: secondary,
+            ipv6_cidrs: ipv6,
+            position: None,
+        });
+    }
+
+    // Peerings; a peer VPC that was not imported comes from the peering's VpcInfo.
+    for (region, p) in get("VpcPeeringConnections") {
+        let Some(id) = s(p, "VpcPeeringConnectionId") else {
+            continue;
+        };
+        let mut sides = Vec::new();
+        for key in ["RequesterVpcInfo", "AccepterVpcInfo"] {
+            let info = p.get(key).cloned().unwrap_or(Value::Null);
+            let Some(vpc) = s(&info, "VpcId") else { break };
+            let account = s(&info, "OwnerId").unwrap_or("unknown").to_string();
+            let side_region = s(&info, "Region").map(str::to_string).or_else(|| region.clone());
+            if !plan.vpcs.iter().any(|v| v.id.0 == vpc) {
+                let Some(primary) = cidr(&mut ctx, id, s(&info, "CidrBlock")) else {
+                    break;
+                };
+                accounts.insert(account.clone());
+                plan.vpcs.push(Vpc {
+                    id: vpc.into(),
+                    name: format!("{vpc} (peer, not imported)"),
+                    account: account.clone().into(),
+                    region: side_region.clone().unwrap_or_else(|| "unknown".into()),
+                    cidr: primary,
+                    secondary_cidrs: arr(&info, "CidrBlockSet")
+                        .iter()
+                        .filter_map(|c| s(c, "CidrBlock").and_then(|t| t.parse().ok()))
+                        .filter(|c| *c != primary)
+                        .collect(),
+                    ipv6_cidrs: arr(&info, "Ipv6CidrBlockSet")
+                        .iter()
+                        .filter_map(|c| s(c, "Ipv6CidrBlock").and_then(|t| t.parse().ok()))
+                        .collect(),
+                    position: None,
+                });
+            }
+            let vpc_obj = plan.vpcs.iter().find(|v| v.id.0 == vpc).expect("just ensured");
+            sides.push(PeeringSide {
+                vpc: vpc.into(),
+                account: vpc_obj.account.clone(),
+                region: side_region.unwrap_or_else(|| vpc_obj.region.clone()),
+            });
+        }
+        let Ok([requester, accepter]) = <[PeeringSide; 2]>::try_from(sides) else {
+            ctx.dangling(
+                vec![id.to_string()],
+                format!("peering {id} lacks a requester or accepter VPC; skipped"),
+            );
+            continue;
+        };
+        let code = p
+            .pointer("/Status/Code")
+            .and_then(Value::as_str)
+            .unwrap_or("pending-acceptance");
+        let status = match code {
+            "active" => PeeringStatus::Active,
+            "rejected" => PeeringStatus::Rejected,
+            "expired" => PeeringStatus::Expired,
+            "failed" => PeeringStatus::Failed,
+            "deleted" | "deleting" => PeeringStatus::Deleted,
+            _ => PeeringStatus::Pending,
+        };
+        let dns = p
+            .pointer("/RequesterVpcInfo/PeeringOptions/AllowDnsResolutionFromRemoteVpc")
+            .or_else(|| p.pointer("/AccepterVpcInfo/PeeringOptions/AllowDnsResolutionFromRemoteVpc"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        plan.peerings.push(Peering {
+            id: id.into(),
+            requester,
+            accepter,
+            status,
+            options: PeeringOptions { dns_resolution: dns },
+            status_message: p
+                .pointer("/Status/Message")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        });
+    }
+    for a in &accounts {
+        plan.accounts.push(Account {
+            id: a.as_str().into(),
+            name: String::new(),
+        });
+    }
+    let vpc_ids: BTreeSet<String> = plan.vpcs.iter().map(|v| v.id.0.clone()).collect();
+
+    for (_, sn) in get("Subnets") {
+        let (Some(id), Some(vpc)) = (s(sn, "SubnetId"), s(sn, "VpcId")) else {
+            continue;
+        };
+        if !vpc_ids.contains(vpc) {
+            ctx.dangling(
+                vec![id.into(), vpc.into()],
+                format!("subnet {id} is in VPC {vpc}, which was not imported"),
+            );
+            continue;
+        }
+        let Some(block) = cidr(&mut ctx, id, s(sn, "CidrBlock")) else {
+            continue;
+        };
+        plan.subnets.push(Subnet {
+            id: id.into(),
+            name: name_tag(sn),
+            vpc: vpc.into(),
+            cidr: block,
+            ipv6_cidr: arr(sn, "Ipv6CidrBlockAssociationSet")
+                .iter()
+                .find_map(|a| s(a, "Ipv6CidrBlock").and_then(|t| t.parse().ok())),
+            az: s(sn, "AvailabilityZone").unwrap_or_default().to_string(),
+        });
+    }
+    let subnet_ids: BTreeMap<String, String> = plan
+        .subnets
+        .iter()
+        .map(|s| (s.id.0.clone(), s.vpc.0.clone()))
+        .collect();
+
+    // Gateways.
+    let mut gateway =
+        |ctx: &mut Ctx, id: &str, vpc: Option<&str>, kind: GatewayKind, subnet: Option<&str>, dest| {
+            let Some(vpc) = vpc else { return };
+            if !vpc_ids.contains(vpc) {
+                ctx.dangling(
+                    vec![id.into(), vpc.into()],
+                    format!("gateway {id} is attached to VPC {vpc}, which was not imported"),
+                );
+                return;
+            }
+            plan.gateways.push(Gateway {
+                id: id.into(),
+                vpc: vpc.into(),
+                kind,
+                subnet: subnet
+                    .filter(|s| subnet_ids.get(*s).is_some_and(|v| v == vpc))
+                    .map(Into::into),
+                destinations: dest,
+                name: String::new(),
+            });
+        };
+    for (_, g) in get("InternetGateways") {
+        let Some(id) = s(g, "InternetGatewayId") else {
+            continue;
+        };
+        for a in arr(g, "Attachments") {
+            gateway(&mut ctx, id, s(a, "VpcId"), GatewayKind::Internet, None, vec![]);
+        }
+    }
+    for (_, g) in get("NatGateways") {
+        let Some(id) = s(g, "NatGatewayId") else { continue };
+        if matches!(s(g, "State"), Some("deleted") | Some("deleting") | Some("failed")) {
+            continue;
+        }
+        gateway(
+            &mut ctx,
+            id,
+            s(g, "VpcId"),
+            GatewayKind::Nat,
+            s(g, "SubnetId"),
+            vec![],
+        );
+    }
+    for (_, g) in get("VpnGateways") {
+        let Some(id) = s(g, "VpnGatewayId") else { continue };
+        for a in arr(g, "VpcAttachments")
+            .iter()
+            .filter(|a| s(a, "State") != Some("detached"))
+        {
+            gateway(&mut ctx, id, s(a, "VpcId"), GatewayKind::Vpn, None, vec![]);
+        }
+    }
+    for (_, g) in get("VpcEndpoints") {
+        let Some(id) = s(g, "VpcEndpointId") else { continue };
+        if s(g, "VpcEndpointType").unwrap_or("Gateway") == "Gateway" {
+            gateway(
+                &mut ctx,
+                id,
+                s(g, "VpcId"),
+                GatewayKind::GatewayEndpoint,
+                None,
+                vec![],
+            );
+        }
+    }
+    let gateway_ids: BTreeMap<String, GatewayKind> =
+        plan.gateways.iter().map(|g| (g.id.0.clone(), g.kind)).collect();
+    let peering_ids: BTreeSet<String> = plan.peerings.iter().map(|p| p.id.0.clone()).collect();
+
+    // Route tables.
+    for (_, rt) in get("RouteTables") {
+        let (Some(id), Some(vpc)) = (s(rt, "RouteTableId"), s(rt, "VpcId")) else {
+            continue;
+        };
+        if !vpc_ids.contains(vpc) {
+            ctx.dangling(
+                vec![id.into(), vpc.into()],
+                format!("route table {id} is in VPC {vpc}, which was not imported"),
+            );
+            continue;
+        }
+        let main = arr(rt, "Associations")
+            .iter()
+            .any(|a| a.get("Main").and_then(Value::as_bool) == Some(true));
+        let mut subnets = Vec::new();
+        for a in arr(rt, "Associations") {
+            if let Some(sid) = s(a, "SubnetId") {
+                if subnet_ids.get(sid).is_some_and(|v| v == vpc) {
+                    subnets.push(sid.into());
+                } else {
+                    ctx.dangling(
+                        vec![id.into(), sid.into()],
+                        format!("route table {id} is associated with subnet {sid}, which was not imported"),
+                    );
+                }
+            }
+        }
+        let mut routes = Vec::new();
+        for r in arr(rt, "Routes") {
+            let dest_text = s(r, "DestinationCidrBlock").or_else(|| s(r, "DestinationIpv6CidrBlock"));
+            let Some(dest_text) = dest_text else {
+                if let Some(pl) = s(r, "DestinationPrefixListId") {
+                    ctx.dangling(vec![id.into(), pl.into()], format!("route table {id}: route to prefix list {pl} is not modelled (its blocks are unknown)"));
+                }
+                continue;
+            };
+            let Some(destination) = cidr(&mut ctx, id, Some(dest_text)) else {
+                continue;
+            };
+            let blackhole = s(r, "State") == Some("blackhole");
+            let target = if let Some(pcx) = s(r, "VpcPeeringConnectionId") {
+                if peering_ids.contains(pcx) {
+                    Target::Peering(pcx.into())
+                } else {
+                    ctx.dangling(vec![id.into(), pcx.into()], format!("route table {id}: route {destination} targets peering {pcx}, which was not imported; treated as blackhole"));
+                    Target::Blackhole
+                }
+            } else if let Some(nat) = s(r, "NatGatewayId") {
+                if gateway_ids.contains_key(nat) {
+                    Target::NatGateway(nat.into())
+                } else {
+                    ctx.dangling(vec![id.into(), nat.into()], format!("route table {id}: route {destination} targets NAT gateway {nat}, which was not imported; treated as blackhole"));
+                    Target::Blackhole
+                }
+            } else if let Some(gw) = s(r, "GatewayId") {
+                if gw == "local" {
+                    Target::Local
+                } else {
+                    match gateway_ids.get(gw) {
+                        Some(GatewayKind::Internet) => Target::InternetGateway(gw.into()),
+                        Some(GatewayKind::Vpn) => Target::VpnGateway(gw.into()),
+                        Some(GatewayKind::GatewayEndpoint) => Target::GatewayEndpoint(gw.into()),
+                        Some(GatewayKind::Nat) => Target::NatGateway(gw.into()),
+                        None => {
+                            ctx.dangling(vec![id.into(), gw.into()], format!("route table {id}: route {destination} targets gateway {gw}, which was not imported; treated as blackhole"));
+                            Target::Blackhole
+                        }
+                    }
+                }
+            } else {
+                let other = [
+                    "TransitGatewayId",
+                    "EgressOnlyInternetGatewayId",
+                    "InstanceId",
+                    "NetworkInterfaceId",
+                    "CarrierGatewayId",
+                    "LocalGatewayId",
+                ]
+                .iter()
+                .find_map(|k| s(r, k))
+                .unwrap_or("an unknown target");
+                ctx.dangling(vec![id.into(), other.into()], format!("route table {id}: route {destination} → {other} is not modelled; treated as blackhole"));
+                Target::Blackhole
+            };
+            if target == Target::Local {
+                continue; // implicit in the model
+            }
+            let target = if blackhole && !matches!(target, Target::Peering(_)) {
+                Target::Blackhole
+            } else {
+                target
+            };
+            routes.push(Route { destination, target });
+        }
+        plan.route_tables.push(RouteTable {
+            id: id.into(),
+            vpc: vpc.into(),
+            main,
+            subnets,
+            routes,
+        });
+    }
+    // Two main tables for one VPC cannot happen in AWS; keep the first.
+    let mut mains = BTreeSet::new();
+    for rt in &mut plan.route_tables {
+        if rt.main && !mains.insert(rt.vpc.clone()) {
+            rt.main = false;
+        }
+    }
+
+    // Security groups (first pass ids, then rules).
+    let sg_ids: BTreeMap<String, String> = get("SecurityGroups")
+        .iter()
+        .filter_map(|(_, g)| Some((s(g, "GroupId")?.to_string(), s(g, "VpcId")?.to_string())))
+        .filter(|(_, vpc)| vpc_ids.contains(vpc))
+        .collect();
+    for (_, g) in get("SecurityGroups") {
+        let (Some(id), Some(vpc)) = (s(g, "GroupId"), s(g, "VpcId")) else {
+            continue;
+        };
+        if !vpc_ids.contains(vpc) {
+            ctx.dangling(
+                vec![id.into(), vpc.into()],
+                format!("security group {id} is in VPC {vpc}, which was not imported"),
+            );
+            continue;
+        }
+        let mut rules = |key: &str| -> Vec<SgRule> {
+            let mut out = Vec::new();
+            for perm in arr(g, key) {
+                let protocol = perm
+                    .get("IpProtocol")
+                    .and_then(|p| {
+                        p.as_str()
+                            .map(str::to_string)
+                            .or_else(|| p.as_i64().map(|n| n.to_string()))
+                    })
+                    .and_then(|p| p.parse::<Protocol>().ok())
+                    .unwrap_or(Protocol::All);
+                let ports = match (
+                    perm.get("FromPort").and_then(Value::as_i64),
+                    perm.get("ToPort").and_then(Value::as_i64),
+                ) {
+                    (Some(f), Some(t))
+                        if protocol.has_ports()
+                            && f >= 0
+                            && t <= 65535
+                            && f <= t
+                            && !(f == 0 && t == 65535) =>
+                    {
+                        Some(PortRange {
+                            from: f as u16,
+                            to: t as u16,
+                        })
+                    }
+                    _ => None,
+                };
+                let rule = |cidr: Option<Cidr>, sg: Option<SgRef>, description: &str| SgRule {
+                    protocol,
+                    ports,
+                    cidr,
+                    sg,
+                    description: description.to_string(),
+                };
+                for r in arr(perm, "IpRanges") {
+                    if let Some(c) = cidr(&mut ctx, id, s(r, "CidrIp")) {
+                        out.push(rule(Some(c), None, s(r, "Description").unwrap_or_default()));
+                    }
+                }
+                for r in arr(perm, "Ipv6Ranges") {
+                    if let Some(c) = cidr(&mut ctx, id, s(r, "CidrIpv6")) {
+                        out.push(rule(Some(c), None, s(r, "Description").unwrap_or_default()));
+                    }
+                }
+                for pair in arr(perm, "UserIdGroupPairs") {
+                    let Some(gid) = s(pair, "GroupId") else { continue };
+                    if sg_ids.contains_key(gid) {
+                        let account = s(pair, "UserId")
+                            .filter(|u| Some(*u) != s(g, "OwnerId"))
+                            .map(AccountId::from);
+                        out.push(rule(
+                            None,
+                            Some(SgRef {
+                                account,
+                                group: gid.into(),
+                            }),
+                            s(pair, "Description").unwrap_or_default(),
+                        ));
+                    } else {
+                        ctx.dangling(vec![id.into(), gid.into()], format!("security group {id} references group {gid}, which was not imported; rule skipped"));
+                    }
+                }
+            }
+            out
+        };
+        let ingress = rules("IpPermissions");
+        let egress = rules("IpPermissionsEgress");
+        plan.security_groups.push(SecurityGroup {
+            id: id.into(),
+            name: s(g, "GroupName").unwrap_or_default().into(),
+            vpc: vpc.into(),
+            ingress,
+            egress,
+        });
+    }
+
+    // Network ACLs.
+    for (_, acl) in get("NetworkAcls") {
+        let (Some(id), Some(vpc)) = (s(acl, "NetworkAclId"), s(acl, "VpcId")) else {
+            continue;
+        };
+        if !vpc_ids.contains(vpc) {
+            ctx.dangling(
+                vec![id.into(), vpc.into()],
+                format!("network ACL {id} is in VPC {vpc}, which was not imported"),
+            );
+            continue;
+        }
+        let mut entries = Vec::new();
+        for e in arr(acl, "Entries") {
+            let Some(rule) = e.get("RuleNumber").and_then(Value::as_i64) else {
+                continue;
+            };
+            if !(1..=32766).contains(&rule) {
+                continue; // 32767 is the implicit final deny, part of the semantics
+            }
+            let Some(block) = cidr(&mut ctx, id, s(e, "CidrBlock").or_else(|| s(e, "Ipv6CidrBlock"))) else {
+                continue;
+            };
+            let protocol = s(e, "Protocol")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(Protocol::All);
+            let ports = e.get("PortRange").and_then(|r| {
+                let f = r.get("From")?.as_i64()?;
+                let t = r.get("To")?.as_i64()?;
+                (protocol.has_ports() && (0..=65535).contains(&f) && (f..=65535).contains(&t)).then_some(
+                    PortRange {
+                        from: f as u16,
+                        to: t as u16,
+                    },
+                )
+            });
+            entries.push(AclEntry {
+                rule: rule as u16,
+                direction: if e.get("Egress").and_then(Value::as_bool) == Some(true) {
+                    Direction::Outbound
+                } else {
+                    Direction::Inbound
+                },
+                protocol,
+                ports,
+                cidr: block,
+                action: if s(e, "RuleAction") == Some("deny") {
+                    Action::Deny
+                } else {
+                    Action::Allow
+                },
+            });
+        }
+        let mut seen = BTreeSet::new();
+        entries.retain(|e| seen.insert((e.direction, e.rule)));
+        let subnets = arr(acl, "Associations")
+            .iter()
+            .filter_map(|a| s(a, "SubnetId"))
+            .filter(|sid| subnet_ids.get(*sid).is_some_and(|v| v == vpc))
+            .map(SubnetId::from)
+            .collect();
+        plan.network_acls.push(NetworkAcl {
+            id: id.into(),
+            vpc: vpc.into(),
+            default: acl.get("IsDefault").and_then(Value::as_bool).unwrap_or(false),
+            subnets,
+            entries,
+        });
+    }
+    // A subnet is associated with exactly one ACL; explicit associations win over the default's list.
+    let mut acl_seen = BTreeSet::new();
+    plan.network_acls.sort_by_key(|a| a.default);
+    for acl in &mut plan.network_acls {
+        acl.subnets.retain(|s| acl_seen.insert(s.clone()));
+    }
+    let mut default_seen = BTreeSet::new();
+    for acl in &mut plan.network_acls {
+        if acl.default && !default_seen.insert(acl.vpc.clone()) {
+            acl.default = false;
+        }
+    }
+
+    // Network interfaces become endpoints.
+    for (_, eni) in get("NetworkInterfaces") {
+        let Some(id) = s(eni, "NetworkInterfaceId") else {
+            continue;
+        };
+        let Some(subnet) = s(eni, "SubnetId") else {
+            continue;
+        };
+        let Some(vpc) = subnet_ids.get(subnet) else {
+            ctx.dangling(
+                vec![id.into(), subnet.into()],
+                format!("network interface {id} is in subnet {subnet}, which was not imported"),
+            );
+            continue;
+        };
+        let ipv4 = s(eni, "PrivateIpAddress").and_then(|a| a.parse().ok());
+        let ipv6 = arr(eni, "Ipv6Addresses")
+            .iter()
+            .find_map(|a| s(a, "Ipv6Address").and_then(|t| t.parse().ok()));
+        if ipv4.is_none() && ipv6.is_none() {
+            continue;
+        }
+        let mut groups = Vec::new();
+        for g in arr(eni, "Groups") {
+            let Some(gid) = s(g, "GroupId") else { continue };
+            if sg_ids.get(gid) == Some(vpc) {
+                groups.push(gid.into());
+            } else {
+                ctx.dangling(
+                    vec![id.into(), gid.into()],
+                    format!("network interface {id} uses security group {gid}, which was not imported"),
+                );
+            }
+        }
+        let kind = match s(eni, "InterfaceType") {
+            Some("nat_gateway") => EndpointKind::Service,
+            Some("vpc_endpoint") => EndpointKind::Interface,
+            Some("network_load_balancer") | Some("load_balancer") => EndpointKind::LoadBalancer,
+            _ if s(eni, "RequesterId").is_some()
+                && s(eni, "Description").unwrap_or_default().starts_with("RDS") =>
+            {
+                EndpointKind::Database
+            }
+            _ => EndpointKind::Instance,
+        };
+        let name = {
+            let tag = name_tag(eni);
+            if !tag.is_empty() {
+                tag
+            } else {
+                eni.pointer("/Attachment/InstanceId")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_default()
+            }
+        };
+        plan.endpoints.push(Endpoint {
+            id: id.into(),
+            name,
+            kind,
+            subnet: subnet.into(),
+            ipv4,
+            ipv6,
+            security_groups: groups,
+            ports: vec![],
+        });
+    }
+
+    plan.validate().map_err(|e| ImportError {
+        path: "(imported plan)".into(),
+        message: e.to_string(),
+    })?;
+    ctx.diags
+        .sort_by(|a, b| (&a.items, &a.message).cmp(&(&b.items, &b.message)));
+    Ok(Imported {
+        plan,
+        diagnostics: ctx.diags,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_names() {
+        assert!(is_region_name("us-east-1"));
+        assert!(is_region_name("us-gov-west-1"));
+        assert!(is_region_name("ap-southeast-2"));
+        assert!(!is_region_name("fixtures"));
+        assert!(!is_region_name("us-east"));
+        assert_eq!(region_of_az("eu-west-1b").as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            region_of_path("dumps/123/eu-west-1/vpcs.json").as_deref(),
+            Some("eu-west-1")
+        );
+    }
+
+    #[test]
+    fn unknown_file_is_an_error_naming_it() {
+        let e = import(&[SourceFile {
+            path: "x.json".into(),
+            text: r#"{"Foo": []}"#.into(),
+        }])
+        .unwrap_err();
+        assert_eq!(e.path, "x.json");
+        assert!(e.message.contains("Foo"));
+    }
+}

@@ -1,0 +1,1191 @@
+//! The topology model and its JSON format (`"format": "peerplan/v1"`).
+//!
+//! A [`Plan`] is plain data in id order. Parsing ([`Plan::from_json`]) validates once, at the edge: every CIDR,
+//! port range, protocol and reference is checked and an error names the offending value and where it is
+//! (`vpcs[2].cidr: "10.0.0.0/33" is not a CIDR block: …`). A plan that parses may still be a bad plan: that is
+//! for [`crate::check`] to say, as diagnostics.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    str::FromStr,
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{cidr::Cidr, ids::*};
+
+/// The format tag every plan file carries.
+pub const FORMAT: &str = "peerplan/v1";
+
+#[cfg(feature = "schema")]
+use schemars::JsonSchema;
+
+/// A whole plan: accounts, VPCs and everything in them, and the peering connections between them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Always `peerplan/v1`.
+    pub format: String,
+    /// A human name for the plan.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+    #[serde(default)]
+    pub vpcs: Vec<Vpc>,
+    #[serde(default)]
+    pub subnets: Vec<Subnet>,
+    #[serde(default)]
+    pub route_tables: Vec<RouteTable>,
+    #[serde(default)]
+    pub security_groups: Vec<SecurityGroup>,
+    #[serde(default)]
+    pub network_acls: Vec<NetworkAcl>,
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+    #[serde(default)]
+    pub gateways: Vec<Gateway>,
+    #[serde(default)]
+    pub peerings: Vec<Peering>,
+}
+
+/// An account that owns VPCs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    pub id: AccountId,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+}
+
+/// A position on the planner canvas.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Position {
+    pub x: f64,
+    pub y: f64,
+}
+
+/// A VPC: one primary IPv4 block, optional secondary IPv4 blocks and IPv6 blocks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Vpc {
+    pub id: VpcId,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    pub account: AccountId,
+    pub region: String,
+    /// Primary IPv4 block.
+    pub cidr: Cidr,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secondary_cidrs: Vec<Cidr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipv6_cidrs: Vec<Cidr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+}
+
+impl Vpc {
+    /// Every block of the VPC: primary, secondary IPv4, then IPv6.
+    pub fn blocks(&self) -> impl Iterator<Item = &Cidr> {
+        std::iter::once(&self.cidr)
+            .chain(&self.secondary_cidrs)
+            .chain(&self.ipv6_cidrs)
+    }
+
+    /// Whether the address belongs to one of the VPC's blocks.
+    pub fn holds(&self, addr: IpAddr) -> bool {
+        self.blocks().any(|b| b.contains_addr(addr))
+    }
+
+    /// A label for messages: `name (id)` or the id alone.
+    pub fn label(&self) -> String {
+        if self.name.is_empty() || self.name == self.id.0 {
+            self.id.0.clone()
+        } else {
+            format!("{} ({})", self.name, self.id)
+        }
+    }
+}
+
+/// A subnet in one VPC and one availability zone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Subnet {
+    pub id: SubnetId,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    pub vpc: VpcId,
+    pub cidr: Cidr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr: Option<Cidr>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub az: String,
+}
+
+/// A route table; a subnet without an explicit association uses its VPC's main table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RouteTable {
+    pub id: RouteTableId,
+    pub vpc: VpcId,
+    #[serde(default)]
+    pub main: bool,
+    /// Subnets explicitly associated with this table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<SubnetId>,
+    /// Routes besides the implicit `local` routes for the VPC's blocks.
+    #[serde(default)]
+    pub routes: Vec<Route>,
+}
+
+/// One route: destination block → target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub destination: Cidr,
+    pub target: Target,
+}
+
+/// Where a route sends packets. JSON: `"local"`, `"blackhole"`, or `{"peering": "pcx-ab"}`,
+/// `{"internet_gateway": "igw-1"}`, `{"nat_gateway": "nat-1"}`, `{"vpn_gateway": "vgw-1"}`,
+/// `{"gateway_endpoint": "vpce-1"}`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Local,
+    Peering(PeeringId),
+    InternetGateway(GatewayId),
+    NatGateway(GatewayId),
+    VpnGateway(GatewayId),
+    GatewayEndpoint(GatewayId),
+    Blackhole,
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Local => f.write_str("local"),
+            Target::Blackhole => f.write_str("blackhole"),
+            Target::Peering(id) => write!(f, "{id}"),
+            Target::InternetGateway(id)
+            | Target::NatGateway(id)
+            | Target::VpnGateway(id)
+            | Target::GatewayEndpoint(id) => write!(f, "{id}"),
+        }
+    }
+}
+
+/// A security group: stateful, allow-only rules.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SecurityGroup {
+    pub id: SecurityGroupId,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    pub vpc: VpcId,
+    #[serde(default)]
+    pub ingress: Vec<SgRule>,
+    #[serde(default)]
+    pub egress: Vec<SgRule>,
+}
+
+/// A security-group rule: protocol, ports, and exactly one of `cidr` or `sg` (the source for ingress, the
+/// destination for egress).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SgRule {
+    pub protocol: Protocol,
+    /// Port range; absent means every port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<PortRange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<Cidr>,
+    /// A group reference: `sg-id`, or `account/sg-id` for a group in another account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sg: Option<SgRef>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+}
+
+/// A reference to a security group, possibly in another account (`account/sg-id`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SgRef {
+    pub account: Option<AccountId>,
+    pub group: SecurityGroupId,
+}
+
+impl fmt::Display for SgRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.account {
+            Some(a) => write!(f, "{a}/{}", self.group),
+            None => write!(f, "{}", self.group),
+        }
+    }
+}
+
+impl Serialize for SgRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SgRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.split_once('/') {
+            _ if text.is_empty() => Err(serde::de::Error::custom("empty security group reference")),
+            Some((a, g)) if !a.is_empty() && !g.is_empty() && !g.contains('/') => Ok(SgRef {
+                account: Some(a.into()),
+                group: g.into(),
+            }),
+            Some(_) => Err(serde::de::Error::custom(format!(
+                "\"{text}\" is not a security group reference (expected sg-id or account/sg-id)"
+            ))),
+            None => Ok(SgRef {
+                account: None,
+                group: text.into(),
+            }),
+        }
+    }
+}
+
+#[cfg(feature = "schema")]
+impl JsonSchema for SgRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SgRef".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "description": "sg-id, or account/sg-id across accounts"})
+    }
+}
+
+/// An IP protocol: `all`, `tcp`, `udp`, `icmp`, `icmpv6`, or an IANA number 0–255.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    All,
+    Tcp,
+    Udp,
+    Icmp,
+    Icmpv6,
+    Number(u8),
+}
+
+impl Protocol {
+    /// The IANA number (`None` for all).
+    pub fn number(self) -> Option<u8> {
+        match self {
+            Protocol::All => None,
+            Protocol::Tcp => Some(6),
+            Protocol::Udp => Some(17),
+            Protocol::Icmp => Some(1),
+            Protocol::Icmpv6 => Some(58),
+            Protocol::Number(n) => Some(n),
+        }
+    }
+
+    /// From an IANA number, using the names where there is one.
+    pub fn from_number(n: u8) -> Protocol {
+        match n {
+            6 => Protocol::Tcp,
+            17 => Protocol::Udp,
+            1 => Protocol::Icmp,
+            58 => Protocol::Icmpv6,
+            n => Protocol::Number(n),
+        }
+    }
+
+    /// Whether ports mean anything for this protocol.
+    pub fn has_ports(self) -> bool {
+        matches!(self, Protocol::Tcp | Protocol::Udp)
+    }
+
+    /// Whether a rule for `self` matches a packet of protocol `packet`.
+    pub fn matches(self, packet: Protocol) -> bool {
+        match (self.number(), packet.number()) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(a), Some(b)) => a == b,
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Protocol::All => f.write_str("all"),
+            Protocol::Tcp => f.write_str("tcp"),
+            Protocol::Udp => f.write_str("udp"),
+            Protocol::Icmp => f.write_str("icmp"),
+            Protocol::Icmpv6 => f.write_str("icmpv6"),
+            Protocol::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "all" | "-1" | "any" => Ok(Protocol::All),
+            "tcp" => Ok(Protocol::Tcp),
+            "udp" => Ok(Protocol::Udp),
+            "icmp" => Ok(Protocol::Icmp),
+            "icmpv6" => Ok(Protocol::Icmpv6),
+            other => other.parse::<u8>().map(Protocol::from_number).map_err(|_| {
+                format!("\"{s}\" is not a protocol (expected all, tcp, udp, icmp, icmpv6 or a number 0-255)")
+            }),
+        }
+    }
+}
+
+impl Serialize for Protocol {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Protocol {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(i64),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+            Raw::Number(-1) => Ok(Protocol::All),
+            Raw::Number(n) => u8::try_from(n)
+                .map(Protocol::from_number)
+                .map_err(|_| serde::de::Error::custom(format!("{n} is not a protocol number (0-255)"))),
+        }
+    }
+}
+
+#[cfg(feature = "schema")]
+impl JsonSchema for Protocol {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Protocol".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "all, tcp, udp, icmp, icmpv6, or an IANA protocol number",
+            "anyOf": [{"type": "string"}, {"type": "integer", "minimum": -1, "maximum": 255}]
+        })
+    }
+}
+
+/// An inclusive port range; JSON `"443"` or `"1024-65535"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PortRange {
+    pub from: u16,
+    pub to: u16,
+}
+
+impl PortRange {
+    /// Every port.
+    pub const ALL: PortRange = PortRange { from: 0, to: 65535 };
+
+    /// One port.
+    pub fn single(p: u16) -> PortRange {
+        PortRange { from: p, to: p }
+    }
+
+    /// Whether `port` lies in the range.
+    pub fn contains(&self, port: u16) -> bool {
+        self.from <= port && port <= self.to
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.from == self.to {
+            write!(f, "{}", self.from)
+        } else {
+            write!(f, "{}-{}", self.from, self.to)
+        }
+    }
+}
+
+impl FromStr for PortRange {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad =
+            || format!("\"{s}\" is not a port range (expected a port like 443 or a range like 1024-65535)");
+        let (a, b) = s.split_once('-').unwrap_or((s, s));
+        let from: u16 = a.trim().parse().map_err(|_| bad())?;
+        let to: u16 = b.trim().parse().map_err(|_| bad())?;
+        if from > to {
+            return Err(format!(
+                "\"{s}\" is not a port range: {from} is greater than {to}"
+            ));
+        }
+        Ok(PortRange { from, to })
+    }
+}
+
+impl Serialize for PortRange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PortRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(i64),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+            Raw::Number(n) => u16::try_from(n)
+                .map(PortRange::single)
+                .map_err(|_| serde::de::Error::custom(format!("{n} is not a port (0-65535)"))),
+        }
+    }
+}
+
+#[cfg(feature = "schema")]
+impl JsonSchema for PortRange {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PortRange".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "a port (443) or an inclusive range (\"1024-65535\")",
+            "anyOf": [{"type": "string", "pattern": "^[0-9]+(-[0-9]+)?$"}, {"type": "integer", "minimum": 0, "maximum": 65535}]
+        })
+    }
+}
+
+/// A network ACL: stateless, numbered entries evaluated in order; an implicit final deny.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NetworkAcl {
+    pub id: NetworkAclId,
+    pub vpc: VpcId,
+    /// The VPC's default ACL, used by subnets without an explicit association.
+    #[serde(default)]
+    pub default: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<SubnetId>,
+    #[serde(default)]
+    pub entries: Vec<AclEntry>,
+}
+
+/// Traffic direction of an ACL entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// Allow or deny.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Allow,
+    Deny,
+}
+
+/// One numbered ACL entry (rule number 1–32766).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AclEntry {
+    pub rule: u16,
+    pub direction: Direction,
+    pub protocol: Protocol,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<PortRange>,
+    pub cidr: Cidr,
+    pub action: Action,
+}
+
+/// What kind of thing an endpoint is (for icons and documentation).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointKind {
+    #[default]
+    Instance,
+    Bucket,
+    Agent,
+    Service,
+    Database,
+    LoadBalancer,
+    Interface,
+    Other,
+}
+
+/// A resource that sends and receives traffic: an instance, a bucket, an agent, a service…
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    pub id: EndpointId,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default)]
+    pub kind: EndpointKind,
+    pub subnet: SubnetId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4: Option<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<Ipv6Addr>,
+    /// Security groups; an endpoint without any is not filtered by security groups.
+    #[serde(default)]
+    pub security_groups: Vec<SecurityGroupId>,
+    /// Ports it listens on; empty means not declared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<u16>,
+}
+
+impl Endpoint {
+    /// A label for messages: `name (id)` or the id alone.
+    pub fn label(&self) -> String {
+        if self.name.is_empty() || self.name == self.id.0 {
+            self.id.0.clone()
+        } else {
+            format!("{} ({})", self.name, self.id)
+        }
+    }
+}
+
+/// Kinds of gateway attached to a VPC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayKind {
+    Internet,
+    Nat,
+    Vpn,
+    GatewayEndpoint,
+}
+
+/// A gateway attached to a VPC: internet, NAT (in a subnet), VPN, or a gateway endpoint with its blocks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Gateway {
+    pub id: GatewayId,
+    pub vpc: VpcId,
+    pub kind: GatewayKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<SubnetId>,
+    /// For gateway endpoints: the destination blocks (the service's prefix list).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destinations: Vec<Cidr>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+}
+
+/// Status of a peering connection, as in the seed document (plus `deleted`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PeeringStatus {
+    Pending,
+    Active,
+    Rejected,
+    Expired,
+    Failed,
+    Deleted,
+}
+
+impl PeeringStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [PeeringStatus; 6] = [
+        PeeringStatus::Pending,
+        PeeringStatus::Active,
+        PeeringStatus::Rejected,
+        PeeringStatus::Expired,
+        PeeringStatus::Failed,
+        PeeringStatus::Deleted,
+    ];
+
+    /// `pending` or `active`: a peering that occupies its VPC pair.
+    pub fn is_live(self) -> bool {
+        matches!(self, PeeringStatus::Pending | PeeringStatus::Active)
+    }
+
+    /// The status as its JSON word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeeringStatus::Pending => "pending",
+            PeeringStatus::Active => "active",
+            PeeringStatus::Rejected => "rejected",
+            PeeringStatus::Expired => "expired",
+            PeeringStatus::Failed => "failed",
+            PeeringStatus::Deleted => "deleted",
+        }
+    }
+}
+
+impl fmt::Display for PeeringStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One side of a peering. `account` and `region` default to the VPC's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PeeringSide {
+    pub vpc: VpcId,
+    #[serde(default)]
+    pub account: AccountId,
+    #[serde(default)]
+    pub region: String,
+}
+
+/// Peering options.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PeeringOptions {
+    /// Resolve the peer's public DNS host names to private addresses.
+    #[serde(default)]
+    pub dns_resolution: bool,
+}
+
+/// A peering connection between two VPCs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Peering {
+    pub id: PeeringId,
+    pub requester: PeeringSide,
+    pub accepter: PeeringSide,
+    pub status: PeeringStatus,
+    #[serde(default)]
+    pub options: PeeringOptions,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<String>,
+}
+
+impl Peering {
+    /// The other VPC of the peering, if `vpc` is one of its two.
+    pub fn peer_of(&self, vpc: &VpcId) -> Option<&VpcId> {
+        if &self.requester.vpc == vpc {
+            Some(&self.accepter.vpc)
+        } else if &self.accepter.vpc == vpc {
+            Some(&self.requester.vpc)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the two sides are in different regions.
+    pub fn is_inter_region(&self) -> bool {
+        self.requester.region != self.accepter.region
+    }
+
+    /// Whether the two sides are in different accounts.
+    pub fn is_cross_account(&self) -> bool {
+        self.requester.account != self.accepter.account
+    }
+}
+
+/// Bad plan input: where, and what is wrong with which value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct PlanError {
+    /// Where in the document, e.g. `vpcs[2].cidr` (`.` for the whole document).
+    pub path: String,
+    /// What is wrong, naming the offending value.
+    pub message: String,
+}
+
+impl PlanError {
+    fn at(path: impl Into<String>, message: impl Into<String>) -> PlanError {
+        PlanError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl Plan {
+    /// An empty plan with the format tag set.
+    pub fn new(name: impl Into<String>) -> Plan {
+        Plan {
+            format: FORMAT.to_string(),
+            name: name.into(),
+            ..Plan::default()
+        }
+    }
+
+    /// Parses and validates a plan document. Never panics, whatever the bytes.
+    pub fn from_json(text: &str) -> Result<Plan, PlanError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let mut plan: Plan = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let message = inner.to_string();
+            // serde_json appends " at line L column C"; keep it, it helps find the spot.
+            PlanError::at(if path.is_empty() { ".".to_string() } else { path }, message)
+        })?;
+        plan.validate()?;
+        Ok(plan)
+    }
+
+    /// Pretty JSON in the documented format.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a plan always serializes")
+    }
+
+    /// Checks what types cannot: the format tag, unique ids, references that resolve, rule shapes. Fills in
+    /// each peering side's account and region from its VPC. Sorts every list by id (deterministic output).
+    pub fn validate(&mut self) -> Result<(), PlanError> {
+        if self.format != FORMAT {
+            return Err(PlanError::at(
+                "format",
+                format!(
+                    "\"{}\" is not a supported format (expected \"{FORMAT}\")",
+                    self.format
+                ),
+            ));
+        }
+        fn unique<'a, T: Ord + fmt::Display + 'a>(
+            list: &str,
+            ids: impl Iterator<Item = &'a T>,
+        ) -> Result<BTreeSet<&'a T>, PlanError> {
+            let mut seen = BTreeSet::new();
+            for (i, id) in ids.enumerate() {
+                if id.to_string().is_empty() {
+                    return Err(PlanError::at(
+                        format!("{list}[{i}].id"),
+                        "an id must not be empty",
+                    ));
+                }
+                if !seen.insert(id) {
+                    return Err(PlanError::at(
+                        format!("{list}[{i}].id"),
+                        format!("duplicate id \"{id}\""),
+                    ));
+                }
+            }
+            Ok(seen)
+        }
+        let accounts = unique("accounts", self.accounts.iter().map(|a| &a.id))?;
+        let vpcs = unique("vpcs", self.vpcs.iter().map(|v| &v.id))?;
+        unique("subnets", self.subnets.iter().map(|s| &s.id))?;
+        unique("route_tables", self.route_tables.iter().map(|r| &r.id))?;
+        let sgs = unique("security_groups", self.security_groups.iter().map(|s| &s.id))?;
+        unique("network_acls", self.network_acls.iter().map(|s| &s.id))?;
+        unique("endpoints", self.endpoints.iter().map(|s| &s.id))?;
+        let gateways = unique("gateways", self.gateways.iter().map(|s| &s.id))?;
+        let peerings = unique("peerings", self.peerings.iter().map(|s| &s.id))?;
+
+        let need = |ok: bool, path: String, what: &str, id: &dyn fmt::Display| {
+            if ok {
+                Ok(())
+            } else {
+                Err(PlanError::at(path, format!("unknown {what} \"{id}\"")))
+            }
+        };
+        for (i, v) in self.vpcs.iter().enumerate() {
+            need(
+                accounts.contains(&v.account),
+                format!("vpcs[{i}].account"),
+                "account",
+                &v.account,
+            )?;
+            if v.region.trim().is_empty() {
+                return Err(PlanError::at(format!("vpcs[{i}].region"), "a region is required"));
+            }
+            if !v.cidr.is_v4() {
+                return Err(PlanError::at(
+                    format!("vpcs[{i}].cidr"),
+                    format!("\"{}\" is not an IPv4 block", v.cidr),
+                ));
+            }
+            for (j, c) in v.secondary_cidrs.iter().enumerate() {
+                if !c.is_v4() {
+                    return Err(PlanError::at(
+                        format!("vpcs[{i}].secondary_cidrs[{j}]"),
+                        format!("\"{c}\" is not an IPv4 block"),
+                    ));
+                }
+            }
+            for (j, c) in v.ipv6_cidrs.iter().enumerate() {
+                if c.is_v4() {
+                    return Err(PlanError::at(
+                        format!("vpcs[{i}].ipv6_cidrs[{j}]"),
+                        format!("\"{c}\" is not an IPv6 block"),
+                    ));
+                }
+            }
+        }
+        let subnet_vpc: BTreeMap<&SubnetId, &VpcId> = self.subnets.iter().map(|s| (&s.id, &s.vpc)).collect();
+        for (i, s) in self.subnets.iter().enumerate() {
+            need(vpcs.contains(&s.vpc), format!("subnets[{i}].vpc"), "VPC", &s.vpc)?;
+            if !s.cidr.is_v4() {
+                return Err(PlanError::at(
+                    format!("subnets[{i}].cidr"),
+                    format!("\"{}\" is not an IPv4 block", s.cidr),
+                ));
+            }
+            if let Some(c) = s.ipv6_cidr.filter(|c| c.is_v4()) {
+                return Err(PlanError::at(
+                    format!("subnets[{i}].ipv6_cidr"),
+                    format!("\"{c}\" is not an IPv6 block"),
+                ));
+            }
+        }
+        let in_vpc = |path: String, subnet: &SubnetId, vpc: &VpcId| -> Result<(), PlanError> {
+            match subnet_vpc.get(subnet) {
+                None => Err(PlanError::at(path, format!("unknown subnet \"{subnet}\""))),
+                Some(v) if *v != vpc => Err(PlanError::at(
+                    path,
+                    format!("subnet \"{subnet}\" is in VPC \"{v}\", not in \"{vpc}\""),
+                )),
+                Some(_) => Ok(()),
+            }
+        };
+        let mut main_tables = BTreeSet::new();
+        let mut associated = BTreeMap::new();
+        for (i, rt) in self.route_tables.iter().enumerate() {
+            need(
+                vpcs.contains(&rt.vpc),
+                format!("route_tables[{i}].vpc"),
+                "VPC",
+                &rt.vpc,
+            )?;
+            if rt.main && !main_tables.insert(&rt.vpc) {
+                return Err(PlanError::at(
+                    format!("route_tables[{i}].main"),
+                    format!("VPC \"{}\" already has a main route table", rt.vpc),
+                ));
+            }
+            for (j, s) in rt.subnets.iter().enumerate() {
+                in_vpc(format!("route_tables[{i}].subnets[{j}]"), s, &rt.vpc)?;
+                if let Some(other) = associated.insert(s, &rt.id) {
+                    return Err(PlanError::at(
+                        format!("route_tables[{i}].subnets[{j}]"),
+                        format!("subnet \"{s}\" is already associated with route table \"{other}\""),
+                    ));
+                }
+            }
+            for (j, r) in rt.routes.iter().enumerate() {
+                let path = format!("route_tables[{i}].routes[{j}].target");
+                match &r.target {
+                    Target::Peering(p) => need(peerings.contains(p), path, "peering", p)?,
+                    Target::InternetGateway(g)
+                    | Target::NatGateway(g)
+                    | Target::VpnGateway(g)
+                    | Target::GatewayEndpoint(g) => need(gateways.contains(g), path, "gateway", g)?,
+                    Target::Local | Target::Blackhole => {}
+                }
+            }
+        }
+        for (i, sg) in self.security_groups.iter().enumerate() {
+            need(
+                vpcs.contains(&sg.vpc),
+                format!("security_groups[{i}].vpc"),
+                "VPC",
+                &sg.vpc,
+            )?;
+            for (dir, rules) in [("ingress", &sg.ingress), ("egress", &sg.egress)] {
+                for (j, r) in rules.iter().enumerate() {
+                    let path = format!("security_groups[{i}].{dir}[{j}]");
+                    match (&r.cidr, &r.sg) {
+                        (Some(_), None) => {}
+                        (None, Some(g)) => {
+                            need(sgs.contains(&g.group), format!("{path}.sg"), "security group", g)?
+                        }
+                        _ => {
+                            return Err(PlanError::at(
+                                path,
+                                "a rule needs exactly one of \"cidr\" or \"sg\"",
+                            ))
+                        }
+                    }
+                }
+            }
+        }
+        let mut default_acls = BTreeSet::new();
+        let mut acl_assoc = BTreeMap::new();
+        for (i, acl) in self.network_acls.iter().enumerate() {
+            need(
+                vpcs.contains(&acl.vpc),
+                format!("network_acls[{i}].vpc"),
+                "VPC",
+                &acl.vpc,
+            )?;
+            if acl.default && !default_acls.insert(&acl.vpc) {
+                return Err(PlanError::at(
+                    format!("network_acls[{i}].default"),
+                    format!("VPC \"{}\" already has a default network ACL", acl.vpc),
+                ));
+            }
+            for (j, s) in acl.subnets.iter().enumerate() {
+                in_vpc(format!("network_acls[{i}].subnets[{j}]"), s, &acl.vpc)?;
+                if let Some(other) = acl_assoc.insert(s, &acl.id) {
+                    return Err(PlanError::at(
+                        format!("network_acls[{i}].subnets[{j}]"),
+                        format!("subnet \"{s}\" is already associated with network ACL \"{other}\""),
+                    ));
+                }
+            }
+            let mut numbers = BTreeSet::new();
+            for (j, e) in acl.entries.iter().enumerate() {
+                if !(1..=32766).contains(&e.rule) {
+                    return Err(PlanError::at(
+                        format!("network_acls[{i}].entries[{j}].rule"),
+                        format!("{} is not a rule number (1-32766)", e.rule),
+                    ));
+                }
+                if !numbers.insert((e.direction, e.rule)) {
+                    return Err(PlanError::at(
+                        format!("network_acls[{i}].entries[{j}].rule"),
+                        format!(
+                            "rule number {} appears twice for {:?} traffic",
+                            e.rule, e.direction
+                        ),
+                    ));
+                }
+            }
+        }
+        for (i, e) in self.endpoints.iter().enumerate() {
+            need(
+                subnet_vpc.contains_key(&e.subnet),
+                format!("endpoints[{i}].subnet"),
+                "subnet",
+                &e.subnet,
+            )?;
+            let vpc = subnet_vpc[&e.subnet];
+            for (j, g) in e.security_groups.iter().enumerate() {
+                let path = format!("endpoints[{i}].security_groups[{j}]");
+                match self.security_groups.iter().find(|sg| &sg.id == g) {
+                    None => return Err(PlanError::at(path, format!("unknown security group \"{g}\""))),
+                    Some(sg) if &sg.vpc != vpc => {
+                        return Err(PlanError::at(
+                            path,
+                            format!(
+                                "security group \"{g}\" belongs to VPC \"{}\", not to \"{vpc}\"",
+                                sg.vpc
+                            ),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+            if e.ipv4.is_none() && e.ipv6.is_none() {
+                return Err(PlanError::at(
+                    format!("endpoints[{i}]"),
+                    "an endpoint needs an ipv4 or ipv6 address",
+                ));
+            }
+        }
+        for (i, g) in self.gateways.iter().enumerate() {
+            need(vpcs.contains(&g.vpc), format!("gateways[{i}].vpc"), "VPC", &g.vpc)?;
+            if let Some(s) = &g.subnet {
+                in_vpc(format!("gateways[{i}].subnet"), s, &g.vpc)?;
+            }
+        }
+        let vpc_by_id: BTreeMap<&VpcId, &Vpc> = self.vpcs.iter().map(|v| (&v.id, v)).collect();
+        for (i, p) in self.peerings.iter_mut().enumerate() {
+            for (side_name, side) in [("requester", &mut p.requester), ("accepter", &mut p.accepter)] {
+                let path = format!("peerings[{i}].{side_name}");
+                let Some(vpc) = vpc_by_id.get(&side.vpc) else {
+                    return Err(PlanError::at(
+                        format!("{path}.vpc"),
+                        format!("unknown VPC \"{}\"", side.vpc),
+                    ));
+                };
+                if side.account.0.is_empty() {
+                    side.account = vpc.account.clone();
+                } else if side.account != vpc.account {
+                    return Err(PlanError::at(
+                        format!("{path}.account"),
+                        format!(
+                            "\"{}\" is not the account of VPC \"{}\" ({})",
+                            side.account, vpc.id, vpc.account
+                        ),
+                    ));
+                }
+                if side.region.is_empty() {
+                    side.region = vpc.region.clone();
+                } else if side.region != vpc.region {
+                    return Err(PlanError::at(
+                        format!("{path}.region"),
+                        format!(
+                            "\"{}\" is not the region of VPC \"{}\" ({})",
+                            side.region, vpc.id, vpc.region
+                        ),
+                    ));
+                }
+            }
+            if p.requester.vpc == p.accepter.vpc {
+                return Err(PlanError::at(
+                    format!("peerings[{i}].accepter.vpc"),
+                    format!("a VPC cannot peer with itself (\"{}\")", p.accepter.vpc),
+                ));
+            }
+        }
+        self.sort();
+        Ok(())
+    }
+
+    /// Sorts every list by id, so output is deterministic.
+    pub fn sort(&mut self) {
+        self.accounts.sort_by(|a, b| a.id.cmp(&b.id));
+        self.vpcs.sort_by(|a, b| a.id.cmp(&b.id));
+        self.subnets.sort_by(|a, b| a.id.cmp(&b.id));
+        self.route_tables.sort_by(|a, b| a.id.cmp(&b.id));
+        self.security_groups.sort_by(|a, b| a.id.cmp(&b.id));
+        self.network_acls.sort_by(|a, b| a.id.cmp(&b.id));
+        self.endpoints.sort_by(|a, b| a.id.cmp(&b.id));
+        self.gateways.sort_by(|a, b| a.id.cmp(&b.id));
+        self.peerings.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+
+    /// The VPC with this id.
+    pub fn vpc(&self, id: &VpcId) -> Option<&Vpc> {
+        self.vpcs
+            .binary_search_by(|v| v.id.cmp(id))
+            .ok()
+            .map(|i| &self.vpcs[i])
+    }
+
+    /// The peering with this id.
+    pub fn peering(&self, id: &PeeringId) -> Option<&Peering> {
+        self.peerings
+            .binary_search_by(|v| v.id.cmp(id))
+            .ok()
+            .map(|i| &self.peerings[i])
+    }
+
+    /// The subnet with this id.
+    pub fn subnet(&self, id: &SubnetId) -> Option<&Subnet> {
+        self.subnets
+            .binary_search_by(|v| v.id.cmp(id))
+            .ok()
+            .map(|i| &self.subnets[i])
+    }
+
+    /// The security group with this id.
+    pub fn security_group(&self, id: &SecurityGroupId) -> Option<&SecurityGroup> {
+        self.security_groups
+            .binary_search_by(|v| v.id.cmp(id))
+            .ok()
+            .map(|i| &self.security_groups[i])
+    }
+
+    /// The route table a subnet uses: its explicit association, else its VPC's main table.
+    pub fn route_table_of(&self, subnet: &Subnet) -> Option<&RouteTable> {
+        self.route_tables
+            .iter()
+            .find(|rt| rt.subnets.contains(&subnet.id))
+            .or_else(|| {
+                self.route_tables
+                    .iter()
+                    .find(|rt| rt.main && rt.vpc == subnet.vpc)
+            })
+    }
+
+    /// The network ACL a subnet uses: its explicit association, else its VPC's default ACL.
+    pub fn network_acl_of(&self, subnet: &Subnet) -> Option<&NetworkAcl> {
+        self.network_acls
+            .iter()
+            .find(|a| a.subnets.contains(&subnet.id))
+            .or_else(|| {
+                self.network_acls
+                    .iter()
+                    .find(|a| a.default && a.vpc == subnet.vpc)
+            })
+    }
+
+    /// Subnets that use this route table (explicitly, or implicitly through the main table).
+    pub fn subnets_using(&self, rt: &RouteTable) -> Vec<&Subnet> {
+        self.subnets
+            .iter()
+            .filter(|s| s.vpc == rt.vpc && self.route_table_of(s).map(|t| &t.id) == Some(&rt.id))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal(vpc_cidr: &str) -> String {
+        format!(
+            r#"{{"format":"peerplan/v1","accounts":[{{"id":"a"}}],
+               "vpcs":[{{"id":"v1","account":"a","region":"r","cidr":"10.0.0.0/16"}},
+                       {{"id":"v2","account":"a","region":"r","cidr":"{vpc_cidr}"}}]}}"#
+        )
+    }
+
+    #[test]
+    fn error_names_path_and_value() {
+        let e = Plan::from_json(&minimal("10.0.0.0/33")).unwrap_err();
+        assert_eq!(e.path, "vpcs[1].cidr");
+        assert!(e.message.contains("\"10.0.0.0/33\" is not a CIDR block"), "{e}");
+    }
+
+    #[test]
+    fn unknown_reference_is_an_error() {
+        let text = r#"{"format":"peerplan/v1","vpcs":[{"id":"v","account":"nobody","region":"r","cidr":"10.0.0.0/16"}]}"#;
+        let e = Plan::from_json(text).unwrap_err();
+        assert_eq!(e.to_string(), "vpcs[0].account: unknown account \"nobody\"");
+    }
+
+    #[test]
+    fn wrong_format_is_refused() {
+        let e = Plan::from_json(r#"{"format":"peerplan/v9"}"#).unwrap_err();
+        assert_eq!(e.path, "format");
+    }
+
+    #[test]
+    fn unknown_field_is_refused() {
+        let e = Plan::from_json(r#"{"format":"peerplan/v1","vpcz":[]}"#).unwrap_err();
+        assert!(e.message.contains("vpcz"), "{e}");
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for text in ["", "{", "[]", "null", "\u{0}", r#"{"format":1}"#] {
+            assert!(Plan::from_json(text).is_err(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn protocol_and_ports_parse() {
+        assert_eq!("TCP".parse::<Protocol>().unwrap(), Protocol::Tcp);
+        assert_eq!("-1".parse::<Protocol>().unwrap(), Protocol::All);
+        assert_eq!("50".parse::<Protocol>().unwrap(), Protocol::Number(50));
+        assert!("tcpx".parse::<Protocol>().is_err());
+        assert_eq!(
+            "1024-65535".parse::<PortRange>().unwrap(),
+            PortRange {
+                from: 1024,
+                to: 65535
+            }
+        );
+        assert!("9-1".parse::<PortRange>().is_err());
+        assert!("70000".parse::<PortRange>().is_err());
+    }
+}

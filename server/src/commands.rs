@@ -1,0 +1,90 @@
+//! The planning commands (`check`, `import`): read a plan, run `netmodel`, print the result.
+
+use std::{path::Path, process::ExitCode};
+
+use netmodel::{CheckOptions, Diagnostic, Severity};
+
+use crate::{
+    cli::{CheckArgs, Format},
+    plan_io,
+};
+
+/// `peerplan check`: exit 1 when any error, 0 otherwise, 2 for unreadable input.
+pub fn check(args: &CheckArgs) -> ExitCode {
+    let loaded = match plan_io::load(&args.plan) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("peerplan check: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = CheckOptions {
+        lenient: args.lenient,
+        ..CheckOptions::default()
+    };
+    let mut diagnostics = loaded.import_diagnostics;
+    diagnostics.extend(netmodel::check(&loaded.plan, &opts));
+    match args.format {
+        Format::Json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "diagnostics": diagnostics })).unwrap()
+            )
+        }
+        Format::Text => print!("{}", render_text(&diagnostics)),
+    }
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Diagnostics as readable lines, then a count.
+pub fn render_text(diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        let sev = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        };
+        out.push_str(&format!("{sev}[{}]: {}\n", d.code, d.message));
+        out.push_str(&format!("  items: {}\n", d.items.join(", ")));
+        if let Some(fix) = &d.fix {
+            out.push_str(&format!("  fix: {fix}\n"));
+        }
+    }
+    let count = |s| diagnostics.iter().filter(|d| d.severity == s).count();
+    out.push_str(&format!(
+        "{} errors, {} warnings, {} notes\n",
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info)
+    ));
+    out
+}
+
+/// `peerplan import aws FOLDER -o plan.json`: writes the plan and reports what did not fit.
+pub fn import_aws(folder: &Path, output: &Path) -> anyhow::Result<()> {
+    let imported = plan_io::import_aws_folder(folder)?;
+    std::fs::write(output, imported.plan.to_json() + "\n")
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
+    let p = &imported.plan;
+    eprintln!(
+        "imported {} VPCs, {} subnets, {} route tables, {} security groups, {} network ACLs, {} endpoints, {} peerings \
+         into {}",
+        p.vpcs.len(),
+        p.subnets.len(),
+        p.route_tables.len(),
+        p.security_groups.len(),
+        p.network_acls.len(),
+        p.endpoints.len(),
+        p.peerings.len(),
+        output.display()
+    );
+    if !imported.diagnostics.is_empty() {
+        eprint!("{}", render_text(&imported.diagnostics));
+    }
+    Ok(())
+}
