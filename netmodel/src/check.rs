@@ -597,9 +597,16 @@ fn transitive(
         if direct.is_some() {
             continue;
         }
+        let third_table = plan
+            .route_tables
+            .iter()
+            .find(|t| t.vpc == third.id && t.main)
+            .or_else(|| plan.route_tables.iter().find(|t| t.vpc == third.id))
+            .map(|t| t.id.to_string())
+            .unwrap_or_else(|| format!("{}'s route table", third.id));
         let mut fix = format!(
-            "create a peering between {} and {}, then add {} → <new pcx> to {} and {} → <new pcx> to {}'s route table",
-            vpc.id, third.id, third.cidr, rt.id, vpc.cidr, third.id
+            "create a peering between {} and {}, then add {} → <new pcx> to {} and {} → <new pcx> to {third_table}",
+            vpc.id, third.id, third.cidr, rt.id, vpc.cidr
         );
         if vpcs_overlap(vpc, third, false).is_some() {
             fix.push_str(&format!(

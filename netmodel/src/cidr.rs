@@ -270,6 +270,14 @@ pub fn free_block(used: &[Cidr], prefix_len: u8) -> Option<Cidr> {
     }
     let mut taken: Vec<Interval> = used.iter().filter(|c| c.is_v4()).map(Cidr::interval).collect();
     taken.sort_unstable();
+    // Merge into disjoint, sorted intervals so both starts and ends increase.
+    let mut merged: Vec<(u128, u128)> = Vec::with_capacity(taken.len());
+    for t in taken {
+        match merged.last_mut() {
+            Some(last) if t.start <= last.1.saturating_add(1) => last.1 = last.1.max(t.end),
+            _ => merged.push((t.start, t.end)),
+        }
+    }
     let size: u128 = 1u128 << (32 - prefix_len);
     for pool in PRIVATE_POOLS {
         let pool: Cidr = pool.parse().expect("valid pool");
@@ -278,30 +286,17 @@ pub fn free_block(used: &[Cidr], prefix_len: u8) -> Option<Cidr> {
         }
         let pool = pool.interval();
         let mut candidate = pool.start;
-        // Skip the taken intervals that end before the pool.
-        let mut i = taken.partition_point(|t| t.end < pool.start);
-        while candidate + size - 1 <= pool.end {
-            let end = candidate + size - 1;
-            // Advance past taken intervals that end before the candidate.
-            while i < taken.len() && taken[i].end < candidate {
-                i += 1;
+        for &(start, end) in merged.iter().skip(merged.partition_point(|m| m.1 < pool.start)) {
+            if start > candidate + size - 1 || candidate + size - 1 > pool.end {
+                break;
             }
-            // Any taken interval starting at or before `end` (and ending at or after `candidate`) collides.
-            let mut j = i;
-            let mut collide_end = None;
-            while j < taken.len() && taken[j].start <= end {
-                if taken[j].end >= candidate {
-                    collide_end = Some(collide_end.unwrap_or(0).max(taken[j].end));
-                }
-                j += 1;
+            if end >= candidate {
+                candidate = (end + 1).div_ceil(size) * size;
             }
-            match collide_end {
-                None => {
-                    let addr = std::net::Ipv4Addr::from(candidate as u32);
-                    return Ipv4Net::new(addr, prefix_len).ok().map(Cidr::from);
-                }
-                Some(e) => candidate = (e + 1).div_ceil(size) * size,
-            }
+        }
+        if candidate + size - 1 <= pool.end {
+            let addr = std::net::Ipv4Addr::from(candidate as u32);
+            return Ipv4Net::new(addr, prefix_len).ok().map(Cidr::from);
         }
     }
     None

@@ -230,6 +230,14 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
             let side_region = s(&info, "Region").map(str::to_string).or_else(|| region.clone());
             if !plan.vpcs.iter().any(|v| v.id.0 == vpc) {
                 let Some(primary) = cidr(&mut ctx, id, s(&info, "CidrBlock")) else {
+                    ctx.dangling(
+                        vec![id.to_string(), vpc.to_string()],
+                        format!(
+                            "peering {id}: VPC {vpc} (account {account}) was not imported and the peering does not \
+                             list its CIDR block (AWS omits it while a request is pending); import that account's \
+                             describe-vpcs output too"
+                        ),
+                    );
                     break;
                 };
                 accounts.insert(account.clone());

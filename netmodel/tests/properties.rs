@@ -1,0 +1,95 @@
+//! Property tests: the overlap sweep equals brute force over all pairs (both families); plans round-trip
+//! through JSON.
+
+use netmodel::cidr::{free_block, overlapping_pairs, Cidr, Overlap};
+use proptest::prelude::*;
+
+fn block() -> impl Strategy<Value = Cidr> {
+    prop_oneof![
+        (any::<u32>(), 0u8..=32).prop_map(|(a, l)| {
+            Cidr::from(
+                ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(a), l)
+                    .unwrap()
+                    .trunc(),
+            )
+        }),
+        // Concentrate addresses so IPv4 blocks actually collide.
+        (0u32..64, 24u8..=28).prop_map(|(a, l)| {
+            Cidr::from(
+                ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(0x0a00_0000 | (a << 4)), l)
+                    .unwrap()
+                    .trunc(),
+            )
+        }),
+        (any::<u128>(), 0u8..=128).prop_map(|(a, l)| {
+            Cidr::from(
+                ipnet::Ipv6Net::new(std::net::Ipv6Addr::from(a), l)
+                    .unwrap()
+                    .trunc(),
+            )
+        }),
+        (0u128..16, 120u8..=126).prop_map(|(a, l)| {
+            Cidr::from(
+                ipnet::Ipv6Net::new(std::net::Ipv6Addr::from(a << 2), l)
+                    .unwrap()
+                    .trunc(),
+            )
+        }),
+    ]
+}
+
+fn brute(blocks: &[Cidr]) -> Vec<Overlap> {
+    let mut out = Vec::new();
+    for a in 0..blocks.len() {
+        for b in a + 1..blocks.len() {
+            if blocks[a].overlaps(&blocks[b]) {
+                out.push(Overlap { a, b });
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    #[test]
+    fn sweep_equals_all_pairs(blocks in proptest::collection::vec(block(), 0..60)) {
+        prop_assert_eq!(overlapping_pairs(&blocks), brute(&blocks));
+    }
+
+    #[test]
+    fn overlap_is_symmetric(a in block(), b in block()) {
+        prop_assert_eq!(a.overlaps(&b), b.overlaps(&a));
+    }
+
+    #[test]
+    fn free_block_is_free_and_private(used in proptest::collection::vec(block(), 0..30), len in 8u8..=28) {
+        if let Some(free) = free_block(&used, len) {
+            prop_assert_eq!(free.prefix_len(), len);
+            prop_assert!(used.iter().all(|u| !u.overlaps(&free)), "{} overlaps", free);
+            let pools: Vec<Cidr> = netmodel::cidr::PRIVATE_POOLS.iter().map(|p| p.parse().unwrap()).collect();
+            prop_assert!(pools.iter().any(|p| p.contains_block(&free)));
+        }
+    }
+
+    #[test]
+    fn cidr_text_round_trips(b in block()) {
+        prop_assert_eq!(b.to_string().parse::<Cidr>().unwrap(), b);
+    }
+
+    #[test]
+    fn plan_json_never_panics(text in ".{0,200}") {
+        let _ = netmodel::Plan::from_json(&text);
+    }
+}
+
+#[test]
+fn sample_plans_round_trip_through_json() {
+    for text in [
+        include_str!("../../examples/seed.json"),
+        include_str!("../../examples/transitive.json"),
+    ] {
+        let plan = netmodel::Plan::from_json(text).unwrap();
+        let again = netmodel::Plan::from_json(&plan.to_json()).unwrap();
+        assert_eq!(plan, again);
+    }
+}
