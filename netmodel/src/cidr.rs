@@ -208,7 +208,7 @@ pub struct Overlap {
 ///
 /// Two CIDR blocks overlap exactly when one contains the other, so after sorting by (start, widest first)
 /// the blocks that contain the current one form a stack of nested blocks: pop those that end before it,
-/// and everything left on the stack overlaps it.
+/// and everything left on the stack overlaps it. Pairs come in sweep order (deterministic for a given input).
 ///
 /// ```
 /// use netmodel::cidr::{overlapping_pairs, Cidr, Overlap};
@@ -216,39 +216,32 @@ pub struct Overlap {
 /// assert_eq!(overlapping_pairs(&blocks), vec![Overlap { a: 0, b: 2 }]);
 /// ```
 pub fn overlapping_pairs(blocks: &[Cidr]) -> Vec<Overlap> {
-    let mut order: Vec<(Interval, usize)> = blocks
+    // One sortable key per block: family, start, then widest first (same start), then input order.
+    let mut order: Vec<(u8, u128, u128, usize)> = blocks
         .iter()
         .enumerate()
-        .map(|(i, b)| (b.interval(), i))
+        .map(|(i, b)| {
+            let iv = b.interval();
+            (iv.family, iv.start, u128::MAX - iv.end, i)
+        })
         .collect();
-    // Same start: the wider block (larger end) first, so it is on the stack when the narrower one arrives.
-    order.sort_unstable_by(|(x, i), (y, j)| {
-        (x.family, x.start, std::cmp::Reverse(x.end), *i).cmp(&(
-            y.family,
-            y.start,
-            std::cmp::Reverse(y.end),
-            *j,
-        ))
-    });
-    let mut stack: Vec<(Interval, usize)> = Vec::new();
+    order.sort_unstable();
+    let mut stack: Vec<(u8, u128, usize)> = Vec::new(); // (family, end, index)
     let mut out = Vec::new();
-    for (iv, idx) in order {
-        while let Some((top, _)) = stack.last() {
-            if top.family != iv.family || top.end < iv.start {
+    for (family, start, rev_end, idx) in order {
+        while let Some(&(f, end, _)) = stack.last() {
+            if f != family || end < start {
                 stack.pop();
             } else {
                 break;
             }
         }
-        for (_, other) in &stack {
-            out.push(Overlap {
-                a: (*other).min(idx),
-                b: (*other).max(idx),
-            });
-        }
-        stack.push((iv, idx));
+        out.extend(stack.iter().map(|&(_, _, other)| Overlap {
+            a: other.min(idx),
+            b: other.max(idx),
+        }));
+        stack.push((family, u128::MAX - rev_end, idx));
     }
-    out.sort_unstable();
     out
 }
 
@@ -364,7 +357,8 @@ mod tests {
             c("10.1.2.0/24"),
             c("10.2.0.0/16"),
         ];
-        let pairs = overlapping_pairs(&blocks);
+        let mut pairs = overlapping_pairs(&blocks);
+        pairs.sort();
         assert_eq!(
             pairs,
             vec![

@@ -225,7 +225,13 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
         let mut sides = Vec::new();
         for key in ["RequesterVpcInfo", "AccepterVpcInfo"] {
             let info = p.get(key).cloned().unwrap_or(Value::Null);
-            let Some(vpc) = s(&info, "VpcId") else { break };
+            let Some(vpc) = s(&info, "VpcId") else {
+                ctx.dangling(
+                    vec![id.to_string()],
+                    format!("peering {id} has no {key}.VpcId; skipped"),
+                );
+                break;
+            };
             let account = s(&info, "OwnerId").unwrap_or("unknown").to_string();
             let side_region = s(&info, "Region").map(str::to_string).or_else(|| region.clone());
             if !plan.vpcs.iter().any(|v| v.id.0 == vpc) {
@@ -266,11 +272,8 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
                 region: side_region.unwrap_or_else(|| vpc_obj.region.clone()),
             });
         }
+        // A side that could not be resolved has been reported above.
         let Ok([requester, accepter]) = <[PeeringSide; 2]>::try_from(sides) else {
-            ctx.dangling(
-                vec![id.to_string()],
-                format!("peering {id} lacks a requester or accepter VPC; skipped"),
-            );
             continue;
         };
         let code = p
