@@ -11,6 +11,7 @@ pub mod cidr;
 pub mod ids;
 pub mod import;
 pub mod model;
+pub mod sim;
 
 pub use check::{check, CheckOptions, Code, Diagnostic, Severity};
 pub use model::{Plan, PlanError};

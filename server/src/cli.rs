@@ -27,6 +27,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check a plan (file or folder of AWS JSON) and print its diagnostics. Exit 1 on any error.
     Check(CheckArgs),
+    /// Trace one flow hop by hop and explain the verdict (exit 0 for any verdict, 2 for bad input).
+    Trace(TraceArgs),
     /// Import from other tools.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -50,6 +52,45 @@ pub struct CheckArgs {
     /// Peering overlap on primary IPv4 blocks only.
     #[arg(long)]
     pub lenient: bool,
+}
+
+/// Arguments of `peerplan trace`.
+#[derive(Debug, clap::Args)]
+pub struct TraceArgs {
+    /// A plan file (peerplan/v1 JSON) or a folder of AWS describe-* JSON.
+    pub plan: PathBuf,
+    /// Source: endpoint id or name, or an address of an endpoint.
+    #[arg(long)]
+    pub from: String,
+    /// Destination: endpoint id or name, or any IPv4/IPv6 address.
+    #[arg(long)]
+    pub to: String,
+    /// tcp, udp, icmp, icmpv6, all, or a protocol number.
+    #[arg(long, default_value = "tcp", value_parser = parse_protocol)]
+    pub protocol: netmodel::model::Protocol,
+    /// Destination port (default: the destination's first listening port).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Client profile for the reply's ephemeral ports.
+    #[arg(long, value_enum, default_value_t = Client::Linux)]
+    pub client: Client,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Client profiles: ephemeral port ranges of the reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Client {
+    /// 32768-61000
+    Linux,
+    /// 49152-65535
+    Windows,
+    /// load balancer / NAT: 1024-65535
+    Nat,
+}
+
+fn parse_protocol(s: &str) -> Result<netmodel::model::Protocol, String> {
+    s.parse()
 }
 
 /// `peerplan import …`
@@ -102,6 +143,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             report("serve", web::serve(cfg).await)
         }
         Command::Check(args) => commands::check(&args),
+        Command::Trace(args) => commands::trace(&args),
         Command::Import(ImportCommand::Aws { folder, output }) => {
             report("import aws", commands::import_aws(&folder, &output))
         }

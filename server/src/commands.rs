@@ -5,7 +5,7 @@ use std::{path::Path, process::ExitCode};
 use netmodel::{CheckOptions, Diagnostic, Severity};
 
 use crate::{
-    cli::{CheckArgs, Format},
+    cli::{CheckArgs, Client, Format, TraceArgs},
     plan_io,
 };
 
@@ -87,4 +87,40 @@ pub fn import_aws(folder: &Path, output: &Path) -> anyhow::Result<()> {
         eprint!("{}", render_text(&imported.diagnostics));
     }
     Ok(())
+}
+
+/// `peerplan trace`: exit 0 for any verdict, 2 for bad input. Diagnostics never block a trace.
+pub fn trace(args: &TraceArgs) -> ExitCode {
+    use netmodel::sim::{self, ClientProfile, Flow, Topology};
+    let loaded = match plan_io::load(&args.plan) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("peerplan trace: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let flow = Flow {
+        from: args.from.clone(),
+        to: args.to.clone(),
+        protocol: args.protocol,
+        port: args.port,
+        client: match args.client {
+            Client::Linux => ClientProfile::Linux,
+            Client::Windows => ClientProfile::Windows,
+            Client::Nat => ClientProfile::Nat,
+        },
+    };
+    let topology = Topology::new(&loaded.plan);
+    let trace = match sim::trace(&topology, &flow) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("peerplan trace: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&trace).unwrap()),
+        Format::Text => print!("{}", sim::render_text(&flow, &trace)),
+    }
+    ExitCode::SUCCESS
 }

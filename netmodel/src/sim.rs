@@ -1,0 +1,1410 @@
+//! The packet-path simulator: one flow → one [`Trace`], an explanation hop by hop.
+//!
+//! The request is walked stage by stage (each one small function that records a [`Hop`]): source security
+//! groups (egress) → source subnet's network ACL (outbound) → source route table (longest-prefix match) → the
+//! route's target (local, peering, gateway, blackhole) → destination subnet's network ACL (inbound) →
+//! destination security groups (ingress). Then the reply: the destination subnet's ACL outbound and the
+//! source subnet's ACL inbound on the client's ephemeral ports (ACLs are stateless; security groups are not),
+//! and the responder's route back, which must use the same peering (or `local`).
+
+use std::{collections::HashMap, fmt, net::IpAddr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{cidr::Cidr, ids::*, model::*};
+
+/// The client's ephemeral port range, which the reply is addressed to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientProfile {
+    /// Linux: 32768–61000.
+    #[default]
+    Linux,
+    /// Windows: 49152–65535.
+    Windows,
+    /// Load balancers and NAT gateways: 1024–65535.
+    Nat,
+}
+
+impl ClientProfile {
+    /// The ephemeral port range.
+    pub fn ephemeral(self) -> PortRange {
+        match self {
+            ClientProfile::Linux => PortRange {
+                from: 32768,
+                to: 61000,
+            },
+            ClientProfile::Windows => PortRange {
+                from: 49152,
+                to: 65535,
+            },
+            ClientProfile::Nat => PortRange {
+                from: 1024,
+                to: 65535,
+            },
+        }
+    }
+}
+
+/// What to trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flow {
+    /// Endpoint id or name, or an address that belongs to an endpoint.
+    pub from: String,
+    /// Endpoint id or name, or any IPv4/IPv6 address.
+    pub to: String,
+    pub protocol: Protocol,
+    /// Destination port (tcp/udp); `None` uses the destination's first listening port.
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub client: ClientProfile,
+}
+
+/// How a trace ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Disposition {
+    Accepted,
+    Exited,
+    Dropped,
+}
+
+macro_rules! trace_codes {
+    ($($(#[$doc:meta])* $name:ident => $text:literal,)*) => {
+        /// The closed set of trace codes.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum TraceCode {
+            $($(#[$doc])* #[serde(rename = $text)] $name,)*
+        }
+        impl TraceCode {
+            /// Every code.
+            pub const ALL: &'static [TraceCode] = &[$(TraceCode::$name,)*];
+            /// The code as printed.
+            pub fn as_str(self) -> &'static str {
+                match self { $(TraceCode::$name => $text,)* }
+            }
+        }
+    };
+}
+
+trace_codes! {
+    /// Delivered, and the reply can return.
+    Accepted => "ACCEPTED",
+    /// Left the modelled network through an internet, NAT or VPN gateway or a gateway endpoint.
+    Exited => "EXITED",
+    /// No route matches the destination.
+    NoRoute => "NO_ROUTE",
+    /// The matching route is a blackhole.
+    BlackholeRoute => "BLACKHOLE_ROUTE",
+    /// The route's peering is not active.
+    PeeringNotActive => "PEERING_NOT_ACTIVE",
+    /// Sent over a peering to a destination outside the peer VPC.
+    NotTransitive => "NOT_TRANSITIVE",
+    /// Arrived over a peering and would leave the peer through its gateway.
+    EdgeToEdge => "EDGE_TO_EDGE",
+    /// The source subnet's network ACL denies the request.
+    NaclDenyOutbound => "NACL_DENY_OUTBOUND",
+    /// The destination subnet's network ACL denies the request.
+    NaclDenyInbound => "NACL_DENY_INBOUND",
+    /// No egress rule of the source's security groups allows the request.
+    SgDenyEgress => "SG_DENY_EGRESS",
+    /// No ingress rule of the destination's security groups allows the request.
+    SgDenyIngress => "SG_DENY_INGRESS",
+    /// A network ACL denies the reply.
+    ReturnNaclDeny => "RETURN_NACL_DENY",
+    /// The responder has no route back to the source.
+    ReturnNoRoute => "RETURN_NO_ROUTE",
+    /// The responder's route back leads somewhere else.
+    ReturnMisrouted => "RETURN_MISROUTED",
+    /// The source is not an endpoint of the plan.
+    UnknownSource => "UNKNOWN_SOURCE",
+    /// The destination is not an endpoint or an address.
+    UnknownDestination => "UNKNOWN_DESTINATION",
+}
+
+impl fmt::Display for TraceCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The stage a hop records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    SgEgress,
+    NaclOutbound,
+    Route,
+    Peering,
+    Gateway,
+    NaclInbound,
+    SgIngress,
+    Deliver,
+}
+
+/// What a hop did to the packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HopResult {
+    Pass,
+    Drop,
+    Exit,
+}
+
+/// One stage of a trace: what was looked up and what decided.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hop {
+    pub stage: Stage,
+    /// The component consulted (security group ids, ACL id, route table id, peering id…).
+    pub component: String,
+    /// What was looked up, e.g. `tcp 10.0.2.10 → 172.16.2.20:7010`.
+    pub lookup: String,
+    /// The rule, route or entry that decided (`implicit deny` when none matched).
+    pub decided_by: String,
+    /// For route look-ups: the other matching routes, longest prefix first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<String>,
+    pub result: HopResult,
+}
+
+/// The answer to one flow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trace {
+    pub disposition: Disposition,
+    pub code: TraceCode,
+    /// One sentence in plain words.
+    pub explanation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    pub forward: Vec<Hop>,
+    #[serde(rename = "return")]
+    pub return_path: Vec<Hop>,
+    /// Remarks that do not change the verdict (e.g. the destination does not listen on the port).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Bad flow input (not a verdict: a verdict is a [`Trace`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlowError {
+    #[error("{protocol} needs a destination port (--port), and {to} declares no listening port")]
+    PortRequired { protocol: Protocol, to: String },
+}
+
+/// Ids → positions, built once per plan, so a trace does no scans.
+pub struct Topology<'p> {
+    pub plan: &'p Plan,
+    vpc: HashMap<&'p VpcId, usize>,
+    subnet: HashMap<&'p SubnetId, usize>,
+    sg: HashMap<&'p SecurityGroupId, usize>,
+    peering: HashMap<&'p PeeringId, usize>,
+    endpoint_by_key: HashMap<&'p str, usize>,
+    endpoint_by_ip: HashMap<IpAddr, usize>,
+    subnet_rt: Vec<Option<usize>>,
+    subnet_acl: Vec<Option<usize>>,
+    /// Route-table entries with the implicit local routes, longest prefix first.
+    rt_routes: Vec<Vec<(Cidr, Target)>>,
+    /// ACL entries per ACL: (inbound, outbound), each in rule-number order.
+    acl_entries: Vec<[Vec<&'p AclEntry>; 2]>,
+    /// Per VPC: subnets sorted by block, for address → subnet.
+    vpc_subnets: Vec<Vec<usize>>,
+    main_rt: HashMap<&'p VpcId, usize>,
+}
+
+impl<'p> Topology<'p> {
+    /// Indexes a validated plan.
+    pub fn new(plan: &'p Plan) -> Topology<'p> {
+        let vpc: HashMap<_, _> = plan.vpcs.iter().enumerate().map(|(i, v)| (&v.id, i)).collect();
+        let subnet: HashMap<_, _> = plan.subnets.iter().enumerate().map(|(i, s)| (&s.id, i)).collect();
+        let sg = plan
+            .security_groups
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (&s.id, i))
+            .collect();
+        let peering = plan
+            .peerings
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (&s.id, i))
+            .collect();
+        let mut endpoint_by_key = HashMap::new();
+        let mut endpoint_by_ip = HashMap::new();
+        for (i, e) in plan.endpoints.iter().enumerate() {
+            endpoint_by_key.entry(e.id.as_str()).or_insert(i);
+            if !e.name.is_empty() {
+                endpoint_by_key.entry(e.name.as_str()).or_insert(i);
+            }
+            for ip in e.ipv4.map(IpAddr::V4).into_iter().chain(e.ipv6.map(IpAddr::V6)) {
+                endpoint_by_ip.entry(ip).or_insert(i);
+            }
+        }
+        let mut main_rt = HashMap::new();
+        let mut explicit_rt = HashMap::new();
+        for (i, rt) in plan.route_tables.iter().enumerate() {
+            if rt.main {
+                main_rt.insert(&rt.vpc, i);
+            }
+            for s in &rt.subnets {
+                explicit_rt.insert(s, i);
+            }
+        }
+        let mut default_acl = HashMap::new();
+        let mut explicit_acl = HashMap::new();
+        for (i, a) in plan.network_acls.iter().enumerate() {
+            if a.default {
+                default_acl.insert(&a.vpc, i);
+            }
+            for s in &a.subnets {
+                explicit_acl.insert(s, i);
+            }
+        }
+        let subnet_rt = plan
+            .subnets
+            .iter()
+            .map(|s| explicit_rt.get(&s.id).or_else(|| main_rt.get(&s.vpc)).copied())
+            .collect();
+        let subnet_acl = plan
+            .subnets
+            .iter()
+            .map(|s| {
+                explicit_acl
+                    .get(&s.id)
+                    .or_else(|| default_acl.get(&s.vpc))
+                    .copied()
+            })
+            .collect();
+        let rt_routes = plan
+            .route_tables
+            .iter()
+            .map(|rt| {
+                let locals = vpc
+                    .get(&rt.vpc)
+                    .map(|&i| plan.vpcs[i].blocks().map(|b| (*b, Target::Local)).collect())
+                    .unwrap_or_else(Vec::new);
+                let mut all: Vec<(Cidr, Target)> = locals
+                    .into_iter()
+                    .chain(rt.routes.iter().map(|r| (r.destination, r.target.clone())))
+                    .collect();
+                // Longest prefix first; at equal length the local route wins.
+                all.sort_by_key(|(d, t)| (std::cmp::Reverse(d.prefix_len()), !matches!(t, Target::Local)));
+                all
+            })
+            .collect();
+        let acl_entries = plan
+            .network_acls
+            .iter()
+            .map(|a| {
+                let mut inbound: Vec<&AclEntry> = a
+                    .entries
+                    .iter()
+                    .filter(|e| e.direction == Direction::Inbound)
+                    .collect();
+                let mut outbound: Vec<&AclEntry> = a
+                    .entries
+                    .iter()
+                    .filter(|e| e.direction == Direction::Outbound)
+                    .collect();
+                inbound.sort_by_key(|e| e.rule);
+                outbound.sort_by_key(|e| e.rule);
+                [inbound, outbound]
+            })
+            .collect();
+        let mut vpc_subnets = vec![Vec::new(); plan.vpcs.len()];
+        for (i, s) in plan.subnets.iter().enumerate() {
+            if let Some(&v) = vpc.get(&s.vpc) {
+                vpc_subnets[v].push(i);
+            }
+        }
+        Topology {
+            plan,
+            vpc,
+            subnet,
+            sg,
+            peering,
+            endpoint_by_key,
+            endpoint_by_ip,
+            subnet_rt,
+            subnet_acl,
+            rt_routes,
+            acl_entries,
+            vpc_subnets,
+            main_rt,
+        }
+    }
+
+    fn endpoint(&self, key: &str) -> Option<usize> {
+        self.endpoint_by_key.get(key).copied().or_else(|| {
+            key.parse::<IpAddr>()
+                .ok()
+                .and_then(|ip| self.endpoint_by_ip.get(&ip).copied())
+        })
+    }
+
+    fn vpc_of_subnet(&self, s: usize) -> usize {
+        self.vpc[&self.plan.subnets[s].vpc]
+    }
+
+    /// The subnet of `vpc` holding `addr`, if any.
+    fn subnet_holding(&self, vpc: usize, addr: IpAddr) -> Option<usize> {
+        self.vpc_subnets[vpc].iter().copied().find(|&s| {
+            let sn = &self.plan.subnets[s];
+            sn.cidr.contains_addr(addr) || sn.ipv6_cidr.is_some_and(|c| c.contains_addr(addr))
+        })
+    }
+
+    /// The VPC holding `addr` among all VPCs (first by id), if any.
+    fn vpc_holding(&self, addr: IpAddr) -> Option<usize> {
+        self.plan.vpcs.iter().position(|v| v.holds(addr))
+    }
+}
+
+/// A packet as the stages see it.
+#[derive(Clone, Copy, Debug)]
+struct Packet {
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: Protocol,
+    /// Destination ports the packet may carry (one port for a request, the ephemeral range for a reply).
+    ports: PortRange,
+}
+
+impl Packet {
+    fn describe(&self) -> String {
+        if self.protocol.has_ports() {
+            format!("{} {} → {}:{}", self.protocol, self.src, self.dst, self.ports)
+        } else {
+            format!("{} {} → {}", self.protocol, self.src, self.dst)
+        }
+    }
+}
+
+fn rule_ports_match(rule_protocol: Protocol, rule_ports: Option<PortRange>, p: &Packet) -> bool {
+    if !rule_protocol.matches(p.protocol) {
+        return false;
+    }
+    match rule_ports {
+        Some(r) if rule_protocol.has_ports() && p.protocol.has_ports() => {
+            r.from <= p.ports.from && p.ports.to <= r.to
+        }
+        _ => true,
+    }
+}
+
+fn describe_sg_rule(sg: &SecurityGroup, r: &SgRule) -> String {
+    let peer = match (&r.cidr, &r.sg) {
+        (Some(c), _) => c.to_string(),
+        (_, Some(g)) => format!("group {g}"),
+        _ => "?".into(),
+    };
+    let ports = r.ports.map(|p| format!(" port {p}")).unwrap_or_default();
+    format!("{}: {}{} {}", sg.id, r.protocol, ports, peer)
+}
+
+fn describe_acl_entry(acl: &NetworkAcl, e: &AclEntry) -> String {
+    let ports = e.ports.map(|p| format!(" port {p}")).unwrap_or_default();
+    let action = if e.action == Action::Allow {
+        "allow"
+    } else {
+        "deny"
+    };
+    format!(
+        "{} rule {}: {action} {}{} {}",
+        acl.id, e.rule, e.protocol, ports, e.cidr
+    )
+}
+
+/// Outcome of a stage: pass on, or stop with a code, sentence and fix.
+struct Stop {
+    code: TraceCode,
+    explanation: String,
+    fix: Option<String>,
+}
+
+type StageResult = Result<(), Stop>;
+
+fn stop(code: TraceCode, explanation: String, fix: Option<String>) -> StageResult {
+    Err(Stop {
+        code,
+        explanation,
+        fix,
+    })
+}
+
+/// The peering a security-group reference may cross: the referenced group's VPC must be the same, or actively
+/// peered in the same region.
+fn sg_ref_reaches(t: &Topology, from_vpc: &VpcId, group_vpc: &VpcId) -> bool {
+    from_vpc == group_vpc
+        || t.plan.peerings.iter().any(|p| {
+            p.status == PeeringStatus::Active
+                && p.peer_of(from_vpc) == Some(group_vpc)
+                && !p.is_inter_region()
+        })
+}
+
+/// Security groups of an endpoint, egress or ingress: allow-only, any matching rule allows.
+fn sg_stage(
+    t: &Topology,
+    endpoint: &Endpoint,
+    egress: bool,
+    p: &Packet,
+    other: Option<&Endpoint>,
+    hops: &mut Vec<Hop>,
+) -> StageResult {
+    let stage = if egress { Stage::SgEgress } else { Stage::SgIngress };
+    let own_vpc = &t.plan.subnets[t.subnet[&endpoint.subnet]].vpc;
+    let remote = if egress { p.dst } else { p.src };
+    if endpoint.security_groups.is_empty() {
+        hops.push(Hop {
+            stage,
+            component: endpoint.id.to_string(),
+            lookup: p.describe(),
+            decided_by: "no security groups: not filtered".into(),
+            candidates: vec![],
+            result: HopResult::Pass,
+        });
+        return Ok(());
+    }
+    let groups: Vec<&SecurityGroup> = endpoint
+        .security_groups
+        .iter()
+        .filter_map(|g| t.sg.get(g).map(|&i| &t.plan.security_groups[i]))
+        .collect();
+    for sg in &groups {
+        let rules = if egress { &sg.egress } else { &sg.ingress };
+        for r in rules {
+            if !rule_ports_match(r.protocol, r.ports, p) {
+                continue;
+            }
+            let hit = match (&r.cidr, &r.sg) {
+                (Some(c), _) => c.contains_addr(remote),
+                (_, Some(g)) => other.is_some_and(|o| {
+                    o.security_groups.contains(&g.group)
+                        && t.sg
+                            .get(&g.group)
+                            .is_some_and(|&i| sg_ref_reaches(t, own_vpc, &t.plan.security_groups[i].vpc))
+                }),
+                _ => false,
+            };
+            if hit {
+                hops.push(Hop {
+                    stage,
+                    component: groups
+                        .iter()
+                        .map(|g| g.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    lookup: p.describe(),
+                    decided_by: describe_sg_rule(sg, r),
+                    candidates: vec![],
+                    result: HopResult::Pass,
+                });
+                return Ok(());
+            }
+        }
+    }
+    let ids = groups
+        .iter()
+        .map(|g| g.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    hops.push(Hop {
+        stage,
+        component: ids.clone(),
+        lookup: p.describe(),
+        decided_by: "no rule matches (security groups allow only what a rule allows)".into(),
+        candidates: vec![],
+        result: HopResult::Drop,
+    });
+    let port = if p.protocol.has_ports() {
+        format!(" port {}", p.ports)
+    } else {
+        String::new()
+    };
+    if egress {
+        stop(
+            TraceCode::SgDenyEgress,
+            format!(
+                "No egress rule of {ids} on {} allows {}{port} to {remote}.",
+                endpoint.label(),
+                p.protocol
+            ),
+            Some(format!(
+                "add an egress rule to {}: {}{port} to {remote}/32 (or the peer's block)",
+                groups[0].id, p.protocol
+            )),
+        )
+    } else {
+        stop(
+            TraceCode::SgDenyIngress,
+            format!(
+                "No ingress rule of {ids} on {} allows {}{port} from {remote}.",
+                endpoint.label(),
+                p.protocol
+            ),
+            Some(format!(
+                "add an ingress rule to {}: {}{port} from the source's block (e.g. {})",
+                groups[0].id,
+                p.protocol,
+                t.vpc_holding(remote)
+                    .map(|v| t.plan.vpcs[v].cidr.to_string())
+                    .unwrap_or_else(|| format!("{remote}/32"))
+            )),
+        )
+    }
+}
+
+/// A network ACL, one direction: ordered entries, first match decides, implicit final deny. For a port range
+/// (a reply to an ephemeral port), every port of the range must be allowed.
+fn acl_stage(
+    t: &Topology,
+    subnet: usize,
+    direction: Direction,
+    p: &Packet,
+    code: TraceCode,
+    hops: &mut Vec<Hop>,
+) -> StageResult {
+    let stage = if direction == Direction::Inbound {
+        Stage::NaclInbound
+    } else {
+        Stage::NaclOutbound
+    };
+    let remote = if direction == Direction::Inbound {
+        p.src
+    } else {
+        p.dst
+    };
+    let Some(acl_i) = t.subnet_acl[subnet] else {
+        hops.push(Hop {
+            stage,
+            component: t.plan.subnets[subnet].id.to_string(),
+            lookup: p.describe(),
+            decided_by: "no network ACL modelled: the default ACL allows all".into(),
+            candidates: vec![],
+            result: HopResult::Pass,
+        });
+        return Ok(());
+    };
+    let acl = &t.plan.network_acls[acl_i];
+    let entries = &t.acl_entries[acl_i][if direction == Direction::Inbound { 0 } else { 1 }];
+    // Ports still undecided, as sorted disjoint ranges.
+    let mut open: Vec<PortRange> = vec![p.ports];
+    let mut last_allow = None;
+    for e in entries {
+        if !e.protocol.matches(p.protocol) || !e.cidr.contains_addr(remote) {
+            continue;
+        }
+        let range = if e.protocol.has_ports() && p.protocol.has_ports() {
+            e.ports.unwrap_or(PortRange::ALL)
+        } else {
+            PortRange::ALL
+        };
+        let touches = open.iter().any(|o| o.from <= range.to && range.from <= o.to);
+        if !touches {
+            continue;
+        }
+        if e.action == Action::Deny {
+            hops.push(Hop {
+                stage,
+                component: acl.id.to_string(),
+                lookup: p.describe(),
+                decided_by: describe_acl_entry(acl, e),
+                candidates: vec![],
+                result: HopResult::Drop,
+            });
+            return acl_denied(acl, Some(e), direction, p, remote, code);
+        }
+        last_allow = Some(e);
+        open = subtract(&open, range);
+        if open.is_empty() {
+            hops.push(Hop {
+                stage,
+                component: acl.id.to_string(),
+                lookup: p.describe(),
+                decided_by: describe_acl_entry(acl, e),
+                candidates: vec![],
+                result: HopResult::Pass,
+            });
+            return Ok(());
+        }
+    }
+    let decided = match last_allow {
+        Some(e) => format!(
+            "implicit deny (rule *) for ports {}; {} covers only part",
+            join_ranges(&open),
+            describe_acl_entry(acl, e)
+        ),
+        None => "implicit deny (rule *): no entry matches".into(),
+    };
+    hops.push(Hop {
+        stage,
+        component: acl.id.to_string(),
+        lookup: p.describe(),
+        decided_by: decided,
+        candidates: vec![],
+        result: HopResult::Drop,
+    });
+    acl_denied(acl, None, direction, p, remote, code)
+}
+
+fn join_ranges(r: &[PortRange]) -> String {
+    r.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn subtract(open: &[PortRange], cut: PortRange) -> Vec<PortRange> {
+    let mut out = Vec::new();
+    for o in open {
+        if cut.to < o.from || o.to < cut.from {
+            out.push(*o);
+            continue;
+        }
+        if o.from < cut.from {
+            out.push(PortRange {
+                from: o.from,
+                to: cut.from - 1,
+            });
+        }
+        if cut.to < o.to {
+            out.push(PortRange {
+                from: cut.to + 1,
+                to: o.to,
+            });
+        }
+    }
+    out
+}
+
+fn acl_denied(
+    acl: &NetworkAcl,
+    entry: Option<&AclEntry>,
+    direction: Direction,
+    p: &Packet,
+    remote: IpAddr,
+    code: TraceCode,
+) -> StageResult {
+    let dir = if direction == Direction::Inbound {
+        "inbound"
+    } else {
+        "outbound"
+    };
+    let what = if code == TraceCode::ReturnNaclDeny {
+        "the reply"
+    } else {
+        "the request"
+    };
+    let ports = if p.protocol.has_ports() {
+        format!(" to port {}", p.ports)
+    } else {
+        String::new()
+    };
+    let by = match entry {
+        Some(e) => format!("rule {} denies it", e.rule),
+        None => "no rule allows it (implicit deny)".into(),
+    };
+    let peer = Cidr(ipnet::IpNet::from(remote));
+    let number = match entry {
+        Some(e) => format!(
+            "numbered below {} (e.g. {})",
+            e.rule,
+            e.rule.saturating_sub(1).max(1)
+        ),
+        None => "(e.g. rule 100)".to_string(),
+    };
+    let ports_fix = if p.protocol.has_ports() {
+        format!(" ports {}", p.ports)
+    } else {
+        String::new()
+    };
+    stop(
+        code,
+        format!(
+            "Network ACL {} ({dir}) blocks {what}: {} {remote}{ports}; {by}.",
+            acl.id, p.protocol
+        ),
+        Some(format!(
+            "add an {dir} allow entry to {} {number}: {}{ports_fix} {peer}",
+            acl.id, p.protocol
+        )),
+    )
+}
+
+/// Longest-prefix match in a route table: the winner and the other matching routes.
+fn route_lookup<'a>(t: &'a Topology, rt: usize, dst: IpAddr) -> (Option<&'a (Cidr, Target)>, Vec<String>) {
+    let mut matching = t.rt_routes[rt].iter().filter(|(d, _)| d.contains_addr(dst));
+    let winner = matching.next();
+    let others = matching.map(|(d, tg)| format!("{d} → {tg}")).collect();
+    (winner, others)
+}
+
+fn route_stage<'a>(
+    t: &'a Topology,
+    subnet: usize,
+    p: &Packet,
+    hops: &mut Vec<Hop>,
+) -> Result<(usize, &'a (Cidr, Target)), Stop> {
+    let sn = &t.plan.subnets[subnet];
+    let Some(rt) = t.subnet_rt[subnet] else {
+        hops.push(Hop {
+            stage: Stage::Route,
+            component: sn.id.to_string(),
+            lookup: format!("route to {}", p.dst),
+            decided_by: "no route table (only local routes)".into(),
+            candidates: vec![],
+            result: HopResult::Drop,
+        });
+        return Err(Stop {
+            code: TraceCode::NoRoute,
+            explanation: format!(
+                "Subnet {} has no route table and {} is outside its VPC.",
+                sn.id, p.dst
+            ),
+            fix: Some(format!("create a main route table for {}", sn.vpc)),
+        });
+    };
+    let table = &t.plan.route_tables[rt];
+    let (winner, candidates) = route_lookup(t, rt, p.dst);
+    match winner {
+        None => {
+            hops.push(Hop {
+                stage: Stage::Route,
+                component: table.id.to_string(),
+                lookup: format!("longest-prefix match for {}", p.dst),
+                decided_by: "no route matches".into(),
+                candidates,
+                result: HopResult::Drop,
+            });
+            Err(Stop {
+                code: TraceCode::NoRoute,
+                explanation: format!("Route table {} has no route for {}.", table.id, p.dst),
+                fix: Some(match t.vpc_holding(p.dst).map(|v| &t.plan.vpcs[v]) {
+                    Some(v) => match t
+                        .plan
+                        .peerings
+                        .iter()
+                        .find(|pc| pc.status.is_live() && pc.peer_of(&sn.vpc) == Some(&v.id))
+                    {
+                        Some(pc) => format!("add the route {} → {} to {}", v.cidr, pc.id, table.id),
+                        None => format!(
+                            "peer {} with {} and add the route {} → <pcx> to {}",
+                            sn.vpc, v.id, v.cidr, table.id
+                        ),
+                    },
+                    None => format!("add a route for {} to {}", p.dst, table.id),
+                }),
+            })
+        }
+        Some(w) => {
+            hops.push(Hop {
+                stage: Stage::Route,
+                component: table.id.to_string(),
+                lookup: format!("longest-prefix match for {}", p.dst),
+                decided_by: format!("{} → {}", w.0, w.1),
+                candidates,
+                result: HopResult::Pass,
+            });
+            Ok((rt, w))
+        }
+    }
+}
+
+/// Where the request goes after the route look-up.
+enum Next {
+    /// Delivered inside VPC `vpc` (index), arriving over `via` (None = local).
+    Arrive {
+        vpc: usize,
+        via: Option<usize>,
+    },
+    Exit,
+}
+
+fn target_stage(
+    t: &Topology,
+    src_vpc: usize,
+    route: &(Cidr, Target),
+    p: &Packet,
+    hops: &mut Vec<Hop>,
+) -> Result<Next, Stop> {
+    let plan = t.plan;
+    let me = &plan.vpcs[src_vpc];
+    match &route.1 {
+        Target::Local => Ok(Next::Arrive {
+            vpc: src_vpc,
+            via: None,
+        }),
+        Target::Blackhole => Err(Stop {
+            code: TraceCode::BlackholeRoute,
+            explanation: format!(
+                "The route {} is a blackhole: packets to {} are discarded.",
+                route.0, p.dst
+            ),
+            fix: Some(format!(
+                "replace the blackhole route {} with a working target",
+                route.0
+            )),
+        }),
+        Target::InternetGateway(g)
+        | Target::NatGateway(g)
+        | Target::VpnGateway(g)
+        | Target::GatewayEndpoint(g) => {
+            hops.push(Hop {
+                stage: Stage::Gateway,
+                component: g.to_string(),
+                lookup: format!("{} leaves {}", p.dst, me.id),
+                decided_by: format!("route {} → {g}", route.0),
+                candidates: vec![],
+                result: HopResult::Exit,
+            });
+            Ok(Next::Exit)
+        }
+        Target::Peering(pid) => {
+            let Some(&pi) = t.peering.get(pid) else {
+                return Err(Stop {
+                    code: TraceCode::BlackholeRoute,
+                    explanation: format!("The route {} targets {pid}, which does not exist.", route.0),
+                    fix: None,
+                });
+            };
+            let pc = &plan.peerings[pi];
+            let Some(peer_id) = pc.peer_of(&me.id) else {
+                hops.push(peering_hop(
+                    pc,
+                    p,
+                    "the peering does not involve this VPC",
+                    HopResult::Drop,
+                ));
+                return Err(Stop {
+                    code: TraceCode::BlackholeRoute,
+                    explanation: format!(
+                        "{} joins {} and {}, not {}: the route is a blackhole.",
+                        pc.id, pc.requester.vpc, pc.accepter.vpc, me.id
+                    ),
+                    fix: Some(format!("remove the route {} → {}", route.0, pc.id)),
+                });
+            };
+            if pc.status != PeeringStatus::Active {
+                hops.push(peering_hop(
+                    pc,
+                    p,
+                    &format!("status {}", pc.status),
+                    HopResult::Drop,
+                ));
+                let fix = match pc.status {
+                    PeeringStatus::Pending => Some(format!(
+                        "the accepter ({}) must accept {}",
+                        pc.accepter.account, pc.id
+                    )),
+                    _ => Some(format!(
+                        "request a new peering between {} and {} and point the route at it",
+                        pc.requester.vpc, pc.accepter.vpc
+                    )),
+                };
+                return Err(Stop {
+                    code: TraceCode::PeeringNotActive,
+                    explanation: format!(
+                        "Peering {} is {}, not active: the route {} → {} is a blackhole.",
+                        pc.id, pc.status, route.0, pc.id
+                    ),
+                    fix,
+                });
+            }
+            let peer_i = t.vpc[peer_id];
+            let peer = &plan.vpcs[peer_i];
+            if peer.holds(p.dst) {
+                hops.push(peering_hop(
+                    pc,
+                    p,
+                    &format!("active; {} lies in {}", p.dst, peer.id),
+                    HopResult::Pass,
+                ));
+                return Ok(Next::Arrive {
+                    vpc: peer_i,
+                    via: Some(pi),
+                });
+            }
+            // Outside the peer: the peer will not forward it (no transit, no edge-to-edge routing).
+            let peer_gateway = t
+                .main_rt
+                .get(&peer.id)
+                .and_then(|&rt| route_lookup(t, rt, p.dst).0)
+                .filter(|(_, tg)| {
+                    matches!(
+                        tg,
+                        Target::InternetGateway(_)
+                            | Target::NatGateway(_)
+                            | Target::VpnGateway(_)
+                            | Target::GatewayEndpoint(_)
+                    )
+                });
+            hops.push(peering_hop(
+                pc,
+                p,
+                &format!("{} is not inside {} ({})", p.dst, peer.id, blocks(peer)),
+                HopResult::Drop,
+            ));
+            if let Some((_, gw)) = peer_gateway {
+                return Err(Stop {
+                    code: TraceCode::EdgeToEdge,
+                    explanation: format!(
+                        "{} arrives in {} over {} and would leave through {gw}; peering does not support edge-to-edge routing.",
+                        p.dst, peer.id, pc.id
+                    ),
+                    fix: Some(format!("give {} its own gateway (or NAT) for {} instead of going through {}", me.id, p.dst, peer.id)),
+                });
+            }
+            let third = t.vpc_holding(p.dst).map(|i| &plan.vpcs[i]);
+            let (explanation, fix) = match third {
+                Some(c) => (
+                    format!("{} and {} are not peered; peering is not transitive, so {} does not forward traffic from {} to {}.", me.id, c.id, peer.id, me.id, c.id),
+                    Some(direct_peering_fix(t, me, c)),
+                ),
+                None => (
+                    format!("{} is outside {} ({}); a peering carries only traffic for the peer's own blocks.", p.dst, peer.id, blocks(peer)),
+                    Some(format!("narrow the route to {}'s blocks ({})", peer.id, blocks(peer))),
+                ),
+            };
+            Err(Stop {
+                code: TraceCode::NotTransitive,
+                explanation,
+                fix,
+            })
+        }
+    }
+}
+
+fn blocks(v: &Vpc) -> String {
+    v.blocks().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// The fix for a transitive attempt: the direct peering and both routes, with overlap and quota checks.
+fn direct_peering_fix(t: &Topology, a: &Vpc, c: &Vpc) -> String {
+    let table = |v: &Vpc| {
+        t.main_rt
+            .get(&v.id)
+            .map(|&i| t.plan.route_tables[i].id.to_string())
+            .unwrap_or_else(|| format!("{}'s route table", v.id))
+    };
+    let mut fix = format!(
+        "Create a peering between {} and {} and add {} → pcx… to {} and {} → pcx… to {}",
+        a.id,
+        c.id,
+        c.cidr,
+        table(a),
+        a.cidr,
+        table(c)
+    );
+    if let Some((x, y)) = crate::check::vpcs_overlap(a, c, false) {
+        fix.push_str(&format!(
+            " — but {x} and {y} overlap, so renumber one of them first"
+        ));
+    }
+    let active = |v: &Vpc| {
+        t.plan
+            .peerings
+            .iter()
+            .filter(|p| p.status == PeeringStatus::Active && p.peer_of(&v.id).is_some())
+            .count()
+    };
+    for v in [a, c] {
+        if active(v) >= 50 {
+            fix.push_str(&format!(
+                " — note {} already has {} active peerings (quota 50)",
+                v.id,
+                active(v)
+            ));
+        }
+    }
+    fix
+}
+
+fn peering_hop(pc: &Peering, p: &Packet, what: &str, result: HopResult) -> Hop {
+    Hop {
+        stage: Stage::Peering,
+        component: pc.id.to_string(),
+        lookup: format!(
+            "{} over {} ({} ↔ {})",
+            p.dst, pc.id, pc.requester.vpc, pc.accepter.vpc
+        ),
+        decided_by: what.to_string(),
+        candidates: vec![],
+        result,
+    }
+}
+
+/// The responder's route back to the source must be `local` (same VPC) or the same peering.
+fn return_route_stage(
+    t: &Topology,
+    dst_subnet: usize,
+    via: Option<usize>,
+    p: &Packet,
+    hops: &mut Vec<Hop>,
+) -> StageResult {
+    let reply = Packet {
+        src: p.dst,
+        dst: p.src,
+        ..*p
+    };
+    let sn = &t.plan.subnets[dst_subnet];
+    let Some(rt) = t.subnet_rt[dst_subnet] else {
+        if via.is_none() {
+            return Ok(());
+        }
+        return stop(
+            TraceCode::ReturnNoRoute,
+            format!(
+                "Subnet {} has no route table, so replies to {} have no route.",
+                sn.id, p.src
+            ),
+            None,
+        );
+    };
+    let table = &t.plan.route_tables[rt];
+    let (winner, candidates) = route_lookup(t, rt, reply.dst);
+    let expected = match via {
+        None => "local".to_string(),
+        Some(pi) => t.plan.peerings[pi].id.to_string(),
+    };
+    let ok = match (winner.map(|w| &w.1), via) {
+        (Some(Target::Local), None) => true,
+        (Some(Target::Peering(q)), Some(pi)) => q == &t.plan.peerings[pi].id,
+        _ => false,
+    };
+    hops.push(Hop {
+        stage: Stage::Route,
+        component: table.id.to_string(),
+        lookup: format!("longest-prefix match for {} (reply)", reply.dst),
+        decided_by: winner
+            .map(|w| format!("{} → {}", w.0, w.1))
+            .unwrap_or_else(|| "no route matches".into()),
+        candidates,
+        result: if ok { HopResult::Pass } else { HopResult::Drop },
+    });
+    if ok {
+        return Ok(());
+    }
+    let src_vpc = t
+        .vpc_holding(p.src)
+        .map(|i| t.plan.vpcs[i].cidr.to_string())
+        .unwrap_or_else(|| p.src.to_string());
+    match winner {
+        None | Some((_, Target::Blackhole)) => stop(
+            TraceCode::ReturnNoRoute,
+            format!("The request arrives, but {} has no route back to {}: the reply is dropped.", table.id, p.src),
+            Some(format!("add the route {src_vpc} → {expected} to {}", table.id)),
+        ),
+        Some((dest, other)) => stop(
+            TraceCode::ReturnMisrouted,
+            format!(
+                "The request arrives over {expected}, but {}'s route {dest} → {other} sends the reply to {} elsewhere (overlapping peers): it never returns.",
+                table.id, p.src
+            ),
+            Some(format!("add the more specific route {} → {expected} to {}", Cidr(ipnet::IpNet::from(p.src)), table.id)),
+        ),
+    }
+}
+
+/// Traces one flow through the plan.
+pub fn trace(t: &Topology, flow: &Flow) -> Result<Trace, FlowError> {
+    let plan = t.plan;
+    let mut forward = Vec::new();
+    let mut ret = Vec::new();
+    let mut notes = Vec::new();
+    let dropped = |code, explanation, fix, forward, ret, notes| Trace {
+        disposition: Disposition::Dropped,
+        code,
+        explanation,
+        fix,
+        forward,
+        return_path: ret,
+        notes,
+    };
+
+    let Some(src_i) = t.endpoint(&flow.from) else {
+        return Ok(dropped(
+            TraceCode::UnknownSource,
+            format!(
+                "\"{}\" is not an endpoint of this plan (by id, name or address).",
+                flow.from
+            ),
+            None,
+            forward,
+            ret,
+            notes,
+        ));
+    };
+    let src = &plan.endpoints[src_i];
+    let dst_ep = t.endpoint(&flow.to).map(|i| &plan.endpoints[i]);
+    let dst_addr: IpAddr = match (dst_ep, flow.to.parse::<IpAddr>()) {
+        (_, Ok(ip)) => ip,
+        (Some(e), Err(_)) => match (e.ipv4, e.ipv6, src.ipv4) {
+            (Some(v4), _, Some(_)) => IpAddr::V4(v4),
+            (_, Some(v6), _) => IpAddr::V6(v6),
+            (Some(v4), None, None) => IpAddr::V4(v4),
+            (None, None, _) => unreachable!("validated: endpoints have an address"),
+        },
+        (None, Err(_)) => {
+            return Ok(dropped(
+                TraceCode::UnknownDestination,
+                format!(
+                    "\"{}\" is neither an endpoint of this plan nor an IP address.",
+                    flow.to
+                ),
+                None,
+                forward,
+                ret,
+                notes,
+            ))
+        }
+    };
+    let src_addr = match dst_addr {
+        IpAddr::V4(_) => src.ipv4.map(IpAddr::V4),
+        IpAddr::V6(_) => src.ipv6.map(IpAddr::V6),
+    };
+    let Some(src_addr) = src_addr else {
+        return Ok(dropped(
+            TraceCode::UnknownSource,
+            format!(
+                "{} has no {} address to reach {dst_addr} from.",
+                src.label(),
+                if dst_addr.is_ipv4() { "IPv4" } else { "IPv6" }
+            ),
+            None,
+            forward,
+            ret,
+            notes,
+        ));
+    };
+    let port = match (flow.protocol.has_ports(), flow.port) {
+        (false, _) => PortRange::ALL,
+        (true, Some(p)) => PortRange::single(p),
+        (true, None) => match dst_ep.and_then(|e| e.ports.first()) {
+            Some(&p) => PortRange::single(p),
+            None => {
+                return Err(FlowError::PortRequired {
+                    protocol: flow.protocol,
+                    to: flow.to.clone(),
+                })
+            }
+        },
+    };
+    let p = Packet {
+        src: src_addr,
+        dst: dst_addr,
+        protocol: flow.protocol,
+        ports: port,
+    };
+    let src_subnet = t.subnet[&src.subnet];
+    let src_vpc = t.vpc_of_subnet(src_subnet);
+
+    let outcome = (|| -> Result<Option<(usize, Option<usize>)>, Stop> {
+        sg_stage(t, src, true, &p, dst_ep, &mut forward)?;
+        acl_stage(
+            t,
+            src_subnet,
+            Direction::Outbound,
+            &p,
+            TraceCode::NaclDenyOutbound,
+            &mut forward,
+        )?;
+        let (_, route) = route_stage(t, src_subnet, &p, &mut forward)?;
+        let (vpc, via) = match target_stage(t, src_vpc, route, &p, &mut forward)? {
+            Next::Exit => return Ok(None),
+            Next::Arrive { vpc, via } => (vpc, via),
+        };
+        let Some(dst_subnet) = t.subnet_holding(vpc, p.dst) else {
+            return Err(Stop {
+                code: TraceCode::UnknownDestination,
+                explanation: format!(
+                    "{} lies in {} but in none of its subnets.",
+                    p.dst, plan.vpcs[vpc].id
+                ),
+                fix: None,
+            });
+        };
+        acl_stage(
+            t,
+            dst_subnet,
+            Direction::Inbound,
+            &p,
+            TraceCode::NaclDenyInbound,
+            &mut forward,
+        )?;
+        if let Some(d) = dst_ep.filter(|d| t.subnet[&d.subnet] == dst_subnet) {
+            sg_stage(t, d, false, &p, Some(src), &mut forward)?;
+        }
+        forward.push(Hop {
+            stage: Stage::Deliver,
+            component: dst_ep
+                .map(|d| d.id.to_string())
+                .unwrap_or_else(|| plan.subnets[dst_subnet].id.to_string()),
+            lookup: p.describe(),
+            decided_by: "delivered".into(),
+            candidates: vec![],
+            result: HopResult::Pass,
+        });
+        Ok(Some((dst_subnet, via)))
+    })();
+    let (dst_subnet, via) = match outcome {
+        Err(s) => return Ok(dropped(s.code, s.explanation, s.fix, forward, ret, notes)),
+        Ok(None) => {
+            return Ok(Trace {
+                disposition: Disposition::Exited,
+                code: TraceCode::Exited,
+                explanation: format!(
+                    "{} leaves the modelled network through {}.",
+                    p.dst,
+                    forward
+                        .last()
+                        .map(|h| h.component.as_str())
+                        .unwrap_or("a gateway")
+                ),
+                fix: None,
+                forward,
+                return_path: ret,
+                notes,
+            })
+        }
+        Ok(Some(x)) => x,
+    };
+    if let Some(d) = dst_ep {
+        if flow.protocol.has_ports() && !d.ports.is_empty() && !d.ports.contains(&port.from) {
+            notes.push(format!(
+                "{} declares listening ports {} and does not listen on {}: the connection would be refused.",
+                d.label(),
+                d.ports
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                port.from
+            ));
+        }
+    }
+
+    // The reply: stateless ACLs on the ephemeral ports, and the route back.
+    let reply_ports = if flow.protocol.has_ports() {
+        flow.client.ephemeral()
+    } else {
+        PortRange::ALL
+    };
+    let reply = Packet {
+        src: p.dst,
+        dst: p.src,
+        protocol: p.protocol,
+        ports: reply_ports,
+    };
+    let back = (|| -> StageResult {
+        acl_stage(
+            t,
+            dst_subnet,
+            Direction::Outbound,
+            &reply,
+            TraceCode::ReturnNaclDeny,
+            &mut ret,
+        )?;
+        return_route_stage(t, dst_subnet, via, &p, &mut ret)?;
+        acl_stage(
+            t,
+            src_subnet,
+            Direction::Inbound,
+            &reply,
+            TraceCode::ReturnNaclDeny,
+            &mut ret,
+        )?;
+        Ok(())
+    })();
+    if let Err(s) = back {
+        return Ok(dropped(s.code, s.explanation, s.fix, forward, ret, notes));
+    }
+    let target = dst_ep.map(|d| d.label()).unwrap_or_else(|| p.dst.to_string());
+    Ok(Trace {
+        disposition: Disposition::Accepted,
+        code: TraceCode::Accepted,
+        explanation: format!(
+            "{} reaches {target} with {}{} {}, and the reply returns.",
+            src.label(),
+            p.protocol,
+            if p.protocol.has_ports() {
+                format!(" port {}", port.from)
+            } else {
+                String::new()
+            },
+            match via {
+                None => "inside its VPC".to_string(),
+                Some(pi) => format!("over {}", plan.peerings[pi].id),
+            }
+        ),
+        fix: None,
+        forward,
+        return_path: ret,
+        notes,
+    })
+}
+
+/// A trace as readable text: verdict, explanation, fix, then the hops.
+pub fn render_text(flow: &Flow, tr: &Trace) -> String {
+    let mut out = format!(
+        "{} → {} ({}{})\n",
+        flow.from,
+        flow.to,
+        flow.protocol,
+        flow.port.map(|p| format!(" port {p}")).unwrap_or_default()
+    );
+    let mut section = |title: &str, hops: &[Hop]| {
+        if hops.is_empty() {
+            return;
+        }
+        out.push_str(&format!("{title}:\n"));
+        for (i, h) in hops.iter().enumerate() {
+            let mark = match h.result {
+                HopResult::Pass => "ok  ",
+                HopResult::Drop => "DROP",
+                HopResult::Exit => "EXIT",
+            };
+            out.push_str(&format!(
+                "  {:>2}. [{mark}] {:<13} {:<16} {}\n",
+                i + 1,
+                stage_name(h.stage),
+                h.component,
+                h.lookup
+            ));
+            out.push_str(&format!(
+                "                          decided by: {}\n",
+                h.decided_by
+            ));
+            if !h.candidates.is_empty() {
+                out.push_str(&format!(
+                    "                          beat: {}\n",
+                    h.candidates.join("; ")
+                ));
+            }
+        }
+    };
+    section("request", &tr.forward);
+    section("reply", &tr.return_path);
+    out.push_str(
+        &format!("verdict: {:?} ({})\n", tr.disposition, tr.code)
+            .to_uppercase()
+            .replacen("VERDICT", "verdict", 1),
+    );
+    out.push_str(&format!("why: {}\n", tr.explanation));
+    if let Some(fix) = &tr.fix {
+        out.push_str(&format!("fix: {fix}\n"));
+    }
+    for n in &tr.notes {
+        out.push_str(&format!("note: {n}\n"));
+    }
+    out
+}
+
+fn stage_name(s: Stage) -> &'static str {
+    match s {
+        Stage::SgEgress => "sg egress",
+        Stage::NaclOutbound => "nacl out",
+        Stage::Route => "route",
+        Stage::Peering => "peering",
+        Stage::Gateway => "gateway",
+        Stage::NaclInbound => "nacl in",
+        Stage::SgIngress => "sg ingress",
+        Stage::Deliver => "deliver",
+    }
+}
