@@ -951,7 +951,20 @@ fn target_stage(
                     fix: Some(format!("give {} its own gateway (or NAT) for {} instead of going through {}", me.id, p.dst, peer.id)),
                 });
             }
-            let third = t.vpc_holding(p.dst).map(|i| &plan.vpcs[i]);
+            // The VPC the sender presumably meant: one holding the address, other than itself and the peer,
+            // preferably one the peer is peered with.
+            let third = plan
+                .vpcs
+                .iter()
+                .enumerate()
+                .filter(|&(i, v)| i != src_vpc && i != peer_i && v.holds(p.dst))
+                .min_by_key(|(_, v)| {
+                    !plan
+                        .peerings
+                        .iter()
+                        .any(|q| q.status.is_live() && q.peer_of(&peer.id) == Some(&v.id))
+                })
+                .map(|(_, v)| v);
             let (explanation, fix) = match third {
                 Some(c) => (
                     format!("{} and {} are not peered; peering is not transitive, so {} does not forward traffic from {} to {}.", me.id, c.id, peer.id, me.id, c.id),
