@@ -8,8 +8,10 @@
 
 pub mod check;
 pub mod cidr;
+pub mod generate;
 pub mod ids;
 pub mod import;
+pub mod matrix;
 pub mod model;
 pub mod sim;
 

@@ -230,8 +230,11 @@ impl<'p> Topology<'p> {
             .collect();
         let mut endpoint_by_key = HashMap::new();
         let mut endpoint_by_ip = HashMap::new();
+        // Ids first, so a name never shadows another endpoint's id.
         for (i, e) in plan.endpoints.iter().enumerate() {
-            endpoint_by_key.entry(e.id.as_str()).or_insert(i);
+            endpoint_by_key.insert(e.id.as_str(), i);
+        }
+        for (i, e) in plan.endpoints.iter().enumerate() {
             if !e.name.is_empty() {
                 endpoint_by_key.entry(e.name.as_str()).or_insert(i);
             }
@@ -333,6 +336,31 @@ impl<'p> Topology<'p> {
         }
     }
 
+    /// Position of a subnet in the plan.
+    pub fn subnet_index(&self, id: &SubnetId) -> usize {
+        self.subnet[id]
+    }
+
+    /// Position of a subnet's VPC.
+    pub fn vpc_index_of_subnet(&self, subnet: usize) -> usize {
+        self.vpc_of_subnet(subnet)
+    }
+
+    /// The route table a subnet uses (position), if any.
+    pub fn route_table_index(&self, subnet: usize) -> Option<usize> {
+        self.subnet_rt[subnet]
+    }
+
+    /// The network ACL a subnet uses (position), if any.
+    pub fn acl_index(&self, subnet: usize) -> Option<usize> {
+        self.subnet_acl[subnet]
+    }
+
+    /// The first subnet of a VPC (plan order) holding an address, as the trace finds it.
+    pub fn first_subnet_holding(&self, vpc: usize, addr: IpAddr) -> Option<usize> {
+        self.subnet_holding(vpc, addr)
+    }
+
     fn endpoint(&self, key: &str) -> Option<usize> {
         self.endpoint_by_key.get(key).copied().or_else(|| {
             key.parse::<IpAddr>()
@@ -414,6 +442,24 @@ fn describe_acl_entry(acl: &NetworkAcl, e: &AclEntry) -> String {
     )
 }
 
+/// Collects hops when recording; when not (the matrix wants verdicts only), builds nothing.
+struct Rec {
+    hops: Vec<Hop>,
+    on: bool,
+}
+
+impl Rec {
+    fn new(on: bool) -> Rec {
+        Rec { hops: Vec::new(), on }
+    }
+
+    fn push(&mut self, hop: impl FnOnce() -> Hop) {
+        if self.on {
+            self.hops.push(hop());
+        }
+    }
+}
+
 /// Outcome of a stage: pass on, or stop with a code, sentence and fix.
 struct Stop {
     code: TraceCode,
@@ -449,13 +495,13 @@ fn sg_stage(
     egress: bool,
     p: &Packet,
     other: Option<&Endpoint>,
-    hops: &mut Vec<Hop>,
+    hops: &mut Rec,
 ) -> StageResult {
     let stage = if egress { Stage::SgEgress } else { Stage::SgIngress };
     let own_vpc = &t.plan.subnets[t.subnet[&endpoint.subnet]].vpc;
     let remote = if egress { p.dst } else { p.src };
     if endpoint.security_groups.is_empty() {
-        hops.push(Hop {
+        hops.push(|| Hop {
             stage,
             component: endpoint.id.to_string(),
             lookup: p.describe(),
@@ -487,7 +533,7 @@ fn sg_stage(
                 _ => false,
             };
             if hit {
-                hops.push(Hop {
+                hops.push(|| Hop {
                     stage,
                     component: groups
                         .iter()
@@ -508,7 +554,7 @@ fn sg_stage(
         .map(|g| g.id.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    hops.push(Hop {
+    hops.push(|| Hop {
         stage,
         component: ids.clone(),
         lookup: p.describe(),
@@ -562,7 +608,7 @@ fn acl_stage(
     direction: Direction,
     p: &Packet,
     code: TraceCode,
-    hops: &mut Vec<Hop>,
+    hops: &mut Rec,
 ) -> StageResult {
     let stage = if direction == Direction::Inbound {
         Stage::NaclInbound
@@ -575,7 +621,7 @@ fn acl_stage(
         p.dst
     };
     let Some(acl_i) = t.subnet_acl[subnet] else {
-        hops.push(Hop {
+        hops.push(|| Hop {
             stage,
             component: t.plan.subnets[subnet].id.to_string(),
             lookup: p.describe(),
@@ -604,7 +650,7 @@ fn acl_stage(
             continue;
         }
         if e.action == Action::Deny {
-            hops.push(Hop {
+            hops.push(|| Hop {
                 stage,
                 component: acl.id.to_string(),
                 lookup: p.describe(),
@@ -617,7 +663,7 @@ fn acl_stage(
         last_allow = Some(e);
         open = subtract(&open, range);
         if open.is_empty() {
-            hops.push(Hop {
+            hops.push(|| Hop {
                 stage,
                 component: acl.id.to_string(),
                 lookup: p.describe(),
@@ -636,7 +682,7 @@ fn acl_stage(
         ),
         None => "implicit deny (rule *): no entry matches".into(),
     };
-    hops.push(Hop {
+    hops.push(|| Hop {
         stage,
         component: acl.id.to_string(),
         lookup: p.describe(),
@@ -729,22 +775,29 @@ fn acl_denied(
 }
 
 /// Longest-prefix match in a route table: the winner and the other matching routes.
-fn route_lookup<'a>(t: &'a Topology, rt: usize, dst: IpAddr) -> (Option<&'a (Cidr, Target)>, Vec<String>) {
-    let mut matching = t.rt_routes[rt].iter().filter(|(d, _)| d.contains_addr(dst));
-    let winner = matching.next();
-    let others = matching.map(|(d, tg)| format!("{d} → {tg}")).collect();
-    (winner, others)
+fn route_lookup<'a>(t: &'a Topology, rt: usize, dst: IpAddr) -> Option<&'a (Cidr, Target)> {
+    t.rt_routes[rt].iter().find(|(d, _)| d.contains_addr(dst))
+}
+
+/// The matching routes the winner beat, longest prefix first (for the hop's explanation).
+fn beaten_routes(t: &Topology, rt: usize, dst: IpAddr) -> Vec<String> {
+    t.rt_routes[rt]
+        .iter()
+        .filter(|(d, _)| d.contains_addr(dst))
+        .skip(1)
+        .map(|(d, tg)| format!("{d} → {tg}"))
+        .collect()
 }
 
 fn route_stage<'a>(
     t: &'a Topology,
     subnet: usize,
     p: &Packet,
-    hops: &mut Vec<Hop>,
+    hops: &mut Rec,
 ) -> Result<(usize, &'a (Cidr, Target)), Stop> {
     let sn = &t.plan.subnets[subnet];
     let Some(rt) = t.subnet_rt[subnet] else {
-        hops.push(Hop {
+        hops.push(|| Hop {
             stage: Stage::Route,
             component: sn.id.to_string(),
             lookup: format!("route to {}", p.dst),
@@ -762,17 +815,24 @@ fn route_stage<'a>(
         });
     };
     let table = &t.plan.route_tables[rt];
-    let (winner, candidates) = route_lookup(t, rt, p.dst);
+    let winner = route_lookup(t, rt, p.dst);
     match winner {
         None => {
-            hops.push(Hop {
+            hops.push(|| Hop {
                 stage: Stage::Route,
                 component: table.id.to_string(),
                 lookup: format!("longest-prefix match for {}", p.dst),
                 decided_by: "no route matches".into(),
-                candidates,
+                candidates: vec![],
                 result: HopResult::Drop,
             });
+            if !hops.on {
+                return Err(Stop {
+                    code: TraceCode::NoRoute,
+                    explanation: String::new(),
+                    fix: None,
+                });
+            }
             Err(Stop {
                 code: TraceCode::NoRoute,
                 explanation: format!("Route table {} has no route for {}.", table.id, p.dst),
@@ -794,12 +854,12 @@ fn route_stage<'a>(
             })
         }
         Some(w) => {
-            hops.push(Hop {
+            hops.push(|| Hop {
                 stage: Stage::Route,
                 component: table.id.to_string(),
                 lookup: format!("longest-prefix match for {}", p.dst),
                 decided_by: format!("{} → {}", w.0, w.1),
-                candidates,
+                candidates: beaten_routes(t, rt, p.dst),
                 result: HopResult::Pass,
             });
             Ok((rt, w))
@@ -822,7 +882,7 @@ fn target_stage(
     src_vpc: usize,
     route: &(Cidr, Target),
     p: &Packet,
-    hops: &mut Vec<Hop>,
+    hops: &mut Rec,
 ) -> Result<Next, Stop> {
     let plan = t.plan;
     let me = &plan.vpcs[src_vpc];
@@ -846,7 +906,7 @@ fn target_stage(
         | Target::NatGateway(g)
         | Target::VpnGateway(g)
         | Target::GatewayEndpoint(g) => {
-            hops.push(Hop {
+            hops.push(|| Hop {
                 stage: Stage::Gateway,
                 component: g.to_string(),
                 lookup: format!("{} leaves {}", p.dst, me.id),
@@ -866,12 +926,7 @@ fn target_stage(
             };
             let pc = &plan.peerings[pi];
             let Some(peer_id) = pc.peer_of(&me.id) else {
-                hops.push(peering_hop(
-                    pc,
-                    p,
-                    "the peering does not involve this VPC",
-                    HopResult::Drop,
-                ));
+                hops.push(|| peering_hop(pc, p, "the peering does not involve this VPC", HopResult::Drop));
                 return Err(Stop {
                     code: TraceCode::BlackholeRoute,
                     explanation: format!(
@@ -882,12 +937,7 @@ fn target_stage(
                 });
             };
             if pc.status != PeeringStatus::Active {
-                hops.push(peering_hop(
-                    pc,
-                    p,
-                    &format!("status {}", pc.status),
-                    HopResult::Drop,
-                ));
+                hops.push(|| peering_hop(pc, p, &format!("status {}", pc.status), HopResult::Drop));
                 let fix = match pc.status {
                     PeeringStatus::Pending => Some(format!(
                         "the accepter ({}) must accept {}",
@@ -910,12 +960,14 @@ fn target_stage(
             let peer_i = t.vpc[peer_id];
             let peer = &plan.vpcs[peer_i];
             if peer.holds(p.dst) {
-                hops.push(peering_hop(
-                    pc,
-                    p,
-                    &format!("active; {} lies in {}", p.dst, peer.id),
-                    HopResult::Pass,
-                ));
+                hops.push(|| {
+                    peering_hop(
+                        pc,
+                        p,
+                        &format!("active; {} lies in {}", p.dst, peer.id),
+                        HopResult::Pass,
+                    )
+                });
                 return Ok(Next::Arrive {
                     vpc: peer_i,
                     via: Some(pi),
@@ -925,7 +977,7 @@ fn target_stage(
             let peer_gateway = t
                 .main_rt
                 .get(&peer.id)
-                .and_then(|&rt| route_lookup(t, rt, p.dst).0)
+                .and_then(|&rt| route_lookup(t, rt, p.dst))
                 .filter(|(_, tg)| {
                     matches!(
                         tg,
@@ -935,12 +987,14 @@ fn target_stage(
                             | Target::GatewayEndpoint(_)
                     )
                 });
-            hops.push(peering_hop(
-                pc,
-                p,
-                &format!("{} is not inside {} ({})", p.dst, peer.id, blocks(peer)),
-                HopResult::Drop,
-            ));
+            hops.push(|| {
+                peering_hop(
+                    pc,
+                    p,
+                    &format!("{} is not inside {} ({})", p.dst, peer.id, blocks(peer)),
+                    HopResult::Drop,
+                )
+            });
             if let Some((_, gw)) = peer_gateway {
                 return Err(Stop {
                     code: TraceCode::EdgeToEdge,
@@ -1049,7 +1103,7 @@ fn return_route_stage(
     dst_subnet: usize,
     via: Option<usize>,
     p: &Packet,
-    hops: &mut Vec<Hop>,
+    hops: &mut Rec,
 ) -> StageResult {
     let reply = Packet {
         src: p.dst,
@@ -1071,7 +1125,7 @@ fn return_route_stage(
         );
     };
     let table = &t.plan.route_tables[rt];
-    let (winner, candidates) = route_lookup(t, rt, reply.dst);
+    let winner = route_lookup(t, rt, reply.dst);
     let expected = match via {
         None => "local".to_string(),
         Some(pi) => t.plan.peerings[pi].id.to_string(),
@@ -1081,14 +1135,14 @@ fn return_route_stage(
         (Some(Target::Peering(q)), Some(pi)) => q == &t.plan.peerings[pi].id,
         _ => false,
     };
-    hops.push(Hop {
+    hops.push(|| Hop {
         stage: Stage::Route,
         component: table.id.to_string(),
         lookup: format!("longest-prefix match for {} (reply)", reply.dst),
         decided_by: winner
             .map(|w| format!("{} → {}", w.0, w.1))
             .unwrap_or_else(|| "no route matches".into()),
-        candidates,
+        candidates: beaten_routes(t, rt, reply.dst),
         result: if ok { HopResult::Pass } else { HopResult::Drop },
     });
     if ok {
@@ -1115,19 +1169,28 @@ fn return_route_stage(
     }
 }
 
-/// Traces one flow through the plan.
+/// Traces one flow through the plan, recording every hop.
 pub fn trace(t: &Topology, flow: &Flow) -> Result<Trace, FlowError> {
+    run(t, flow, true)
+}
+
+/// The verdict of a flow only (no hops recorded): what the matrix needs, several times faster.
+pub fn verdict(t: &Topology, flow: &Flow) -> Result<TraceCode, FlowError> {
+    run(t, flow, false).map(|tr| tr.code)
+}
+
+fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
     let plan = t.plan;
-    let mut forward = Vec::new();
-    let mut ret = Vec::new();
+    let mut forward = Rec::new(record);
+    let mut ret = Rec::new(record);
     let mut notes = Vec::new();
-    let dropped = |code, explanation, fix, forward, ret, notes| Trace {
+    let dropped = |code, explanation, fix, forward: Rec, ret: Rec, notes| Trace {
         disposition: Disposition::Dropped,
         code,
         explanation,
         fix,
-        forward,
-        return_path: ret,
+        forward: forward.hops,
+        return_path: ret.hops,
         notes,
     };
 
@@ -1244,7 +1307,7 @@ pub fn trace(t: &Topology, flow: &Flow) -> Result<Trace, FlowError> {
         if let Some(d) = dst_ep.filter(|d| t.subnet[&d.subnet] == dst_subnet) {
             sg_stage(t, d, false, &p, Some(src), &mut forward)?;
         }
-        forward.push(Hop {
+        forward.push(|| Hop {
             stage: Stage::Deliver,
             component: dst_ep
                 .map(|d| d.id.to_string())
@@ -1266,13 +1329,14 @@ pub fn trace(t: &Topology, flow: &Flow) -> Result<Trace, FlowError> {
                     "{} leaves the modelled network through {}.",
                     p.dst,
                     forward
+                        .hops
                         .last()
                         .map(|h| h.component.as_str())
                         .unwrap_or("a gateway")
                 ),
                 fix: None,
-                forward,
-                return_path: ret,
+                forward: forward.hops,
+                return_path: ret.hops,
                 notes,
             })
         }
@@ -1347,8 +1411,8 @@ pub fn trace(t: &Topology, flow: &Flow) -> Result<Trace, FlowError> {
             }
         ),
         fix: None,
-        forward,
-        return_path: ret,
+        forward: forward.hops,
+        return_path: ret.hops,
         notes,
     })
 }

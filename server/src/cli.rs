@@ -29,6 +29,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Trace one flow hop by hop and explain the verdict (exit 0 for any verdict, 2 for bad input).
     Trace(TraceArgs),
+    /// Reachability of every endpoint to every endpoint for one protocol and port.
+    Matrix(MatrixArgs),
+    /// Generate a synthetic but realistic plan (for demos, scale tests and benchmarks).
+    Generate(GenerateArgs),
     /// Import from other tools.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -76,6 +80,46 @@ pub struct TraceArgs {
     pub client: Client,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// Arguments of `peerplan matrix`.
+#[derive(Debug, clap::Args)]
+pub struct MatrixArgs {
+    /// A plan file (peerplan/v1 JSON) or a folder of AWS describe-* JSON.
+    pub plan: PathBuf,
+    #[arg(long, default_value = "tcp", value_parser = parse_protocol)]
+    pub protocol: netmodel::model::Protocol,
+    /// Destination port (default: each destination's first listening port).
+    #[arg(long)]
+    pub port: Option<u16>,
+    #[arg(long, value_enum, default_value_t = Client::Linux)]
+    pub client: Client,
+    #[arg(long, value_enum, default_value_t = MatrixFormat::Text)]
+    pub format: MatrixFormat,
+}
+
+/// Output formats of `peerplan matrix`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MatrixFormat {
+    Text,
+    Json,
+    Csv,
+}
+
+/// Arguments of `peerplan generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    #[arg(long, default_value_t = 10)]
+    pub vpcs: usize,
+    #[arg(long, default_value_t = 3)]
+    pub subnets_per_vpc: usize,
+    #[arg(long, default_value_t = 2)]
+    pub endpoints_per_subnet: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where to write the plan (default: standard output).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
 }
 
 /// Client profiles: ephemeral port ranges of the reply.
@@ -144,6 +188,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Check(args) => commands::check(&args),
         Command::Trace(args) => commands::trace(&args),
+        Command::Matrix(args) => commands::matrix(&args),
+        Command::Generate(args) => report("generate", commands::generate(&args)),
         Command::Import(ImportCommand::Aws { folder, output }) => {
             report("import aws", commands::import_aws(&folder, &output))
         }

@@ -5,7 +5,7 @@ use std::{path::Path, process::ExitCode};
 use netmodel::{CheckOptions, Diagnostic, Severity};
 
 use crate::{
-    cli::{CheckArgs, Client, Format, TraceArgs},
+    cli::{CheckArgs, Client, Format, GenerateArgs, MatrixArgs, MatrixFormat, TraceArgs},
     plan_io,
 };
 
@@ -91,7 +91,7 @@ pub fn import_aws(folder: &Path, output: &Path) -> anyhow::Result<()> {
 
 /// `peerplan trace`: exit 0 for any verdict, 2 for bad input. Diagnostics never block a trace.
 pub fn trace(args: &TraceArgs) -> ExitCode {
-    use netmodel::sim::{self, ClientProfile, Flow, Topology};
+    use netmodel::sim::{self, Flow, Topology};
     let loaded = match plan_io::load(&args.plan) {
         Ok(l) => l,
         Err(e) => {
@@ -104,11 +104,7 @@ pub fn trace(args: &TraceArgs) -> ExitCode {
         to: args.to.clone(),
         protocol: args.protocol,
         port: args.port,
-        client: match args.client {
-            Client::Linux => ClientProfile::Linux,
-            Client::Windows => ClientProfile::Windows,
-            Client::Nat => ClientProfile::Nat,
-        },
+        client: client_profile(args.client),
     };
     let topology = Topology::new(&loaded.plan);
     let trace = match sim::trace(&topology, &flow) {
@@ -123,4 +119,91 @@ pub fn trace(args: &TraceArgs) -> ExitCode {
         Format::Text => print!("{}", sim::render_text(&flow, &trace)),
     }
     ExitCode::SUCCESS
+}
+
+fn client_profile(c: Client) -> netmodel::sim::ClientProfile {
+    use netmodel::sim::ClientProfile;
+    match c {
+        Client::Linux => ClientProfile::Linux,
+        Client::Windows => ClientProfile::Windows,
+        Client::Nat => ClientProfile::Nat,
+    }
+}
+
+/// `peerplan matrix`: exit 0, or 2 for bad input.
+pub fn matrix(args: &MatrixArgs) -> ExitCode {
+    use netmodel::{matrix, sim::Topology};
+    let loaded = match plan_io::load(&args.plan) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("peerplan matrix: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let topology = Topology::new(&loaded.plan);
+    let m = match matrix::matrix(&topology, args.protocol, args.port, client_profile(args.client)) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("peerplan matrix: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.format {
+        MatrixFormat::Csv => print!("{}", m.to_csv()),
+        MatrixFormat::Json => println!("{}", serde_json::to_string(&m.to_json()).unwrap()),
+        MatrixFormat::Text => print!("{}", render_matrix(&m)),
+    }
+    ExitCode::SUCCESS
+}
+
+/// A grid for small matrices (a letter per code), always followed by the counts.
+fn render_matrix(m: &netmodel::matrix::Matrix) -> String {
+    use netmodel::sim::TraceCode;
+    let letter = |c: TraceCode| match c {
+        TraceCode::Accepted => '+',
+        TraceCode::Exited => '>',
+        _ => '.',
+    };
+    let mut out = format!(
+        "{} {} — {} endpoints, {} classes\n",
+        m.protocol,
+        m.port
+            .map(|p| format!("port {p}"))
+            .unwrap_or_else(|| "(first listening port)".into()),
+        m.len(),
+        m.classes
+    );
+    if m.len() <= 60 {
+        let width = m.endpoints.iter().map(|e| e.len()).max().unwrap_or(0);
+        out.push_str(&format!(
+            "{:width$}  columns: destinations in row order; + accepted, > exited, . dropped\n",
+            ""
+        ));
+        for i in 0..m.len() {
+            let row: String = (0..m.len()).map(|j| letter(m.code(i, j))).collect();
+            out.push_str(&format!("{:width$}  {row}\n", m.endpoints[i]));
+        }
+    }
+    for (code, n) in m.counts() {
+        out.push_str(&format!("{code}: {n}\n"));
+    }
+    out
+}
+
+/// `peerplan generate`.
+pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
+    let plan = netmodel::generate::generate(&netmodel::generate::GenerateOptions {
+        vpcs: args.vpcs,
+        subnets_per_vpc: args.subnets_per_vpc,
+        endpoints_per_subnet: args.endpoints_per_subnet,
+        seed: args.seed,
+    })?;
+    let text = plan.to_json() + "\n";
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
 }
