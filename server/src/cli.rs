@@ -11,7 +11,7 @@ use crate::{
 
 /// Peerplan plans, simulates and applies VPC peering.
 #[derive(Debug, Parser)]
-#[command(name = "peerplan", version, about, long_about = None)]
+#[command(name = "peerplan", version, about = "Peerplan plans, simulates and applies VPC peering.", long_about = None)]
 pub struct Cli {
     /// More log output (debug level); `RUST_LOG` overrides.
     #[arg(short, long, global = true)]
@@ -23,7 +23,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the web planner (and the embedded control plane under /v1).
+    /// Serve the web planner on http://127.0.0.1:3000.
     Serve(ServeArgs),
     /// Check a plan (file or folder of AWS JSON) and print its diagnostics. Exit 1 on any error.
     Check(CheckArgs),
