@@ -175,7 +175,7 @@ pub fn generate(o: &GenerateOptions) -> Result<Plan, GenerateError> {
             target: Target::Peering(pid),
         });
     }
-    for i in 0..o.vpcs {
+    for (i, routes_to_peers) in peer_routes.into_iter().enumerate() {
         let v = plan.vpcs[i].id.clone();
         let block = plan.vpcs[i].cidr;
         let igw = GatewayId::from(format!("igw-{i:04}"));
@@ -203,10 +203,10 @@ pub fn generate(o: &GenerateOptions) -> Result<Plan, GenerateError> {
             vpc: v.clone(),
             main: true,
             subnets: vec![],
-            routes: peer_routes[i].clone(),
+            routes: routes_to_peers.clone(),
         });
         if o.subnets_per_vpc > 0 {
-            let mut routes = peer_routes[i].clone();
+            let mut routes = routes_to_peers;
             routes.push(Route {
                 destination: "0.0.0.0/0".parse().expect("valid"),
                 target: Target::InternetGateway(igw),

@@ -156,6 +156,24 @@ impl Atoms {
             .flat_map(|g| g.ingress.iter().chain(&g.egress))
             .filter_map(|r| r.cidr.as_ref())
             .for_each(&mut add);
+        // A packet can arrive in a VPC other than its destination's own only where VPC blocks overlap; there,
+        // which subnet (if any) holds the address matters, so those VPCs' subnet blocks are boundaries too.
+        let blocks: Vec<crate::cidr::Cidr> = plan.vpcs.iter().flat_map(|v| v.blocks().copied()).collect();
+        let owner: Vec<&crate::ids::VpcId> = plan
+            .vpcs
+            .iter()
+            .flat_map(|v| v.blocks().map(move |_| &v.id))
+            .collect();
+        let mut overlapping = std::collections::HashSet::new();
+        for o in crate::cidr::overlapping_pairs(&blocks) {
+            if owner[o.a] != owner[o.b] {
+                overlapping.insert(owner[o.a]);
+                overlapping.insert(owner[o.b]);
+            }
+        }
+        for s in plan.subnets.iter().filter(|s| overlapping.contains(&s.vpc)) {
+            std::iter::once(&s.cidr).chain(&s.ipv6_cidr).for_each(&mut add);
+        }
         v4.sort_unstable();
         v4.dedup();
         v6.sort_unstable();

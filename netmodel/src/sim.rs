@@ -204,6 +204,8 @@ pub struct Topology<'p> {
     subnet_acl: Vec<Option<usize>>,
     /// Route-table entries with the implicit local routes, longest prefix first.
     rt_routes: Vec<Vec<(Cidr, Target)>>,
+    /// Per VPC: its local routes alone, for subnets of a VPC without any route table.
+    vpc_local: Vec<Vec<(Cidr, Target)>>,
     /// ACL entries per ACL: (inbound, outbound), each in rule-number order.
     acl_entries: Vec<[Vec<&'p AclEntry>; 2]>,
     /// Per VPC: subnets sorted by block, for address → subnet.
@@ -319,7 +321,17 @@ impl<'p> Topology<'p> {
                 vpc_subnets[v].push(i);
             }
         }
+        let vpc_local = plan
+            .vpcs
+            .iter()
+            .map(|v| {
+                let mut l: Vec<(Cidr, Target)> = v.blocks().map(|b| (*b, Target::Local)).collect();
+                l.sort_by_key(|(d, _)| std::cmp::Reverse(d.prefix_len()));
+                l
+            })
+            .collect();
         Topology {
+            vpc_local,
             plan,
             vpc,
             subnet,
@@ -359,6 +371,23 @@ impl<'p> Topology<'p> {
     /// The first subnet of a VPC (plan order) holding an address, as the trace finds it.
     pub fn first_subnet_holding(&self, vpc: usize, addr: IpAddr) -> Option<usize> {
         self.subnet_holding(vpc, addr)
+    }
+
+    /// The routes a subnet uses: its table's (with the local routes), or only the local routes when its VPC has
+    /// no route table at all.
+    fn routes_of(&self, subnet: usize) -> &[(Cidr, Target)] {
+        match self.subnet_rt[subnet] {
+            Some(rt) => &self.rt_routes[rt],
+            None => &self.vpc_local[self.vpc_of_subnet(subnet)],
+        }
+    }
+
+    /// The name of the table a subnet uses, for hops and fixes.
+    fn table_name(&self, subnet: usize) -> std::borrow::Cow<'p, str> {
+        match self.subnet_rt[subnet] {
+            Some(rt) => self.plan.route_tables[rt].id.as_str().into(),
+            None => format!("{} (local routes only)", self.plan.subnets[subnet].vpc).into(),
+        }
     }
 
     fn endpoint(&self, key: &str) -> Option<usize> {
@@ -775,13 +804,13 @@ fn acl_denied(
 }
 
 /// Longest-prefix match in a route table: the winner and the other matching routes.
-fn route_lookup<'a>(t: &'a Topology, rt: usize, dst: IpAddr) -> Option<&'a (Cidr, Target)> {
-    t.rt_routes[rt].iter().find(|(d, _)| d.contains_addr(dst))
+fn route_lookup(routes: &[(Cidr, Target)], dst: IpAddr) -> Option<&(Cidr, Target)> {
+    routes.iter().find(|(d, _)| d.contains_addr(dst))
 }
 
 /// The matching routes the winner beat, longest prefix first (for the hop's explanation).
-fn beaten_routes(t: &Topology, rt: usize, dst: IpAddr) -> Vec<String> {
-    t.rt_routes[rt]
+fn beaten_routes(routes: &[(Cidr, Target)], dst: IpAddr) -> Vec<String> {
+    routes
         .iter()
         .filter(|(d, _)| d.contains_addr(dst))
         .skip(1)
@@ -794,33 +823,16 @@ fn route_stage<'a>(
     subnet: usize,
     p: &Packet,
     hops: &mut Rec,
-) -> Result<(usize, &'a (Cidr, Target)), Stop> {
+) -> Result<&'a (Cidr, Target), Stop> {
     let sn = &t.plan.subnets[subnet];
-    let Some(rt) = t.subnet_rt[subnet] else {
-        hops.push(|| Hop {
-            stage: Stage::Route,
-            component: sn.id.to_string(),
-            lookup: format!("route to {}", p.dst),
-            decided_by: "no route table (only local routes)".into(),
-            candidates: vec![],
-            result: HopResult::Drop,
-        });
-        return Err(Stop {
-            code: TraceCode::NoRoute,
-            explanation: format!(
-                "Subnet {} has no route table and {} is outside its VPC.",
-                sn.id, p.dst
-            ),
-            fix: Some(format!("create a main route table for {}", sn.vpc)),
-        });
-    };
-    let table = &t.plan.route_tables[rt];
-    let winner = route_lookup(t, rt, p.dst);
+    let routes = t.routes_of(subnet);
+    let table = t.table_name(subnet);
+    let winner = route_lookup(routes, p.dst);
     match winner {
         None => {
             hops.push(|| Hop {
                 stage: Stage::Route,
-                component: table.id.to_string(),
+                component: table.to_string(),
                 lookup: format!("longest-prefix match for {}", p.dst),
                 decided_by: "no route matches".into(),
                 candidates: vec![],
@@ -835,7 +847,7 @@ fn route_stage<'a>(
             }
             Err(Stop {
                 code: TraceCode::NoRoute,
-                explanation: format!("Route table {} has no route for {}.", table.id, p.dst),
+                explanation: format!("Route table {} has no route for {}.", table, p.dst),
                 fix: Some(match t.vpc_holding(p.dst).map(|v| &t.plan.vpcs[v]) {
                     Some(v) => match t
                         .plan
@@ -843,26 +855,26 @@ fn route_stage<'a>(
                         .iter()
                         .find(|pc| pc.status.is_live() && pc.peer_of(&sn.vpc) == Some(&v.id))
                     {
-                        Some(pc) => format!("add the route {} → {} to {}", v.cidr, pc.id, table.id),
+                        Some(pc) => format!("add the route {} → {} to {}", v.cidr, pc.id, table),
                         None => format!(
                             "peer {} with {} and add the route {} → <pcx> to {}",
-                            sn.vpc, v.id, v.cidr, table.id
+                            sn.vpc, v.id, v.cidr, table
                         ),
                     },
-                    None => format!("add a route for {} to {}", p.dst, table.id),
+                    None => format!("add a route for {} to {}", p.dst, table),
                 }),
             })
         }
         Some(w) => {
             hops.push(|| Hop {
                 stage: Stage::Route,
-                component: table.id.to_string(),
+                component: table.to_string(),
                 lookup: format!("longest-prefix match for {}", p.dst),
                 decided_by: format!("{} → {}", w.0, w.1),
-                candidates: beaten_routes(t, rt, p.dst),
+                candidates: beaten_routes(routes, p.dst),
                 result: HopResult::Pass,
             });
-            Ok((rt, w))
+            Ok(w)
         }
     }
 }
@@ -977,7 +989,7 @@ fn target_stage(
             let peer_gateway = t
                 .main_rt
                 .get(&peer.id)
-                .and_then(|&rt| route_lookup(t, rt, p.dst))
+                .and_then(|&rt| route_lookup(&t.rt_routes[rt], p.dst))
                 .filter(|(_, tg)| {
                     matches!(
                         tg,
@@ -1110,22 +1122,9 @@ fn return_route_stage(
         dst: p.src,
         ..*p
     };
-    let sn = &t.plan.subnets[dst_subnet];
-    let Some(rt) = t.subnet_rt[dst_subnet] else {
-        if via.is_none() {
-            return Ok(());
-        }
-        return stop(
-            TraceCode::ReturnNoRoute,
-            format!(
-                "Subnet {} has no route table, so replies to {} have no route.",
-                sn.id, p.src
-            ),
-            None,
-        );
-    };
-    let table = &t.plan.route_tables[rt];
-    let winner = route_lookup(t, rt, reply.dst);
+    let routes = t.routes_of(dst_subnet);
+    let table = t.table_name(dst_subnet);
+    let winner = route_lookup(routes, reply.dst);
     let expected = match via {
         None => "local".to_string(),
         Some(pi) => t.plan.peerings[pi].id.to_string(),
@@ -1137,12 +1136,12 @@ fn return_route_stage(
     };
     hops.push(|| Hop {
         stage: Stage::Route,
-        component: table.id.to_string(),
+        component: table.to_string(),
         lookup: format!("longest-prefix match for {} (reply)", reply.dst),
         decided_by: winner
             .map(|w| format!("{} → {}", w.0, w.1))
             .unwrap_or_else(|| "no route matches".into()),
-        candidates: beaten_routes(t, rt, reply.dst),
+        candidates: beaten_routes(routes, reply.dst),
         result: if ok { HopResult::Pass } else { HopResult::Drop },
     });
     if ok {
@@ -1155,16 +1154,16 @@ fn return_route_stage(
     match winner {
         None | Some((_, Target::Blackhole)) => stop(
             TraceCode::ReturnNoRoute,
-            format!("The request arrives, but {} has no route back to {}: the reply is dropped.", table.id, p.src),
-            Some(format!("add the route {src_vpc} → {expected} to {}", table.id)),
+            format!("The request arrives, but {} has no route back to {}: the reply is dropped.", table, p.src),
+            Some(format!("add the route {src_vpc} → {expected} to {}", table)),
         ),
         Some((dest, other)) => stop(
             TraceCode::ReturnMisrouted,
             format!(
                 "The request arrives over {expected}, but {}'s route {dest} → {other} sends the reply to {} elsewhere (overlapping peers): it never returns.",
-                table.id, p.src
+                table, p.src
             ),
-            Some(format!("add the more specific route {} → {expected} to {}", Cidr(ipnet::IpNet::from(p.src)), table.id)),
+            Some(format!("add the more specific route {} → {expected} to {}", Cidr(ipnet::IpNet::from(p.src)), table)),
         ),
     }
 }
@@ -1281,7 +1280,7 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
             TraceCode::NaclDenyOutbound,
             &mut forward,
         )?;
-        let (_, route) = route_stage(t, src_subnet, &p, &mut forward)?;
+        let route = route_stage(t, src_subnet, &p, &mut forward)?;
         let (vpc, via) = match target_stage(t, src_vpc, route, &p, &mut forward)? {
             Next::Exit => return Ok(None),
             Next::Arrive { vpc, via } => (vpc, via),

@@ -45,3 +45,50 @@ fn committed_schema_matches_the_types() {
         "the plan schema changed: run UPDATE_SCHEMA=1 cargo test -p netmodel"
     );
 }
+
+fn text_trace(plan: &str, from: &str, to: &str, port: Option<u16>) -> String {
+    use netmodel::{
+        model::Protocol,
+        sim::{render_text, trace, ClientProfile, Flow, Topology},
+    };
+    let plan = Plan::from_json(plan).unwrap();
+    let t = Topology::new(&plan);
+    let flow = Flow {
+        from: from.into(),
+        to: to.into(),
+        protocol: Protocol::Tcp,
+        port,
+        client: ClientProfile::Linux,
+    };
+    render_text(&flow, &trace(&t, &flow).unwrap())
+}
+
+#[test]
+fn text_trace_seed_accepted() {
+    insta::assert_snapshot!(text_trace(
+        include_str!("../../examples/seed.json"),
+        "Bucket A",
+        "Agent B",
+        Some(7010)
+    ));
+}
+
+#[test]
+fn text_trace_transitive_blocked() {
+    insta::assert_snapshot!(text_trace(
+        include_str!("../../examples/transitive.json"),
+        "bucket-a",
+        "service-c",
+        None
+    ));
+}
+
+#[test]
+fn text_trace_sg_blocked() {
+    insta::assert_snapshot!(text_trace(
+        include_str!("../../examples/seed.json"),
+        "bucket-a",
+        "agent-b",
+        Some(22)
+    ));
+}
