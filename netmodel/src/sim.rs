@@ -418,16 +418,22 @@ impl<'p> Topology<'p> {
 
 /// A packet as the stages see it.
 #[derive(Clone, Copy, Debug)]
-struct Packet {
+struct Packet<'d> {
     src: IpAddr,
     dst: IpAddr,
     protocol: Protocol,
     /// Destination ports the packet may carry (one port for a request, the ephemeral range for a reply).
     ports: PortRange,
+    /// The packet in words (formatted once per direction, only when hops are recorded).
+    desc: &'d str,
 }
 
-impl Packet {
+impl Packet<'_> {
     fn describe(&self) -> String {
+        self.desc.to_string()
+    }
+
+    fn format(&self) -> String {
         if self.protocol.has_ports() {
             format!("{} {} → {}:{}", self.protocol, self.src, self.dst, self.ports)
         } else {
@@ -1261,12 +1267,15 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
             }
         },
     };
-    let p = Packet {
+    let mut p = Packet {
         src: src_addr,
         dst: dst_addr,
         protocol: flow.protocol,
         ports: port,
+        desc: "",
     };
+    let request_desc = if record { p.format() } else { String::new() };
+    p.desc = &request_desc;
     let src_subnet = t.subnet[&src.subnet];
     let src_vpc = t.vpc_of_subnet(src_subnet);
 
@@ -1362,12 +1371,15 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
     } else {
         PortRange::ALL
     };
-    let reply = Packet {
+    let mut reply = Packet {
         src: p.dst,
         dst: p.src,
         protocol: p.protocol,
         ports: reply_ports,
+        desc: "",
     };
+    let reply_desc = if record { reply.format() } else { String::new() };
+    reply.desc = &reply_desc;
     let back = (|| -> StageResult {
         acl_stage(
             t,
@@ -1391,24 +1403,28 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
     if let Err(s) = back {
         return Ok(dropped(s.code, s.explanation, s.fix, forward, ret, notes));
     }
-    let target = dst_ep.map(|d| d.label()).unwrap_or_else(|| p.dst.to_string());
     Ok(Trace {
         disposition: Disposition::Accepted,
         code: TraceCode::Accepted,
-        explanation: format!(
-            "{} reaches {target} with {}{} {}, and the reply returns.",
-            src.label(),
-            p.protocol,
-            if p.protocol.has_ports() {
-                format!(" port {}", port.from)
-            } else {
-                String::new()
-            },
-            match via {
-                None => "inside its VPC".to_string(),
-                Some(pi) => format!("over {}", plan.peerings[pi].id),
-            }
-        ),
+        explanation: if !record {
+            String::new()
+        } else {
+            let target = dst_ep.map(|d| d.label()).unwrap_or_else(|| p.dst.to_string());
+            format!(
+                "{} reaches {target} with {}{} {}, and the reply returns.",
+                src.label(),
+                p.protocol,
+                if p.protocol.has_ports() {
+                    format!(" port {}", port.from)
+                } else {
+                    String::new()
+                },
+                match via {
+                    None => "inside its VPC".to_string(),
+                    Some(pi) => format!("over {}", plan.peerings[pi].id),
+                }
+            )
+        },
         fix: None,
         forward: forward.hops,
         return_path: ret.hops,
