@@ -1,3 +1,9 @@
-//! An NFYio-compatible VPC control plane: wire types of the `/v1` API, the axum service, its sqlx storage
-//! (SQLite by default, PostgreSQL when configured) and a typed HTTP client.
+//! An NFYio-compatible VPC control plane: wire types of the `/v1` API ([`wire`]), the axum service
+//! ([`service`]), its storage ([`store`]: SQLite by default, PostgreSQL when configured) and time ([`clock`]).
 #![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod error;
+pub mod service;
+pub mod store;
+pub mod wire;

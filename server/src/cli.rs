@@ -36,6 +36,9 @@ pub enum Command {
     /// Import from other tools.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// The NFYio-compatible control plane: run it alone, manage accounts.
+    #[command(subcommand, name = "control-plane")]
+    ControlPlane(ControlPlaneCommand),
 }
 
 /// Output formats of the reporting commands.
@@ -162,6 +165,44 @@ pub struct ServeArgs {
     /// Folder of the built site (WASM, JS, CSS); cargo-leptos sets LEPTOS_SITE_ROOT.
     #[arg(long, default_value = "target/site", env = "LEPTOS_SITE_ROOT")]
     pub site_root: PathBuf,
+    /// Control-plane database (`postgres://…`); default: DATA/controlplane.db (SQLite).
+    #[arg(long, env = "PEERPLAN_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Do not seed the demo accounts and VPCs into an empty control plane.
+    #[arg(long)]
+    pub no_demo: bool,
+}
+
+/// `peerplan control-plane …`
+#[derive(Debug, Subcommand)]
+pub enum ControlPlaneCommand {
+    /// Run the control plane alone (the `/v1` API only).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:7010")]
+        addr: SocketAddr,
+        #[arg(long, default_value = "./data", env = "PEERPLAN_DATA")]
+        data: PathBuf,
+        #[arg(long, env = "PEERPLAN_DATABASE_URL")]
+        database_url: Option<String>,
+    },
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+/// `peerplan control-plane account …`
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account and print its id and API key (shown once).
+    Create {
+        name: String,
+        #[arg(long, default_value = "./data", env = "PEERPLAN_DATA")]
+        data: PathBuf,
+        #[arg(long, env = "PEERPLAN_DATABASE_URL")]
+        database_url: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 /// Runs the chosen command and maps its outcome to an exit code.
@@ -183,6 +224,8 @@ pub async fn run(cli: Cli) -> ExitCode {
                 addr: args.addr,
                 data_dir: args.data,
                 site_root: args.site_root,
+                database_url: args.database_url,
+                demo: !args.no_demo,
             };
             report("serve", web::serve(cfg).await)
         }
@@ -190,6 +233,23 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Trace(args) => commands::trace(&args),
         Command::Matrix(args) => commands::matrix(&args),
         Command::Generate(args) => report("generate", commands::generate(&args)),
+        Command::ControlPlane(ControlPlaneCommand::Serve {
+            addr,
+            data,
+            database_url,
+        }) => report(
+            "control-plane serve",
+            web::serve_control_plane(addr, &data, database_url.as_deref()).await,
+        ),
+        Command::ControlPlane(ControlPlaneCommand::Account(AccountCommand::Create {
+            name,
+            data,
+            database_url,
+            format,
+        })) => report(
+            "control-plane account create",
+            commands::create_account(&name, &data, database_url.as_deref(), format).await,
+        ),
         Command::Import(ImportCommand::Aws { folder, output }) => {
             report("import aws", commands::import_aws(&folder, &output))
         }

@@ -207,3 +207,26 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `peerplan control-plane account create NAME`: prints `{"account_id", "api_key"}` with `--format json`.
+pub async fn create_account(
+    name: &str,
+    data: &Path,
+    database_url: Option<&str>,
+    format: Format,
+) -> anyhow::Result<()> {
+    let store = crate::control::open(data, database_url).await?;
+    let account = store
+        .create_account(name)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string(&account)?),
+        Format::Text => {
+            println!("account_id: {}", account.account_id);
+            println!("api_key:    {}", account.api_key);
+            eprintln!("The key is shown only once; store it now.");
+        }
+    }
+    Ok(())
+}

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod control;
 pub mod plan_io;
 pub mod telemetry;
 pub mod web;

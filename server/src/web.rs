@@ -4,6 +4,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use app::{shell, App};
 use axum::{routing::get, Router};
+use controlplane::service::AppState;
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
@@ -16,6 +17,10 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// Folder holding the built site (`pkg/` with the WASM, JS and CSS).
     pub site_root: PathBuf,
+    /// Control-plane database URL; `None`: SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Seed the demo into an empty control plane.
+    pub demo: bool,
 }
 
 /// Leptos options for this build; the site root comes from cargo-leptos when it runs us
@@ -34,8 +39,8 @@ pub fn leptos_options(cfg: &ServeConfig) -> LeptosOptions {
         .build()
 }
 
-/// The whole application router.
-pub fn router(cfg: &ServeConfig) -> Router {
+/// The whole application router: the control plane's `/v1`, `/healthz`, then the Leptos app.
+pub fn router(cfg: &ServeConfig, control: AppState) -> Router {
     let options = leptos_options(cfg);
     let routes = generate_route_list(App);
     Router::new()
@@ -46,6 +51,7 @@ pub fn router(cfg: &ServeConfig) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
+        .merge(controlplane::service::router(control))
 }
 
 async fn healthz() -> &'static str {
@@ -60,7 +66,16 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.addr))?;
     let local = listener.local_addr()?;
-    let app = router(&ServeConfig { addr: local, ..cfg });
+    let store = crate::control::open(&cfg.data_dir, cfg.database_url.as_deref()).await?;
+    if cfg.demo {
+        if let Some(path) = crate::control::seed_demo(&store, &cfg.data_dir).await? {
+            println!(
+                "control plane: seeded the demo accounts; their API keys are in {}",
+                path.display()
+            );
+        }
+    }
+    let app = router(&ServeConfig { addr: local, ..cfg }, crate::control::state(store));
     println!("peerplan listening on http://{local}");
     tracing::info!(%local, "serving");
     axum::serve(listener, app)
@@ -71,4 +86,23 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 
 async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `peerplan control-plane serve`: the `/v1` API alone.
+pub async fn serve_control_plane(
+    addr: SocketAddr,
+    data: &std::path::Path,
+    database_url: Option<&str>,
+) -> anyhow::Result<()> {
+    let store = crate::control::open(data, database_url).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr()?;
+    let app = controlplane::service::router(crate::control::state(store)).route("/healthz", get(healthz));
+    println!("peerplan control plane listening on http://{local}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
 }

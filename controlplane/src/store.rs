@@ -1,0 +1,1013 @@
+//! Storage: one SQL dialect for SQLite (default, a WAL file) and PostgreSQL, through sqlx's `Any` driver.
+//! Every state change is one transaction. Timestamps are Unix milliseconds from the injected [`Clock`].
+
+use std::{str::FromStr, sync::Arc};
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::{
+    any::{AnyPoolOptions, AnyRow},
+    AnyPool, Row,
+};
+
+use crate::{clock::Clock, error::ApiError, wire};
+
+/// Limits of the peering lifecycle (AWS defaults).
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub active_per_vpc: i64,
+    pub pending_per_account: i64,
+    /// How long a request waits for acceptance before it expires.
+    pub expiry_ms: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            active_per_vpc: 50,
+            pending_per_account: 25,
+            expiry_ms: 7 * 24 * 3600 * 1000,
+        }
+    }
+}
+
+/// The store.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    pub clock: Arc<dyn Clock>,
+    pub limits: Limits,
+    postgres: bool,
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// A new random id with a prefix, e.g. `vpc_3f9c…`.
+pub fn new_id(prefix: &str) -> String {
+    let mut b = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut b);
+    format!("{prefix}_{}", hex::encode(b))
+}
+
+/// The stored form of an API key.
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+fn blocks_json(b: &[String]) -> String {
+    serde_json::to_string(b).expect("strings serialize")
+}
+
+fn parse_blocks(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn cidr(field: &str, text: &str) -> Result<netmodel::cidr::Cidr> {
+    netmodel::cidr::Cidr::from_str(text)
+        .map_err(|e| ApiError::invalid("INVALID_CIDR", format!("{field}: {e}")))
+}
+
+fn vpc_from(row: &AnyRow) -> Result<wire::Vpc> {
+    Ok(wire::Vpc {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        name: row.try_get("name")?,
+        region: row.try_get("region")?,
+        cidr_block: row.try_get("cidr_block")?,
+        secondary_cidr_blocks: parse_blocks(&row.try_get::<String, _>("secondary_cidr_blocks")?),
+        ipv6_cidr_blocks: parse_blocks(&row.try_get::<String, _>("ipv6_cidr_blocks")?),
+        main_route_table_id: row.try_get("main_route_table_id")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn all_blocks(v: &wire::Vpc) -> Vec<String> {
+    std::iter::once(v.cidr_block.clone())
+        .chain(v.secondary_cidr_blocks.clone())
+        .chain(v.ipv6_cidr_blocks.clone())
+        .collect()
+}
+
+fn subnet_from(row: &AnyRow) -> Result<wire::Subnet> {
+    Ok(wire::Subnet {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        vpc_id: row.try_get("vpc_id")?,
+        cidr_block: row.try_get("cidr_block")?,
+        availability_zone: row.try_get("availability_zone")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const PEERING_COLUMNS: &str = "p.id, p.status, p.status_message, p.requester_vpc_id, p.accepter_vpc_id, \
+     p.requester_account_id, p.accepter_account_id, p.requester_region, p.accepter_region, p.created_at, \
+     p.expires_at, rv.cidr_block AS r_cidr, rv.secondary_cidr_blocks AS r_sec, rv.ipv6_cidr_blocks AS r_v6, \
+     av.cidr_block AS a_cidr, av.secondary_cidr_blocks AS a_sec, av.ipv6_cidr_blocks AS a_v6";
+
+const PEERING_FROM: &str =
+    "FROM peerings p JOIN vpcs rv ON rv.id = p.requester_vpc_id JOIN vpcs av ON av.id = p.accepter_vpc_id";
+
+fn peering_from(row: &AnyRow) -> Result<wire::Peering> {
+    let blocks = |c: &str, s: &str, v6: &str| -> Result<Vec<String>> {
+        Ok(std::iter::once(row.try_get::<String, _>(c)?)
+            .chain(parse_blocks(&row.try_get::<String, _>(s)?))
+            .chain(parse_blocks(&row.try_get::<String, _>(v6)?))
+            .collect())
+    };
+    Ok(wire::Peering {
+        id: row.try_get("id")?,
+        status: row.try_get("status")?,
+        status_message: row.try_get("status_message")?,
+        requester_vpc_id: row.try_get("requester_vpc_id")?,
+        accepter_vpc_id: row.try_get("accepter_vpc_id")?,
+        requester_account_id: row.try_get("requester_account_id")?,
+        accepter_account_id: row.try_get("accepter_account_id")?,
+        requester_region: row.try_get("requester_region")?,
+        accepter_region: row.try_get("accepter_region")?,
+        requester_cidr_blocks: blocks("r_cidr", "r_sec", "r_v6")?,
+        accepter_cidr_blocks: blocks("a_cidr", "a_sec", "a_v6")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+/// Page size bounds.
+pub const MAX_PAGE: i64 = 1000;
+
+fn page_limit(limit: Option<i64>) -> Result<i64> {
+    match limit {
+        None => Ok(100),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::invalid(
+            "INVALID_LIMIT",
+            format!("limit {n} is out of range (1-{MAX_PAGE})"),
+        )),
+    }
+}
+
+fn paginate<T>(mut items: Vec<T>, limit: i64, id: impl Fn(&T) -> String) -> wire::Page<T> {
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(id)
+    } else {
+        None
+    };
+    wire::Page { items, next_cursor }
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates. `url`: `sqlite://path` or `postgres://…`.
+    pub async fn open(url: &str, clock: Arc<dyn Clock>, limits: Limits) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        let url = if postgres || url.contains('?') {
+            url.to_string()
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        let mut options = AnyPoolOptions::new().max_connections(if postgres { 16 } else { 8 });
+        if !postgres {
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(&url).await?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| ApiError::Storage(e.into()))?;
+        Ok(Store {
+            pool,
+            clock,
+            limits,
+            postgres,
+        })
+    }
+
+    /// Whether this store is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres
+    }
+
+    /// The pool (tests run integrity checks through it).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    // ---------- accounts and keys ----------
+
+    /// Creates an account and its first key; the key is returned once and stored hashed.
+    pub async fn create_account(&self, name: &str) -> Result<wire::NewAccount> {
+        if name.trim().is_empty() {
+            return Err(ApiError::invalid("INVALID_NAME", "an account needs a name"));
+        }
+        let id = new_id("account");
+        let mut key = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut key);
+        let api_key = format!("ppk_{}", hex::encode(key));
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(name)
+            .bind(self.now())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO api_keys (key_hash, account_id, created_at) VALUES ($1, $2, $3)")
+            .bind(hash_key(&api_key))
+            .bind(&id)
+            .bind(self.now())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(wire::NewAccount {
+            account_id: id,
+            api_key,
+        })
+    }
+
+    /// How many accounts exist.
+    pub async fn account_count(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM accounts")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
+    }
+
+    /// The account a key belongs to.
+    pub async fn account_for_key(&self, key: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT account_id FROM api_keys WHERE key_hash = $1")
+            .bind(hash_key(key))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("account_id")).transpose()?)
+    }
+
+    // ---------- VPCs ----------
+
+    /// Creates a VPC and its main route table.
+    pub async fn create_vpc(&self, account: &str, req: &wire::CreateVpc) -> Result<wire::Vpc> {
+        if req.name.trim().is_empty() {
+            return Err(ApiError::invalid("INVALID_NAME", "name must not be empty"));
+        }
+        if req.region.trim().is_empty() {
+            return Err(ApiError::invalid("INVALID_REGION", "region must not be empty"));
+        }
+        let primary = cidr("cidr_block", &req.cidr_block)?;
+        if !primary.is_v4() {
+            return Err(ApiError::invalid(
+                "INVALID_CIDR",
+                format!("cidr_block: \"{}\" is not an IPv4 block", req.cidr_block),
+            ));
+        }
+        if !(16..=28).contains(&primary.prefix_len()) {
+            return Err(ApiError::invalid(
+                "INVALID_CIDR",
+                format!("cidr_block: \"{}\" must be between /16 and /28", req.cidr_block),
+            ));
+        }
+        for (i, b) in req.secondary_cidr_blocks.iter().enumerate() {
+            if !cidr(&format!("secondary_cidr_blocks[{i}]"), b)?.is_v4() {
+                return Err(ApiError::invalid(
+                    "INVALID_CIDR",
+                    format!("secondary_cidr_blocks[{i}]: \"{b}\" is not an IPv4 block"),
+                ));
+            }
+        }
+        for (i, b) in req.ipv6_cidr_blocks.iter().enumerate() {
+            if cidr(&format!("ipv6_cidr_blocks[{i}]"), b)?.is_v4() {
+                return Err(ApiError::invalid(
+                    "INVALID_CIDR",
+                    format!("ipv6_cidr_blocks[{i}]: \"{b}\" is not an IPv6 block"),
+                ));
+            }
+        }
+        let canon = |b: &String| {
+            netmodel::cidr::Cidr::from_str(b)
+                .map(|c| c.to_string())
+                .unwrap_or_default()
+        };
+        let vpc = wire::Vpc {
+            id: new_id("vpc"),
+            account_id: account.to_string(),
+            name: req.name.clone(),
+            region: req.region.clone(),
+            cidr_block: primary.to_string(),
+            secondary_cidr_blocks: req.secondary_cidr_blocks.iter().map(canon).collect(),
+            ipv6_cidr_blocks: req.ipv6_cidr_blocks.iter().map(canon).collect(),
+            main_route_table_id: new_id("rtb"),
+            created_at: self.now(),
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO vpcs (id, account_id, name, region, cidr_block, secondary_cidr_blocks, ipv6_cidr_blocks, \
+             main_route_table_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&vpc.id)
+        .bind(account)
+        .bind(&vpc.name)
+        .bind(&vpc.region)
+        .bind(&vpc.cidr_block)
+        .bind(blocks_json(&vpc.secondary_cidr_blocks))
+        .bind(blocks_json(&vpc.ipv6_cidr_blocks))
+        .bind(&vpc.main_route_table_id)
+        .bind(vpc.created_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO route_tables (id, account_id, vpc_id, main, created_at) VALUES ($1, $2, $3, 1, $4)",
+        )
+        .bind(&vpc.main_route_table_id)
+        .bind(account)
+        .bind(&vpc.id)
+        .bind(vpc.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(vpc)
+    }
+
+    /// A VPC of the account (404 otherwise).
+    pub async fn get_vpc(&self, account: &str, id: &str) -> Result<wire::Vpc> {
+        let row = sqlx::query("SELECT * FROM vpcs WHERE id = $1 AND account_id = $2")
+            .bind(id)
+            .bind(account)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => vpc_from(&r),
+            None => Err(ApiError::NotFound(format!("VPC \"{id}\" not found"))),
+        }
+    }
+
+    async fn vpc_any_account(&self, id: &str) -> Result<Option<wire::Vpc>> {
+        let row = sqlx::query("SELECT * FROM vpcs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(vpc_from).transpose()
+    }
+
+    /// The account's VPCs, by id.
+    pub async fn list_vpcs(
+        &self,
+        account: &str,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<wire::Page<wire::Vpc>> {
+        let limit = page_limit(limit)?;
+        let rows = sqlx::query("SELECT * FROM vpcs WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+            .bind(account)
+            .bind(cursor.unwrap_or(""))
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let items = rows.iter().map(vpc_from).collect::<Result<Vec<_>>>()?;
+        Ok(paginate(items, limit, |v| v.id.clone()))
+    }
+
+    /// Deletes a VPC with its subnets and route tables; refused while a peering is pending or active.
+    pub async fn delete_vpc(&self, account: &str, id: &str) -> Result<()> {
+        self.get_vpc(account, id).await?;
+        let mut tx = self.pool.begin().await?;
+        let live: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM peerings WHERE (requester_vpc_id = $1 OR accepter_vpc_id = $1) \
+             AND status IN ('pending', 'active')",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+        if live > 0 {
+            return Err(ApiError::conflict(
+                "VPC_HAS_PEERINGS",
+                format!("VPC \"{id}\" has {live} pending or active peering connections; delete them first"),
+            ));
+        }
+        sqlx::query(
+            "DELETE FROM routes WHERE route_table_id IN (SELECT id FROM route_tables WHERE vpc_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM route_tables WHERE vpc_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM subnets WHERE vpc_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        // Ended peerings keep their history but no longer pin the VPC.
+        sqlx::query("DELETE FROM peerings WHERE requester_vpc_id = $1 OR accepter_vpc_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM vpcs WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ---------- subnets ----------
+
+    /// Creates a subnet inside its VPC's blocks, overlapping none of its other subnets.
+    pub async fn create_subnet(&self, account: &str, req: &wire::CreateSubnet) -> Result<wire::Subnet> {
+        let vpc = self.get_vpc(account, &req.vpc_id).await?;
+        let block = cidr("cidr_block", &req.cidr_block)?;
+        let inside = all_blocks(&vpc)
+            .iter()
+            .filter_map(|b| b.parse::<netmodel::cidr::Cidr>().ok())
+            .any(|b| b.contains_block(&block));
+        if !inside {
+            return Err(ApiError::invalid(
+                "SUBNET_OUTSIDE_VPC",
+                format!(
+                    "cidr_block: \"{block}\" lies outside every block of VPC {}",
+                    vpc.id
+                ),
+            ));
+        }
+        let mut tx = self.pool.begin().await?;
+        let existing = sqlx::query("SELECT id, cidr_block FROM subnets WHERE vpc_id = $1")
+            .bind(&vpc.id)
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in existing {
+            let other: String = row.try_get("cidr_block")?;
+            if other
+                .parse::<netmodel::cidr::Cidr>()
+                .is_ok_and(|o| o.overlaps(&block))
+            {
+                let oid: String = row.try_get("id")?;
+                return Err(ApiError::conflict(
+                    "SUBNET_OVERLAP",
+                    format!("cidr_block: \"{block}\" overlaps subnet {oid} ({other})"),
+                ));
+            }
+        }
+        let s = wire::Subnet {
+            id: new_id("subnet"),
+            account_id: account.to_string(),
+            vpc_id: vpc.id.clone(),
+            cidr_block: block.to_string(),
+            availability_zone: req.availability_zone.clone(),
+            created_at: self.now(),
+        };
+        sqlx::query(
+            "INSERT INTO subnets (id, account_id, vpc_id, cidr_block, availability_zone, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&s.id)
+        .bind(account)
+        .bind(&s.vpc_id)
+        .bind(&s.cidr_block)
+        .bind(&s.availability_zone)
+        .bind(s.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    /// A subnet of the account.
+    pub async fn get_subnet(&self, account: &str, id: &str) -> Result<wire::Subnet> {
+        let row = sqlx::query("SELECT * FROM subnets WHERE id = $1 AND account_id = $2")
+            .bind(id)
+            .bind(account)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(subnet_from)
+            .transpose()?
+            .ok_or_else(|| ApiError::NotFound(format!("subnet \"{id}\" not found")))
+    }
+
+    /// The account's subnets.
+    pub async fn list_subnets(
+        &self,
+        account: &str,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<wire::Page<wire::Subnet>> {
+        let limit = page_limit(limit)?;
+        let rows =
+            sqlx::query("SELECT * FROM subnets WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+                .bind(account)
+                .bind(cursor.unwrap_or(""))
+                .bind(limit + 1)
+                .fetch_all(&self.pool)
+                .await?;
+        let items = rows.iter().map(subnet_from).collect::<Result<Vec<_>>>()?;
+        Ok(paginate(items, limit, |v| v.id.clone()))
+    }
+
+    /// Deletes a subnet.
+    pub async fn delete_subnet(&self, account: &str, id: &str) -> Result<()> {
+        self.get_subnet(account, id).await?;
+        sqlx::query("DELETE FROM subnets WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // ---------- route tables ----------
+
+    /// Creates a (non-main) route table in a VPC of the account.
+    pub async fn create_route_table(
+        &self,
+        account: &str,
+        req: &wire::CreateRouteTable,
+    ) -> Result<wire::RouteTable> {
+        let vpc = self.get_vpc(account, &req.vpc_id).await?;
+        let id = new_id("rtb");
+        sqlx::query(
+            "INSERT INTO route_tables (id, account_id, vpc_id, main, created_at) VALUES ($1, $2, $3, 0, $4)",
+        )
+        .bind(&id)
+        .bind(account)
+        .bind(&vpc.id)
+        .bind(self.now())
+        .execute(&self.pool)
+        .await?;
+        self.get_route_table(account, &id).await
+    }
+
+    /// A route table with its routes (local routes first); a route to a peering that is not active is a
+    /// `blackhole`.
+    pub async fn get_route_table(&self, account: &str, id: &str) -> Result<wire::RouteTable> {
+        self.expire_due().await?;
+        let row = sqlx::query("SELECT * FROM route_tables WHERE id = $1 AND account_id = $2")
+            .bind(id)
+            .bind(account)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("route table \"{id}\" not found")))?;
+        let vpc_id: String = row.try_get("vpc_id")?;
+        let vpc = self.get_vpc(account, &vpc_id).await?;
+        let mut routes: Vec<wire::Route> = all_blocks(&vpc)
+            .into_iter()
+            .map(|b| wire::Route {
+                destination_cidr: b,
+                target: "local".into(),
+                state: "active".into(),
+            })
+            .collect();
+        let rows = sqlx::query(
+            "SELECT r.destination_cidr, r.target, p.status AS peering_status FROM routes r \
+             LEFT JOIN peerings p ON p.id = r.target WHERE r.route_table_id = $1 ORDER BY r.destination_cidr",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let target: String = r.try_get("target")?;
+            let status: Option<String> = r.try_get("peering_status")?;
+            let state = match (target.starts_with("pcx_"), status.as_deref()) {
+                (true, Some("active")) | (false, _) => "active",
+                (true, _) => "blackhole",
+            };
+            routes.push(wire::Route {
+                destination_cidr: r.try_get("destination_cidr")?,
+                target,
+                state: state.into(),
+            });
+        }
+        Ok(wire::RouteTable {
+            id: id.to_string(),
+            account_id: account.to_string(),
+            vpc_id,
+            main: row.try_get::<i64, _>("main")? != 0,
+            routes,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+
+    /// The account's route tables.
+    pub async fn list_route_tables(
+        &self,
+        account: &str,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<wire::Page<wire::RouteTable>> {
+        let limit = page_limit(limit)?;
+        let rows =
+            sqlx::query("SELECT id FROM route_tables WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+                .bind(account)
+                .bind(cursor.unwrap_or(""))
+                .bind(limit + 1)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut items = Vec::new();
+        for r in rows {
+            let id: String = r.try_get("id")?;
+            items.push(self.get_route_table(account, &id).await?);
+        }
+        Ok(paginate(items, limit, |v| v.id.clone()))
+    }
+
+    /// Adds a route. A peering target must be a peering of this table's VPC.
+    pub async fn add_route(
+        &self,
+        account: &str,
+        table: &str,
+        req: &wire::CreateRoute,
+    ) -> Result<wire::RouteTable> {
+        let rt = self.get_route_table(account, table).await?;
+        let dest = cidr("destination_cidr", &req.destination_cidr)?;
+        let target = req.target.trim();
+        if target.starts_with("pcx_") {
+            let p = sqlx::query("SELECT requester_vpc_id, accepter_vpc_id FROM peerings WHERE id = $1")
+                .bind(target)
+                .fetch_optional(&self.pool)
+                .await?;
+            let involved = p.is_some_and(|p| {
+                p.try_get::<String, _>("requester_vpc_id").ok().as_deref() == Some(&rt.vpc_id)
+                    || p.try_get::<String, _>("accepter_vpc_id").ok().as_deref() == Some(&rt.vpc_id)
+            });
+            if !involved {
+                return Err(ApiError::invalid(
+                    "INVALID_ROUTE_TARGET",
+                    format!(
+                        "target: peering \"{target}\" is not a peering connection of VPC {}",
+                        rt.vpc_id
+                    ),
+                ));
+            }
+        } else if !["igw_", "nat_", "vgw_", "vpce_"]
+            .iter()
+            .any(|p| target.starts_with(p))
+        {
+            return Err(ApiError::invalid(
+                "INVALID_ROUTE_TARGET",
+                format!(
+                    "target: \"{target}\" is not a peering (pcx_…) or gateway (igw_, nat_, vgw_, vpce_…) id"
+                ),
+            ));
+        }
+        if rt
+            .routes
+            .iter()
+            .any(|r| r.target == "local" && r.destination_cidr == dest.to_string())
+        {
+            return Err(ApiError::conflict(
+                "ROUTE_EXISTS",
+                format!("destination_cidr: {dest} is the VPC's local route"),
+            ));
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO routes (route_table_id, destination_cidr, target, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (route_table_id, destination_cidr) DO NOTHING",
+        )
+        .bind(table)
+        .bind(dest.to_string())
+        .bind(target)
+        .bind(self.now())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(ApiError::conflict(
+                "ROUTE_EXISTS",
+                format!("destination_cidr: route table {table} already has a route for {dest}"),
+            ));
+        }
+        self.get_route_table(account, table).await
+    }
+
+    /// Deletes the route for a destination.
+    pub async fn delete_route(
+        &self,
+        account: &str,
+        table: &str,
+        destination: &str,
+    ) -> Result<wire::RouteTable> {
+        self.get_route_table(account, table).await?;
+        let dest = cidr("destination_cidr", destination)?;
+        let n = sqlx::query("DELETE FROM routes WHERE route_table_id = $1 AND destination_cidr = $2")
+            .bind(table)
+            .bind(dest.to_string())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(ApiError::NotFound(format!(
+                "route table {table} has no route for {dest}"
+            )));
+        }
+        self.get_route_table(account, table).await
+    }
+
+    // ---------- peering ----------
+
+    /// Marks pending requests past their expiry as `expired` (one statement; run before peering reads).
+    pub async fn expire_due(&self) -> Result<u64> {
+        let now = self.now();
+        Ok(sqlx::query("UPDATE peerings SET status = 'expired', updated_at = $1 WHERE status = 'pending' AND expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// Requests a peering. Overlapping blocks → created `failed` with the reason; `auto_accept` only within the
+    /// caller's account.
+    pub async fn create_peering(&self, account: &str, req: &wire::CreatePeering) -> Result<wire::Peering> {
+        self.expire_due().await?;
+        let requester = self.get_vpc(account, &req.requester_vpc_id).await.map_err(|_| {
+            ApiError::NotFound(format!(
+                "requester_vpc_id: VPC \"{}\" not found in your account",
+                req.requester_vpc_id
+            ))
+        })?;
+        let accepter_account = req
+            .accepter_account_id
+            .clone()
+            .unwrap_or_else(|| account.to_string());
+        let accepter = match self.vpc_any_account(&req.accepter_vpc_id).await? {
+            Some(v) if v.account_id == accepter_account => v,
+            _ => {
+                return Err(ApiError::NotFound(format!(
+                    "accepter_vpc_id: VPC \"{}\" not found in account \"{accepter_account}\"",
+                    req.accepter_vpc_id
+                )))
+            }
+        };
+        if requester.id == accepter.id {
+            return Err(ApiError::invalid(
+                "INVALID_PEERING",
+                "a VPC cannot peer with itself",
+            ));
+        }
+        for (field, given, actual) in [
+            ("requester_region", &req.requester_region, &requester.region),
+            ("accepter_region", &req.accepter_region, &accepter.region),
+        ] {
+            if let Some(g) = given.as_ref().filter(|g| *g != actual) {
+                return Err(ApiError::invalid(
+                    "REGION_MISMATCH",
+                    format!("{field}: \"{g}\" is not the VPC's region ({actual})"),
+                ));
+            }
+        }
+        if req.auto_accept && accepter.account_id != account {
+            return Err(ApiError::invalid(
+                "AUTO_ACCEPT_CROSS_ACCOUNT",
+                format!(
+                    "auto_accept works only when both VPCs are in your account; {} belongs to {}, which must accept",
+                    accepter.id, accepter.account_id
+                ),
+            ));
+        }
+        let overlap = all_blocks(&requester).iter().find_map(|a| {
+            let a: netmodel::cidr::Cidr = a.parse().ok()?;
+            all_blocks(&accepter).iter().find_map(|b| {
+                let b: netmodel::cidr::Cidr = b.parse().ok()?;
+                a.overlaps(&b).then(|| {
+                    format!(
+                        "CIDR blocks overlap: {a} ({}) and {b} ({})",
+                        requester.id, accepter.id
+                    )
+                })
+            })
+        });
+        let now = self.now();
+        let (status, message) = match overlap {
+            Some(m) => ("failed", Some(m)),
+            None if req.auto_accept => ("active", None),
+            None => ("pending", None),
+        };
+        let pair_key = if requester.id < accepter.id {
+            format!("{}|{}", requester.id, accepter.id)
+        } else {
+            format!("{}|{}", accepter.id, requester.id)
+        };
+        let id = new_id("pcx");
+        let mut tx = self.pool.begin().await?;
+        if status == "pending" {
+            let pending: i64 = sqlx::query(
+                "SELECT COUNT(*) AS n FROM peerings WHERE requester_account_id = $1 AND status = 'pending'",
+            )
+            .bind(account)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+            if pending >= self.limits.pending_per_account {
+                return Err(ApiError::conflict(
+                    "PEERING_QUOTA_EXCEEDED",
+                    format!(
+                        "account {account} already has {pending} pending peering requests (limit {})",
+                        self.limits.pending_per_account
+                    ),
+                ));
+            }
+        }
+        if status == "active" {
+            self.check_active_quota(&mut tx, &[&requester.id, &accepter.id])
+                .await?;
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO peerings (id, requester_account_id, accepter_account_id, requester_vpc_id, accepter_vpc_id, \
+             requester_region, accepter_region, status, status_message, pair_key, created_at, updated_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)",
+        )
+        .bind(&id)
+        .bind(account)
+        .bind(&accepter.account_id)
+        .bind(&requester.id)
+        .bind(&accepter.id)
+        .bind(&requester.region)
+        .bind(&accepter.region)
+        .bind(status)
+        .bind(message)
+        .bind(&pair_key)
+        .bind(now)
+        .bind(now + self.limits.expiry_ms)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(ApiError::conflict(
+                    "DUPLICATE_PEERING",
+                    format!(
+                        "{} and {} already have a pending or active peering connection",
+                        requester.id, accepter.id
+                    ),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tx.commit().await?;
+        self.get_peering(account, &id).await
+    }
+
+    async fn check_active_quota(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        vpcs: &[&String],
+    ) -> Result<()> {
+        for vpc in vpcs {
+            let n: i64 = sqlx::query(
+                "SELECT COUNT(*) AS n FROM peerings WHERE status = 'active' AND (requester_vpc_id = $1 OR accepter_vpc_id = $1)",
+            )
+            .bind(vpc.as_str())
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("n")?;
+            if n >= self.limits.active_per_vpc {
+                return Err(ApiError::conflict(
+                    "PEERING_QUOTA_EXCEEDED",
+                    format!(
+                        "VPC {vpc} already has {n} active peering connections (limit {})",
+                        self.limits.active_per_vpc
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A peering the account is part of (404 otherwise).
+    pub async fn get_peering(&self, account: &str, id: &str) -> Result<wire::Peering> {
+        self.expire_due().await?;
+        let sql = format!(
+            "SELECT {PEERING_COLUMNS} {PEERING_FROM} WHERE p.id = $1 AND (p.requester_account_id = $2 OR p.accepter_account_id = $2)"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(account)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(peering_from)
+            .transpose()?
+            .ok_or_else(|| ApiError::NotFound(format!("peering connection \"{id}\" not found")))
+    }
+
+    /// Peerings the account is part of, optionally filtered by status and VPC.
+    pub async fn list_peerings(
+        &self,
+        account: &str,
+        status: Option<&str>,
+        vpc: Option<&str>,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<wire::Page<wire::Peering>> {
+        self.expire_due().await?;
+        if let Some(s) =
+            status.filter(|s| !["pending", "active", "rejected", "expired", "failed", "deleted"].contains(s))
+        {
+            return Err(ApiError::invalid(
+                "INVALID_STATUS",
+                format!("status: \"{s}\" is not one of pending, active, rejected, expired, failed, deleted"),
+            ));
+        }
+        let limit = page_limit(limit)?;
+        let sql = format!(
+            "SELECT {PEERING_COLUMNS} {PEERING_FROM} WHERE (p.requester_account_id = $1 OR p.accepter_account_id = $1) \
+             AND ($2 = '' OR p.status = $2) AND ($3 = '' OR p.requester_vpc_id = $3 OR p.accepter_vpc_id = $3) \
+             AND p.id > $4 ORDER BY p.id LIMIT $5"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(account)
+            .bind(status.unwrap_or(""))
+            .bind(vpc.unwrap_or(""))
+            .bind(cursor.unwrap_or(""))
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let items = rows.iter().map(peering_from).collect::<Result<Vec<_>>>()?;
+        Ok(paginate(items, limit, |p| p.id.clone()))
+    }
+
+    /// Accepts (only the accepter's account; only while pending).
+    pub async fn accept_peering(&self, account: &str, id: &str) -> Result<wire::Peering> {
+        self.decide(account, id, "active").await
+    }
+
+    /// Rejects (only the accepter's account; only while pending).
+    pub async fn reject_peering(&self, account: &str, id: &str) -> Result<wire::Peering> {
+        self.decide(account, id, "rejected").await
+    }
+
+    async fn decide(&self, account: &str, id: &str, to: &str) -> Result<wire::Peering> {
+        let p = self.get_peering(account, id).await?;
+        if p.accepter_account_id != account {
+            return Err(ApiError::Forbidden(format!(
+                "only the accepter's account ({}) can {} peering connection {id}",
+                p.accepter_account_id,
+                if to == "active" { "accept" } else { "reject" }
+            )));
+        }
+        let mut tx = self.pool.begin().await?;
+        if to == "active" {
+            self.check_active_quota(&mut tx, &[&p.requester_vpc_id, &p.accepter_vpc_id])
+                .await?;
+        }
+        let n = sqlx::query(
+            "UPDATE peerings SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'pending'",
+        )
+        .bind(to)
+        .bind(self.now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(ApiError::conflict(
+                "PEERING_NOT_PENDING",
+                format!("peering connection {id} is {}, not pending", p.status),
+            ));
+        }
+        tx.commit().await?;
+        self.get_peering(account, id).await
+    }
+
+    /// Deletes: either owner of an active one; the requester of a pending one. Its routes become blackholes.
+    pub async fn delete_peering(&self, account: &str, id: &str) -> Result<wire::Peering> {
+        let p = self.get_peering(account, id).await?;
+        match p.status.as_str() {
+            "active" => {}
+            "pending" if p.requester_account_id == account => {}
+            "pending" => {
+                return Err(ApiError::Forbidden(format!(
+                    "only the requester can delete a pending request; the accepter rejects {id} instead"
+                )))
+            }
+            other => {
+                return Err(ApiError::conflict(
+                    "PEERING_NOT_DELETABLE",
+                    format!("peering connection {id} is {other}; only pending or active ones can be deleted"),
+                ))
+            }
+        }
+        let n = sqlx::query(
+            "UPDATE peerings SET status = 'deleted', updated_at = $1 WHERE id = $2 AND status IN ('pending', 'active')",
+        )
+        .bind(self.now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(ApiError::conflict(
+                "PEERING_NOT_DELETABLE",
+                format!("peering connection {id} changed meanwhile"),
+            ));
+        }
+        self.get_peering(account, id).await
+    }
+}

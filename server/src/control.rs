@@ -1,0 +1,90 @@
+//! The control plane inside `peerplan`: opening its store (an SQLite file in the data folder, or PostgreSQL),
+//! seeding the demo of the seed document on first start, and `peerplan control-plane …`.
+
+use std::{path::Path, sync::Arc};
+
+use anyhow::Context;
+use controlplane::{
+    clock::SystemClock,
+    service::AppState,
+    store::{Limits, Store},
+    wire,
+};
+
+/// Default requests per second per API key.
+pub const RATE_LIMIT: f64 = 2000.0;
+
+/// The database URL: the given one, else `sqlite://DATA/controlplane.db`.
+pub fn database_url(data: &Path, url: Option<&str>) -> anyhow::Result<String> {
+    match url {
+        Some(u) => Ok(u.to_string()),
+        None => {
+            std::fs::create_dir_all(data)
+                .with_context(|| format!("cannot create data folder {}", data.display()))?;
+            Ok(format!("sqlite://{}", data.join("controlplane.db").display()))
+        }
+    }
+}
+
+/// Opens (and migrates) the store.
+pub async fn open(data: &Path, url: Option<&str>) -> anyhow::Result<Store> {
+    let url = database_url(data, url)?;
+    Store::open(&url, Arc::new(SystemClock), Limits::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the control-plane database {url}: {e}"))
+}
+
+/// The service state over a store.
+pub fn state(store: Store) -> AppState {
+    AppState::new(store, RATE_LIMIT)
+}
+
+/// On an empty database: the seed's two accounts, VPC A (10.0.0.0/16) and VPC B (172.16.0.0/16) with a subnet
+/// each. Their keys go to `DATA/demo-keys.json` (returned), never into logs.
+pub async fn seed_demo(store: &Store, data: &Path) -> anyhow::Result<Option<std::path::PathBuf>> {
+    if store.account_count().await? > 0 {
+        return Ok(None);
+    }
+    let a = store.create_account("Account A").await?;
+    let b = store.create_account("Account B").await?;
+    let vpc = |name: &str, cidr: &str| wire::CreateVpc {
+        name: name.into(),
+        region: "us-east-1".into(),
+        cidr_block: cidr.into(),
+        secondary_cidr_blocks: vec![],
+        ipv6_cidr_blocks: vec![],
+    };
+    let vpc_a = store
+        .create_vpc(&a.account_id, &vpc("VPC A", "10.0.0.0/16"))
+        .await?;
+    let vpc_b = store
+        .create_vpc(&b.account_id, &vpc("VPC B", "172.16.0.0/16"))
+        .await?;
+    let subnet = |vpc: &str, cidr: &str| wire::CreateSubnet {
+        vpc_id: vpc.into(),
+        cidr_block: cidr.into(),
+        availability_zone: "us-east-1a".into(),
+    };
+    store
+        .create_subnet(&a.account_id, &subnet(&vpc_a.id, "10.0.2.0/24"))
+        .await?;
+    store
+        .create_subnet(&b.account_id, &subnet(&vpc_b.id, "172.16.2.0/24"))
+        .await?;
+    let path = data.join("demo-keys.json");
+    let doc = serde_json::json!({
+        "note": "Demo accounts of the seed example. Keep this file private.",
+        "accounts": [
+            {"name": "Account A", "account_id": a.account_id, "api_key": a.api_key, "vpc_id": vpc_a.id, "main_route_table_id": vpc_a.main_route_table_id},
+            {"name": "Account B", "account_id": b.account_id, "api_key": b.api_key, "vpc_id": vpc_b.id, "main_route_table_id": vpc_b.main_route_table_id}
+        ]
+    });
+    std::fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(Some(path))
+}
