@@ -12,7 +12,12 @@ export CARGO_TARGET_DIR="${PEERPLAN_TARGET_DIR:-$HOME/.cache/peerplan/target}"
 mkdir -p "$CARGO_TARGET_DIR"
 export CARGO_TERM_COLOR=never
 LOG=$(mktemp -d)
-trap 'rm -rf "$LOG"' EXIT
+PEERPLAN_PG_DIR=""
+cleanup() {
+  rm -rf "$LOG"
+  if [ -n "$PEERPLAN_PG_DIR" ]; then bash scripts/postgres.sh stop "$PEERPLAN_PG_DIR"; fi
+}
+trap cleanup EXIT
 
 step() { printf '\n\033[1;34m== %s ==\033[0m\n' "$*"; }
 
@@ -25,7 +30,11 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo clippy (wasm, hydrate)"
 cargo clippy -p app --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
 
-step "cargo test --workspace"
+step "cargo test --workspace (control plane on SQLite and on a throwaway PostgreSQL)"
+if [ -z "${PEERPLAN_TEST_POSTGRES_URL:-}" ]; then
+  eval "$(bash scripts/postgres.sh)"
+fi
+export PEERPLAN_REQUIRE_POSTGRES=1
 cargo test --workspace 2>&1 | tee "$LOG/cargo-test.txt"
 
 step "end-to-end: cargo leptos end-to-end --release (Playwright in Debian's Chromium)"
