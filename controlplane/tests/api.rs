@@ -28,19 +28,35 @@ async fn cross_account_lifecycle_and_route_states() {
         let pid = p["id"].as_str().unwrap();
         // A route to a pending peering is a blackhole.
         let rtb = va["main_route_table_id"].as_str().unwrap();
-        let (st, rt) = a.call("POST", &format!("/v1/route-tables/{rtb}/routes"), Some(json!({"destination_cidr": "172.16.0.0/16", "target": pid}))).await;
+        let (st, rt) = a
+            .call(
+                "POST",
+                &format!("/v1/route-tables/{rtb}/routes"),
+                Some(json!({"destination_cidr": "172.16.0.0/16", "target": pid})),
+            )
+            .await;
         assert_eq!(st, 201, "{rt}");
         assert_eq!(rt["routes"][1]["state"], "blackhole");
         // Only the accepter accepts.
-        let (st, e) = a.call("POST", &format!("/v1/vpc-peering/{pid}/accept"), None).await;
+        let (st, e) = a
+            .call("POST", &format!("/v1/vpc-peering/{pid}/accept"), None)
+            .await;
         assert_eq!((st, code(&e)), (403, "FORBIDDEN"), "{backend}");
-        let (st, p) = b.call("POST", &format!("/v1/vpc-peering/{pid}/accept"), None).await;
+        let (st, p) = b
+            .call("POST", &format!("/v1/vpc-peering/{pid}/accept"), None)
+            .await;
         assert_eq!((st, p["status"].as_str()), (200, Some("active")), "{p}");
-        assert_eq!(p["requester_cidr_blocks"], json!(["10.0.0.0/16"]), "the accepter sees the peer's blocks");
+        assert_eq!(
+            p["requester_cidr_blocks"],
+            json!(["10.0.0.0/16"]),
+            "the accepter sees the peer's blocks"
+        );
         let (_, rt) = a.call("GET", &format!("/v1/route-tables/{rtb}"), None).await;
         assert_eq!(rt["routes"][1]["state"], "active");
         // Accept again: not pending.
-        let (st, e) = b.call("POST", &format!("/v1/vpc-peering/{pid}/accept"), None).await;
+        let (st, e) = b
+            .call("POST", &format!("/v1/vpc-peering/{pid}/accept"), None)
+            .await;
         assert_eq!((st, code(&e)), (409, "PEERING_NOT_PENDING"));
         // Either owner deletes an active one; its routes become blackholes.
         let (st, p) = b.call("DELETE", &format!("/v1/vpc-peering/{pid}"), None).await;
@@ -59,7 +75,15 @@ async fn auto_accept_only_within_one_account() {
         let va = a.vpc("A1", "10.0.0.0/16").await;
         let va2 = a.vpc("A2", "10.1.0.0/16").await;
         let vb = b.vpc("B", "172.16.0.0/16").await;
-        let (st, p) = a.call("POST", "/v1/vpc-peering", Some(json!({"requester_vpc_id": va["id"], "accepter_vpc_id": va2["id"], "auto_accept": true}))).await;
+        let (st, p) = a
+            .call(
+                "POST",
+                "/v1/vpc-peering",
+                Some(
+                    json!({"requester_vpc_id": va["id"], "accepter_vpc_id": va2["id"], "auto_accept": true}),
+                ),
+            )
+            .await;
         assert_eq!((st, p["status"].as_str()), (201, Some("active")), "{p}");
         let (st, e) = a
             .call("POST", "/v1/vpc-peering", Some(json!({"requester_vpc_id": va["id"], "accepter_vpc_id": vb["id"], "accepter_account_id": b.account, "auto_accept": true})))
@@ -75,16 +99,34 @@ async fn overlapping_blocks_fail_with_the_reason_and_the_seed_example_does_not()
         let a = Api::new_account(&s, "A").await;
         let x = a.vpc("X", "10.0.0.0/16").await;
         let y = a.vpc("Y", "10.0.0.0/16").await;
-        let (st, p) = a.call("POST", "/v1/vpc-peering", Some(json!({"requester_vpc_id": x["id"], "accepter_vpc_id": y["id"], "auto_accept": true}))).await;
+        let (st, p) = a
+            .call(
+                "POST",
+                "/v1/vpc-peering",
+                Some(json!({"requester_vpc_id": x["id"], "accepter_vpc_id": y["id"], "auto_accept": true})),
+            )
+            .await;
         assert_eq!((st, p["status"].as_str()), (201, Some("failed")));
         assert!(p["status_message"].as_str().unwrap().contains("overlap"), "{p}");
         // Secondary blocks count.
         let (_, z) = a.call("POST", "/v1/vpcs", Some(json!({"name": "Z", "region": "us-east-1", "cidr_block": "172.20.0.0/16", "secondary_cidr_blocks": ["10.0.128.0/17"]}))).await;
-        let (_, p) = a.call("POST", "/v1/vpc-peering", Some(json!({"requester_vpc_id": x["id"], "accepter_vpc_id": z["id"]}))).await;
+        let (_, p) = a
+            .call(
+                "POST",
+                "/v1/vpc-peering",
+                Some(json!({"requester_vpc_id": x["id"], "accepter_vpc_id": z["id"]})),
+            )
+            .await;
         assert_eq!(p["status"], "failed");
         // The seed's "invalid example" does not actually overlap.
         let w = a.vpc("W", "10.1.0.0/16").await;
-        let (_, p) = a.call("POST", "/v1/vpc-peering", Some(json!({"requester_vpc_id": x["id"], "accepter_vpc_id": w["id"]}))).await;
+        let (_, p) = a
+            .call(
+                "POST",
+                "/v1/vpc-peering",
+                Some(json!({"requester_vpc_id": x["id"], "accepter_vpc_id": w["id"]})),
+            )
+            .await;
         assert_eq!(p["status"], "pending");
     }
 }
@@ -102,9 +144,21 @@ async fn one_live_peering_per_pair() {
         let (st, e) = a.call("POST", "/v1/vpc-peering", Some(reverse)).await;
         assert_eq!((st, code(&e)), (409, "DUPLICATE_PEERING"), "{backend}");
         // Rejected ones free the pair; a rejected one cannot be deleted.
-        let (_, r) = a.call("POST", &format!("/v1/vpc-peering/{}/reject", p["id"].as_str().unwrap()), None).await;
+        let (_, r) = a
+            .call(
+                "POST",
+                &format!("/v1/vpc-peering/{}/reject", p["id"].as_str().unwrap()),
+                None,
+            )
+            .await;
         assert_eq!(r["status"], "rejected");
-        let (st, e) = a.call("DELETE", &format!("/v1/vpc-peering/{}", p["id"].as_str().unwrap()), None).await;
+        let (st, e) = a
+            .call(
+                "DELETE",
+                &format!("/v1/vpc-peering/{}", p["id"].as_str().unwrap()),
+                None,
+            )
+            .await;
         assert_eq!((st, code(&e)), (409, "PEERING_NOT_DELETABLE"));
         let (st, _) = a.call("POST", "/v1/vpc-peering", Some(body)).await;
         assert_eq!(st, 201);
@@ -125,7 +179,9 @@ async fn pending_requests_expire_after_seven_days() {
         let (_, p) = b.call("GET", &format!("/v1/vpc-peering/{pid}"), None).await;
         assert_eq!(p["status"], "pending");
         s.clock.advance(120_000);
-        let (st, e) = b.call("POST", &format!("/v1/vpc-peering/{pid}/accept"), None).await;
+        let (st, e) = b
+            .call("POST", &format!("/v1/vpc-peering/{pid}/accept"), None)
+            .await;
         assert_eq!((st, code(&e)), (409, "PEERING_NOT_PENDING"));
         assert!(e["error"]["message"].as_str().unwrap().contains("expired"));
         let (_, list) = a.call("GET", "/v1/vpc-peering?status=expired", None).await;
@@ -136,7 +192,16 @@ async fn pending_requests_expire_after_seven_days() {
 #[tokio::test]
 async fn quotas_pending_per_account_and_active_per_vpc() {
     for backend in backends() {
-        let s = start_with(backend, Limits { active_per_vpc: 2, pending_per_account: 2, ..Limits::default() }, 100_000.0).await;
+        let s = start_with(
+            backend,
+            Limits {
+                active_per_vpc: 2,
+                pending_per_account: 2,
+                ..Limits::default()
+            },
+            100_000.0,
+        )
+        .await;
         let a = Api::new_account(&s, "A").await;
         let hub = a.vpc("hub", "10.0.0.0/16").await;
         let mut spokes = Vec::new();
@@ -144,18 +209,40 @@ async fn quotas_pending_per_account_and_active_per_vpc() {
             spokes.push(a.vpc(&format!("s{i}"), &format!("10.{i}.0.0/16")).await);
         }
         for s in &spokes[..2] {
-            let (st, _) = a.call("POST", "/v1/vpc-peering", Some(json!({"requester_vpc_id": hub["id"], "accepter_vpc_id": s["id"]}))).await;
+            let (st, _) = a
+                .call(
+                    "POST",
+                    "/v1/vpc-peering",
+                    Some(json!({"requester_vpc_id": hub["id"], "accepter_vpc_id": s["id"]})),
+                )
+                .await;
             assert_eq!(st, 201);
         }
-        let (st, e) = a.call("POST", "/v1/vpc-peering", Some(json!({"requester_vpc_id": hub["id"], "accepter_vpc_id": spokes[2]["id"]}))).await;
+        let (st, e) = a
+            .call(
+                "POST",
+                "/v1/vpc-peering",
+                Some(json!({"requester_vpc_id": hub["id"], "accepter_vpc_id": spokes[2]["id"]})),
+            )
+            .await;
         assert_eq!((st, code(&e)), (409, "PEERING_QUOTA_EXCEEDED"), "pending quota");
         let (_, pending) = a.call("GET", "/v1/vpc-peering?status=pending", None).await;
         for p in pending["items"].as_array().unwrap() {
-            let (st, _) = a.call("POST", &format!("/v1/vpc-peering/{}/accept", p["id"].as_str().unwrap()), None).await;
+            let (st, _) = a
+                .call(
+                    "POST",
+                    &format!("/v1/vpc-peering/{}/accept", p["id"].as_str().unwrap()),
+                    None,
+                )
+                .await;
             assert_eq!(st, 200);
         }
         let (st, e) = a.call("POST", "/v1/vpc-peering", Some(json!({"requester_vpc_id": hub["id"], "accepter_vpc_id": spokes[3]["id"], "auto_accept": true}))).await;
-        assert_eq!((st, code(&e)), (409, "PEERING_QUOTA_EXCEEDED"), "active quota on the hub");
+        assert_eq!(
+            (st, code(&e)),
+            (409, "PEERING_QUOTA_EXCEEDED"),
+            "active quota on the hub"
+        );
     }
 }
 
@@ -167,19 +254,55 @@ async fn routes_must_target_a_peering_of_their_vpc() {
         let x = a.vpc("X", "10.0.0.0/16").await;
         let y = a.vpc("Y", "10.1.0.0/16").await;
         let z = a.vpc("Z", "10.2.0.0/16").await;
-        let (_, p) = a.call("POST", "/v1/vpc-peering", Some(json!({"requester_vpc_id": x["id"], "accepter_vpc_id": y["id"], "auto_accept": true}))).await;
+        let (_, p) = a
+            .call(
+                "POST",
+                "/v1/vpc-peering",
+                Some(json!({"requester_vpc_id": x["id"], "accepter_vpc_id": y["id"], "auto_accept": true})),
+            )
+            .await;
         let rtz = z["main_route_table_id"].as_str().unwrap();
-        let (st, e) = a.call("POST", &format!("/v1/route-tables/{rtz}/routes"), Some(json!({"destination_cidr": "10.0.0.0/16", "target": p["id"]}))).await;
+        let (st, e) = a
+            .call(
+                "POST",
+                &format!("/v1/route-tables/{rtz}/routes"),
+                Some(json!({"destination_cidr": "10.0.0.0/16", "target": p["id"]})),
+            )
+            .await;
         assert_eq!((st, code(&e)), (400, "INVALID_ROUTE_TARGET"));
         let rtx = x["main_route_table_id"].as_str().unwrap();
-        let (st, e) = a.call("POST", &format!("/v1/route-tables/{rtx}/routes"), Some(json!({"destination_cidr": "10.1.0.0/33", "target": p["id"]}))).await;
+        let (st, e) = a
+            .call(
+                "POST",
+                &format!("/v1/route-tables/{rtx}/routes"),
+                Some(json!({"destination_cidr": "10.1.0.0/33", "target": p["id"]})),
+            )
+            .await;
         assert_eq!((st, code(&e)), (400, "INVALID_CIDR"));
         assert!(e["error"]["message"].as_str().unwrap().contains("10.1.0.0/33"));
-        let (st, _) = a.call("POST", &format!("/v1/route-tables/{rtx}/routes"), Some(json!({"destination_cidr": "10.1.0.0/16", "target": p["id"]}))).await;
+        let (st, _) = a
+            .call(
+                "POST",
+                &format!("/v1/route-tables/{rtx}/routes"),
+                Some(json!({"destination_cidr": "10.1.0.0/16", "target": p["id"]})),
+            )
+            .await;
         assert_eq!(st, 201);
-        let (st, e) = a.call("POST", &format!("/v1/route-tables/{rtx}/routes"), Some(json!({"destination_cidr": "10.1.0.0/16", "target": p["id"]}))).await;
+        let (st, e) = a
+            .call(
+                "POST",
+                &format!("/v1/route-tables/{rtx}/routes"),
+                Some(json!({"destination_cidr": "10.1.0.0/16", "target": p["id"]})),
+            )
+            .await;
         assert_eq!((st, code(&e)), (409, "ROUTE_EXISTS"));
-        let (st, rt) = a.call("DELETE", &format!("/v1/route-tables/{rtx}/routes?destination_cidr=10.1.0.0/16"), None).await;
+        let (st, rt) = a
+            .call(
+                "DELETE",
+                &format!("/v1/route-tables/{rtx}/routes?destination_cidr=10.1.0.0/16"),
+                None,
+            )
+            .await;
         assert_eq!(st, 200);
         assert_eq!(rt["routes"].as_array().unwrap().len(), 1);
     }
@@ -192,7 +315,11 @@ async fn idempotency_key_replays_and_refuses_other_bodies() {
         let a = Api::new_account(&s, "A").await;
         let http = reqwest::Client::new();
         let post = |body: Value| {
-            http.post(format!("{}/v1/vpcs", a.base)).bearer_auth(&a.key).header("Idempotency-Key", "k-1").json(&body).send()
+            http.post(format!("{}/v1/vpcs", a.base))
+                .bearer_auth(&a.key)
+                .header("Idempotency-Key", "k-1")
+                .json(&body)
+                .send()
         };
         let body = json!({"name": "X", "region": "us-east-1", "cidr_block": "10.0.0.0/16"});
         let first: Value = post(body.clone()).await.unwrap().json().await.unwrap();
@@ -202,7 +329,9 @@ async fn idempotency_key_replays_and_refuses_other_bodies() {
         assert_eq!(first["id"], again["id"], "same key and body → the first response");
         let (_, list) = a.call("GET", "/v1/vpcs", None).await;
         assert_eq!(list["items"].as_array().unwrap().len(), 1);
-        let other = post(json!({"name": "Y", "region": "us-east-1", "cidr_block": "10.1.0.0/16"})).await.unwrap();
+        let other = post(json!({"name": "Y", "region": "us-east-1", "cidr_block": "10.1.0.0/16"}))
+            .await
+            .unwrap();
         assert_eq!(other.status(), 422);
     }
 }
@@ -213,9 +342,18 @@ async fn bad_input_is_a_clear_400_and_big_bodies_413() {
         let s = start(backend).await;
         let a = Api::new_account(&s, "A").await;
         for (body, needle) in [
-            (json!({"name": "x", "region": "r", "cidr_block": "10.0.0.0/33"}), "10.0.0.0/33"),
-            (json!({"name": "x", "region": "r", "cidr_block": "10.0.0.0/16", "id": "vpc_mine"}), "unknown field `id`"),
-            (json!({"name": "x", "region": "r", "cidr_block": "10.0.0.0/16", "account_id": "other"}), "account_id"),
+            (
+                json!({"name": "x", "region": "r", "cidr_block": "10.0.0.0/33"}),
+                "10.0.0.0/33",
+            ),
+            (
+                json!({"name": "x", "region": "r", "cidr_block": "10.0.0.0/16", "id": "vpc_mine"}),
+                "unknown field `id`",
+            ),
+            (
+                json!({"name": "x", "region": "r", "cidr_block": "10.0.0.0/16", "account_id": "other"}),
+                "account_id",
+            ),
             (json!({"name": "x", "region": "r"}), "cidr_block"),
         ] {
             let (st, e) = a.call("POST", "/v1/vpcs", Some(body)).await;
@@ -250,8 +388,16 @@ async fn pages_walk_every_item_once() {
         let mut seen = Vec::new();
         let mut cursor = String::new();
         loop {
-            let (_, page) = a.call("GET", &format!("/v1/vpcs?limit=3&cursor={cursor}"), None).await;
-            seen.extend(page["items"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_string()));
+            let (_, page) = a
+                .call("GET", &format!("/v1/vpcs?limit=3&cursor={cursor}"), None)
+                .await;
+            seen.extend(
+                page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v["id"].as_str().unwrap().to_string()),
+            );
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = c.to_string(),
                 None => break,

@@ -1216,12 +1216,19 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
     let dst_ep = t.endpoint(&flow.to).map(|i| &plan.endpoints[i]);
     let dst_addr: IpAddr = match (dst_ep, flow.to.parse::<IpAddr>()) {
         (_, Ok(ip)) => ip,
-        (Some(e), Err(_)) => match (e.ipv4, e.ipv6, src.ipv4) {
-            (Some(v4), _, Some(_)) => IpAddr::V4(v4),
-            (_, Some(v6), _) => IpAddr::V6(v6),
-            (Some(v4), None, None) => IpAddr::V4(v4),
-            (None, None, _) => unreachable!("validated: endpoints have an address"),
-        },
+        // The family follows the source when it was given as an address; otherwise IPv4 when both ends have
+        // it, else IPv6.
+        (Some(e), Err(_)) => {
+            let source_v6 = flow.from.parse::<IpAddr>().ok().map(|a| a.is_ipv6());
+            match (e.ipv4, e.ipv6, source_v6) {
+                (_, Some(v6), Some(true)) => IpAddr::V6(v6),
+                (Some(v4), _, Some(false)) => IpAddr::V4(v4),
+                (Some(v4), _, None) if src.ipv4.is_some() => IpAddr::V4(v4),
+                (_, Some(v6), _) => IpAddr::V6(v6),
+                (Some(v4), None, _) => IpAddr::V4(v4),
+                (None, None, _) => unreachable!("validated: endpoints have an address"),
+            }
+        }
         (None, Err(_)) => {
             return Ok(dropped(
                 TraceCode::UnknownDestination,

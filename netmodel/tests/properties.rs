@@ -95,3 +95,17 @@ fn sample_plans_round_trip_through_json() {
         assert_eq!(plan, again);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// Generated plans (every kind of object) survive a JSON round trip unchanged.
+    #[test]
+    fn generated_plans_round_trip(vpcs in 1usize..30, subnets in 0usize..5, endpoints in 0usize..3, seed in any::<u64>()) {
+        let plan = netmodel::generate::generate(&netmodel::generate::GenerateOptions {
+            vpcs, subnets_per_vpc: subnets, endpoints_per_subnet: endpoints, seed,
+        }).unwrap();
+        let again = netmodel::Plan::from_json(&plan.to_json()).unwrap();
+        prop_assert_eq!(plan, again);
+    }
+}

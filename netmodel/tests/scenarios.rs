@@ -538,3 +538,47 @@ fn listening_ports_are_noted() {
     assert_eq!(t.code, TraceCode::Accepted);
     assert!(t.notes[0].contains("does not listen on 443"));
 }
+
+#[test]
+fn ipv6_peering_works_like_ipv4() {
+    let plan = Net::new()
+        .vpc("a", "10.0.0.0/16")
+        .vpc("b", "172.16.0.0/16")
+        .edit(|p| {
+            p["vpcs"][0]["ipv6_cidrs"] = json!(["2001:db8:a::/56"]);
+            p["vpcs"][1]["ipv6_cidrs"] = json!(["2001:db8:b::/56"]);
+            p["subnets"][0]["ipv6_cidr"] = json!("2001:db8:a::/64");
+            p["subnets"][1]["ipv6_cidr"] = json!("2001:db8:b::/64");
+            p["endpoints"][0]["ipv6"] = json!("2001:db8:a::10");
+            p["endpoints"][1]["ipv6"] = json!("2001:db8:b::10");
+            p["security_groups"][1]["ingress"] = json!([{"protocol": "tcp", "ports": "443", "cidr": "2001:db8:a::/56"}]);
+            p["network_acls"][0]["entries"] = json!([
+                {"rule": 100, "direction": "inbound", "protocol": "all", "cidr": "::/0", "action": "allow"},
+                {"rule": 100, "direction": "outbound", "protocol": "all", "cidr": "::/0", "action": "allow"}]);
+            p["network_acls"][1]["entries"] = p["network_acls"][0]["entries"].clone();
+            p["security_groups"][0]["egress"] =
+                json!([{"protocol": "all", "cidr": "::/0"}, {"protocol": "all", "cidr": "0.0.0.0/0"}]);
+        })
+        .peer("pcx-ab", "a", "b", "active")
+        .route("a", "2001:db8:b::/56", json!({"peering": "pcx-ab"}))
+        .build();
+    // Without B's route back to A's IPv6 block the reply has no route.
+    let t = run(&plan, "a-host", "2001:db8:b::10", 443);
+    assert_eq!(t.code, TraceCode::ReturnNoRoute);
+    let plan = Net {
+        plan: serde_json::to_value(&plan).unwrap(),
+    }
+    .route("b", "2001:db8:a::/56", json!({"peering": "pcx-ab"}))
+    .build();
+    assert_eq!(
+        run(&plan, "2001:db8:a::10", "b-host", 443).code,
+        TraceCode::Accepted,
+        "v6 source address picks v6"
+    );
+    assert_eq!(
+        run(&plan, "a-host", "2001:db8:b::10", 443).code,
+        TraceCode::Accepted
+    );
+    // IPv4 between the same hosts has no IPv4 route.
+    assert_eq!(run(&plan, "a-host", "172.16.1.10", 443).code, TraceCode::NoRoute);
+}

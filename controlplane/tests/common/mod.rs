@@ -46,12 +46,23 @@ async fn database_url(backend: &str, dir: &tempfile::TempDir) -> String {
         _ => {
             let admin = std::env::var("PEERPLAN_TEST_POSTGRES_URL").unwrap();
             sqlx::any::install_default_drivers();
-            let name = format!("t_{}", controlplane::store::new_id("db").trim_start_matches("db_"));
-            let pool = sqlx::AnyPool::connect(&admin).await.expect("connect to test PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+            let name = format!(
+                "t_{}",
+                controlplane::store::new_id("db").trim_start_matches("db_")
+            );
+            let pool = sqlx::AnyPool::connect(&admin)
+                .await
+                .expect("connect to test PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&pool)
+                .await
+                .unwrap();
             pool.close().await;
             // Replace the database name (the path of the URL).
-            let (base, query) = admin.split_once('?').map(|(b, q)| (b.to_string(), format!("?{q}"))).unwrap_or((admin.clone(), String::new()));
+            let (base, query) = admin
+                .split_once('?')
+                .map(|(b, q)| (b.to_string(), format!("?{q}")))
+                .unwrap_or((admin.clone(), String::new()));
             let base = base.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
             format!("{base}/{name}{query}")
         }
@@ -62,14 +73,22 @@ pub async fn start_with(backend: &str, limits: Limits, rate: f64) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(OffsetClock::default());
     let url = database_url(backend, &dir).await;
-    let store = Store::open(&url, clock.clone(), limits).await.expect("open store");
+    let store = Store::open(&url, clock.clone(), limits)
+        .await
+        .expect("open store");
     let app = router(AppState::new(store.clone(), rate));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    Server { base, clock, store, _dir: dir, task }
+    Server {
+        base,
+        clock,
+        store,
+        _dir: dir,
+        task,
+    }
 }
 
 pub async fn start(backend: &str) -> Server {
@@ -88,29 +107,56 @@ pub struct Api {
 impl Api {
     pub async fn new_account(server: &Server, name: &str) -> Api {
         let acct = server.store.create_account(name).await.unwrap();
-        Api { base: server.base.clone(), key: acct.api_key, account: acct.account_id, http: reqwest::Client::new() }
+        Api {
+            base: server.base.clone(),
+            key: acct.api_key,
+            account: acct.account_id,
+            http: reqwest::Client::new(),
+        }
     }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let url = format!("{}{path}", self.base);
-        let mut req = self.http.request(method.parse().unwrap(), url).bearer_auth(&self.key);
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), url)
+            .bearer_auth(&self.key);
         if let Some(b) = body {
             req = req.json(&b);
         }
         let res = req.send().await.unwrap();
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
-        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::String(text))
+            },
+        )
     }
 
     pub async fn vpc(&self, name: &str, cidr: &str) -> Value {
-        let (s, v) = self.call("POST", "/v1/vpcs", Some(json!({"name": name, "region": "us-east-1", "cidr_block": cidr}))).await;
+        let (s, v) = self
+            .call(
+                "POST",
+                "/v1/vpcs",
+                Some(json!({"name": name, "region": "us-east-1", "cidr_block": cidr})),
+            )
+            .await;
         assert_eq!(s, 201, "{v}");
         v
     }
 
     pub async fn vpc_in(&self, name: &str, cidr: &str, region: &str) -> Value {
-        let (s, v) = self.call("POST", "/v1/vpcs", Some(json!({"name": name, "region": region, "cidr_block": cidr}))).await;
+        let (s, v) = self
+            .call(
+                "POST",
+                "/v1/vpcs",
+                Some(json!({"name": name, "region": region, "cidr_block": cidr})),
+            )
+            .await;
         assert_eq!(s, 201, "{v}");
         v
     }
