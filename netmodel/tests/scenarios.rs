@@ -579,6 +579,6 @@ fn ipv6_peering_works_like_ipv4() {
         run(&plan, "a-host", "2001:db8:b::10", 443).code,
         TraceCode::Accepted
     );
-    // IPv4 between the same hosts has no IPv4 route.
-    assert_eq!(run(&plan, "a-host", "172.16.1.10", 443).code, TraceCode::NoRoute);
+    // IPv4 between the same hosts: these ACLs allow only IPv6, and the ACL comes before the route look-up.
+    assert_eq!(run(&plan, "a-host", "172.16.1.10", 443).code, TraceCode::NaclDenyOutbound);
 }
