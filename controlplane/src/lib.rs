@@ -2,6 +2,7 @@
 //! ([`service`]), its storage ([`store`]: SQLite by default, PostgreSQL when configured) and time ([`clock`]).
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod clock;
 pub mod error;
 pub mod service;

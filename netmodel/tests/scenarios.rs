@@ -580,5 +580,8 @@ fn ipv6_peering_works_like_ipv4() {
         TraceCode::Accepted
     );
     // IPv4 between the same hosts: these ACLs allow only IPv6, and the ACL comes before the route look-up.
-    assert_eq!(run(&plan, "a-host", "172.16.1.10", 443).code, TraceCode::NaclDenyOutbound);
+    assert_eq!(
+        run(&plan, "a-host", "172.16.1.10", 443).code,
+        TraceCode::NaclDenyOutbound
+    );
 }

@@ -1,0 +1,210 @@
+//! A typed async client for any server that speaks the NFYio `/v1` API. It never follows redirects, has
+//! connect and request timeouts, and refuses responses larger than [`MAX_RESPONSE`].
+
+use std::time::Duration;
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::wire;
+
+/// Largest response body accepted.
+pub const MAX_RESPONSE: usize = 16 * 1024 * 1024;
+
+/// What a call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("HTTP {status} {code}: {message}")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("transport error: {0}")]
+    Transport(#[from] reqwest::Error),
+    #[error("response larger than {MAX_RESPONSE} bytes")]
+    TooLarge,
+    #[error("unexpected response ({status}): {body}")]
+    Unexpected { status: u16, body: String },
+}
+
+impl ClientError {
+    /// The API error code, if the server answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// A client bound to a base URL and an API key.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    key: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// `base` like `http://127.0.0.1:3000` (no trailing `/v1`).
+    pub fn new(base: &str, api_key: &str) -> Result<Client, ClientError> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Client {
+            base: base.trim_end_matches('/').to_string(),
+            key: api_key.to_string(),
+            http,
+        })
+    }
+
+    /// The same server with another account's key.
+    pub fn with_key(&self, api_key: &str) -> Client {
+        Client {
+            key: api_key.to_string(),
+            ..self.clone()
+        }
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, ClientError> {
+        let mut res = req.bearer_auth(&self.key).send().await?;
+        let status = res.status().as_u16();
+        if res.content_length().is_some_and(|n| n as usize > MAX_RESPONSE) {
+            return Err(ClientError::TooLarge);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = res.chunk().await? {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_RESPONSE {
+                return Err(ClientError::TooLarge);
+            }
+        }
+        if (200..300).contains(&status) {
+            let body = if body.is_empty() { b"null".to_vec() } else { body };
+            return serde_json::from_slice(&body).map_err(|_| ClientError::Unexpected {
+                status,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+        }
+        match serde_json::from_slice::<wire::ErrorBody>(&body) {
+            Ok(e) => Err(ClientError::Api {
+                status,
+                code: e.error.code,
+                message: e.error.message,
+            }),
+            Err(_) => Err(ClientError::Unexpected {
+                status,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            }),
+        }
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.send(self.http.get(format!("{}{path}", self.base))).await
+    }
+
+    async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.send(self.http.delete(format!("{}{path}", self.base))).await
+    }
+
+    pub async fn create_vpc(&self, req: &wire::CreateVpc) -> Result<wire::Vpc, ClientError> {
+        self.post("/v1/vpcs", req).await
+    }
+    pub async fn get_vpc(&self, id: &str) -> Result<wire::Vpc, ClientError> {
+        self.get(&format!("/v1/vpcs/{id}")).await
+    }
+    /// Every VPC of the account (follows the pages).
+    pub async fn list_vpcs(&self) -> Result<Vec<wire::Vpc>, ClientError> {
+        self.all("/v1/vpcs?").await
+    }
+    pub async fn delete_vpc(&self, id: &str) -> Result<(), ClientError> {
+        self.delete::<serde_json::Value>(&format!("/v1/vpcs/{id}"))
+            .await
+            .map(|_| ())
+    }
+    pub async fn create_subnet(&self, req: &wire::CreateSubnet) -> Result<wire::Subnet, ClientError> {
+        self.post("/v1/subnets", req).await
+    }
+    pub async fn list_subnets(&self) -> Result<Vec<wire::Subnet>, ClientError> {
+        self.all("/v1/subnets?").await
+    }
+    pub async fn create_route_table(&self, vpc_id: &str) -> Result<wire::RouteTable, ClientError> {
+        self.post(
+            "/v1/route-tables",
+            &wire::CreateRouteTable {
+                vpc_id: vpc_id.into(),
+            },
+        )
+        .await
+    }
+    pub async fn get_route_table(&self, id: &str) -> Result<wire::RouteTable, ClientError> {
+        self.get(&format!("/v1/route-tables/{id}")).await
+    }
+    pub async fn list_route_tables(&self) -> Result<Vec<wire::RouteTable>, ClientError> {
+        self.all("/v1/route-tables?").await
+    }
+    pub async fn add_route(
+        &self,
+        table: &str,
+        req: &wire::CreateRoute,
+    ) -> Result<wire::RouteTable, ClientError> {
+        self.post(&format!("/v1/route-tables/{table}/routes"), req).await
+    }
+    pub async fn delete_route(
+        &self,
+        table: &str,
+        destination: &str,
+    ) -> Result<wire::RouteTable, ClientError> {
+        let dest = destination.replace('/', "%2F");
+        self.delete(&format!(
+            "/v1/route-tables/{table}/routes?destination_cidr={dest}"
+        ))
+        .await
+    }
+    pub async fn create_peering(&self, req: &wire::CreatePeering) -> Result<wire::Peering, ClientError> {
+        self.post("/v1/vpc-peering", req).await
+    }
+    pub async fn get_peering(&self, id: &str) -> Result<wire::Peering, ClientError> {
+        self.get(&format!("/v1/vpc-peering/{id}")).await
+    }
+    /// Peerings the account is part of, optionally by status.
+    pub async fn list_peerings(&self, status: Option<&str>) -> Result<Vec<wire::Peering>, ClientError> {
+        match status {
+            Some(s) => self.all(&format!("/v1/vpc-peering?status={s}&")).await,
+            None => self.all("/v1/vpc-peering?").await,
+        }
+    }
+    pub async fn accept_peering(&self, id: &str) -> Result<wire::Peering, ClientError> {
+        self.post(&format!("/v1/vpc-peering/{id}/accept"), &serde_json::json!({}))
+            .await
+    }
+    pub async fn reject_peering(&self, id: &str) -> Result<wire::Peering, ClientError> {
+        self.post(&format!("/v1/vpc-peering/{id}/reject"), &serde_json::json!({}))
+            .await
+    }
+    pub async fn delete_peering(&self, id: &str) -> Result<wire::Peering, ClientError> {
+        self.delete(&format!("/v1/vpc-peering/{id}")).await
+    }
+
+    async fn all<T: DeserializeOwned>(&self, path_with_query: &str) -> Result<Vec<T>, ClientError> {
+        let mut out = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let page: wire::Page<T> = self
+                .get(&format!("{path_with_query}limit=1000&cursor={cursor}"))
+                .await?;
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = c,
+                None => return Ok(out),
+            }
+        }
+    }
+}
