@@ -34,6 +34,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub struct AppState {
     pub store: Store,
     limiter: Arc<RateLimiter>,
+    /// Key hash → account, for keys seen before (keys are never reassigned).
+    keys: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
         AppState {
             store,
             limiter: Arc::new(RateLimiter::new(per_second)),
+            keys: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 }
@@ -97,11 +100,29 @@ impl FromRequestParts<AppState> for Caller {
         if key.len() > 256 {
             return Err(ApiError::Unauthorized);
         }
-        let account = state
-            .store
-            .account_for_key(key)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
+        let hash = crate::store::hash_key(key);
+        let cached = state
+            .keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&hash)
+            .cloned();
+        let account = match cached {
+            Some(a) => a,
+            None => {
+                let a = state
+                    .store
+                    .account_for_hash(&hash)
+                    .await?
+                    .ok_or(ApiError::Unauthorized)?;
+                let mut keys = state.keys.lock().unwrap_or_else(|e| e.into_inner());
+                if keys.len() > 100_000 {
+                    keys.clear();
+                }
+                keys.insert(hash, a.clone());
+                a
+            }
+        };
         if !state.limiter.allow(&account) {
             return Err(ApiError::RateLimited);
         }

@@ -31,6 +31,31 @@ impl Default for Limits {
     }
 }
 
+/// A write transaction, holding this process's writer turn on SQLite.
+struct WriteTx {
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::Transaction<'static, sqlx::Any>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl WriteTx {
+    async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
 /// The store.
 #[derive(Clone)]
 pub struct Store {
@@ -38,6 +63,7 @@ pub struct Store {
     pub clock: Arc<dyn Clock>,
     pub limits: Limits,
     postgres: bool,
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -188,6 +214,7 @@ impl Store {
             clock,
             limits,
             postgres,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -205,6 +232,25 @@ impl Store {
         self.clock.now_ms()
     }
 
+    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`): a deferred
+    /// transaction that reads and then writes fails with SQLITE_BUSY when another writer committed meanwhile,
+    /// which busy_timeout cannot help.
+    /// Writers of one process also queue on an in-process lock, so they wait in order instead of polling
+    /// SQLite's busy handler (which sleeps in coarse steps).
+    async fn write_tx(&self) -> Result<WriteTx> {
+        if self.postgres {
+            return Ok(WriteTx {
+                _turn: None,
+                tx: self.pool.begin().await?,
+            });
+        }
+        let turn = self.writer.clone().lock_owned().await;
+        Ok(WriteTx {
+            _turn: Some(turn),
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+        })
+    }
+
     // ---------- accounts and keys ----------
 
     /// Creates an account and its first key; the key is returned once and stored hashed.
@@ -216,18 +262,18 @@ impl Store {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
         let api_key = format!("ppk_{}", hex::encode(key));
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(&id)
             .bind(name)
             .bind(self.now())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         sqlx::query("INSERT INTO api_keys (key_hash, account_id, created_at) VALUES ($1, $2, $3)")
             .bind(hash_key(&api_key))
             .bind(&id)
             .bind(self.now())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         tx.commit().await?;
         Ok(wire::NewAccount {
@@ -246,8 +292,13 @@ impl Store {
 
     /// The account a key belongs to.
     pub async fn account_for_key(&self, key: &str) -> Result<Option<String>> {
+        self.account_for_hash(&hash_key(key)).await
+    }
+
+    /// The account of a stored key hash.
+    pub async fn account_for_hash(&self, hash: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT account_id FROM api_keys WHERE key_hash = $1")
-            .bind(hash_key(key))
+            .bind(hash)
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| r.try_get("account_id")).transpose()?)
@@ -308,7 +359,7 @@ impl Store {
             main_route_table_id: new_id("rtb"),
             created_at: self.now(),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO vpcs (id, account_id, name, region, cidr_block, secondary_cidr_blocks, ipv6_cidr_blocks, \
              main_route_table_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -322,7 +373,7 @@ impl Store {
         .bind(blocks_json(&vpc.ipv6_cidr_blocks))
         .bind(&vpc.main_route_table_id)
         .bind(vpc.created_at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         sqlx::query(
             "INSERT INTO route_tables (id, account_id, vpc_id, main, created_at) VALUES ($1, $2, $3, 1, $4)",
@@ -331,7 +382,7 @@ impl Store {
         .bind(account)
         .bind(&vpc.id)
         .bind(vpc.created_at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         tx.commit().await?;
         Ok(vpc)
@@ -379,13 +430,13 @@ impl Store {
     /// Deletes a VPC with its subnets and route tables; refused while a peering is pending or active.
     pub async fn delete_vpc(&self, account: &str, id: &str) -> Result<()> {
         self.get_vpc(account, id).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let live: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM peerings WHERE (requester_vpc_id = $1 OR accepter_vpc_id = $1) \
              AND status IN ('pending', 'active')",
         )
         .bind(id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?
         .try_get("n")?;
         if live > 0 {
@@ -398,24 +449,24 @@ impl Store {
             "DELETE FROM routes WHERE route_table_id IN (SELECT id FROM route_tables WHERE vpc_id = $1)",
         )
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         sqlx::query("DELETE FROM route_tables WHERE vpc_id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         sqlx::query("DELETE FROM subnets WHERE vpc_id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         // Ended peerings keep their history but no longer pin the VPC.
         sqlx::query("DELETE FROM peerings WHERE requester_vpc_id = $1 OR accepter_vpc_id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         sqlx::query("DELETE FROM vpcs WHERE id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         tx.commit().await?;
         Ok(())
@@ -440,10 +491,10 @@ impl Store {
                 ),
             ));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let existing = sqlx::query("SELECT id, cidr_block FROM subnets WHERE vpc_id = $1")
             .bind(&vpc.id)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await?;
         for row in existing {
             let other: String = row.try_get("cidr_block")?;
@@ -475,7 +526,7 @@ impl Store {
         .bind(&s.cidr_block)
         .bind(&s.availability_zone)
         .bind(s.created_at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         tx.commit().await?;
         Ok(s)
@@ -715,6 +766,15 @@ impl Store {
     /// Marks pending requests past their expiry as `expired` (one statement; run before peering reads).
     pub async fn expire_due(&self) -> Result<u64> {
         let now = self.now();
+        // A cheap indexed read first: the write (serialized on SQLite) happens only when something is due.
+        let due =
+            sqlx::query("SELECT id FROM peerings WHERE status = 'pending' AND expires_at <= $1 LIMIT 1")
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+        if due.is_none() {
+            return Ok(0);
+        }
         Ok(sqlx::query("UPDATE peerings SET status = 'expired', updated_at = $1 WHERE status = 'pending' AND expires_at <= $1")
             .bind(now)
             .execute(&self.pool)
@@ -795,13 +855,13 @@ impl Store {
             format!("{}|{}", accepter.id, requester.id)
         };
         let id = new_id("pcx");
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         if status == "pending" {
             let pending: i64 = sqlx::query(
                 "SELECT COUNT(*) AS n FROM peerings WHERE requester_account_id = $1 AND status = 'pending'",
             )
             .bind(account)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?
             .try_get("n")?;
             if pending >= self.limits.pending_per_account {
@@ -835,7 +895,7 @@ impl Store {
         .bind(&pair_key)
         .bind(now)
         .bind(now + self.limits.expiry_ms)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await;
         match inserted {
             Ok(_) => {}
@@ -854,17 +914,14 @@ impl Store {
         self.get_peering(account, &id).await
     }
 
-    async fn check_active_quota(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        vpcs: &[&String],
-    ) -> Result<()> {
+    async fn check_active_quota(&self, tx: &mut WriteTx, vpcs: &[&String]) -> Result<()> {
         for vpc in vpcs {
             let n: i64 = sqlx::query(
-                "SELECT COUNT(*) AS n FROM peerings WHERE status = 'active' AND (requester_vpc_id = $1 OR accepter_vpc_id = $1)",
+                "SELECT (SELECT COUNT(*) FROM peerings WHERE requester_vpc_id = $1 AND status = 'active') + \
+             (SELECT COUNT(*) FROM peerings WHERE accepter_vpc_id = $1 AND status = 'active') AS n",
             )
             .bind(vpc.as_str())
-            .fetch_one(&mut **tx)
+            .fetch_one(&mut ***tx)
             .await?
             .try_get("n")?;
             if n >= self.limits.active_per_vpc {
@@ -952,7 +1009,7 @@ impl Store {
                 if to == "active" { "accept" } else { "reject" }
             )));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         if to == "active" {
             self.check_active_quota(&mut tx, &[&p.requester_vpc_id, &p.accepter_vpc_id])
                 .await?;
@@ -963,7 +1020,7 @@ impl Store {
         .bind(to)
         .bind(self.now())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
         if n == 0 {

@@ -171,6 +171,9 @@ pub struct ServeArgs {
     /// Do not seed the demo accounts and VPCs into an empty control plane.
     #[arg(long)]
     pub no_demo: bool,
+    /// Control-plane requests per second allowed per API key (bursts of twice that); 429 beyond.
+    #[arg(long, default_value_t = 2000.0, env = "PEERPLAN_RATE_LIMIT")]
+    pub rate_limit: f64,
 }
 
 /// `peerplan control-plane …`
@@ -184,6 +187,9 @@ pub enum ControlPlaneCommand {
         data: PathBuf,
         #[arg(long, env = "PEERPLAN_DATABASE_URL")]
         database_url: Option<String>,
+        /// Requests per second allowed per API key (bursts of twice that); 429 beyond.
+        #[arg(long, default_value_t = 2000.0, env = "PEERPLAN_RATE_LIMIT")]
+        rate_limit: f64,
     },
     /// Manage accounts.
     #[command(subcommand)]
@@ -226,6 +232,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 site_root: args.site_root,
                 database_url: args.database_url,
                 demo: !args.no_demo,
+                rate_limit: args.rate_limit,
             };
             report("serve", web::serve(cfg).await)
         }
@@ -237,9 +244,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             addr,
             data,
             database_url,
+            rate_limit,
         }) => report(
             "control-plane serve",
-            web::serve_control_plane(addr, &data, database_url.as_deref()).await,
+            web::serve_control_plane(addr, &data, database_url.as_deref(), rate_limit).await,
         ),
         Command::ControlPlane(ControlPlaneCommand::Account(AccountCommand::Create {
             name,

@@ -11,9 +11,6 @@ use controlplane::{
     wire,
 };
 
-/// Default requests per second per API key.
-pub const RATE_LIMIT: f64 = 2000.0;
-
 /// The database URL: the given one, else `sqlite://DATA/controlplane.db`.
 pub fn database_url(data: &Path, url: Option<&str>) -> anyhow::Result<String> {
     match url {
@@ -34,9 +31,9 @@ pub async fn open(data: &Path, url: Option<&str>) -> anyhow::Result<Store> {
         .map_err(|e| anyhow::anyhow!("cannot open the control-plane database {url}: {e}"))
 }
 
-/// The service state over a store.
-pub fn state(store: Store) -> AppState {
-    AppState::new(store, RATE_LIMIT)
+/// The service state over a store, with `rate_limit` requests per second per key.
+pub fn state(store: Store, rate_limit: f64) -> AppState {
+    AppState::new(store, rate_limit)
 }
 
 /// On an empty database: the seed's two accounts, VPC A (10.0.0.0/16) and VPC B (172.16.0.0/16) with a subnet

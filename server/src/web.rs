@@ -21,6 +21,8 @@ pub struct ServeConfig {
     pub database_url: Option<String>,
     /// Seed the demo into an empty control plane.
     pub demo: bool,
+    /// Control-plane requests per second per API key.
+    pub rate_limit: f64,
 }
 
 /// Leptos options for this build; the site root comes from cargo-leptos when it runs us
@@ -75,7 +77,11 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
             );
         }
     }
-    let app = router(&ServeConfig { addr: local, ..cfg }, crate::control::state(store));
+    let rate = cfg.rate_limit;
+    let app = router(
+        &ServeConfig { addr: local, ..cfg },
+        crate::control::state(store, rate),
+    );
     println!("peerplan listening on http://{local}");
     tracing::info!(%local, "serving");
     axum::serve(listener, app)
@@ -93,13 +99,15 @@ pub async fn serve_control_plane(
     addr: SocketAddr,
     data: &std::path::Path,
     database_url: Option<&str>,
+    rate_limit: f64,
 ) -> anyhow::Result<()> {
     let store = crate::control::open(data, database_url).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
-    let app = controlplane::service::router(crate::control::state(store)).route("/healthz", get(healthz));
+    let app = controlplane::service::router(crate::control::state(store, rate_limit))
+        .route("/healthz", get(healthz));
     println!("peerplan control plane listening on http://{local}");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

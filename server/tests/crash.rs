@@ -10,7 +10,15 @@ use tokio::sync::Mutex;
 
 fn create_account(data: &std::path::Path, name: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_peerplan"))
-        .args(["control-plane", "account", "create", name, "--format", "json", "--data"])
+        .args([
+            "control-plane",
+            "account",
+            "create",
+            name,
+            "--format",
+            "json",
+            "--data",
+        ])
         .arg(data)
         .output()
         .unwrap();
@@ -45,7 +53,13 @@ async fn acknowledged_peerings_survive_kill_9() {
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut workers = Vec::new();
     for w in 0..4 {
-        let (http, base, key, vpcs, acked) = (http.clone(), base.clone(), key.clone(), vpcs.clone(), acked.clone());
+        let (http, base, key, vpcs, acked) = (
+            http.clone(),
+            base.clone(),
+            key.clone(),
+            vpcs.clone(),
+            acked.clone(),
+        );
         workers.push(tokio::spawn(async move {
             for i in (w..39).step_by(4) {
                 for j in i + 1..40 {
@@ -84,7 +98,12 @@ async fn acknowledged_peerings_survive_kill_9() {
 
     let server = common::start(&["control-plane", "serve"], data.path());
     for id in &acked {
-        let res = http.get(format!("{}/v1/vpc-peering/{id}", server.base)).bearer_auth(&key).send().await.unwrap();
+        let res = http
+            .get(format!("{}/v1/vpc-peering/{id}", server.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200, "acknowledged peering {id} lost");
         let v: Value = res.json().await.unwrap();
         assert_eq!(v["status"], "active");
@@ -95,5 +114,10 @@ async fn acknowledged_peerings_survive_kill_9() {
         .arg(data.path().join("controlplane.db"))
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok", "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "ok",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
