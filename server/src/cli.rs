@@ -23,7 +23,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the web planner on http://127.0.0.1:3000.
+    /// Serve the web planner and the embedded control plane (/v1) on http://127.0.0.1:3000.
     Serve(ServeArgs),
     /// Check a plan (file or folder of AWS JSON) and print its diagnostics. Exit 1 on any error.
     Check(CheckArgs),
