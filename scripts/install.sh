@@ -46,13 +46,21 @@ if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
 
-# 6. PostgreSQL server binaries, for the control plane's tests on PostgreSQL.
+# 6. curl and jq, used by the generated apply scripts (and their test).
+for tool in curl jq; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    log "installing Debian $tool"
+    apt_install "$tool"
+  fi
+done
+
+# 7. PostgreSQL server binaries, for the control plane's tests on PostgreSQL.
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   log "installing Debian postgresql"
   apt_install postgresql
 fi
 
-# 7. Playwright, from end2end/package-lock.json (re-installed when the lock file changes).
+# 8. Playwright, from end2end/package-lock.json (re-installed when the lock file changes).
 LOCK_SUM=$(sha256sum end2end/package-lock.json | cut -d' ' -f1)
 if [ ! -f end2end/node_modules/.peerplan-lock ] || [ "$(cat end2end/node_modules/.peerplan-lock)" != "$LOCK_SUM" ]; then
   log "npm ci in end2end/"

@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod cidr;
+pub mod export;
 pub mod generate;
 pub mod ids;
 pub mod import;

@@ -31,6 +31,8 @@ pub enum Command {
     Trace(TraceArgs),
     /// Reachability of every endpoint to every endpoint for one protocol and port.
     Matrix(MatrixArgs),
+    /// Export a plan: documentation (md), peering map (dot, mermaid), API calls (curl), json, csv matrix.
+    Export(ExportArgs),
     /// Generate a synthetic but realistic plan (for demos, scale tests and benchmarks).
     Generate(GenerateArgs),
     /// Import from other tools.
@@ -107,6 +109,49 @@ pub enum MatrixFormat {
     Text,
     Json,
     Csv,
+}
+
+/// Arguments of `peerplan export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// A plan file (peerplan/v1 JSON) or a folder of AWS describe-* JSON.
+    pub plan: PathBuf,
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// For `curl`: everything, or only the requesters' or the accepters' calls (cross-account teams).
+    #[arg(long, value_enum, default_value_t = ScriptPartArg::All)]
+    pub part: ScriptPartArg,
+    /// For `csv`: the matrix's destination port.
+    #[arg(long, default_value_t = 443)]
+    pub port: u16,
+}
+
+/// Export formats available now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Peering documentation in Markdown.
+    Md,
+    /// Peering map as Graphviz DOT.
+    Dot,
+    /// Peering map as a Mermaid flowchart.
+    Mermaid,
+    /// A bash script of curl calls that applies the plan's peerings and routes.
+    Curl,
+    /// The plan itself (peerplan/v1).
+    Json,
+    /// The reachability matrix (tcp, --port).
+    Csv,
+}
+
+/// Parts of the curl script.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScriptPartArg {
+    All,
+    Requester,
+    Accepter,
 }
 
 /// Arguments of `peerplan generate`.
@@ -240,6 +285,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Trace(args) => commands::trace(&args),
         Command::Matrix(args) => commands::matrix(&args),
         Command::Generate(args) => report("generate", commands::generate(&args)),
+        Command::Export(args) => report("export", commands::export(&args)),
         Command::ControlPlane(ControlPlaneCommand::Serve {
             addr,
             data,

@@ -5,7 +5,10 @@ use std::{path::Path, process::ExitCode};
 use netmodel::{CheckOptions, Diagnostic, Severity};
 
 use crate::{
-    cli::{CheckArgs, Client, Format, GenerateArgs, MatrixArgs, MatrixFormat, TraceArgs},
+    cli::{
+        CheckArgs, Client, ExportArgs, ExportFormat, Format, GenerateArgs, MatrixArgs, MatrixFormat,
+        ScriptPartArg, TraceArgs,
+    },
     plan_io,
 };
 
@@ -227,6 +230,54 @@ pub async fn create_account(
             println!("api_key:    {}", account.api_key);
             eprintln!("The key is shown only once; store it now.");
         }
+    }
+    Ok(())
+}
+
+/// `peerplan export`.
+pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
+    use netmodel::export::{self, ScriptPart};
+    let loaded = plan_io::load(&args.plan)?;
+    let plan = &loaded.plan;
+    let text = match args.format {
+        ExportFormat::Md => {
+            let mut d = loaded.import_diagnostics.clone();
+            d.extend(netmodel::check(plan, &CheckOptions::default()));
+            export::markdown(plan, &d)
+        }
+        ExportFormat::Dot => export::dot(plan),
+        ExportFormat::Mermaid => export::mermaid(plan),
+        ExportFormat::Curl => export::curl_script(
+            plan,
+            match args.part {
+                ScriptPartArg::All => ScriptPart::All,
+                ScriptPartArg::Requester => ScriptPart::Requester,
+                ScriptPartArg::Accepter => ScriptPart::Accepter,
+            },
+        ),
+        ExportFormat::Json => plan.to_json() + "\n",
+        ExportFormat::Csv => {
+            let t = netmodel::sim::Topology::new(plan);
+            netmodel::matrix::matrix(
+                &t,
+                netmodel::model::Protocol::Tcp,
+                Some(args.port),
+                Default::default(),
+            )?
+            .to_csv()
+        }
+    };
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            #[cfg(unix)]
+            if args.format == ExportFormat::Curl {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
+            }
+        }
+        None => print!("{text}"),
     }
     Ok(())
 }

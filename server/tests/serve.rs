@@ -24,7 +24,10 @@ async fn healthz_and_ssr_shell_answer() {
     assert!(html.contains("No VPCs yet"), "status bar missing");
     assert!(html.contains("/pkg/peerplan.js"), "hydration script missing");
     // The WASM is named as cargo-leptos writes it, whichever tool built this binary.
-    assert!(!html.contains("peerplan_bg"), "the page asks for peerplan_bg.wasm, which cargo-leptos never writes");
+    assert!(
+        !html.contains("peerplan_bg"),
+        "the page asks for peerplan_bg.wasm, which cargo-leptos never writes"
+    );
 }
 
 #[tokio::test]

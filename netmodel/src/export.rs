@@ -1,0 +1,675 @@
+//! Exports of a plan: the peering documentation (Markdown), the peering map as Graphviz DOT and Mermaid, and the
+//! API calls as a runnable bash script of curl calls in the seed's format. Pure text, deterministic.
+
+use std::{collections::BTreeSet, fmt::Write};
+
+use crate::{
+    check::{Diagnostic, Severity},
+    model::*,
+    sim::{trace, ClientProfile, Flow, Topology, TraceCode},
+};
+
+fn status_word(p: &Peering) -> &'static str {
+    p.status.as_str()
+}
+
+/// VPC pairs (by id) joined by an active peering.
+fn active_pairs(plan: &Plan) -> BTreeSet<(String, String)> {
+    plan.peerings
+        .iter()
+        .filter(|p| p.status == PeeringStatus::Active)
+        .map(|p| {
+            let (a, b) = (p.requester.vpc.0.clone(), p.accepter.vpc.0.clone());
+            if a < b {
+                (a, b)
+            } else {
+                (b, a)
+            }
+        })
+        .collect()
+}
+
+/// VPC pairs that are connected only through a third VPC (both peered actively with it, not with each other).
+pub fn not_transitive_pairs(plan: &Plan) -> Vec<(String, String, String)> {
+    let pairs = active_pairs(plan);
+    let peered = |a: &str, b: &str| {
+        let k = if a < b {
+            (a.to_string(), b.to_string())
+        } else {
+            (b.to_string(), a.to_string())
+        };
+        pairs.contains(&k)
+    };
+    let mut out = Vec::new();
+    for (i, a) in plan.vpcs.iter().enumerate() {
+        for c in &plan.vpcs[i + 1..] {
+            if peered(&a.id.0, &c.id.0) {
+                continue;
+            }
+            if let Some(b) = plan.vpcs.iter().find(|b| {
+                b.id != a.id && b.id != c.id && peered(&a.id.0, &b.id.0) && peered(&b.id.0, &c.id.0)
+            }) {
+                out.push((a.id.0.clone(), c.id.0.clone(), b.id.0.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+/// The peering documentation in Markdown.
+pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
+    let mut o = String::new();
+    let title = if plan.name.is_empty() {
+        "Peering plan"
+    } else {
+        plan.name.as_str()
+    };
+    let _ = writeln!(o, "# {}\n", md_escape(title));
+    let _ = writeln!(o, "## Inventory\n\n| Account | Region | VPC | Name | IPv4 blocks | IPv6 blocks |\n|---|---|---|---|---|---|");
+    let mut vpcs: Vec<&Vpc> = plan.vpcs.iter().collect();
+    vpcs.sort_by(|a, b| (&a.account, &a.region, &a.id).cmp(&(&b.account, &b.region, &b.id)));
+    for v in &vpcs {
+        let v4: Vec<String> = std::iter::once(&v.cidr)
+            .chain(&v.secondary_cidrs)
+            .map(|c| c.to_string())
+            .collect();
+        let v6: Vec<String> = v.ipv6_cidrs.iter().map(|c| c.to_string()).collect();
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} |",
+            v.account,
+            v.region,
+            v.id,
+            md_escape(&v.name),
+            v4.join(", "),
+            if v6.is_empty() {
+                "—".to_string()
+            } else {
+                v6.join(", ")
+            }
+        );
+    }
+    let _ = writeln!(o, "\n## Peering connections\n");
+    if plan.peerings.is_empty() {
+        let _ = writeln!(o, "No peering connections.");
+    } else {
+        let _ = writeln!(o, "| Peering | Requester | Accepter | Accounts | Regions | Status | Notes |\n|---|---|---|---|---|---|---|");
+        for p in &plan.peerings {
+            let mut notes = Vec::new();
+            if p.is_cross_account() {
+                notes.push("cross-account: the accepter must accept".to_string());
+            }
+            if p.is_inter_region() {
+                notes.push("inter-region: MTU 1500, no security-group references".to_string());
+            }
+            if p.options.dns_resolution {
+                notes.push("DNS resolution on".to_string());
+            }
+            if let Some(m) = &p.status_message {
+                notes.push(md_escape(m));
+            }
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} → {} | {} → {} | {} | {} |",
+                p.id,
+                p.requester.vpc,
+                p.accepter.vpc,
+                p.requester.account,
+                p.accepter.account,
+                p.requester.region,
+                p.accepter.region,
+                status_word(p),
+                notes.join("; ")
+            );
+        }
+    }
+    // Matrix of VPC × VPC.
+    let _ = writeln!(o, "\n## Peering matrix\n");
+    let _ = write!(o, "| |");
+    for v in &plan.vpcs {
+        let _ = write!(o, " {} |", v.id);
+    }
+    let _ = write!(o, "\n|---|");
+    for _ in &plan.vpcs {
+        let _ = write!(o, "---|");
+    }
+    let _ = writeln!(o);
+    for a in &plan.vpcs {
+        let _ = write!(o, "| **{}** |", a.id);
+        for b in &plan.vpcs {
+            let cell = if a.id == b.id {
+                "—".to_string()
+            } else {
+                let found: Vec<String> = plan
+                    .peerings
+                    .iter()
+                    .filter(|p| p.peer_of(&a.id) == Some(&b.id) && p.status != PeeringStatus::Deleted)
+                    .map(|p| format!("{} ({})", p.id, status_word(p)))
+                    .collect();
+                if found.is_empty() {
+                    " ".to_string()
+                } else {
+                    found.join(", ")
+                }
+            };
+            let _ = write!(o, " {cell} |");
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(o, "\n## Route tables\n");
+    for v in &plan.vpcs {
+        let tables: Vec<&RouteTable> = plan.route_tables.iter().filter(|t| t.vpc == v.id).collect();
+        if tables.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "### {} route table{}\n",
+            v.label(),
+            if tables.len() > 1 { "s" } else { "" }
+        );
+        for t in tables {
+            let _ = writeln!(o, "{}{}:\n", t.id, if t.main { " (main)" } else { "" });
+            let _ = writeln!(o, "| Destination | Target |\n|---|---|");
+            for b in v.blocks() {
+                let _ = writeln!(o, "| {b} | local |");
+            }
+            for r in &t.routes {
+                let _ = writeln!(o, "| {} | {} |", r.destination, r.target);
+            }
+            let _ = writeln!(o);
+        }
+    }
+    // Security-group and ACL rules that concern peered blocks.
+    let peer_blocks: Vec<crate::cidr::Cidr> = plan
+        .peerings
+        .iter()
+        .filter(|p| p.status.is_live())
+        .flat_map(|p| [&p.requester.vpc, &p.accepter.vpc])
+        .filter_map(|id| plan.vpc(id))
+        .flat_map(|v| v.blocks().copied().collect::<Vec<_>>())
+        .collect();
+    let concerns = |c: &crate::cidr::Cidr| peer_blocks.iter().any(|b| b.overlaps(c));
+    let _ = writeln!(o, "## Security-group and network-ACL rules for peered blocks\n");
+    let _ = writeln!(
+        o,
+        "| Where | Rule | Protocol | Ports | Peer | Action |\n|---|---|---|---|---|---|"
+    );
+    for g in &plan.security_groups {
+        for (dir, rules) in [("ingress", &g.ingress), ("egress", &g.egress)] {
+            for r in rules {
+                let peer = match (&r.cidr, &r.sg) {
+                    (Some(c), _) if concerns(c) => c.to_string(),
+                    (_, Some(s)) => format!("group {s}"),
+                    _ => continue,
+                };
+                let ports = r.ports.map(|p| p.to_string()).unwrap_or_else(|| "all".into());
+                let _ = writeln!(
+                    o,
+                    "| {} ({}) | {dir} | {} | {ports} | {peer} | allow |",
+                    g.id, g.vpc, r.protocol
+                );
+            }
+        }
+    }
+    for a in &plan.network_acls {
+        let mut entries: Vec<&AclEntry> = a.entries.iter().filter(|e| concerns(&e.cidr)).collect();
+        entries.sort_by_key(|e| (e.direction, e.rule));
+        for e in entries {
+            let ports = e.ports.map(|p| p.to_string()).unwrap_or_else(|| "all".into());
+            let dir = if e.direction == Direction::Inbound {
+                "inbound"
+            } else {
+                "outbound"
+            };
+            let action = if e.action == Action::Allow {
+                "allow"
+            } else {
+                "deny"
+            };
+            let _ = writeln!(
+                o,
+                "| {} ({}) | {dir} rule {} | {} | {ports} | {} | {action} |",
+                a.id, a.vpc, e.rule, e.protocol, e.cidr
+            );
+        }
+    }
+    let _ = writeln!(o, "\n## Diagnostics\n");
+    if diagnostics.is_empty() {
+        let _ = writeln!(o, "No findings.");
+    }
+    for d in diagnostics {
+        let sev = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        };
+        let _ = writeln!(
+            o,
+            "- **{sev} {}** — {}{}",
+            d.code,
+            md_escape(&d.message),
+            d.fix
+                .as_ref()
+                .map(|f| format!(" Fix: {}", md_escape(f)))
+                .unwrap_or_default()
+        );
+    }
+    let _ = writeln!(o, "\n## Not transitive\n");
+    let nt = not_transitive_pairs(plan);
+    if nt.is_empty() {
+        let _ = writeln!(o, "No VPC pair is connected only through a third VPC.");
+    } else {
+        let _ = writeln!(o, "These VPCs are both peered with a third VPC but not with each other; they cannot reach each other (peering is not transitive):\n");
+        for (a, c, b) in nt {
+            let _ = writeln!(
+                o,
+                "- {a} and {c} (both peered with {b}): create a direct peering to connect them."
+            );
+        }
+    }
+    let _ = writeln!(o, "\n## Verify connectivity\n");
+    let t = Topology::new(plan);
+    let mut lines = Vec::new();
+    for src in &plan.endpoints {
+        for dst in &plan.endpoints {
+            if src.id == dst.id
+                || plan.subnet(&src.subnet).map(|s| &s.vpc) == plan.subnet(&dst.subnet).map(|s| &s.vpc)
+            {
+                continue;
+            }
+            for &port in &dst.ports {
+                let flow = Flow {
+                    from: src.id.0.clone(),
+                    to: dst.id.0.clone(),
+                    protocol: Protocol::Tcp,
+                    port: Some(port),
+                    client: ClientProfile::Linux,
+                };
+                if trace(&t, &flow).is_ok_and(|tr| tr.code == TraceCode::Accepted) {
+                    let addr = dst
+                        .ipv4
+                        .map(|a| a.to_string())
+                        .or_else(|| dst.ipv6.map(|a| format!("[{a}]")))
+                        .unwrap_or_default();
+                    let cmd = if port == 443 {
+                        format!("curl https://{addr}/health")
+                    } else {
+                        format!("curl http://{addr}:{port}/health")
+                    };
+                    lines.push(format!(
+                        "- From {} ({}): `{cmd}` — expects {}",
+                        src.label(),
+                        src.ipv4.map(|a| a.to_string()).unwrap_or_default(),
+                        dst.label()
+                    ));
+                }
+            }
+        }
+        if lines.len() >= 50 {
+            break;
+        }
+    }
+    if lines.is_empty() {
+        let _ = writeln!(
+            o,
+            "No endpoint pair across a peering is expected to connect on a declared listening port."
+        );
+    }
+    for l in lines {
+        let _ = writeln!(o, "{l}");
+    }
+    o
+}
+
+fn dot_id(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The peering map as Graphviz DOT: VPCs clustered by account, peerings styled by status.
+pub fn dot(plan: &Plan) -> String {
+    let mut o = String::from("graph peering {\n  graph [rankdir=LR, fontname=\"Helvetica\"];\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n");
+    for a in &plan.accounts {
+        let _ = writeln!(
+            o,
+            "  subgraph {} {{\n    label={};",
+            dot_id(&format!("cluster_{}", a.id)),
+            dot_id(&format!("account {}", a.id))
+        );
+        for v in plan.vpcs.iter().filter(|v| v.account == a.id) {
+            let blocks: Vec<String> = v.blocks().map(|b| b.to_string()).collect();
+            let _ = writeln!(
+                o,
+                "    {} [label={}];",
+                dot_id(&v.id.0),
+                dot_id(&format!("{}\n{}\n{}", v.label(), blocks.join(", "), v.region))
+            );
+        }
+        let _ = writeln!(o, "  }}");
+    }
+    for p in &plan.peerings {
+        let style = match p.status {
+            PeeringStatus::Active => "solid, color=\"#2e7d32\"",
+            PeeringStatus::Pending => "dashed, color=\"#b26a00\"",
+            PeeringStatus::Deleted => "dotted, color=\"#9e9e9e\"",
+            _ => "bold, color=\"#c62828\"",
+        };
+        let _ = writeln!(
+            o,
+            "  {} -- {} [label={}, style={style}];",
+            dot_id(&p.requester.vpc.0),
+            dot_id(&p.accepter.vpc.0),
+            dot_id(&format!("{} ({})", p.id, p.status))
+        );
+    }
+    o.push_str("}\n");
+    o
+}
+
+fn mermaid_id(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// The peering map as a Mermaid flowchart.
+pub fn mermaid(plan: &Plan) -> String {
+    let mut o = String::from("flowchart LR\n");
+    for a in &plan.accounts {
+        let _ = writeln!(
+            o,
+            "  subgraph {}[\"account {}\"]",
+            mermaid_id(&format!("acct_{}", a.id)),
+            a.id
+        );
+        for v in plan.vpcs.iter().filter(|v| v.account == a.id) {
+            let blocks: Vec<String> = v.blocks().map(|b| b.to_string()).collect();
+            let _ = writeln!(
+                o,
+                "    {}[\"{}<br/>{}<br/>{}\"]",
+                mermaid_id(&v.id.0),
+                v.label().replace('"', "'"),
+                blocks.join(", "),
+                v.region
+            );
+        }
+        let _ = writeln!(o, "  end");
+    }
+    for p in &plan.peerings {
+        let arrow = match p.status {
+            PeeringStatus::Active => "---",
+            PeeringStatus::Pending => "-.-",
+            _ => "-.-x",
+        };
+        let _ = writeln!(
+            o,
+            "  {} {arrow}|\"{} ({})\"| {}",
+            mermaid_id(&p.requester.vpc.0),
+            p.id,
+            p.status,
+            mermaid_id(&p.accepter.vpc.0)
+        );
+    }
+    o
+}
+
+/// The key variable of an account: `API_KEY_<ACCOUNT>` in upper case with `_` for anything else.
+pub fn key_var(account: &str) -> String {
+    let mut v: String = account
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if v.is_empty() {
+        v.push('X');
+    }
+    format!("API_KEY_{v}")
+}
+
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Which side's calls a script contains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScriptPart {
+    /// Everything, in order.
+    All,
+    /// The requesters' calls: create peerings, routes in requester VPCs.
+    Requester,
+    /// The accepters' calls: accept, routes in accepter VPCs.
+    Accepter,
+}
+
+/// The plan's live peerings (pending and active) as a runnable bash script of curl calls in the seed's format.
+///
+/// VPCs are found by name in each account (`GET /v1/vpcs`); each peering is created unless a live one already
+/// joins the pair (`auto_accept` only within one account), accepted with the accepter's key, awaited until
+/// `active`, then the routes on both sides are added unless present. Safe to run twice; stops on the first
+/// failure with a clear message. Security-group rules are listed as comments (the control plane has no
+/// security-group API yet).
+pub fn curl_script(plan: &Plan, part: ScriptPart) -> String {
+    let mut accounts: Vec<&str> = plan.vpcs.iter().map(|v| v.account.as_str()).collect();
+    accounts.sort();
+    accounts.dedup();
+    let mut o = String::new();
+    o.push_str("#!/usr/bin/env bash\n");
+    let _ = writeln!(
+        o,
+        "# Peerplan: apply {} — generated, safe to run twice.",
+        if plan.name.is_empty() {
+            "the plan"
+        } else {
+            plan.name.as_str()
+        }
+    );
+    o.push_str("# Needs curl and jq. Set BASE_URL and one API key per account:\n");
+    for a in &accounts {
+        let _ = writeln!(o, "#   export {}=…   # account {a}", key_var(a));
+    }
+    o.push_str("set -euo pipefail\nBASE_URL=\"${BASE_URL:-https://api.yourdomain.com}\"\n");
+    for a in &accounts {
+        let v = key_var(a);
+        let _ = writeln!(o, ": \"${{{v}:?set {v} to the API key of account {a}}}\"");
+    }
+    o.push_str(r#"
+fail() { echo "peerplan apply: $*" >&2; exit 1; }
+# api KEY METHOD PATH [BODY] — prints the response body; stops on any HTTP error with the server's message.
+api() {
+  local key=$1 method=$2 path=$3 body=${4:-} out status
+  if [ -n "$body" ]; then
+    out=$(curl -sS -X "$method" "$BASE_URL$path" -H "Authorization: Bearer $key" -H "Content-Type: application/json" -d "$body" -w '\n%{http_code}') || fail "$method $path: cannot reach $BASE_URL"
+  else
+    out=$(curl -sS -X "$method" "$BASE_URL$path" -H "Authorization: Bearer $key" -w '\n%{http_code}') || fail "$method $path: cannot reach $BASE_URL"
+  fi
+  status=${out##*$'\n'}; out=${out%$'\n'*}
+  case "$status" in 2*) printf '%s' "$out" ;; *) fail "$method $path → HTTP $status: $(printf '%s' "$out" | jq -r '.error.message // .' 2>/dev/null || printf '%s' "$out")" ;; esac
+}
+# vpc_field KEY NAME FIELD — a field of the account's VPC with that name.
+vpc_field() {
+  local v; v=$(api "$1" GET "/v1/vpcs?limit=1000" | jq -r --arg n "$2" --arg f "$3" '[.items[] | select(.name == $n)][0][$f] // empty')
+  [ -n "$v" ] || fail "no VPC named '$2' in the account of this key"
+  printf '%s' "$v"
+}
+# live_peering KEY VPC_A VPC_B — the id of a pending or active peering between the two VPCs, if any.
+live_peering() {
+  api "$1" GET "/v1/vpc-peering?vpc_id=$2&limit=1000" | jq -r --arg b "$3" '[.items[] | select((.status == "pending" or .status == "active") and (.requester_vpc_id == $b or .accepter_vpc_id == $b))][0].id // empty'
+}
+# ensure_route KEY TABLE DESTINATION TARGET — adds the route unless the table already has it.
+ensure_route() {
+  if api "$1" GET "/v1/route-tables/$2" | jq -e --arg d "$3" --arg t "$4" '.routes | any(.destination_cidr == $d and .target == $t)' >/dev/null; then
+    echo "route $3 → $4 in $2: present"
+  else
+    api "$1" POST "/v1/route-tables/$2/routes" "{\"destination_cidr\": \"$3\", \"target\": \"$4\"}" >/dev/null
+    echo "route $3 → $4 in $2: added"
+  fi
+}
+"#);
+    let live: Vec<&Peering> = plan.peerings.iter().filter(|p| p.status.is_live()).collect();
+    for p in &live {
+        let (Some(rv), Some(av)) = (plan.vpc(&p.requester.vpc), plan.vpc(&p.accepter.vpc)) else {
+            continue;
+        };
+        let (rk, ak) = (
+            format!("${}", key_var(&rv.account.0)),
+            format!("${}", key_var(&av.account.0)),
+        );
+        let var = format!("PCX_{}", mermaid_id(&p.id.0).to_ascii_uppercase());
+        let _ = writeln!(
+            o,
+            "\n# ---- {}: {} ({}) ↔ {} ({}) ----",
+            p.id,
+            rv.label(),
+            rv.account,
+            av.label(),
+            av.account
+        );
+        let _ = writeln!(
+            o,
+            "REQ_VPC=$(vpc_field \"{rk}\" {} id)",
+            sh_quote(&rv.name_or_id())
+        );
+        let _ = writeln!(
+            o,
+            "ACC_VPC=$(vpc_field \"{ak}\" {} id)",
+            sh_quote(&av.name_or_id())
+        );
+        if part != ScriptPart::Accepter {
+            let _ = writeln!(o, "{var}=$(live_peering \"{rk}\" \"$REQ_VPC\" \"$ACC_VPC\")");
+            let _ = writeln!(o, "if [ -z \"${var}\" ]; then");
+            if p.is_cross_account() {
+                let _ = writeln!(
+                    o,
+                    "  ACC_ACCOUNT=$(api \"{ak}\" GET \"/v1/vpcs/$ACC_VPC\" | jq -r .account_id)"
+                );
+                let _ = writeln!(
+                    o,
+                    "  {var}=$(api \"{rk}\" POST /v1/vpc-peering \"{{\\\"requester_vpc_id\\\": \\\"$REQ_VPC\\\", \\\"accepter_vpc_id\\\": \\\"$ACC_VPC\\\", \\\"requester_region\\\": \\\"{}\\\", \\\"accepter_region\\\": \\\"{}\\\", \\\"accepter_account_id\\\": \\\"$ACC_ACCOUNT\\\"}}\" | jq -r .id)",
+                    rv.region, av.region
+                );
+            } else {
+                let _ = writeln!(
+                    o,
+                    "  {var}=$(api \"{rk}\" POST /v1/vpc-peering \"{{\\\"requester_vpc_id\\\": \\\"$REQ_VPC\\\", \\\"accepter_vpc_id\\\": \\\"$ACC_VPC\\\", \\\"requester_region\\\": \\\"{}\\\", \\\"accepter_region\\\": \\\"{}\\\", \\\"auto_accept\\\": true}}\" | jq -r .id)",
+                    rv.region, av.region
+                );
+            }
+            let _ = writeln!(
+                o,
+                "  echo \"{}: requested as ${var}\"\nelse\n  echo \"{}: exists as ${var}\"\nfi",
+                p.id, p.id
+            );
+        } else {
+            let _ = writeln!(o, "{var}=$(live_peering \"{ak}\" \"$ACC_VPC\" \"$REQ_VPC\")");
+            let _ = writeln!(
+                o,
+                "[ -n \"${var}\" ] || fail \"{}: the requester has not requested it yet\"",
+                p.id
+            );
+        }
+        if p.status == PeeringStatus::Active {
+            if part != ScriptPart::Requester {
+                let _ = writeln!(
+                    o,
+                    "STATUS=$(api \"{ak}\" GET \"/v1/vpc-peering/${var}\" | jq -r .status)"
+                );
+                let _ = writeln!(o, "if [ \"$STATUS\" = pending ]; then api \"{ak}\" POST \"/v1/vpc-peering/${var}/accept\" >/dev/null; echo \"{}: accepted\"; fi", p.id);
+            }
+            let _ = writeln!(o, "for _ in $(seq 60); do");
+            let _ = writeln!(
+                o,
+                "  STATUS=$(api \"{rk}\" GET \"/v1/vpc-peering/${var}\" | jq -r .status)"
+            );
+            let _ = writeln!(o, "  [ \"$STATUS\" = active ] && break\n  [ \"$STATUS\" = pending ] || fail \"{}: status is $STATUS (see status_message)\"\n  sleep 2\ndone", p.id);
+            let _ = writeln!(
+                o,
+                "[ \"$STATUS\" = active ] || fail \"{}: still $STATUS; the accepter must accept it\"",
+                p.id
+            );
+        }
+        // Routes of the plan that target this peering, on both sides.
+        for rt in plan
+            .route_tables
+            .iter()
+            .filter(|t| t.routes.iter().any(|r| r.target == Target::Peering(p.id.clone())))
+        {
+            let (key, vpc_var, requester_side) = if rt.vpc == rv.id {
+                (&rk, "REQ_VPC", true)
+            } else {
+                (&ak, "ACC_VPC", false)
+            };
+            if (part == ScriptPart::Requester && !requester_side)
+                || (part == ScriptPart::Accepter && requester_side)
+            {
+                continue;
+            }
+            let table = if rt.main {
+                format!("$(api \"{key}\" GET \"/v1/vpcs/${vpc_var}\" | jq -r .main_route_table_id)")
+            } else {
+                format!(
+                    "$(fail \"route table {} is not the main table; create it first\")",
+                    rt.id
+                )
+            };
+            let _ = writeln!(o, "TABLE={table}");
+            for r in rt
+                .routes
+                .iter()
+                .filter(|r| r.target == Target::Peering(p.id.clone()))
+            {
+                let _ = writeln!(
+                    o,
+                    "ensure_route \"{key}\" \"$TABLE\" {} \"${var}\"",
+                    sh_quote(&r.destination.to_string())
+                );
+            }
+        }
+    }
+    let sg_rules: Vec<String> = plan
+        .security_groups
+        .iter()
+        .flat_map(|g| {
+            g.ingress
+                .iter()
+                .filter_map(|r| {
+                    r.cidr.map(|c| {
+                        format!(
+                            "#   {} ingress {} {} from {c}",
+                            g.id,
+                            r.protocol,
+                            r.ports.map(|p| p.to_string()).unwrap_or_else(|| "all".into())
+                        )
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if !sg_rules.is_empty() {
+        o.push_str("\n# Security-group rules of the plan (apply them in your security-group tool; this API has none yet):\n");
+        for l in sg_rules {
+            let _ = writeln!(o, "{l}");
+        }
+    }
+    o.push_str("echo \"peerplan apply: done\"\n");
+    o
+}
+
+impl Vpc {
+    /// The name, or the id when the VPC has none (scripts find VPCs by name).
+    pub fn name_or_id(&self) -> String {
+        if self.name.is_empty() {
+            self.id.0.clone()
+        } else {
+            self.name.clone()
+        }
+    }
+}
