@@ -18,6 +18,19 @@ pub struct CreateVpc {
     pub ipv6_cidr_blocks: Vec<String>,
 }
 
+impl CreateVpc {
+    /// A VPC with a primary block only.
+    pub fn new(name: &str, region: &str, cidr_block: &str) -> CreateVpc {
+        CreateVpc {
+            name: name.into(),
+            region: region.into(),
+            cidr_block: cidr_block.into(),
+            secondary_cidr_blocks: vec![],
+            ipv6_cidr_blocks: vec![],
+        }
+    }
+}
+
 /// A VPC as returned.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Vpc {

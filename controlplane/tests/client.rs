@@ -13,13 +13,7 @@ async fn seed_procedure_through_the_client() {
         let b = s.store.create_account("B").await.unwrap();
         let ca = Client::new(&s.base, &a.api_key).unwrap();
         let cb = ca.with_key(&b.api_key);
-        let vpc = |name: &str, cidr: &str| wire::CreateVpc {
-            name: name.into(),
-            region: "us-east-1".into(),
-            cidr_block: cidr.into(),
-            secondary_cidr_blocks: vec![],
-            ipv6_cidr_blocks: vec![],
-        };
+        let vpc = |name: &str, cidr: &str| wire::CreateVpc::new(name, "us-east-1", cidr);
         let va = ca.create_vpc(&vpc("VPC A", "10.0.0.0/16")).await.unwrap();
         let vb = cb.create_vpc(&vpc("VPC B", "172.16.0.0/16")).await.unwrap();
         let p = ca

@@ -281,9 +281,12 @@ pub async fn run(cli: Cli) -> ExitCode {
             };
             report("serve", web::serve(cfg).await)
         }
-        Command::Check(args) => commands::check(&args),
-        Command::Trace(args) => commands::trace(&args),
-        Command::Matrix(args) => commands::matrix(&args),
+        Command::Check(args) => commands::check(&args).unwrap_or_else(|e| {
+            eprintln!("peerplan check: {e:#}");
+            ExitCode::from(2)
+        }),
+        Command::Trace(args) => report("trace", commands::trace(&args)),
+        Command::Matrix(args) => report("matrix", commands::matrix(&args)),
         Command::Generate(args) => report("generate", commands::generate(&args)),
         Command::Export(args) => report("export", commands::export(&args)),
         Command::ControlPlane(ControlPlaneCommand::Serve {

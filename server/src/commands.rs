@@ -13,14 +13,8 @@ use crate::{
 };
 
 /// `peerplan check`: exit 1 when any error, 0 otherwise, 2 for unreadable input.
-pub fn check(args: &CheckArgs) -> ExitCode {
-    let loaded = match plan_io::load(&args.plan) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("peerplan check: {e:#}");
-            return ExitCode::from(2);
-        }
-    };
+pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let loaded = plan_io::load(&args.plan)?;
     let opts = CheckOptions {
         lenient: args.lenient,
         ..CheckOptions::default()
@@ -36,11 +30,11 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         }
         Format::Text => print!("{}", render_text(&diagnostics)),
     }
-    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+    Ok(if diagnostics.iter().any(|d| d.severity == Severity::Error) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }
 
 /// Diagnostics as readable lines, then a count.
@@ -93,15 +87,9 @@ pub fn import_aws(folder: &Path, output: &Path) -> anyhow::Result<()> {
 }
 
 /// `peerplan trace`: exit 0 for any verdict, 2 for bad input. Diagnostics never block a trace.
-pub fn trace(args: &TraceArgs) -> ExitCode {
+pub fn trace(args: &TraceArgs) -> anyhow::Result<()> {
     use netmodel::sim::{self, Flow, Topology};
-    let loaded = match plan_io::load(&args.plan) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("peerplan trace: {e:#}");
-            return ExitCode::from(2);
-        }
-    };
+    let loaded = plan_io::load(&args.plan)?;
     let flow = Flow {
         from: args.from.clone(),
         to: args.to.clone(),
@@ -110,18 +98,12 @@ pub fn trace(args: &TraceArgs) -> ExitCode {
         client: client_profile(args.client),
     };
     let topology = Topology::new(&loaded.plan);
-    let trace = match sim::trace(&topology, &flow) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("peerplan trace: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let trace = sim::trace(&topology, &flow)?;
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&trace).unwrap()),
         Format::Text => print!("{}", sim::render_text(&flow, &trace)),
     }
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 fn client_profile(c: Client) -> netmodel::sim::ClientProfile {
@@ -134,29 +116,17 @@ fn client_profile(c: Client) -> netmodel::sim::ClientProfile {
 }
 
 /// `peerplan matrix`: exit 0, or 2 for bad input.
-pub fn matrix(args: &MatrixArgs) -> ExitCode {
+pub fn matrix(args: &MatrixArgs) -> anyhow::Result<()> {
     use netmodel::{matrix, sim::Topology};
-    let loaded = match plan_io::load(&args.plan) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("peerplan matrix: {e:#}");
-            return ExitCode::from(2);
-        }
-    };
+    let loaded = plan_io::load(&args.plan)?;
     let topology = Topology::new(&loaded.plan);
-    let m = match matrix::matrix(&topology, args.protocol, args.port, client_profile(args.client)) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("peerplan matrix: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let m = matrix::matrix(&topology, args.protocol, args.port, client_profile(args.client))?;
     match args.format {
         MatrixFormat::Csv => print!("{}", m.to_csv()),
         MatrixFormat::Json => println!("{}", serde_json::to_string(&m.to_json()).unwrap()),
         MatrixFormat::Text => print!("{}", render_matrix(&m)),
     }
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// A grid for small matrices (a letter per code), always followed by the counts.

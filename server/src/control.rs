@@ -44,13 +44,7 @@ pub async fn seed_demo(store: &Store, data: &Path) -> anyhow::Result<Option<std:
     }
     let a = store.create_account("Account A").await?;
     let b = store.create_account("Account B").await?;
-    let vpc = |name: &str, cidr: &str| wire::CreateVpc {
-        name: name.into(),
-        region: "us-east-1".into(),
-        cidr_block: cidr.into(),
-        secondary_cidr_blocks: vec![],
-        ipv6_cidr_blocks: vec![],
-    };
+    let vpc = |name: &str, cidr: &str| wire::CreateVpc::new(name, "us-east-1", cidr);
     let vpc_a = store
         .create_vpc(&a.account_id, &vpc("VPC A", "10.0.0.0/16"))
         .await?;
