@@ -1009,6 +1009,12 @@ impl Store {
                 if to == "active" { "accept" } else { "reject" }
             )));
         }
+        if p.status != "pending" {
+            return Err(ApiError::conflict(
+                "PEERING_NOT_PENDING",
+                format!("peering connection {id} is {}, not pending", p.status),
+            ));
+        }
         let mut tx = self.write_tx().await?;
         if to == "active" {
             self.check_active_quota(&mut tx, &[&p.requester_vpc_id, &p.accepter_vpc_id])
