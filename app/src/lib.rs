@@ -2,6 +2,7 @@
 //!
 //! The planner runs [`netmodel`] directly in the browser, so checks and traces are instant and offline;
 //! server functions are used only to load and save plans.
+#![recursion_limit = "256"]
 
 pub mod planner;
 

@@ -1,28 +1,77 @@
-//! The planner page: canvas of VPCs and a status bar summarising the plan's checks.
+//! The planner page: add VPCs, see their overlaps at once (checked by `netmodel` in the browser), and a status
+//! bar summarising the plan's checks.
 
 use leptos::prelude::*;
-use netmodel::cidr::parse_ipv4_block;
+use netmodel::{
+    cidr::{parse_ipv4_block, Cidr},
+    model::{Account, Plan, Vpc, FORMAT},
+    CheckOptions, Diagnostic, Severity,
+};
 
-/// A VPC drawn on the canvas (the full model arrives with the model issue).
+/// A VPC drawn on the canvas.
 #[derive(Clone, Debug, PartialEq)]
 struct DrawnVpc {
-    name: String,
-    cidr: String,
+    id: String,
+    cidr: Cidr,
 }
 
-/// The planner: an "Add VPC" form, the canvas, and the status bar.
+/// The drawn VPCs as a plan (one account, one region until the inspector arrives).
+fn plan_of(vpcs: &[DrawnVpc]) -> Plan {
+    Plan {
+        format: FORMAT.to_string(),
+        accounts: vec![Account {
+            id: "acct-1".into(),
+            name: String::new(),
+        }],
+        vpcs: vpcs
+            .iter()
+            .map(|v| Vpc {
+                id: v.id.as_str().into(),
+                name: v.id.clone(),
+                account: "acct-1".into(),
+                region: "us-east-1".into(),
+                cidr: v.cidr,
+                secondary_cidrs: vec![],
+                ipv6_cidrs: vec![],
+                position: None,
+            })
+            .collect(),
+        ..Plan::default()
+    }
+}
+
+/// The planner: an "Add VPC" form, the canvas, the diagnostics, and the status bar.
 #[component]
 pub fn PlannerPage() -> impl IntoView {
     let vpcs = RwSignal::new(Vec::<DrawnVpc>::new());
     let cidr_input = RwSignal::new(String::from("10.0.0.0/16"));
-    let cidr_error = Memo::new(move |_| parse_ipv4_block(&cidr_input.get()).err().map(|e| e.to_string()));
+    let parsed = Memo::new(move |_| parse_ipv4_block(&cidr_input.get()).map(Cidr::from));
+    let cidr_error = Memo::new(move |_| parsed.get().err().map(|e| e.to_string()));
+    // While typing: which drawn VPCs the block would overlap.
+    let typing_overlaps = Memo::new(move |_| match parsed.get() {
+        Ok(c) => vpcs.with(|v| {
+            v.iter()
+                .filter(|d| d.cidr.overlaps(&c))
+                .map(|d| format!("{} ({})", d.id, d.cidr))
+                .collect::<Vec<_>>()
+        }),
+        Err(_) => vec![],
+    });
+    let diagnostics =
+        Memo::new(move |_| vpcs.with(|v| netmodel::check(&plan_of(v), &CheckOptions::default())));
+    let flagged = Memo::new(move |_| {
+        diagnostics.with(|d| {
+            d.iter()
+                .flat_map(|d| d.items.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+        })
+    });
 
     let add_vpc = move |_| {
-        let cidr = cidr_input.get_untracked();
-        if parse_ipv4_block(&cidr).is_ok() {
+        if let Ok(cidr) = parsed.get_untracked() {
             vpcs.update(|v| {
-                let name = format!("vpc-{}", v.len() + 1);
-                v.push(DrawnVpc { name, cidr });
+                let id = format!("vpc-{}", v.len() + 1);
+                v.push(DrawnVpc { id, cidr });
             });
         }
     };
@@ -42,22 +91,81 @@ pub fn PlannerPage() -> impl IntoView {
                     "Add VPC"
                 </button>
                 <span class="field-error" role="alert">{move || cidr_error.get().unwrap_or_default()}</span>
+                <span class="field-warning" data-testid="typing-overlap">
+                    {move || {
+                        let o = typing_overlaps.get();
+                        if o.is_empty() { String::new() } else { format!("overlaps {}", o.join(", ")) }
+                    }}
+                </span>
             </section>
-            <section class="canvas" aria-label="Planner canvas">
-                <For each=move || vpcs.get() key=|v| v.name.clone() let:vpc>
-                    <div class="vpc-box" data-testid="vpc-box">
-                        <strong>{vpc.name.clone()}</strong>
-                        <span class="cidr">{vpc.cidr.clone()}</span>
-                    </div>
-                </For>
-            </section>
+            <div class="workspace">
+                <section class="canvas" aria-label="Planner canvas">
+                    <For each=move || vpcs.get() key=|v| v.id.clone() let:vpc>
+                        <div
+                            class="vpc-box"
+                            class:flagged={
+                                let id = vpc.id.clone();
+                                move || flagged.with(|f| f.contains(&id))
+                            }
+                            data-testid="vpc-box"
+                        >
+                            <strong>{vpc.id.clone()}</strong>
+                            <span class="cidr">{vpc.cidr.to_string()}</span>
+                        </div>
+                    </For>
+                </section>
+                <DiagnosticsPanel diagnostics/>
+            </div>
             <footer class="status-bar" role="status">
-                {move || match vpcs.get().len() {
-                    0 => "No VPCs yet".to_string(),
-                    1 => "1 VPC".to_string(),
-                    n => format!("{n} VPCs"),
+                {move || {
+                    let n = vpcs.with(Vec::len);
+                    let count = match n {
+                        0 => "No VPCs yet".to_string(),
+                        1 => "1 VPC".to_string(),
+                        n => format!("{n} VPCs"),
+                    };
+                    let findings = diagnostics.with(Vec::len);
+                    match findings {
+                        0 => count,
+                        1 => format!("{count} · 1 finding"),
+                        n => format!("{count} · {n} findings"),
+                    }
                 }}
             </footer>
         </main>
     }
+}
+
+/// The diagnostics of the drawn plan: code, message and fix of each finding.
+#[component]
+fn DiagnosticsPanel(diagnostics: Memo<Vec<Diagnostic>>) -> impl IntoView {
+    view! {
+        <aside class="diagnostics" aria-label="Diagnostics">
+            <h2>"Diagnostics"</h2>
+            <Show
+                when=move || diagnostics.with(|d| !d.is_empty())
+                fallback=|| view! { <p class="muted">"No findings."</p> }
+            >
+                <ul>
+                    <For
+                        each=move || diagnostics.get()
+                        key=|d: &Diagnostic| (d.code, d.items.clone())
+                        let:d
+                    >
+                        <li class=match d.severity {
+                            Severity::Error => "diag error",
+                            Severity::Warning => "diag warning",
+                            Severity::Info => "diag info",
+                        }>
+                            <code>{d.code.as_str()}</code>
+                            " "
+                            {d.message.clone()}
+                            {d.fix.clone().map(|f| view! { <div class="fix">"Fix: " {f}</div> })}
+                        </li>
+                    </For>
+                </ul>
+            </Show>
+        </aside>
+    }
+    .into_any()
 }

@@ -7,6 +7,8 @@ export class PlannerPage {
   readonly addVpcButton: Locator;
   readonly canvas: Locator;
   readonly statusBar: Locator;
+  readonly diagnostics: Locator;
+  readonly typingOverlap: Locator;
 
   constructor(page: Page) {
     this.page = page;
@@ -14,6 +16,8 @@ export class PlannerPage {
     this.addVpcButton = page.getByRole("button", { name: "Add VPC" });
     this.canvas = page.getByRole("region", { name: "Planner canvas" });
     this.statusBar = page.getByRole("status");
+    this.diagnostics = page.getByRole("complementary", { name: "Diagnostics" });
+    this.typingOverlap = page.getByTestId("typing-overlap");
   }
 
   async goto() {
