@@ -864,30 +864,12 @@ impl Plan {
                 Some(_) => Ok(()),
             }
         };
-        let mut main_tables = BTreeSet::new();
-        let mut associated = BTreeMap::new();
+        let tables = self
+            .route_tables
+            .iter()
+            .map(|t| (t.id.as_str(), &t.vpc, t.main, t.subnets.as_slice()));
+        check_associations(AssociationKind::ROUTE_TABLE, tables, &vpcs, &in_vpc)?;
         for (i, rt) in self.route_tables.iter().enumerate() {
-            need(
-                vpcs.contains(&rt.vpc),
-                format!("route_tables[{i}].vpc"),
-                "VPC",
-                &rt.vpc,
-            )?;
-            if rt.main && !main_tables.insert(&rt.vpc) {
-                return Err(PlanError::at(
-                    format!("route_tables[{i}].main"),
-                    format!("VPC \"{}\" already has a main route table", rt.vpc),
-                ));
-            }
-            for (j, s) in rt.subnets.iter().enumerate() {
-                in_vpc(format!("route_tables[{i}].subnets[{j}]"), s, &rt.vpc)?;
-                if let Some(other) = associated.insert(s, &rt.id) {
-                    return Err(PlanError::at(
-                        format!("route_tables[{i}].subnets[{j}]"),
-                        format!("subnet \"{s}\" is already associated with route table \"{other}\""),
-                    ));
-                }
-            }
             for (j, r) in rt.routes.iter().enumerate() {
                 let path = format!("route_tables[{i}].routes[{j}].target");
                 match &r.target {
@@ -925,30 +907,12 @@ impl Plan {
                 }
             }
         }
-        let mut default_acls = BTreeSet::new();
-        let mut acl_assoc = BTreeMap::new();
+        let acls = self
+            .network_acls
+            .iter()
+            .map(|a| (a.id.as_str(), &a.vpc, a.default, a.subnets.as_slice()));
+        check_associations(AssociationKind::NETWORK_ACL, acls, &vpcs, &in_vpc)?;
         for (i, acl) in self.network_acls.iter().enumerate() {
-            need(
-                vpcs.contains(&acl.vpc),
-                format!("network_acls[{i}].vpc"),
-                "VPC",
-                &acl.vpc,
-            )?;
-            if acl.default && !default_acls.insert(&acl.vpc) {
-                return Err(PlanError::at(
-                    format!("network_acls[{i}].default"),
-                    format!("VPC \"{}\" already has a default network ACL", acl.vpc),
-                ));
-            }
-            for (j, s) in acl.subnets.iter().enumerate() {
-                in_vpc(format!("network_acls[{i}].subnets[{j}]"), s, &acl.vpc)?;
-                if let Some(other) = acl_assoc.insert(s, &acl.id) {
-                    return Err(PlanError::at(
-                        format!("network_acls[{i}].subnets[{j}]"),
-                        format!("subnet \"{s}\" is already associated with network ACL \"{other}\""),
-                    ));
-                }
-            }
             let mut numbers = BTreeSet::new();
             for (j, e) in acl.entries.iter().enumerate() {
                 if !(1..=32766).contains(&e.rule) {
@@ -1127,6 +1091,71 @@ impl Plan {
     }
 }
 
+/// What [`check_associations`] checks, named for its messages and paths.
+struct AssociationKind {
+    list: &'static str,
+    flag: &'static str,
+    implicit: &'static str,
+    noun: &'static str,
+}
+
+impl AssociationKind {
+    const ROUTE_TABLE: AssociationKind = AssociationKind {
+        list: "route_tables",
+        flag: "main",
+        implicit: "main route table",
+        noun: "route table",
+    };
+    const NETWORK_ACL: AssociationKind = AssociationKind {
+        list: "network_acls",
+        flag: "default",
+        implicit: "default network ACL",
+        noun: "network ACL",
+    };
+}
+
+/// Route tables and network ACLs follow one rule: each belongs to a known VPC, a VPC has at most one implicit
+/// (main / default) one, and a subnet of the same VPC is explicitly associated with at most one.
+fn check_associations<'a>(
+    kind: AssociationKind,
+    items: impl Iterator<Item = (&'a str, &'a VpcId, bool, &'a [SubnetId])>,
+    vpcs: &BTreeSet<&VpcId>,
+    in_vpc: &dyn Fn(String, &SubnetId, &VpcId) -> Result<(), PlanError>,
+) -> Result<(), PlanError> {
+    let AssociationKind {
+        list,
+        flag,
+        implicit,
+        noun,
+    } = kind;
+    let mut implicit_of = BTreeSet::new();
+    let mut associated: BTreeMap<&SubnetId, &str> = BTreeMap::new();
+    for (i, (id, vpc, is_implicit, subnets)) in items.enumerate() {
+        if !vpcs.contains(vpc) {
+            return Err(PlanError::at(
+                format!("{list}[{i}].vpc"),
+                format!("unknown VPC \"{vpc}\""),
+            ));
+        }
+        if is_implicit && !implicit_of.insert(vpc) {
+            return Err(PlanError::at(
+                format!("{list}[{i}].{flag}"),
+                format!("VPC \"{vpc}\" already has a {implicit}"),
+            ));
+        }
+        for (j, s) in subnets.iter().enumerate() {
+            in_vpc(format!("{list}[{i}].subnets[{j}]"), s, vpc)?;
+            if let Some(other) = associated.insert(s, id) {
+                return Err(PlanError::at(
+                    format!("{list}[{i}].subnets[{j}]"),
+                    format!("subnet \"{s}\" is already associated with {noun} \"{other}\""),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1151,6 +1180,32 @@ mod tests {
         let text = r#"{"format":"peerplan/v1","vpcs":[{"id":"v","account":"nobody","region":"r","cidr":"10.0.0.0/16"}]}"#;
         let e = Plan::from_json(text).unwrap_err();
         assert_eq!(e.to_string(), "vpcs[0].account: unknown account \"nobody\"");
+    }
+
+    #[test]
+    fn association_rules_hold_for_tables_and_acls() {
+        let base = r#"{"format":"peerplan/v1","accounts":[{"id":"a"}],
+            "vpcs":[{"id":"v","account":"a","region":"r","cidr":"10.0.0.0/16"}],
+            "subnets":[{"id":"s","vpc":"v","cidr":"10.0.1.0/24"}],"#;
+        let two_mains = format!(
+            r#"{base}"route_tables":[{{"id":"t1","vpc":"v","main":true}},{{"id":"t2","vpc":"v","main":true}}]}}"#
+        );
+        assert_eq!(
+            Plan::from_json(&two_mains).unwrap_err().to_string(),
+            "route_tables[1].main: VPC \"v\" already has a main route table"
+        );
+        let twice = format!(
+            r#"{base}"network_acls":[{{"id":"n1","vpc":"v","subnets":["s"]}},{{"id":"n2","vpc":"v","subnets":["s"]}}]}}"#
+        );
+        assert_eq!(
+            Plan::from_json(&twice).unwrap_err().to_string(),
+            "network_acls[1].subnets[0]: subnet \"s\" is already associated with network ACL \"n1\""
+        );
+        let unknown = format!(r#"{base}"network_acls":[{{"id":"n1","vpc":"nope"}}]}}"#);
+        assert_eq!(
+            Plan::from_json(&unknown).unwrap_err().to_string(),
+            "network_acls[0].vpc: unknown VPC \"nope\""
+        );
     }
 
     #[test]
