@@ -1028,58 +1028,40 @@ impl Plan {
 
     /// The VPC with this id.
     pub fn vpc(&self, id: &VpcId) -> Option<&Vpc> {
-        self.vpcs
-            .binary_search_by(|v| v.id.cmp(id))
-            .ok()
-            .map(|i| &self.vpcs[i])
+        by_id(&self.vpcs, id, |v| &v.id)
     }
 
     /// The peering with this id.
     pub fn peering(&self, id: &PeeringId) -> Option<&Peering> {
-        self.peerings
-            .binary_search_by(|v| v.id.cmp(id))
-            .ok()
-            .map(|i| &self.peerings[i])
+        by_id(&self.peerings, id, |p| &p.id)
     }
 
     /// The subnet with this id.
     pub fn subnet(&self, id: &SubnetId) -> Option<&Subnet> {
-        self.subnets
-            .binary_search_by(|v| v.id.cmp(id))
-            .ok()
-            .map(|i| &self.subnets[i])
+        by_id(&self.subnets, id, |s| &s.id)
     }
 
     /// The security group with this id.
     pub fn security_group(&self, id: &SecurityGroupId) -> Option<&SecurityGroup> {
-        self.security_groups
-            .binary_search_by(|v| v.id.cmp(id))
-            .ok()
-            .map(|i| &self.security_groups[i])
+        by_id(&self.security_groups, id, |g| &g.id)
     }
 
     /// The route table a subnet uses: its explicit association, else its VPC's main table.
     pub fn route_table_of(&self, subnet: &Subnet) -> Option<&RouteTable> {
-        self.route_tables
+        let tables = self
+            .route_tables
             .iter()
-            .find(|rt| rt.subnets.contains(&subnet.id))
-            .or_else(|| {
-                self.route_tables
-                    .iter()
-                    .find(|rt| rt.main && rt.vpc == subnet.vpc)
-            })
+            .map(|t| (&t.vpc, t.main, t.subnets.as_slice()));
+        association_of(tables, subnet).map(|i| &self.route_tables[i])
     }
 
     /// The network ACL a subnet uses: its explicit association, else its VPC's default ACL.
     pub fn network_acl_of(&self, subnet: &Subnet) -> Option<&NetworkAcl> {
-        self.network_acls
+        let acls = self
+            .network_acls
             .iter()
-            .find(|a| a.subnets.contains(&subnet.id))
-            .or_else(|| {
-                self.network_acls
-                    .iter()
-                    .find(|a| a.default && a.vpc == subnet.vpc)
-            })
+            .map(|a| (&a.vpc, a.default, a.subnets.as_slice()));
+        association_of(acls, subnet).map(|i| &self.network_acls[i])
     }
 
     /// Subnets that use this route table (explicitly, or implicitly through the main table).
@@ -1089,6 +1071,51 @@ impl Plan {
             .filter(|s| s.vpc == rt.vpc && self.route_table_of(s).map(|t| &t.id) == Some(&rt.id))
             .collect()
     }
+}
+
+/// Binary search of a list sorted by id ([`Plan::validate`] sorts every list).
+fn by_id<'a, T, K: Ord>(list: &'a [T], id: &K, key: impl Fn(&T) -> &K) -> Option<&'a T> {
+    list.binary_search_by(|item| key(item).cmp(id))
+        .ok()
+        .map(|i| &list[i])
+}
+
+/// Position of the table (route table or network ACL) a subnet uses: the one explicitly associated with it, else
+/// its VPC's implicit (main / default) one. Items are `(vpc, implicit, subnets)`.
+pub fn association_of<'a>(
+    items: impl Iterator<Item = (&'a VpcId, bool, &'a [SubnetId])> + Clone,
+    subnet: &Subnet,
+) -> Option<usize> {
+    items
+        .clone()
+        .position(|(_, _, subnets)| subnets.contains(&subnet.id))
+        .or_else(|| {
+            items
+                .clone()
+                .position(|(vpc, implicit, _)| implicit && *vpc == subnet.vpc)
+        })
+}
+
+/// Per subnet (plan order), the position of the table it uses — [`association_of`] for every subnet at once,
+/// through two maps instead of scans.
+pub fn associations<'a>(
+    items: impl Iterator<Item = (&'a VpcId, bool, &'a [SubnetId])>,
+    subnets: &[Subnet],
+) -> Vec<Option<usize>> {
+    let mut implicit_of = std::collections::HashMap::new();
+    let mut explicit = std::collections::HashMap::new();
+    for (i, (vpc, implicit, assoc)) in items.enumerate() {
+        if implicit {
+            implicit_of.entry(vpc).or_insert(i);
+        }
+        for s in assoc {
+            explicit.entry(s).or_insert(i);
+        }
+    }
+    subnets
+        .iter()
+        .map(|s| explicit.get(&s.id).or_else(|| implicit_of.get(&s.vpc)).copied())
+        .collect()
 }
 
 /// What [`check_associations`] checks, named for its messages and paths.

@@ -244,41 +244,25 @@ impl<'p> Topology<'p> {
                 endpoint_by_ip.entry(ip).or_insert(i);
             }
         }
-        let mut main_rt = HashMap::new();
-        let mut explicit_rt = HashMap::new();
-        for (i, rt) in plan.route_tables.iter().enumerate() {
-            if rt.main {
-                main_rt.insert(&rt.vpc, i);
-            }
-            for s in &rt.subnets {
-                explicit_rt.insert(s, i);
-            }
-        }
-        let mut default_acl = HashMap::new();
-        let mut explicit_acl = HashMap::new();
-        for (i, a) in plan.network_acls.iter().enumerate() {
-            if a.default {
-                default_acl.insert(&a.vpc, i);
-            }
-            for s in &a.subnets {
-                explicit_acl.insert(s, i);
-            }
-        }
-        let subnet_rt = plan
-            .subnets
+        let main_rt: HashMap<&VpcId, usize> = plan
+            .route_tables
             .iter()
-            .map(|s| explicit_rt.get(&s.id).or_else(|| main_rt.get(&s.vpc)).copied())
+            .enumerate()
+            .filter(|(_, t)| t.main)
+            .map(|(i, t)| (&t.vpc, i))
             .collect();
-        let subnet_acl = plan
-            .subnets
-            .iter()
-            .map(|s| {
-                explicit_acl
-                    .get(&s.id)
-                    .or_else(|| default_acl.get(&s.vpc))
-                    .copied()
-            })
-            .collect();
+        let subnet_rt = crate::model::associations(
+            plan.route_tables
+                .iter()
+                .map(|t| (&t.vpc, t.main, t.subnets.as_slice())),
+            &plan.subnets,
+        );
+        let subnet_acl = crate::model::associations(
+            plan.network_acls
+                .iter()
+                .map(|a| (&a.vpc, a.default, a.subnets.as_slice())),
+            &plan.subnets,
+        );
         let rt_routes = plan
             .route_tables
             .iter()
