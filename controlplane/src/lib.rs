@@ -5,6 +5,8 @@
 pub mod client;
 pub mod clock;
 pub mod error;
+pub mod handlers;
+pub mod resources;
 pub mod service;
 pub mod store;
 pub mod wire;

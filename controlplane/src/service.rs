@@ -10,10 +10,10 @@ use std::{
 
 use axum::{
     body::Bytes,
-    extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State},
+    extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request},
     http::{request::Parts, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{delete, get, post},
     Json, Router,
 };
 use serde::{de::DeserializeOwned, Serialize};
@@ -22,9 +22,11 @@ use sqlx::Row;
 
 use crate::{
     error::{error_response, ApiError},
+    handlers,
     store::Store,
     wire,
 };
+use utoipa::OpenApi;
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -162,7 +164,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
 
 /// Runs a POST once per `Idempotency-Key`: the same key and body return the first response again; the same
 /// key with another body is 422.
-async fn idempotent<T, F, Fut>(
+pub(crate) async fn idempotent<T, F, Fut>(
     state: &AppState,
     caller: &str,
     headers: &HeaderMap,
@@ -246,234 +248,6 @@ where
         .into_response())
 }
 
-type Q = Query<HashMap<String, String>>;
-
-fn limit(q: &HashMap<String, String>) -> Result<Option<i64>, ApiError> {
-    q.get("limit")
-        .map(|l| {
-            l.parse::<i64>()
-                .map_err(|_| ApiError::invalid("INVALID_LIMIT", format!("limit: \"{l}\" is not a number")))
-        })
-        .transpose()
-}
-
-async fn create_vpc(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    headers: HeaderMap,
-    body: Body<wire::CreateVpc>,
-) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
-        st.store.create_vpc(&me, &body.value)
-    })
-    .await
-}
-
-async fn list_vpcs(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    Query(q): Q,
-) -> Result<Json<wire::Page<wire::Vpc>>, ApiError> {
-    Ok(Json(
-        st.store
-            .list_vpcs(&me, q.get("cursor").map(String::as_str), limit(&q)?)
-            .await?,
-    ))
-}
-
-async fn get_vpc(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    Path(id): Path<String>,
-) -> Result<Json<wire::Vpc>, ApiError> {
-    Ok(Json(st.store.get_vpc(&me, &id).await?))
-}
-
-async fn delete_vpc(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    st.store.delete_vpc(&me, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn create_subnet(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    headers: HeaderMap,
-    body: Body<wire::CreateSubnet>,
-) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
-        st.store.create_subnet(&me, &body.value)
-    })
-    .await
-}
-
-async fn list_subnets(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    Query(q): Q,
-) -> Result<Json<wire::Page<wire::Subnet>>, ApiError> {
-    Ok(Json(
-        st.store
-            .list_subnets(&me, q.get("cursor").map(String::as_str), limit(&q)?)
-            .await?,
-    ))
-}
-
-async fn get_subnet(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    Path(id): Path<String>,
-) -> Result<Json<wire::Subnet>, ApiError> {
-    Ok(Json(st.store.get_subnet(&me, &id).await?))
-}
-
-async fn delete_subnet(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    st.store.delete_subnet(&me, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn create_route_table(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    headers: HeaderMap,
-    body: Body<wire::CreateRouteTable>,
-) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
-        st.store.create_route_table(&me, &body.value)
-    })
-    .await
-}
-
-async fn list_route_tables(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    Query(q): Q,
-) -> Result<Json<wire::Page<wire::RouteTable>>, ApiError> {
-    Ok(Json(
-        st.store
-            .list_route_tables(&me, q.get("cursor").map(String::as_str), limit(&q)?)
-            .await?,
-    ))
-}
-
-async fn get_route_table(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    Path(id): Path<String>,
-) -> Result<Json<wire::RouteTable>, ApiError> {
-    Ok(Json(st.store.get_route_table(&me, &id).await?))
-}
-
-async fn add_route(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body<wire::CreateRoute>,
-) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
-        st.store.add_route(&me, &id, &body.value)
-    })
-    .await
-}
-
-async fn delete_route(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    Path(id): Path<String>,
-    Query(q): Q,
-) -> Result<Json<wire::RouteTable>, ApiError> {
-    let dest = q.get("destination_cidr").ok_or_else(|| {
-        ApiError::invalid(
-            "MISSING_PARAMETER",
-            "destination_cidr query parameter is required",
-        )
-    })?;
-    Ok(Json(st.store.delete_route(&me, &id, dest).await?))
-}
-
-async fn create_peering(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    headers: HeaderMap,
-    body: Body<wire::CreatePeering>,
-) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
-        st.store.create_peering(&me, &body.value)
-    })
-    .await
-}
-
-async fn list_peerings(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    Query(q): Q,
-) -> Result<Json<wire::Page<wire::Peering>>, ApiError> {
-    let get = |k: &str| q.get(k).map(String::as_str);
-    Ok(Json(
-        st.store
-            .list_peerings(&me, get("status"), get("vpc_id"), get("cursor"), limit(&q)?)
-            .await?,
-    ))
-}
-
-async fn get_peering(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    Path(id): Path<String>,
-) -> Result<Json<wire::Peering>, ApiError> {
-    Ok(Json(st.store.get_peering(&me, &id).await?))
-}
-
-async fn accept_peering(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    idempotent(
-        &st,
-        &me,
-        &headers,
-        &Bytes::from(id.clone()),
-        StatusCode::OK,
-        || st.store.accept_peering(&me, &id),
-    )
-    .await
-}
-
-async fn reject_peering(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    idempotent(
-        &st,
-        &me,
-        &headers,
-        &Bytes::from(id.clone()),
-        StatusCode::OK,
-        || st.store.reject_peering(&me, &id),
-    )
-    .await
-}
-
-async fn delete_peering(
-    State(st): State<AppState>,
-    Caller(me): Caller,
-    Path(id): Path<String>,
-) -> Result<Json<wire::Peering>, ApiError> {
-    Ok(Json(st.store.delete_peering(&me, &id).await?))
-}
-
 async fn not_found() -> Response {
     error_response(StatusCode::NOT_FOUND, "NOT_FOUND", "no such API path")
 }
@@ -486,11 +260,13 @@ async fn method_not_allowed() -> Response {
     )
 }
 
-/// Every `/v1` route, as (method, path) — the security tests walk this list.
+/// Every `/v1` route, as (method, path) — the security tests walk this list, and a test checks it against the
+/// OpenAPI document. `/v1/openapi.json` is public and not in it.
 pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/vpcs"),
     ("GET", "/v1/vpcs"),
     ("GET", "/v1/vpcs/{id}"),
+    ("PATCH", "/v1/vpcs/{id}"),
     ("DELETE", "/v1/vpcs/{id}"),
     ("POST", "/v1/subnets"),
     ("GET", "/v1/subnets"),
@@ -499,8 +275,30 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/route-tables"),
     ("GET", "/v1/route-tables"),
     ("GET", "/v1/route-tables/{id}"),
+    ("DELETE", "/v1/route-tables/{id}"),
     ("POST", "/v1/route-tables/{id}/routes"),
     ("DELETE", "/v1/route-tables/{id}/routes"),
+    ("POST", "/v1/route-tables/{id}/associations"),
+    ("DELETE", "/v1/route-tables/{id}/associations/{subnet_id}"),
+    ("POST", "/v1/security-groups"),
+    ("GET", "/v1/security-groups"),
+    ("GET", "/v1/security-groups/{id}"),
+    ("PATCH", "/v1/security-groups/{id}"),
+    ("DELETE", "/v1/security-groups/{id}"),
+    ("POST", "/v1/security-groups/{id}/rules"),
+    ("DELETE", "/v1/security-groups/{id}/rules/{rule_id}"),
+    ("POST", "/v1/network-acls"),
+    ("GET", "/v1/network-acls"),
+    ("GET", "/v1/network-acls/{id}"),
+    ("DELETE", "/v1/network-acls/{id}"),
+    ("POST", "/v1/network-acls/{id}/entries"),
+    ("DELETE", "/v1/network-acls/{id}/entries/{direction}/{rule_number}"),
+    ("POST", "/v1/network-acls/{id}/associations"),
+    ("POST", "/v1/endpoints"),
+    ("GET", "/v1/endpoints"),
+    ("GET", "/v1/endpoints/{id}"),
+    ("PATCH", "/v1/endpoints/{id}"),
+    ("DELETE", "/v1/endpoints/{id}"),
     ("POST", "/v1/vpc-peering"),
     ("GET", "/v1/vpc-peering"),
     ("GET", "/v1/vpc-peering/{id}"),
@@ -509,26 +307,116 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/vpc-peering/{id}/reject"),
 ];
 
+/// The OpenAPI 3.1 document, generated from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "NFYio-compatible VPC control plane (Peerplan)",
+        description = "Accounts, VPC resources and the VPC peering lifecycle, as in the NFYio VPC peering document; AWS semantics where it is silent."
+    ),
+    paths(
+        handlers::create_vpc,
+            handlers::list_vpcs,
+            handlers::get_vpc,
+            handlers::update_vpc,
+            handlers::delete_vpc,
+            handlers::create_subnet,
+            handlers::list_subnets,
+            handlers::get_subnet,
+            handlers::delete_subnet,
+            handlers::create_route_table,
+            handlers::list_route_tables,
+            handlers::get_route_table,
+            handlers::delete_route_table,
+            handlers::add_route,
+            handlers::delete_route,
+            handlers::associate_route_table,
+            handlers::disassociate_route_table,
+            handlers::create_security_group,
+            handlers::list_security_groups,
+            handlers::get_security_group,
+            handlers::update_security_group,
+            handlers::delete_security_group,
+            handlers::add_sg_rule,
+            handlers::delete_sg_rule,
+            handlers::create_network_acl,
+            handlers::list_network_acls,
+            handlers::get_network_acl,
+            handlers::delete_network_acl,
+            handlers::add_acl_entry,
+            handlers::delete_acl_entry,
+            handlers::associate_network_acl,
+            handlers::create_endpoint,
+            handlers::list_endpoints,
+            handlers::get_endpoint,
+            handlers::update_endpoint,
+            handlers::delete_endpoint,
+            handlers::create_peering,
+            handlers::list_peerings,
+            handlers::get_peering,
+            handlers::delete_peering,
+            handlers::accept_peering,
+            handlers::reject_peering
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "vpcs"), (name = "subnets"), (name = "route-tables"), (name = "security-groups"),
+        (name = "network-acls"), (name = "endpoints"), (name = "vpc-peering")
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+async fn openapi_json() -> Response {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().expect("the document serializes"));
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.clone(),
+    )
+        .into_response()
+}
+
 /// The `/v1` router (nest it at the root; its paths include `/v1`).
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/v1/vpcs", post(create_vpc).get(list_vpcs))
-        .route("/v1/vpcs/{id}", get(get_vpc).delete(delete_vpc))
-        .route("/v1/subnets", post(create_subnet).get(list_subnets))
-        .route("/v1/subnets/{id}", get(get_subnet).delete(delete_subnet))
-        .route(
-            "/v1/route-tables",
-            post(create_route_table).get(list_route_tables),
-        )
-        .route("/v1/route-tables/{id}", get(get_route_table))
-        .route(
-            "/v1/route-tables/{id}/routes",
-            post(add_route).delete(delete_route),
-        )
-        .route("/v1/vpc-peering", post(create_peering).get(list_peerings))
-        .route("/v1/vpc-peering/{id}", get(get_peering).delete(delete_peering))
-        .route("/v1/vpc-peering/{id}/accept", post(accept_peering))
-        .route("/v1/vpc-peering/{id}/reject", post(reject_peering))
+        .route("/v1/openapi.json", get(openapi_json))
+        .route("/v1/vpcs", post(handlers::create_vpc).get(handlers::list_vpcs))
+        .route("/v1/vpcs/{id}", get(handlers::get_vpc).patch(handlers::update_vpc).delete(handlers::delete_vpc))
+        .route("/v1/subnets", post(handlers::create_subnet).get(handlers::list_subnets))
+        .route("/v1/subnets/{id}", get(handlers::get_subnet).delete(handlers::delete_subnet))
+        .route("/v1/route-tables", post(handlers::create_route_table).get(handlers::list_route_tables))
+        .route("/v1/route-tables/{id}", get(handlers::get_route_table).delete(handlers::delete_route_table))
+        .route("/v1/route-tables/{id}/routes", post(handlers::add_route).delete(handlers::delete_route))
+        .route("/v1/route-tables/{id}/associations", post(handlers::associate_route_table))
+        .route("/v1/route-tables/{id}/associations/{subnet_id}", delete(handlers::disassociate_route_table))
+        .route("/v1/security-groups", post(handlers::create_security_group).get(handlers::list_security_groups))
+        .route("/v1/security-groups/{id}", get(handlers::get_security_group).patch(handlers::update_security_group).delete(handlers::delete_security_group))
+        .route("/v1/security-groups/{id}/rules", post(handlers::add_sg_rule))
+        .route("/v1/security-groups/{id}/rules/{rule_id}", delete(handlers::delete_sg_rule))
+        .route("/v1/network-acls", post(handlers::create_network_acl).get(handlers::list_network_acls))
+        .route("/v1/network-acls/{id}", get(handlers::get_network_acl).delete(handlers::delete_network_acl))
+        .route("/v1/network-acls/{id}/entries", post(handlers::add_acl_entry))
+        .route("/v1/network-acls/{id}/entries/{direction}/{rule_number}", delete(handlers::delete_acl_entry))
+        .route("/v1/network-acls/{id}/associations", post(handlers::associate_network_acl))
+        .route("/v1/endpoints", post(handlers::create_endpoint).get(handlers::list_endpoints))
+        .route("/v1/endpoints/{id}", get(handlers::get_endpoint).patch(handlers::update_endpoint).delete(handlers::delete_endpoint))
+        .route("/v1/vpc-peering", post(handlers::create_peering).get(handlers::list_peerings))
+        .route("/v1/vpc-peering/{id}", get(handlers::get_peering).delete(handlers::delete_peering))
+        .route("/v1/vpc-peering/{id}/accept", post(handlers::accept_peering))
+        .route("/v1/vpc-peering/{id}/reject", post(handlers::reject_peering))
         .route("/v1/{*rest}", axum::routing::any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

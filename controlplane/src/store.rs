@@ -32,7 +32,7 @@ impl Default for Limits {
 }
 
 /// A write transaction, holding this process's writer turn on SQLite.
-struct WriteTx {
+pub(crate) struct WriteTx {
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     tx: sqlx::Transaction<'static, sqlx::Any>,
 }
@@ -51,7 +51,7 @@ impl std::ops::DerefMut for WriteTx {
 }
 
 impl WriteTx {
-    async fn commit(self) -> Result<()> {
+    pub(crate) async fn commit(self) -> Result<()> {
         Ok(self.tx.commit().await?)
     }
 }
@@ -59,7 +59,7 @@ impl WriteTx {
 /// The store.
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     pub clock: Arc<dyn Clock>,
     pub limits: Limits,
     postgres: bool,
@@ -80,15 +80,15 @@ pub fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-fn blocks_json(b: &[String]) -> String {
+pub(crate) fn blocks_json(b: &[String]) -> String {
     serde_json::to_string(b).expect("strings serialize")
 }
 
-fn parse_blocks(text: &str) -> Vec<String> {
+pub(crate) fn parse_blocks(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
-fn cidr(field: &str, text: &str) -> Result<netmodel::cidr::Cidr> {
+pub(crate) fn cidr(field: &str, text: &str) -> Result<netmodel::cidr::Cidr> {
     netmodel::cidr::Cidr::from_str(text)
         .map_err(|e| ApiError::invalid("INVALID_CIDR", format!("{field}: {e}")))
 }
@@ -103,11 +103,13 @@ fn vpc_from(row: &AnyRow) -> Result<wire::Vpc> {
         secondary_cidr_blocks: parse_blocks(&row.try_get::<String, _>("secondary_cidr_blocks")?),
         ipv6_cidr_blocks: parse_blocks(&row.try_get::<String, _>("ipv6_cidr_blocks")?),
         main_route_table_id: row.try_get("main_route_table_id")?,
+        default_network_acl_id: row.try_get("default_network_acl_id")?,
+        default_security_group_id: row.try_get("default_security_group_id")?,
         created_at: row.try_get("created_at")?,
     })
 }
 
-fn all_blocks(v: &wire::Vpc) -> Vec<String> {
+pub(crate) fn all_blocks(v: &wire::Vpc) -> Vec<String> {
     std::iter::once(v.cidr_block.clone())
         .chain(v.secondary_cidr_blocks.clone())
         .chain(v.ipv6_cidr_blocks.clone())
@@ -160,7 +162,7 @@ fn peering_from(row: &AnyRow) -> Result<wire::Peering> {
 /// Page size bounds.
 pub const MAX_PAGE: i64 = 1000;
 
-fn page_limit(limit: Option<i64>) -> Result<i64> {
+pub(crate) fn page_limit(limit: Option<i64>) -> Result<i64> {
     match limit {
         None => Ok(100),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
@@ -171,7 +173,7 @@ fn page_limit(limit: Option<i64>) -> Result<i64> {
     }
 }
 
-fn paginate<T>(mut items: Vec<T>, limit: i64, id: impl Fn(&T) -> String) -> wire::Page<T> {
+pub(crate) fn paginate<T>(mut items: Vec<T>, limit: i64, id: impl Fn(&T) -> String) -> wire::Page<T> {
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
         items.last().map(id)
@@ -228,7 +230,7 @@ impl Store {
         &self.pool
     }
 
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.clock.now_ms()
     }
 
@@ -237,7 +239,7 @@ impl Store {
     /// which busy_timeout cannot help.
     /// Writers of one process also queue on an in-process lock, so they wait in order instead of polling
     /// SQLite's busy handler (which sleeps in coarse steps).
-    async fn write_tx(&self) -> Result<WriteTx> {
+    pub(crate) async fn write_tx(&self) -> Result<WriteTx> {
         if self.postgres {
             return Ok(WriteTx {
                 _turn: None,
@@ -357,12 +359,15 @@ impl Store {
             secondary_cidr_blocks: req.secondary_cidr_blocks.iter().map(canon).collect(),
             ipv6_cidr_blocks: req.ipv6_cidr_blocks.iter().map(canon).collect(),
             main_route_table_id: new_id("rtb"),
+            default_network_acl_id: new_id("acl"),
+            default_security_group_id: new_id("sg"),
             created_at: self.now(),
         };
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO vpcs (id, account_id, name, region, cidr_block, secondary_cidr_blocks, ipv6_cidr_blocks, \
-             main_route_table_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             main_route_table_id, default_network_acl_id, default_security_group_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&vpc.id)
         .bind(account)
@@ -372,6 +377,8 @@ impl Store {
         .bind(blocks_json(&vpc.secondary_cidr_blocks))
         .bind(blocks_json(&vpc.ipv6_cidr_blocks))
         .bind(&vpc.main_route_table_id)
+        .bind(&vpc.default_network_acl_id)
+        .bind(&vpc.default_security_group_id)
         .bind(vpc.created_at)
         .execute(&mut **tx)
         .await?;
@@ -384,6 +391,7 @@ impl Store {
         .bind(vpc.created_at)
         .execute(&mut **tx)
         .await?;
+        self.create_vpc_defaults(&mut tx, &vpc).await?;
         tx.commit().await?;
         Ok(vpc)
     }
@@ -445,20 +453,21 @@ impl Store {
                 format!("VPC \"{id}\" has {live} pending or active peering connections; delete them first"),
             ));
         }
-        sqlx::query(
+        for sql in [
             "DELETE FROM routes WHERE route_table_id IN (SELECT id FROM route_tables WHERE vpc_id = $1)",
-        )
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-        sqlx::query("DELETE FROM route_tables WHERE vpc_id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("DELETE FROM subnets WHERE vpc_id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+            "DELETE FROM route_tables WHERE vpc_id = $1",
+            "DELETE FROM endpoints WHERE vpc_id = $1",
+            "DELETE FROM subnet_associations WHERE subnet_id IN (SELECT id FROM subnets WHERE vpc_id = $1)",
+            "DELETE FROM subnets WHERE vpc_id = $1",
+            "DELETE FROM acl_entries WHERE acl_id IN (SELECT id FROM network_acls WHERE vpc_id = $1)",
+            "DELETE FROM network_acls WHERE vpc_id = $1",
+            // Rules of other groups that name this VPC's groups go with them.
+            "DELETE FROM sg_rules WHERE group_id IN (SELECT id FROM security_groups WHERE vpc_id = $1) \
+             OR ref_group_id IN (SELECT id FROM security_groups WHERE vpc_id = $1)",
+            "DELETE FROM security_groups WHERE vpc_id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut **tx).await?;
+        }
         // Ended peerings keep their history but no longer pin the VPC.
         sqlx::query("DELETE FROM peerings WHERE requester_vpc_id = $1 OR accepter_vpc_id = $1")
             .bind(id)
@@ -564,13 +573,28 @@ impl Store {
         Ok(paginate(items, limit, |v| v.id.clone()))
     }
 
-    /// Deletes a subnet.
+    /// Deletes a subnet (refused while endpoints are in it) with its associations.
     pub async fn delete_subnet(&self, account: &str, id: &str) -> Result<()> {
         self.get_subnet(account, id).await?;
-        sqlx::query("DELETE FROM subnets WHERE id = $1")
+        let mut tx = self.write_tx().await?;
+        let used: i64 = sqlx::query("SELECT COUNT(*) AS n FROM endpoints WHERE subnet_id = $1")
             .bind(id)
-            .execute(&self.pool)
-            .await?;
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("n")?;
+        if used > 0 {
+            return Err(ApiError::conflict(
+                "SUBNET_IN_USE",
+                format!("subnet \"{id}\" still has {used} endpoints; delete them first"),
+            ));
+        }
+        for sql in [
+            "DELETE FROM subnet_associations WHERE subnet_id = $1",
+            "DELETE FROM subnets WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut **tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -599,7 +623,7 @@ impl Store {
     /// A route table with its routes (local routes first); a route to a peering that is not active is a
     /// `blackhole`.
     pub async fn get_route_table(&self, account: &str, id: &str) -> Result<wire::RouteTable> {
-        self.expire_due().await?;
+        // No expiry sweep needed: pending and expired peerings both make their routes blackholes.
         let row = sqlx::query("SELECT * FROM route_tables WHERE id = $1 AND account_id = $2")
             .bind(id)
             .bind(account)
@@ -642,6 +666,7 @@ impl Store {
             vpc_id,
             main: row.try_get::<i64, _>("main")? != 0,
             routes,
+            subnet_ids: self.associated_subnets("route_table", id).await?,
             created_at: row.try_get("created_at")?,
         })
     }

@@ -4,9 +4,10 @@
 //! assignment.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// `POST /v1/vpcs`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVpc {
     pub name: String,
@@ -32,7 +33,7 @@ impl CreateVpc {
 }
 
 /// A VPC as returned.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Vpc {
     pub id: String,
     pub account_id: String,
@@ -42,11 +43,22 @@ pub struct Vpc {
     pub secondary_cidr_blocks: Vec<String>,
     pub ipv6_cidr_blocks: Vec<String>,
     pub main_route_table_id: String,
+    /// The network ACL every subnet uses until associated with another (allows all traffic).
+    pub default_network_acl_id: String,
+    /// The security group endpoints get when created without one.
+    pub default_security_group_id: String,
     pub created_at: i64,
 }
 
+/// `PATCH /v1/vpcs/{id}`: rename.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateVpc {
+    pub name: String,
+}
+
 /// `POST /v1/subnets`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSubnet {
     pub vpc_id: String,
@@ -56,7 +68,7 @@ pub struct CreateSubnet {
 }
 
 /// A subnet as returned.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Subnet {
     pub id: String,
     pub account_id: String,
@@ -67,14 +79,14 @@ pub struct Subnet {
 }
 
 /// `POST /v1/route-tables`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRouteTable {
     pub vpc_id: String,
 }
 
 /// `POST /v1/route-tables/{id}/routes`, exactly as in the seed document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRoute {
     pub destination_cidr: String,
@@ -83,7 +95,7 @@ pub struct CreateRoute {
 }
 
 /// One route; `state` is `blackhole` while its peering is not active.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Route {
     pub destination_cidr: String,
     pub target: String,
@@ -91,18 +103,20 @@ pub struct Route {
 }
 
 /// A route table as returned, with its local routes first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RouteTable {
     pub id: String,
     pub account_id: String,
     pub vpc_id: String,
     pub main: bool,
     pub routes: Vec<Route>,
+    /// Subnets explicitly associated with this table (the others of the VPC use the main table).
+    pub subnet_ids: Vec<String>,
     pub created_at: i64,
 }
 
 /// `POST /v1/vpc-peering`, as in the seed document.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePeering {
     pub requester_vpc_id: String,
@@ -118,7 +132,7 @@ pub struct CreatePeering {
 }
 
 /// A peering connection as returned (either side sees the peer's VPC id, blocks and account).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Peering {
     pub id: String,
     pub status: String,
@@ -136,8 +150,193 @@ pub struct Peering {
     pub expires_at: i64,
 }
 
+/// `POST /v1/route-tables/{id}/associations` and `POST /v1/network-acls/{id}/associations`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Association {
+    pub subnet_id: String,
+}
+
+/// `POST /v1/security-groups`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSecurityGroup {
+    pub vpc_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `PATCH /v1/security-groups/{id}`: any of name and description.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSecurityGroup {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// `POST /v1/security-groups/{id}/rules`: one ingress or egress rule. Exactly one of `cidr` and
+/// `security_group_id` names the peer; ports only for tcp and udp (both ends inclusive).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSgRule {
+    /// `ingress` or `egress`.
+    pub direction: String,
+    /// `tcp`, `udp`, `icmp`, `icmpv6`, `all` (or `-1`), or an IANA number.
+    pub protocol: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<String>,
+    /// A group of the same VPC, or of a VPC peered with it (active, same region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_group_id: Option<String>,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A security-group rule as returned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SgRule {
+    pub id: String,
+    pub direction: String,
+    pub protocol: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_group_id: Option<String>,
+    pub description: String,
+}
+
+/// A security group with its rules (stateful: replies to allowed traffic are allowed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub account_id: String,
+    pub vpc_id: String,
+    pub name: String,
+    pub description: String,
+    /// The VPC's default group (cannot be deleted).
+    pub default: bool,
+    pub ingress: Vec<SgRule>,
+    pub egress: Vec<SgRule>,
+    pub created_at: i64,
+}
+
+/// `POST /v1/network-acls`: a custom ACL, which denies everything until entries are added.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateNetworkAcl {
+    pub vpc_id: String,
+}
+
+/// `POST /v1/network-acls/{id}/entries`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAclEntry {
+    /// 1–32766, evaluated lowest first.
+    pub rule_number: u16,
+    /// `ingress` or `egress`.
+    pub direction: String,
+    pub protocol: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_port: Option<u16>,
+    pub cidr_block: String,
+    /// `allow` or `deny`.
+    pub rule_action: String,
+}
+
+/// A network-ACL entry as returned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AclEntry {
+    pub rule_number: u16,
+    pub direction: String,
+    pub protocol: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_port: Option<u16>,
+    pub cidr_block: String,
+    pub rule_action: String,
+}
+
+/// A network ACL (stateless); entries sorted by direction and rule number; an implicit final deny.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NetworkAcl {
+    pub id: String,
+    pub account_id: String,
+    pub vpc_id: String,
+    /// The VPC's default ACL: subnets without an explicit association use it.
+    pub default: bool,
+    pub entries: Vec<AclEntry>,
+    /// Subnets explicitly associated with this ACL.
+    pub subnet_ids: Vec<String>,
+    pub created_at: i64,
+}
+
+/// `POST /v1/endpoints`: something with an address in a subnet (instance, bucket, agent, service…).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEndpoint {
+    pub subnet_id: String,
+    pub name: String,
+    /// instance, bucket, agent, service, database, load_balancer, interface or other.
+    #[serde(default = "default_kind")]
+    pub kind: String,
+    /// An address inside the subnet (not one of the five AWS reserves); the next free one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_ip: Option<String>,
+    /// Ports it listens on.
+    #[serde(default)]
+    pub ports: Vec<u16>,
+    /// Groups of the same VPC; the VPC's default group when empty.
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+}
+
+fn default_kind() -> String {
+    "instance".into()
+}
+
+/// `PATCH /v1/endpoints/{id}`: any of name, ports and security groups.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEndpoint {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<u16>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_group_ids: Option<Vec<String>>,
+}
+
+/// An endpoint as returned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Endpoint {
+    pub id: String,
+    pub account_id: String,
+    pub vpc_id: String,
+    pub subnet_id: String,
+    pub name: String,
+    pub kind: String,
+    pub private_ip: String,
+    pub ports: Vec<u16>,
+    pub security_group_ids: Vec<String>,
+    pub created_at: i64,
+}
+
 /// A page of a list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.
@@ -146,20 +345,20 @@ pub struct Page<T> {
 }
 
 /// A created account and its key (shown once).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NewAccount {
     pub account_id: String,
     pub api_key: String,
 }
 
 /// The error body: `{"error":{"code":"PEERING_NOT_PENDING","message":"…"}}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// Code and message of an error.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,

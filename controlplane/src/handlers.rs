@@ -1,0 +1,738 @@
+//! The `/v1` handlers, one per API operation, each documented for the OpenAPI document (`utoipa::path`): what
+//! it takes, what it answers, and the errors every operation shares.
+
+use std::collections::HashMap;
+
+use axum::{
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::Response,
+    Json,
+};
+use utoipa::{IntoParams, IntoResponses};
+
+use crate::{
+    error::ApiError,
+    service::{idempotent, AppState, Body, Caller},
+    wire::{self, Page},
+};
+
+/// Query parameters, read leniently so a bad value is a JSON error naming it (not a bare rejection).
+type Params = HashMap<String, String>;
+
+fn limit(q: &Params) -> Result<Option<i64>, ApiError> {
+    q.get("limit")
+        .map(|l| {
+            l.parse::<i64>()
+                .map_err(|_| ApiError::invalid("INVALID_LIMIT", format!("limit: \"{l}\" is not a number")))
+        })
+        .transpose()
+}
+
+fn cursor(q: &Params) -> Option<&str> {
+    q.get("cursor").map(String::as_str)
+}
+
+fn vpc(q: &Params) -> Option<&str> {
+    q.get("vpc_id").map(String::as_str)
+}
+
+fn required<'a>(q: &'a Params, name: &str) -> Result<&'a str, ApiError> {
+    q.get(name).map(String::as_str).ok_or_else(|| {
+        ApiError::invalid("MISSING_PARAMETER", format!("{name} query parameter is required"))
+    })
+}
+
+/// Paging of every list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PageQuery {
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Page size, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+}
+
+/// Only the objects of one VPC.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct VpcQuery {
+    vpc_id: Option<String>,
+}
+
+/// Only peerings with one status.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct StatusQuery {
+    #[param(pattern = "^(pending|active|rejected|expired|failed|deleted)$")]
+    status: Option<String>,
+}
+
+/// The route to delete.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct DestinationQuery {
+    /// The route's destination, e.g. `172.16.0.0/16`.
+    destination_cidr: String,
+}
+
+/// Makes a POST safe to retry: the same key and body return the first response again.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct IdempotencyHeader {
+    /// 1–255 characters.
+    #[param(rename = "Idempotency-Key", min_length = 1, max_length = 255)]
+    idempotency_key: Option<String>,
+}
+
+/// The errors every operation shares: `{"error":{"code","message"}}`.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum ApiErrors {
+    /// Invalid input: bad JSON, an unknown field, a value out of range (the message names it).
+    #[response(status = 400)]
+    BadRequest(wire::ErrorBody),
+    /// Missing or invalid API key.
+    #[response(status = 401)]
+    Unauthorized(wire::ErrorBody),
+    /// The object is visible but this account may not do that (e.g. the requester accepting).
+    #[response(status = 403)]
+    Forbidden(wire::ErrorBody),
+    /// No such object for this account.
+    #[response(status = 404)]
+    NotFound(wire::ErrorBody),
+    /// Not allowed on this path.
+    #[response(status = 405)]
+    MethodNotAllowed(wire::ErrorBody),
+    /// The request took too long.
+    #[response(status = 408)]
+    Timeout(wire::ErrorBody),
+    /// The state forbids it (duplicate, quota, not pending, in use).
+    #[response(status = 409)]
+    Conflict(wire::ErrorBody),
+    /// The body is larger than 1 MiB.
+    #[response(status = 413)]
+    TooLarge(wire::ErrorBody),
+    /// The Idempotency-Key was used with another body.
+    #[response(status = 422)]
+    IdempotencyKeyReused(wire::ErrorBody),
+    /// The key's rate limit is exceeded.
+    #[response(status = 429)]
+    RateLimited(wire::ErrorBody),
+}
+
+/// Creates a VPC with its main route table, default network ACL and default security group.
+#[utoipa::path(
+    post,
+    path = "/v1/vpcs",
+    tag = "vpcs",
+    operation_id = "create_vpc",
+    params(IdempotencyHeader),
+    request_body = wire::CreateVpc,
+    responses((status = 201, body = wire::Vpc), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn create_vpc(State(st): State<AppState>, Caller(me): Caller, headers: HeaderMap, body: Body<wire::CreateVpc>) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.create_vpc(&me, &body.value)).await
+}
+
+/// Lists the account's VPCs.
+#[utoipa::path(
+    get,
+    path = "/v1/vpcs",
+    tag = "vpcs",
+    operation_id = "list_vpcs",
+    params(PageQuery),
+    responses((status = 200, body = Page<wire::Vpc>), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn list_vpcs(State(st): State<AppState>, Caller(me): Caller, Query(q): Query<Params>) -> Result<Json<Page<wire::Vpc>>, ApiError> {
+    Ok(Json(st.store.list_vpcs(&me, cursor(&q), limit(&q)?).await?))
+}
+
+/// Gets one VPC.
+#[utoipa::path(
+    get,
+    path = "/v1/vpcs/{id}",
+    tag = "vpcs",
+    operation_id = "get_vpc",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 200, body = wire::Vpc), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn get_vpc(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::Vpc>, ApiError> {
+    Ok(Json(st.store.get_vpc(&me, &id).await?))
+}
+
+/// Renames a VPC.
+#[utoipa::path(
+    patch,
+    path = "/v1/vpcs/{id}",
+    tag = "vpcs",
+    operation_id = "update_vpc",
+    params(("id" = String, Path, description = "The object's id")),
+    request_body = wire::UpdateVpc,
+    responses((status = 200, body = wire::Vpc), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn update_vpc(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, body: Body<wire::UpdateVpc>) -> Result<Json<wire::Vpc>, ApiError> {
+    Ok(Json(st.store.update_vpc(&me, &id, &body.value).await?))
+}
+
+/// Deletes a VPC and everything in it (refused while a peering is pending or active).
+#[utoipa::path(
+    delete,
+    path = "/v1/vpcs/{id}",
+    tag = "vpcs",
+    operation_id = "delete_vpc",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 204, description = "Deleted"), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn delete_vpc(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    st.store.delete_vpc(&me, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Creates a subnet inside one of its VPC's blocks.
+#[utoipa::path(
+    post,
+    path = "/v1/subnets",
+    tag = "subnets",
+    operation_id = "create_subnet",
+    params(IdempotencyHeader),
+    request_body = wire::CreateSubnet,
+    responses((status = 201, body = wire::Subnet), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn create_subnet(State(st): State<AppState>, Caller(me): Caller, headers: HeaderMap, body: Body<wire::CreateSubnet>) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.create_subnet(&me, &body.value)).await
+}
+
+/// Lists the account's subnets.
+#[utoipa::path(
+    get,
+    path = "/v1/subnets",
+    tag = "subnets",
+    operation_id = "list_subnets",
+    params(PageQuery),
+    responses((status = 200, body = Page<wire::Subnet>), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn list_subnets(State(st): State<AppState>, Caller(me): Caller, Query(q): Query<Params>) -> Result<Json<Page<wire::Subnet>>, ApiError> {
+    Ok(Json(st.store.list_subnets(&me, cursor(&q), limit(&q)?).await?))
+}
+
+/// Gets one subnet.
+#[utoipa::path(
+    get,
+    path = "/v1/subnets/{id}",
+    tag = "subnets",
+    operation_id = "get_subnet",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 200, body = wire::Subnet), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn get_subnet(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::Subnet>, ApiError> {
+    Ok(Json(st.store.get_subnet(&me, &id).await?))
+}
+
+/// Deletes a subnet (refused while endpoints are in it).
+#[utoipa::path(
+    delete,
+    path = "/v1/subnets/{id}",
+    tag = "subnets",
+    operation_id = "delete_subnet",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 204, description = "Deleted"), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn delete_subnet(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    st.store.delete_subnet(&me, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Creates a (non-main) route table.
+#[utoipa::path(
+    post,
+    path = "/v1/route-tables",
+    tag = "route-tables",
+    operation_id = "create_route_table",
+    params(IdempotencyHeader),
+    request_body = wire::CreateRouteTable,
+    responses((status = 201, body = wire::RouteTable), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn create_route_table(State(st): State<AppState>, Caller(me): Caller, headers: HeaderMap, body: Body<wire::CreateRouteTable>) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.create_route_table(&me, &body.value)).await
+}
+
+/// Lists the account's route tables.
+#[utoipa::path(
+    get,
+    path = "/v1/route-tables",
+    tag = "route-tables",
+    operation_id = "list_route_tables",
+    params(PageQuery),
+    responses((status = 200, body = Page<wire::RouteTable>), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn list_route_tables(State(st): State<AppState>, Caller(me): Caller, Query(q): Query<Params>) -> Result<Json<Page<wire::RouteTable>>, ApiError> {
+    Ok(Json(st.store.list_route_tables(&me, cursor(&q), limit(&q)?).await?))
+}
+
+/// Gets a route table; a route to a peering that is not active is a blackhole.
+#[utoipa::path(
+    get,
+    path = "/v1/route-tables/{id}",
+    tag = "route-tables",
+    operation_id = "get_route_table",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 200, body = wire::RouteTable), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn get_route_table(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::RouteTable>, ApiError> {
+    Ok(Json(st.store.get_route_table(&me, &id).await?))
+}
+
+/// Deletes a route table (not the main one, not while subnets use it).
+#[utoipa::path(
+    delete,
+    path = "/v1/route-tables/{id}",
+    tag = "route-tables",
+    operation_id = "delete_route_table",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 204, description = "Deleted"), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn delete_route_table(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    st.store.delete_route_table(&me, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds a route, as in the seed: destination_cidr and target (local, a peering pcx_…, or a gateway).
+#[utoipa::path(
+    post,
+    path = "/v1/route-tables/{id}/routes",
+    tag = "route-tables",
+    operation_id = "add_route",
+    params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
+    request_body = wire::CreateRoute,
+    responses((status = 201, body = wire::RouteTable), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn add_route(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body<wire::CreateRoute>) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.add_route(&me, &id, &body.value)).await
+}
+
+/// Deletes the route for a destination.
+#[utoipa::path(
+    delete,
+    path = "/v1/route-tables/{id}/routes",
+    tag = "route-tables",
+    operation_id = "delete_route",
+    params(("id" = String, Path, description = "The object's id"), DestinationQuery),
+    responses((status = 200, body = wire::RouteTable), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn delete_route(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, Query(q): Query<Params>) -> Result<Json<wire::RouteTable>, ApiError> {
+    Ok(Json(st.store.delete_route(&me, &id, required(&q, "destination_cidr")?).await?))
+}
+
+/// Associates a subnet of the table's VPC with it.
+#[utoipa::path(
+    post,
+    path = "/v1/route-tables/{id}/associations",
+    tag = "route-tables",
+    operation_id = "associate_route_table",
+    params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
+    request_body = wire::Association,
+    responses((status = 200, body = wire::RouteTable), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn associate_route_table(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body<wire::Association>) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::OK, || st.store.associate_route_table(&me, &id, &body.value)).await
+}
+
+/// Removes a subnet's association; it uses the main table again.
+#[utoipa::path(
+    delete,
+    path = "/v1/route-tables/{id}/associations/{subnet_id}",
+    tag = "route-tables",
+    operation_id = "disassociate_route_table",
+    params(("id" = String, Path, description = "The object's id"), ("subnet_id" = String, Path, description = "A subnet id")),
+    responses((status = 200, body = wire::RouteTable), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn disassociate_route_table(State(st): State<AppState>, Caller(me): Caller, Path((id, subnet_id)): Path<(String, String)>) -> Result<Json<wire::RouteTable>, ApiError> {
+    Ok(Json(st.store.disassociate_route_table(&me, &id, &subnet_id).await?))
+}
+
+/// Creates a security group (egress to anywhere, no ingress).
+#[utoipa::path(
+    post,
+    path = "/v1/security-groups",
+    tag = "security-groups",
+    operation_id = "create_security_group",
+    params(IdempotencyHeader),
+    request_body = wire::CreateSecurityGroup,
+    responses((status = 201, body = wire::SecurityGroup), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn create_security_group(State(st): State<AppState>, Caller(me): Caller, headers: HeaderMap, body: Body<wire::CreateSecurityGroup>) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.create_security_group(&me, &body.value)).await
+}
+
+/// Lists the account's security groups.
+#[utoipa::path(
+    get,
+    path = "/v1/security-groups",
+    tag = "security-groups",
+    operation_id = "list_security_groups",
+    params(PageQuery, VpcQuery),
+    responses((status = 200, body = Page<wire::SecurityGroup>), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn list_security_groups(State(st): State<AppState>, Caller(me): Caller, Query(q): Query<Params>) -> Result<Json<Page<wire::SecurityGroup>>, ApiError> {
+    Ok(Json(st.store.list_security_groups(&me, vpc(&q), cursor(&q), limit(&q)?).await?))
+}
+
+/// Gets a security group with its rules.
+#[utoipa::path(
+    get,
+    path = "/v1/security-groups/{id}",
+    tag = "security-groups",
+    operation_id = "get_security_group",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 200, body = wire::SecurityGroup), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn get_security_group(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::SecurityGroup>, ApiError> {
+    Ok(Json(st.store.get_security_group(&me, &id).await?))
+}
+
+/// Changes a group's name or description.
+#[utoipa::path(
+    patch,
+    path = "/v1/security-groups/{id}",
+    tag = "security-groups",
+    operation_id = "update_security_group",
+    params(("id" = String, Path, description = "The object's id")),
+    request_body = wire::UpdateSecurityGroup,
+    responses((status = 200, body = wire::SecurityGroup), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn update_security_group(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, body: Body<wire::UpdateSecurityGroup>) -> Result<Json<wire::SecurityGroup>, ApiError> {
+    Ok(Json(st.store.update_security_group(&me, &id, &body.value).await?))
+}
+
+/// Deletes a group (not the default, not while used).
+#[utoipa::path(
+    delete,
+    path = "/v1/security-groups/{id}",
+    tag = "security-groups",
+    operation_id = "delete_security_group",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 204, description = "Deleted"), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn delete_security_group(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    st.store.delete_security_group(&me, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds an ingress or egress rule (a CIDR or a group as peer).
+#[utoipa::path(
+    post,
+    path = "/v1/security-groups/{id}/rules",
+    tag = "security-groups",
+    operation_id = "add_sg_rule",
+    params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
+    request_body = wire::CreateSgRule,
+    responses((status = 201, body = wire::SgRule), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn add_sg_rule(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body<wire::CreateSgRule>) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.add_sg_rule(&me, &id, &body.value)).await
+}
+
+/// Deletes a rule.
+#[utoipa::path(
+    delete,
+    path = "/v1/security-groups/{id}/rules/{rule_id}",
+    tag = "security-groups",
+    operation_id = "delete_sg_rule",
+    params(("id" = String, Path, description = "The object's id"), ("rule_id" = String, Path, description = "A rule id (sgr_…)")),
+    responses((status = 200, body = wire::SecurityGroup), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn delete_sg_rule(State(st): State<AppState>, Caller(me): Caller, Path((id, rule_id)): Path<(String, String)>) -> Result<Json<wire::SecurityGroup>, ApiError> {
+    Ok(Json(st.store.delete_sg_rule(&me, &id, &rule_id).await?))
+}
+
+/// Creates a custom network ACL (denies everything until entries are added).
+#[utoipa::path(
+    post,
+    path = "/v1/network-acls",
+    tag = "network-acls",
+    operation_id = "create_network_acl",
+    params(IdempotencyHeader),
+    request_body = wire::CreateNetworkAcl,
+    responses((status = 201, body = wire::NetworkAcl), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn create_network_acl(State(st): State<AppState>, Caller(me): Caller, headers: HeaderMap, body: Body<wire::CreateNetworkAcl>) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.create_network_acl(&me, &body.value)).await
+}
+
+/// Lists the account's network ACLs.
+#[utoipa::path(
+    get,
+    path = "/v1/network-acls",
+    tag = "network-acls",
+    operation_id = "list_network_acls",
+    params(PageQuery, VpcQuery),
+    responses((status = 200, body = Page<wire::NetworkAcl>), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn list_network_acls(State(st): State<AppState>, Caller(me): Caller, Query(q): Query<Params>) -> Result<Json<Page<wire::NetworkAcl>>, ApiError> {
+    Ok(Json(st.store.list_network_acls(&me, vpc(&q), cursor(&q), limit(&q)?).await?))
+}
+
+/// Gets a network ACL with its entries and associations.
+#[utoipa::path(
+    get,
+    path = "/v1/network-acls/{id}",
+    tag = "network-acls",
+    operation_id = "get_network_acl",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 200, body = wire::NetworkAcl), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn get_network_acl(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::NetworkAcl>, ApiError> {
+    Ok(Json(st.store.get_network_acl(&me, &id).await?))
+}
+
+/// Deletes a custom ACL that no subnet uses.
+#[utoipa::path(
+    delete,
+    path = "/v1/network-acls/{id}",
+    tag = "network-acls",
+    operation_id = "delete_network_acl",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 204, description = "Deleted"), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn delete_network_acl(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    st.store.delete_network_acl(&me, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds a numbered entry.
+#[utoipa::path(
+    post,
+    path = "/v1/network-acls/{id}/entries",
+    tag = "network-acls",
+    operation_id = "add_acl_entry",
+    params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
+    request_body = wire::CreateAclEntry,
+    responses((status = 201, body = wire::NetworkAcl), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn add_acl_entry(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body<wire::CreateAclEntry>) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.add_acl_entry(&me, &id, &body.value)).await
+}
+
+/// Deletes the entry with a number in one direction (ingress or egress).
+#[utoipa::path(
+    delete,
+    path = "/v1/network-acls/{id}/entries/{direction}/{rule_number}",
+    tag = "network-acls",
+    operation_id = "delete_acl_entry",
+    params(("id" = String, Path, description = "The object's id"), ("direction" = String, Path, description = "ingress or egress"), ("rule_number" = String, Path, description = "The entry's rule number")),
+    responses((status = 200, body = wire::NetworkAcl), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn delete_acl_entry(State(st): State<AppState>, Caller(me): Caller, Path((id, direction, rule_number)): Path<(String, String, String)>) -> Result<Json<wire::NetworkAcl>, ApiError> {
+    Ok(Json(st.store.delete_acl_entry(&me, &id, &direction, &rule_number).await?))
+}
+
+/// Associates a subnet of the ACL's VPC with it (replacing its previous ACL).
+#[utoipa::path(
+    post,
+    path = "/v1/network-acls/{id}/associations",
+    tag = "network-acls",
+    operation_id = "associate_network_acl",
+    params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
+    request_body = wire::Association,
+    responses((status = 200, body = wire::NetworkAcl), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn associate_network_acl(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body<wire::Association>) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::OK, || st.store.associate_network_acl(&me, &id, &body.value)).await
+}
+
+/// Creates an endpoint (instance, bucket, agent, service…) with an address in a subnet.
+#[utoipa::path(
+    post,
+    path = "/v1/endpoints",
+    tag = "endpoints",
+    operation_id = "create_endpoint",
+    params(IdempotencyHeader),
+    request_body = wire::CreateEndpoint,
+    responses((status = 201, body = wire::Endpoint), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn create_endpoint(State(st): State<AppState>, Caller(me): Caller, headers: HeaderMap, body: Body<wire::CreateEndpoint>) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.create_endpoint(&me, &body.value)).await
+}
+
+/// Lists the account's endpoints.
+#[utoipa::path(
+    get,
+    path = "/v1/endpoints",
+    tag = "endpoints",
+    operation_id = "list_endpoints",
+    params(PageQuery, VpcQuery),
+    responses((status = 200, body = Page<wire::Endpoint>), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn list_endpoints(State(st): State<AppState>, Caller(me): Caller, Query(q): Query<Params>) -> Result<Json<Page<wire::Endpoint>>, ApiError> {
+    Ok(Json(st.store.list_endpoints(&me, vpc(&q), cursor(&q), limit(&q)?).await?))
+}
+
+/// Gets one endpoint.
+#[utoipa::path(
+    get,
+    path = "/v1/endpoints/{id}",
+    tag = "endpoints",
+    operation_id = "get_endpoint",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 200, body = wire::Endpoint), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn get_endpoint(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::Endpoint>, ApiError> {
+    Ok(Json(st.store.get_endpoint(&me, &id).await?))
+}
+
+/// Changes an endpoint's name, ports or security groups.
+#[utoipa::path(
+    patch,
+    path = "/v1/endpoints/{id}",
+    tag = "endpoints",
+    operation_id = "update_endpoint",
+    params(("id" = String, Path, description = "The object's id")),
+    request_body = wire::UpdateEndpoint,
+    responses((status = 200, body = wire::Endpoint), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn update_endpoint(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, body: Body<wire::UpdateEndpoint>) -> Result<Json<wire::Endpoint>, ApiError> {
+    Ok(Json(st.store.update_endpoint(&me, &id, &body.value).await?))
+}
+
+/// Deletes an endpoint.
+#[utoipa::path(
+    delete,
+    path = "/v1/endpoints/{id}",
+    tag = "endpoints",
+    operation_id = "delete_endpoint",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 204, description = "Deleted"), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn delete_endpoint(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    st.store.delete_endpoint(&me, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Requests a peering connection, as in the seed (failed at once when blocks overlap).
+#[utoipa::path(
+    post,
+    path = "/v1/vpc-peering",
+    tag = "vpc-peering",
+    operation_id = "create_peering",
+    params(IdempotencyHeader),
+    request_body = wire::CreatePeering,
+    responses((status = 201, body = wire::Peering), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn create_peering(State(st): State<AppState>, Caller(me): Caller, headers: HeaderMap, body: Body<wire::CreatePeering>) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.create_peering(&me, &body.value)).await
+}
+
+/// Lists the peerings the account is part of.
+#[utoipa::path(
+    get,
+    path = "/v1/vpc-peering",
+    tag = "vpc-peering",
+    operation_id = "list_peerings",
+    params(PageQuery, VpcQuery, StatusQuery),
+    responses((status = 200, body = Page<wire::Peering>), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn list_peerings(State(st): State<AppState>, Caller(me): Caller, Query(q): Query<Params>) -> Result<Json<Page<wire::Peering>>, ApiError> {
+    Ok(Json(st.store.list_peerings(&me, q.get("status").map(String::as_str), vpc(&q), cursor(&q), limit(&q)?).await?))
+}
+
+/// Gets a peering (either side).
+#[utoipa::path(
+    get,
+    path = "/v1/vpc-peering/{id}",
+    tag = "vpc-peering",
+    operation_id = "get_peering",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 200, body = wire::Peering), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn get_peering(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::Peering>, ApiError> {
+    Ok(Json(st.store.get_peering(&me, &id).await?))
+}
+
+/// Deletes an active peering (either owner) or a pending request (its requester); its routes become blackholes.
+#[utoipa::path(
+    delete,
+    path = "/v1/vpc-peering/{id}",
+    tag = "vpc-peering",
+    operation_id = "delete_peering",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 200, body = wire::Peering), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn delete_peering(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::Peering>, ApiError> {
+    Ok(Json(st.store.delete_peering(&me, &id).await?))
+}
+
+/// Accepts a pending request (the accepter's account only).
+#[utoipa::path(
+    post,
+    path = "/v1/vpc-peering/{id}/accept",
+    tag = "vpc-peering",
+    operation_id = "accept_peering",
+    params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
+    responses((status = 200, body = wire::Peering), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn accept_peering(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &Bytes::from(id.clone()), StatusCode::OK, || st.store.accept_peering(&me, &id)).await
+}
+
+/// Rejects a pending request (the accepter's account only).
+#[utoipa::path(
+    post,
+    path = "/v1/vpc-peering/{id}/reject",
+    tag = "vpc-peering",
+    operation_id = "reject_peering",
+    params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
+    responses((status = 200, body = wire::Peering), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn reject_peering(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &Bytes::from(id.clone()), StatusCode::OK, || st.store.reject_peering(&me, &id)).await
+}
