@@ -60,7 +60,14 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt_install postgresql
 fi
 
-# 8. Playwright, from end2end/package-lock.json (re-installed when the lock file changes).
+# 8. schemathesis from PyPI (pinned), in a virtualenv under tools/, for the API fuzzing step.
+if ! "$ROOT/tools/venv/bin/schemathesis" --version 2>/dev/null | grep -q '4\.32\.5'; then
+  log "installing schemathesis 4.32.5 into tools/venv"
+  python3 -m venv "$ROOT/tools/venv"
+  "$ROOT/tools/venv/bin/pip" install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
+fi
+
+# 9. Playwright, from end2end/package-lock.json (re-installed when the lock file changes).
 LOCK_SUM=$(sha256sum end2end/package-lock.json | cut -d' ' -f1)
 if [ ! -f end2end/node_modules/.peerplan-lock ] || [ "$(cat end2end/node_modules/.peerplan-lock)" != "$LOCK_SUM" ]; then
   log "npm ci in end2end/"

@@ -37,6 +37,11 @@ fi
 export PEERPLAN_REQUIRE_POSTGRES=1
 cargo test --workspace 2>&1 | tee "$LOG/cargo-test.txt"
 
+step "schemathesis against /v1/openapi.json (bounded, loopback)"
+cargo build -p server --bin peerplan
+bash scripts/schemathesis.sh "$CARGO_TARGET_DIR/debug/peerplan" 2>&1 | tee "$LOG/schemathesis.txt"
+grep -qE '[0-9]+ generated, [0-9]+ passed' "$LOG/schemathesis.txt"
+
 step "end-to-end: cargo leptos end-to-end --release (Playwright in Debian's Chromium)"
 E2E_DATA=$(mktemp -d)
 PEERPLAN_DATA="$E2E_DATA" cargo leptos end-to-end --release 2>&1 | tee "$LOG/e2e.txt"
@@ -46,5 +51,6 @@ rm -rf "$E2E_DATA"
 passed=$(grep -oE 'test result: ok\. [0-9]+ passed' "$LOG/cargo-test.txt" | awk '{s+=$4} END {print s+0}')
 e2e_passed=$(grep -oE '^ *[0-9]+ passed' "$LOG/e2e.txt" | awk '{s+=$1} END {print s+0}')
 step "summary"
-echo "cargo test: $passed passed; playwright: $e2e_passed passed"
+st_cases=$(grep -oE '[0-9]+ generated, [0-9]+ passed' "$LOG/schemathesis.txt" | head -1)
+echo "cargo test: $passed passed; schemathesis: $st_cases; playwright: $e2e_passed passed"
 echo "$((passed + e2e_passed)) passed, 0 failed"

@@ -114,6 +114,15 @@ impl Client {
         self.send(self.http.delete(format!("{}{path}", self.base))).await
     }
 
+    async fn patch<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+        self.send(self.http.patch(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    async fn delete_unit(&self, path: &str) -> Result<(), ClientError> {
+        self.delete::<serde_json::Value>(path).await.map(|_| ())
+    }
+
     pub async fn create_vpc(&self, req: &wire::CreateVpc) -> Result<wire::Vpc, ClientError> {
         self.post("/v1/vpcs", req).await
     }
@@ -125,9 +134,7 @@ impl Client {
         self.all("/v1/vpcs?").await
     }
     pub async fn delete_vpc(&self, id: &str) -> Result<(), ClientError> {
-        self.delete::<serde_json::Value>(&format!("/v1/vpcs/{id}"))
-            .await
-            .map(|_| ())
+        self.delete_unit(&format!("/v1/vpcs/{id}")).await
     }
     pub async fn create_subnet(&self, req: &wire::CreateSubnet) -> Result<wire::Subnet, ClientError> {
         self.post("/v1/subnets", req).await
@@ -191,6 +198,136 @@ impl Client {
     }
     pub async fn delete_peering(&self, id: &str) -> Result<wire::Peering, ClientError> {
         self.delete(&format!("/v1/vpc-peering/{id}")).await
+    }
+
+    pub async fn update_vpc(&self, id: &str, req: &wire::UpdateVpc) -> Result<wire::Vpc, ClientError> {
+        self.patch(&format!("/v1/vpcs/{id}"), req).await
+    }
+    pub async fn get_subnet(&self, id: &str) -> Result<wire::Subnet, ClientError> {
+        self.get(&format!("/v1/subnets/{id}")).await
+    }
+    pub async fn delete_subnet(&self, id: &str) -> Result<(), ClientError> {
+        self.delete_unit(&format!("/v1/subnets/{id}")).await
+    }
+    pub async fn delete_route_table(&self, id: &str) -> Result<(), ClientError> {
+        self.delete_unit(&format!("/v1/route-tables/{id}")).await
+    }
+    pub async fn associate_route_table(
+        &self,
+        table: &str,
+        subnet_id: &str,
+    ) -> Result<wire::RouteTable, ClientError> {
+        let body = wire::Association {
+            subnet_id: subnet_id.into(),
+        };
+        self.post(&format!("/v1/route-tables/{table}/associations"), &body)
+            .await
+    }
+    pub async fn disassociate_route_table(
+        &self,
+        table: &str,
+        subnet_id: &str,
+    ) -> Result<wire::RouteTable, ClientError> {
+        self.delete(&format!("/v1/route-tables/{table}/associations/{subnet_id}"))
+            .await
+    }
+    pub async fn create_security_group(
+        &self,
+        req: &wire::CreateSecurityGroup,
+    ) -> Result<wire::SecurityGroup, ClientError> {
+        self.post("/v1/security-groups", req).await
+    }
+    pub async fn get_security_group(&self, id: &str) -> Result<wire::SecurityGroup, ClientError> {
+        self.get(&format!("/v1/security-groups/{id}")).await
+    }
+    pub async fn list_security_groups(&self) -> Result<Vec<wire::SecurityGroup>, ClientError> {
+        self.all("/v1/security-groups?").await
+    }
+    pub async fn update_security_group(
+        &self,
+        id: &str,
+        req: &wire::UpdateSecurityGroup,
+    ) -> Result<wire::SecurityGroup, ClientError> {
+        self.patch(&format!("/v1/security-groups/{id}"), req).await
+    }
+    pub async fn delete_security_group(&self, id: &str) -> Result<(), ClientError> {
+        self.delete_unit(&format!("/v1/security-groups/{id}")).await
+    }
+    pub async fn add_sg_rule(
+        &self,
+        group: &str,
+        req: &wire::CreateSgRule,
+    ) -> Result<wire::SgRule, ClientError> {
+        self.post(&format!("/v1/security-groups/{group}/rules"), req)
+            .await
+    }
+    pub async fn delete_sg_rule(&self, group: &str, rule: &str) -> Result<wire::SecurityGroup, ClientError> {
+        self.delete(&format!("/v1/security-groups/{group}/rules/{rule}"))
+            .await
+    }
+    pub async fn create_network_acl(&self, vpc_id: &str) -> Result<wire::NetworkAcl, ClientError> {
+        let body = wire::CreateNetworkAcl {
+            vpc_id: vpc_id.into(),
+        };
+        self.post("/v1/network-acls", &body).await
+    }
+    pub async fn get_network_acl(&self, id: &str) -> Result<wire::NetworkAcl, ClientError> {
+        self.get(&format!("/v1/network-acls/{id}")).await
+    }
+    pub async fn list_network_acls(&self) -> Result<Vec<wire::NetworkAcl>, ClientError> {
+        self.all("/v1/network-acls?").await
+    }
+    pub async fn delete_network_acl(&self, id: &str) -> Result<(), ClientError> {
+        self.delete_unit(&format!("/v1/network-acls/{id}")).await
+    }
+    pub async fn add_acl_entry(
+        &self,
+        acl: &str,
+        req: &wire::CreateAclEntry,
+    ) -> Result<wire::NetworkAcl, ClientError> {
+        self.post(&format!("/v1/network-acls/{acl}/entries"), req).await
+    }
+    /// `direction`: ingress or egress.
+    pub async fn delete_acl_entry(
+        &self,
+        acl: &str,
+        direction: &str,
+        rule_number: u16,
+    ) -> Result<wire::NetworkAcl, ClientError> {
+        self.delete(&format!(
+            "/v1/network-acls/{acl}/entries/{direction}/{rule_number}"
+        ))
+        .await
+    }
+    pub async fn associate_network_acl(
+        &self,
+        acl: &str,
+        subnet_id: &str,
+    ) -> Result<wire::NetworkAcl, ClientError> {
+        let body = wire::Association {
+            subnet_id: subnet_id.into(),
+        };
+        self.post(&format!("/v1/network-acls/{acl}/associations"), &body)
+            .await
+    }
+    pub async fn create_endpoint(&self, req: &wire::CreateEndpoint) -> Result<wire::Endpoint, ClientError> {
+        self.post("/v1/endpoints", req).await
+    }
+    pub async fn get_endpoint(&self, id: &str) -> Result<wire::Endpoint, ClientError> {
+        self.get(&format!("/v1/endpoints/{id}")).await
+    }
+    pub async fn list_endpoints(&self) -> Result<Vec<wire::Endpoint>, ClientError> {
+        self.all("/v1/endpoints?").await
+    }
+    pub async fn update_endpoint(
+        &self,
+        id: &str,
+        req: &wire::UpdateEndpoint,
+    ) -> Result<wire::Endpoint, ClientError> {
+        self.patch(&format!("/v1/endpoints/{id}"), req).await
+    }
+    pub async fn delete_endpoint(&self, id: &str) -> Result<(), ClientError> {
+        self.delete_unit(&format!("/v1/endpoints/{id}")).await
     }
 
     async fn all<T: DeserializeOwned>(&self, path_with_query: &str) -> Result<Vec<T>, ClientError> {

@@ -39,9 +39,9 @@ fn vpc(q: &Params) -> Option<&str> {
 }
 
 fn required<'a>(q: &'a Params, name: &str) -> Result<&'a str, ApiError> {
-    q.get(name).map(String::as_str).ok_or_else(|| {
-        ApiError::invalid("MISSING_PARAMETER", format!("{name} query parameter is required"))
-    })
+    q.get(name)
+        .map(String::as_str)
+        .ok_or_else(|| ApiError::invalid("MISSING_PARAMETER", format!("{name} query parameter is required")))
 }
 
 /// Paging of every list.
@@ -139,8 +139,16 @@ pub enum ApiErrors {
     responses((status = 201, body = wire::Vpc), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn create_vpc(State(st): State<AppState>, Caller(me): Caller, headers: HeaderMap, body: Body<wire::CreateVpc>) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.create_vpc(&me, &body.value)).await
+pub async fn create_vpc(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    headers: HeaderMap,
+    body: Body<wire::CreateVpc>,
+) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
+        st.store.create_vpc(&me, &body.value)
+    })
+    .await
 }
 
 /// Lists the account's VPCs.
@@ -153,7 +161,11 @@ pub async fn create_vpc(State(st): State<AppState>, Caller(me): Caller, headers:
     responses((status = 200, body = Page<wire::Vpc>), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn list_vpcs(State(st): State<AppState>, Caller(me): Caller, Query(q): Query<Params>) -> Result<Json<Page<wire::Vpc>>, ApiError> {
+pub async fn list_vpcs(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Query(q): Query<Params>,
+) -> Result<Json<Page<wire::Vpc>>, ApiError> {
     Ok(Json(st.store.list_vpcs(&me, cursor(&q), limit(&q)?).await?))
 }
 
@@ -167,7 +179,11 @@ pub async fn list_vpcs(State(st): State<AppState>, Caller(me): Caller, Query(q):
     responses((status = 200, body = wire::Vpc), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn get_vpc(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::Vpc>, ApiError> {
+pub async fn get_vpc(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<wire::Vpc>, ApiError> {
     Ok(Json(st.store.get_vpc(&me, &id).await?))
 }
 
@@ -182,7 +198,12 @@ pub async fn get_vpc(State(st): State<AppState>, Caller(me): Caller, Path(id): P
     responses((status = 200, body = wire::Vpc), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn update_vpc(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, body: Body<wire::UpdateVpc>) -> Result<Json<wire::Vpc>, ApiError> {
+pub async fn update_vpc(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    body: Body<wire::UpdateVpc>,
+) -> Result<Json<wire::Vpc>, ApiError> {
     Ok(Json(st.store.update_vpc(&me, &id, &body.value).await?))
 }
 
@@ -196,7 +217,11 @@ pub async fn update_vpc(State(st): State<AppState>, Caller(me): Caller, Path(id)
     responses((status = 204, description = "Deleted"), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn delete_vpc(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_vpc(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     st.store.delete_vpc(&me, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -212,8 +237,16 @@ pub async fn delete_vpc(State(st): State<AppState>, Caller(me): Caller, Path(id)
     responses((status = 201, body = wire::Subnet), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn create_subnet(State(st): State<AppState>, Caller(me): Caller, headers: HeaderMap, body: Body<wire::CreateSubnet>) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.create_subnet(&me, &body.value)).await
+pub async fn create_subnet(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    headers: HeaderMap,
+    body: Body<wire::CreateSubnet>,
+) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
+        st.store.create_subnet(&me, &body.value)
+    })
+    .await
 }
 
 /// Lists the account's subnets.
@@ -226,7 +259,11 @@ pub async fn create_subnet(State(st): State<AppState>, Caller(me): Caller, heade
     responses((status = 200, body = Page<wire::Subnet>), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn list_subnets(State(st): State<AppState>, Caller(me): Caller, Query(q): Query<Params>) -> Result<Json<Page<wire::Subnet>>, ApiError> {
+pub async fn list_subnets(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Query(q): Query<Params>,
+) -> Result<Json<Page<wire::Subnet>>, ApiError> {
     Ok(Json(st.store.list_subnets(&me, cursor(&q), limit(&q)?).await?))
 }
 
@@ -240,7 +277,11 @@ pub async fn list_subnets(State(st): State<AppState>, Caller(me): Caller, Query(
     responses((status = 200, body = wire::Subnet), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn get_subnet(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::Subnet>, ApiError> {
+pub async fn get_subnet(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<wire::Subnet>, ApiError> {
     Ok(Json(st.store.get_subnet(&me, &id).await?))
 }
 
@@ -254,7 +295,11 @@ pub async fn get_subnet(State(st): State<AppState>, Caller(me): Caller, Path(id)
     responses((status = 204, description = "Deleted"), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn delete_subnet(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_subnet(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     st.store.delete_subnet(&me, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -270,8 +315,16 @@ pub async fn delete_subnet(State(st): State<AppState>, Caller(me): Caller, Path(
     responses((status = 201, body = wire::RouteTable), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn create_route_table(State(st): State<AppState>, Caller(me): Caller, headers: HeaderMap, body: Body<wire::CreateRouteTable>) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.create_route_table(&me, &body.value)).await
+pub async fn create_route_table(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    headers: HeaderMap,
+    body: Body<wire::CreateRouteTable>,
+) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
+        st.store.create_route_table(&me, &body.value)
+    })
+    .await
 }
 
 /// Lists the account's route tables.
@@ -284,8 +337,14 @@ pub async fn create_route_table(State(st): State<AppState>, Caller(me): Caller, 
     responses((status = 200, body = Page<wire::RouteTable>), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn list_route_tables(State(st): State<AppState>, Caller(me): Caller, Query(q): Query<Params>) -> Result<Json<Page<wire::RouteTable>>, ApiError> {
-    Ok(Json(st.store.list_route_tables(&me, cursor(&q), limit(&q)?).await?))
+pub async fn list_route_tables(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Query(q): Query<Params>,
+) -> Result<Json<Page<wire::RouteTable>>, ApiError> {
+    Ok(Json(
+        st.store.list_route_tables(&me, cursor(&q), limit(&q)?).await?,
+    ))
 }
 
 /// Gets a route table; a route to a peering that is not active is a blackhole.
@@ -298,7 +357,11 @@ pub async fn list_route_tables(State(st): State<AppState>, Caller(me): Caller, Q
     responses((status = 200, body = wire::RouteTable), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn get_route_table(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::RouteTable>, ApiError> {
+pub async fn get_route_table(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<wire::RouteTable>, ApiError> {
     Ok(Json(st.store.get_route_table(&me, &id).await?))
 }
 
@@ -312,7 +375,11 @@ pub async fn get_route_table(State(st): State<AppState>, Caller(me): Caller, Pat
     responses((status = 204, description = "Deleted"), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn delete_route_table(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_route_table(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     st.store.delete_route_table(&me, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -328,8 +395,17 @@ pub async fn delete_route_table(State(st): State<AppState>, Caller(me): Caller, 
     responses((status = 201, body = wire::RouteTable), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn add_route(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body<wire::CreateRoute>) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.add_route(&me, &id, &body.value)).await
+pub async fn add_route(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body<wire::CreateRoute>,
+) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
+        st.store.add_route(&me, &id, &body.value)
+    })
+    .await
 }
 
 /// Deletes the route for a destination.
@@ -342,8 +418,17 @@ pub async fn add_route(State(st): State<AppState>, Caller(me): Caller, Path(id):
     responses((status = 200, body = wire::RouteTable), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn delete_route(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, Query(q): Query<Params>) -> Result<Json<wire::RouteTable>, ApiError> {
-    Ok(Json(st.store.delete_route(&me, &id, required(&q, "destination_cidr")?).await?))
+pub async fn delete_route(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    Query(q): Query<Params>,
+) -> Result<Json<wire::RouteTable>, ApiError> {
+    Ok(Json(
+        st.store
+            .delete_route(&me, &id, required(&q, "destination_cidr")?)
+            .await?,
+    ))
 }
 
 /// Associates a subnet of the table's VPC with it.
@@ -357,8 +442,17 @@ pub async fn delete_route(State(st): State<AppState>, Caller(me): Caller, Path(i
     responses((status = 200, body = wire::RouteTable), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn associate_route_table(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body<wire::Association>) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::OK, || st.store.associate_route_table(&me, &id, &body.value)).await
+pub async fn associate_route_table(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body<wire::Association>,
+) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::OK, || {
+        st.store.associate_route_table(&me, &id, &body.value)
+    })
+    .await
 }
 
 /// Removes a subnet's association; it uses the main table again.
@@ -371,8 +465,14 @@ pub async fn associate_route_table(State(st): State<AppState>, Caller(me): Calle
     responses((status = 200, body = wire::RouteTable), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn disassociate_route_table(State(st): State<AppState>, Caller(me): Caller, Path((id, subnet_id)): Path<(String, String)>) -> Result<Json<wire::RouteTable>, ApiError> {
-    Ok(Json(st.store.disassociate_route_table(&me, &id, &subnet_id).await?))
+pub async fn disassociate_route_table(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path((id, subnet_id)): Path<(String, String)>,
+) -> Result<Json<wire::RouteTable>, ApiError> {
+    Ok(Json(
+        st.store.disassociate_route_table(&me, &id, &subnet_id).await?,
+    ))
 }
 
 /// Creates a security group (egress to anywhere, no ingress).
@@ -386,8 +486,16 @@ pub async fn disassociate_route_table(State(st): State<AppState>, Caller(me): Ca
     responses((status = 201, body = wire::SecurityGroup), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn create_security_group(State(st): State<AppState>, Caller(me): Caller, headers: HeaderMap, body: Body<wire::CreateSecurityGroup>) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.create_security_group(&me, &body.value)).await
+pub async fn create_security_group(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    headers: HeaderMap,
+    body: Body<wire::CreateSecurityGroup>,
+) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
+        st.store.create_security_group(&me, &body.value)
+    })
+    .await
 }
 
 /// Lists the account's security groups.
@@ -400,8 +508,16 @@ pub async fn create_security_group(State(st): State<AppState>, Caller(me): Calle
     responses((status = 200, body = Page<wire::SecurityGroup>), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn list_security_groups(State(st): State<AppState>, Caller(me): Caller, Query(q): Query<Params>) -> Result<Json<Page<wire::SecurityGroup>>, ApiError> {
-    Ok(Json(st.store.list_security_groups(&me, vpc(&q), cursor(&q), limit(&q)?).await?))
+pub async fn list_security_groups(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Query(q): Query<Params>,
+) -> Result<Json<Page<wire::SecurityGroup>>, ApiError> {
+    Ok(Json(
+        st.store
+            .list_security_groups(&me, vpc(&q), cursor(&q), limit(&q)?)
+            .await?,
+    ))
 }
 
 /// Gets a security group with its rules.
@@ -414,7 +530,11 @@ pub async fn list_security_groups(State(st): State<AppState>, Caller(me): Caller
     responses((status = 200, body = wire::SecurityGroup), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn get_security_group(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::SecurityGroup>, ApiError> {
+pub async fn get_security_group(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<wire::SecurityGroup>, ApiError> {
     Ok(Json(st.store.get_security_group(&me, &id).await?))
 }
 
@@ -429,7 +549,12 @@ pub async fn get_security_group(State(st): State<AppState>, Caller(me): Caller, 
     responses((status = 200, body = wire::SecurityGroup), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn update_security_group(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, body: Body<wire::UpdateSecurityGroup>) -> Result<Json<wire::SecurityGroup>, ApiError> {
+pub async fn update_security_group(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    body: Body<wire::UpdateSecurityGroup>,
+) -> Result<Json<wire::SecurityGroup>, ApiError> {
     Ok(Json(st.store.update_security_group(&me, &id, &body.value).await?))
 }
 
@@ -443,7 +568,11 @@ pub async fn update_security_group(State(st): State<AppState>, Caller(me): Calle
     responses((status = 204, description = "Deleted"), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn delete_security_group(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_security_group(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     st.store.delete_security_group(&me, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -459,8 +588,17 @@ pub async fn delete_security_group(State(st): State<AppState>, Caller(me): Calle
     responses((status = 201, body = wire::SgRule), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn add_sg_rule(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body<wire::CreateSgRule>) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.add_sg_rule(&me, &id, &body.value)).await
+pub async fn add_sg_rule(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body<wire::CreateSgRule>,
+) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
+        st.store.add_sg_rule(&me, &id, &body.value)
+    })
+    .await
 }
 
 /// Deletes a rule.
@@ -473,7 +611,11 @@ pub async fn add_sg_rule(State(st): State<AppState>, Caller(me): Caller, Path(id
     responses((status = 200, body = wire::SecurityGroup), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn delete_sg_rule(State(st): State<AppState>, Caller(me): Caller, Path((id, rule_id)): Path<(String, String)>) -> Result<Json<wire::SecurityGroup>, ApiError> {
+pub async fn delete_sg_rule(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path((id, rule_id)): Path<(String, String)>,
+) -> Result<Json<wire::SecurityGroup>, ApiError> {
     Ok(Json(st.store.delete_sg_rule(&me, &id, &rule_id).await?))
 }
 
@@ -488,8 +630,16 @@ pub async fn delete_sg_rule(State(st): State<AppState>, Caller(me): Caller, Path
     responses((status = 201, body = wire::NetworkAcl), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn create_network_acl(State(st): State<AppState>, Caller(me): Caller, headers: HeaderMap, body: Body<wire::CreateNetworkAcl>) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.create_network_acl(&me, &body.value)).await
+pub async fn create_network_acl(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    headers: HeaderMap,
+    body: Body<wire::CreateNetworkAcl>,
+) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
+        st.store.create_network_acl(&me, &body.value)
+    })
+    .await
 }
 
 /// Lists the account's network ACLs.
@@ -502,8 +652,16 @@ pub async fn create_network_acl(State(st): State<AppState>, Caller(me): Caller, 
     responses((status = 200, body = Page<wire::NetworkAcl>), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn list_network_acls(State(st): State<AppState>, Caller(me): Caller, Query(q): Query<Params>) -> Result<Json<Page<wire::NetworkAcl>>, ApiError> {
-    Ok(Json(st.store.list_network_acls(&me, vpc(&q), cursor(&q), limit(&q)?).await?))
+pub async fn list_network_acls(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Query(q): Query<Params>,
+) -> Result<Json<Page<wire::NetworkAcl>>, ApiError> {
+    Ok(Json(
+        st.store
+            .list_network_acls(&me, vpc(&q), cursor(&q), limit(&q)?)
+            .await?,
+    ))
 }
 
 /// Gets a network ACL with its entries and associations.
@@ -516,7 +674,11 @@ pub async fn list_network_acls(State(st): State<AppState>, Caller(me): Caller, Q
     responses((status = 200, body = wire::NetworkAcl), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn get_network_acl(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::NetworkAcl>, ApiError> {
+pub async fn get_network_acl(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<wire::NetworkAcl>, ApiError> {
     Ok(Json(st.store.get_network_acl(&me, &id).await?))
 }
 
@@ -530,7 +692,11 @@ pub async fn get_network_acl(State(st): State<AppState>, Caller(me): Caller, Pat
     responses((status = 204, description = "Deleted"), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn delete_network_acl(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_network_acl(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     st.store.delete_network_acl(&me, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -546,8 +712,17 @@ pub async fn delete_network_acl(State(st): State<AppState>, Caller(me): Caller, 
     responses((status = 201, body = wire::NetworkAcl), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn add_acl_entry(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body<wire::CreateAclEntry>) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.add_acl_entry(&me, &id, &body.value)).await
+pub async fn add_acl_entry(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body<wire::CreateAclEntry>,
+) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
+        st.store.add_acl_entry(&me, &id, &body.value)
+    })
+    .await
 }
 
 /// Deletes the entry with a number in one direction (ingress or egress).
@@ -560,8 +735,16 @@ pub async fn add_acl_entry(State(st): State<AppState>, Caller(me): Caller, Path(
     responses((status = 200, body = wire::NetworkAcl), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn delete_acl_entry(State(st): State<AppState>, Caller(me): Caller, Path((id, direction, rule_number)): Path<(String, String, String)>) -> Result<Json<wire::NetworkAcl>, ApiError> {
-    Ok(Json(st.store.delete_acl_entry(&me, &id, &direction, &rule_number).await?))
+pub async fn delete_acl_entry(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path((id, direction, rule_number)): Path<(String, String, String)>,
+) -> Result<Json<wire::NetworkAcl>, ApiError> {
+    Ok(Json(
+        st.store
+            .delete_acl_entry(&me, &id, &direction, &rule_number)
+            .await?,
+    ))
 }
 
 /// Associates a subnet of the ACL's VPC with it (replacing its previous ACL).
@@ -575,8 +758,17 @@ pub async fn delete_acl_entry(State(st): State<AppState>, Caller(me): Caller, Pa
     responses((status = 200, body = wire::NetworkAcl), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn associate_network_acl(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body<wire::Association>) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::OK, || st.store.associate_network_acl(&me, &id, &body.value)).await
+pub async fn associate_network_acl(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body<wire::Association>,
+) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::OK, || {
+        st.store.associate_network_acl(&me, &id, &body.value)
+    })
+    .await
 }
 
 /// Creates an endpoint (instance, bucket, agent, service…) with an address in a subnet.
@@ -590,8 +782,16 @@ pub async fn associate_network_acl(State(st): State<AppState>, Caller(me): Calle
     responses((status = 201, body = wire::Endpoint), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn create_endpoint(State(st): State<AppState>, Caller(me): Caller, headers: HeaderMap, body: Body<wire::CreateEndpoint>) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.create_endpoint(&me, &body.value)).await
+pub async fn create_endpoint(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    headers: HeaderMap,
+    body: Body<wire::CreateEndpoint>,
+) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
+        st.store.create_endpoint(&me, &body.value)
+    })
+    .await
 }
 
 /// Lists the account's endpoints.
@@ -604,8 +804,16 @@ pub async fn create_endpoint(State(st): State<AppState>, Caller(me): Caller, hea
     responses((status = 200, body = Page<wire::Endpoint>), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn list_endpoints(State(st): State<AppState>, Caller(me): Caller, Query(q): Query<Params>) -> Result<Json<Page<wire::Endpoint>>, ApiError> {
-    Ok(Json(st.store.list_endpoints(&me, vpc(&q), cursor(&q), limit(&q)?).await?))
+pub async fn list_endpoints(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Query(q): Query<Params>,
+) -> Result<Json<Page<wire::Endpoint>>, ApiError> {
+    Ok(Json(
+        st.store
+            .list_endpoints(&me, vpc(&q), cursor(&q), limit(&q)?)
+            .await?,
+    ))
 }
 
 /// Gets one endpoint.
@@ -618,7 +826,11 @@ pub async fn list_endpoints(State(st): State<AppState>, Caller(me): Caller, Quer
     responses((status = 200, body = wire::Endpoint), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn get_endpoint(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::Endpoint>, ApiError> {
+pub async fn get_endpoint(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<wire::Endpoint>, ApiError> {
     Ok(Json(st.store.get_endpoint(&me, &id).await?))
 }
 
@@ -633,7 +845,12 @@ pub async fn get_endpoint(State(st): State<AppState>, Caller(me): Caller, Path(i
     responses((status = 200, body = wire::Endpoint), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn update_endpoint(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, body: Body<wire::UpdateEndpoint>) -> Result<Json<wire::Endpoint>, ApiError> {
+pub async fn update_endpoint(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    body: Body<wire::UpdateEndpoint>,
+) -> Result<Json<wire::Endpoint>, ApiError> {
     Ok(Json(st.store.update_endpoint(&me, &id, &body.value).await?))
 }
 
@@ -647,7 +864,11 @@ pub async fn update_endpoint(State(st): State<AppState>, Caller(me): Caller, Pat
     responses((status = 204, description = "Deleted"), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn delete_endpoint(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_endpoint(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     st.store.delete_endpoint(&me, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -663,8 +884,16 @@ pub async fn delete_endpoint(State(st): State<AppState>, Caller(me): Caller, Pat
     responses((status = 201, body = wire::Peering), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn create_peering(State(st): State<AppState>, Caller(me): Caller, headers: HeaderMap, body: Body<wire::CreatePeering>) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || st.store.create_peering(&me, &body.value)).await
+pub async fn create_peering(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    headers: HeaderMap,
+    body: Body<wire::CreatePeering>,
+) -> Result<Response, ApiError> {
+    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
+        st.store.create_peering(&me, &body.value)
+    })
+    .await
 }
 
 /// Lists the peerings the account is part of.
@@ -677,8 +906,22 @@ pub async fn create_peering(State(st): State<AppState>, Caller(me): Caller, head
     responses((status = 200, body = Page<wire::Peering>), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn list_peerings(State(st): State<AppState>, Caller(me): Caller, Query(q): Query<Params>) -> Result<Json<Page<wire::Peering>>, ApiError> {
-    Ok(Json(st.store.list_peerings(&me, q.get("status").map(String::as_str), vpc(&q), cursor(&q), limit(&q)?).await?))
+pub async fn list_peerings(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Query(q): Query<Params>,
+) -> Result<Json<Page<wire::Peering>>, ApiError> {
+    Ok(Json(
+        st.store
+            .list_peerings(
+                &me,
+                q.get("status").map(String::as_str),
+                vpc(&q),
+                cursor(&q),
+                limit(&q)?,
+            )
+            .await?,
+    ))
 }
 
 /// Gets a peering (either side).
@@ -691,7 +934,11 @@ pub async fn list_peerings(State(st): State<AppState>, Caller(me): Caller, Query
     responses((status = 200, body = wire::Peering), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn get_peering(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::Peering>, ApiError> {
+pub async fn get_peering(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<wire::Peering>, ApiError> {
     Ok(Json(st.store.get_peering(&me, &id).await?))
 }
 
@@ -705,7 +952,11 @@ pub async fn get_peering(State(st): State<AppState>, Caller(me): Caller, Path(id
     responses((status = 200, body = wire::Peering), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn delete_peering(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>) -> Result<Json<wire::Peering>, ApiError> {
+pub async fn delete_peering(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<wire::Peering>, ApiError> {
     Ok(Json(st.store.delete_peering(&me, &id).await?))
 }
 
@@ -719,8 +970,21 @@ pub async fn delete_peering(State(st): State<AppState>, Caller(me): Caller, Path
     responses((status = 200, body = wire::Peering), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn accept_peering(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &Bytes::from(id.clone()), StatusCode::OK, || st.store.accept_peering(&me, &id)).await
+pub async fn accept_peering(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    idempotent(
+        &st,
+        &me,
+        &headers,
+        &Bytes::from(id.clone()),
+        StatusCode::OK,
+        || st.store.accept_peering(&me, &id),
+    )
+    .await
 }
 
 /// Rejects a pending request (the accepter's account only).
@@ -733,6 +997,19 @@ pub async fn accept_peering(State(st): State<AppState>, Caller(me): Caller, Path
     responses((status = 200, body = wire::Peering), ApiErrors),
     security(("bearer" = []))
 )]
-pub async fn reject_peering(State(st): State<AppState>, Caller(me): Caller, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &Bytes::from(id.clone()), StatusCode::OK, || st.store.reject_peering(&me, &id)).await
+pub async fn reject_peering(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    idempotent(
+        &st,
+        &me,
+        &headers,
+        &Bytes::from(id.clone()),
+        StatusCode::OK,
+        || st.store.reject_peering(&me, &id),
+    )
+    .await
 }

@@ -35,7 +35,10 @@ const ENDPOINT_KINDS: &[&str] = &[
 /// A name or description: at most 255 characters, no control characters.
 pub(crate) fn text(field: &str, value: &str, required: bool) -> Result<()> {
     if required && value.trim().is_empty() {
-        return Err(ApiError::invalid("INVALID_NAME", format!("{field} must not be empty")));
+        return Err(ApiError::invalid(
+            "INVALID_NAME",
+            format!("{field} must not be empty"),
+        ));
     }
     if value.chars().count() > 255 || value.chars().any(char::is_control) {
         return Err(ApiError::invalid(
@@ -193,8 +196,15 @@ impl Store {
         .bind(vpc.created_at)
         .execute(&mut ***tx)
         .await?;
-        self.insert_rule(tx, sg, "egress", ("all", None, None), (Some("0.0.0.0/0"), None), "")
-            .await?;
+        self.insert_rule(
+            tx,
+            sg,
+            "egress",
+            ("all", None, None),
+            (Some("0.0.0.0/0"), None),
+            "",
+        )
+        .await?;
         self.insert_rule(tx, sg, "ingress", ("all", None, None), (None, Some(sg)), "")
             .await?;
         Ok(())
@@ -260,9 +270,7 @@ impl Store {
         .bind(target)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| Ok(r.try_get("subnet_id")?))
-            .collect()
+        rows.iter().map(|r| Ok(r.try_get("subnet_id")?)).collect()
     }
 
     /// Ids of the account's objects in one table (optionally of one VPC), a page at a time.
@@ -290,9 +298,10 @@ impl Store {
         (target, target_vpc, target_is_default): (&str, &str, bool),
         subnet_id: &str,
     ) -> Result<()> {
-        let subnet = self.get_subnet(account, subnet_id).await.map_err(|_| {
-            ApiError::NotFound(format!("subnet_id: subnet \"{subnet_id}\" not found"))
-        })?;
+        let subnet = self
+            .get_subnet(account, subnet_id)
+            .await
+            .map_err(|_| ApiError::NotFound(format!("subnet_id: subnet \"{subnet_id}\" not found")))?;
         if subnet.vpc_id != target_vpc {
             return Err(ApiError::invalid(
                 "SUBNET_OTHER_VPC",
@@ -330,8 +339,13 @@ impl Store {
         req: &wire::Association,
     ) -> Result<wire::RouteTable> {
         let rt = self.get_route_table(account, table).await?;
-        self.associate(account, "route_table", (table, &rt.vpc_id, rt.main), &req.subnet_id)
-            .await?;
+        self.associate(
+            account,
+            "route_table",
+            (table, &rt.vpc_id, rt.main),
+            &req.subnet_id,
+        )
+        .await?;
         self.get_route_table(account, table).await
     }
 
@@ -416,19 +430,27 @@ impl Store {
         .bind(self.now())
         .execute(&mut **tx)
         .await?;
-        self.insert_rule(&mut tx, &id, "egress", ("all", None, None), (Some("0.0.0.0/0"), None), "")
-            .await?;
+        self.insert_rule(
+            &mut tx,
+            &id,
+            "egress",
+            ("all", None, None),
+            (Some("0.0.0.0/0"), None),
+            "",
+        )
+        .await?;
         tx.commit().await?;
         self.get_security_group(account, &id).await
     }
 
     async fn check_group_name(&self, tx: &mut WriteTx, vpc: &str, name: &str, except: &str) -> Result<()> {
-        let taken = sqlx::query("SELECT id FROM security_groups WHERE vpc_id = $1 AND name = $2 AND id <> $3")
-            .bind(vpc)
-            .bind(name)
-            .bind(except)
-            .fetch_optional(&mut ***tx)
-            .await?;
+        let taken =
+            sqlx::query("SELECT id FROM security_groups WHERE vpc_id = $1 AND name = $2 AND id <> $3")
+                .bind(vpc)
+                .bind(name)
+                .bind(except)
+                .fetch_optional(&mut ***tx)
+                .await?;
         match taken {
             Some(row) => Err(ApiError::conflict(
                 "SECURITY_GROUP_EXISTS",
@@ -480,7 +502,13 @@ impl Store {
     ) -> Result<wire::Page<wire::SecurityGroup>> {
         let limit = page_limit(limit)?;
         let ids = self
-            .list_ids(Listing { table: "security_groups", account, vpc, cursor, limit })
+            .list_ids(Listing {
+                table: "security_groups",
+                account,
+                vpc,
+                cursor,
+                limit,
+            })
             .await?;
         let mut items = Vec::with_capacity(ids.len());
         for id in ids {
@@ -532,13 +560,14 @@ impl Store {
         }
         let mut tx = self.write_tx().await?;
         let pattern = format!("%\"{id}\"%");
-        let endpoints: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM endpoints WHERE vpc_id = $1 AND security_group_ids LIKE $2")
-                .bind(&g.vpc_id)
-                .bind(&pattern)
-                .fetch_one(&mut **tx)
-                .await?
-                .try_get("n")?;
+        let endpoints: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM endpoints WHERE vpc_id = $1 AND security_group_ids LIKE $2",
+        )
+        .bind(&g.vpc_id)
+        .bind(&pattern)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("n")?;
         let referencing: i64 =
             sqlx::query("SELECT COUNT(*) AS n FROM sg_rules WHERE ref_group_id = $1 AND group_id <> $1")
                 .bind(id)
@@ -565,7 +594,12 @@ impl Store {
 
     /// Adds a rule. A referenced group must be in the same VPC, or in a VPC peered with it by an active peering
     /// within one region (AWS: no group references across regions).
-    pub async fn add_sg_rule(&self, account: &str, id: &str, req: &wire::CreateSgRule) -> Result<wire::SgRule> {
+    pub async fn add_sg_rule(
+        &self,
+        account: &str,
+        id: &str,
+        req: &wire::CreateSgRule,
+    ) -> Result<wire::SgRule> {
         let g = self.get_security_group(account, id).await?;
         let dir = direction(&req.direction)?;
         let (protocol, from, to) = protocol_and_ports(&req.protocol, req.from_port, req.to_port)?;
@@ -688,15 +722,14 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("network ACL \"{id}\" not found")))?;
-        let entries = sqlx::query(
-            "SELECT * FROM acl_entries WHERE acl_id = $1 ORDER BY direction DESC, rule_number",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(acl_entry_from)
-        .collect::<Result<Vec<_>>>()?;
+        let entries =
+            sqlx::query("SELECT * FROM acl_entries WHERE acl_id = $1 ORDER BY direction DESC, rule_number")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(acl_entry_from)
+                .collect::<Result<Vec<_>>>()?;
         Ok(wire::NetworkAcl {
             id: id.to_string(),
             account_id: account.to_string(),
@@ -718,7 +751,13 @@ impl Store {
     ) -> Result<wire::Page<wire::NetworkAcl>> {
         let limit = page_limit(limit)?;
         let ids = self
-            .list_ids(Listing { table: "network_acls", account, vpc, cursor, limit })
+            .list_ids(Listing {
+                table: "network_acls",
+                account,
+                vpc,
+                cursor,
+                limit,
+            })
             .await?;
         let mut items = Vec::with_capacity(ids.len());
         for id in ids {
@@ -785,12 +824,13 @@ impl Store {
             }
         };
         let mut tx = self.write_tx().await?;
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM acl_entries WHERE acl_id = $1 AND direction = $2")
-            .bind(id)
-            .bind(dir)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("n")?;
+        let n: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM acl_entries WHERE acl_id = $1 AND direction = $2")
+                .bind(id)
+                .bind(dir)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("n")?;
         if n >= ACL_ENTRIES_PER_DIRECTION {
             return Err(ApiError::conflict(
                 "ACL_ENTRY_QUOTA_EXCEEDED",
@@ -838,13 +878,14 @@ impl Store {
                 format!("rule_number: \"{rule_number}\" is not a number"),
             )
         })?;
-        let n = sqlx::query("DELETE FROM acl_entries WHERE acl_id = $1 AND direction = $2 AND rule_number = $3")
-            .bind(id)
-            .bind(dir)
-            .bind(number)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+        let n =
+            sqlx::query("DELETE FROM acl_entries WHERE acl_id = $1 AND direction = $2 AND rule_number = $3")
+                .bind(id)
+                .bind(dir)
+                .bind(number)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
         if n == 0 {
             return Err(ApiError::NotFound(format!(
                 "network ACL {id} has no {dir} rule number {number}"
@@ -861,8 +902,13 @@ impl Store {
         req: &wire::Association,
     ) -> Result<wire::NetworkAcl> {
         let acl = self.get_network_acl(account, id).await?;
-        self.associate(account, "network_acl", (id, &acl.vpc_id, acl.default), &req.subnet_id)
-            .await?;
+        self.associate(
+            account,
+            "network_acl",
+            (id, &acl.vpc_id, acl.default),
+            &req.subnet_id,
+        )
+        .await?;
         self.get_network_acl(account, id).await
     }
 
@@ -874,13 +920,17 @@ impl Store {
         }
         let mut out: Vec<String> = Vec::new();
         for id in ids {
-            let g = self.get_security_group(account, id).await.map_err(|_| {
-                ApiError::NotFound(format!("security_group_ids: group \"{id}\" not found"))
-            })?;
+            let g = self
+                .get_security_group(account, id)
+                .await
+                .map_err(|_| ApiError::NotFound(format!("security_group_ids: group \"{id}\" not found")))?;
             if g.vpc_id != vpc.id {
                 return Err(ApiError::invalid(
                     "SECURITY_GROUP_OTHER_VPC",
-                    format!("security_group_ids: group {id} is in VPC {}, not {}", g.vpc_id, vpc.id),
+                    format!(
+                        "security_group_ids: group {id} is in VPC {}, not {}",
+                        g.vpc_id, vpc.id
+                    ),
                 ));
             }
             if !out.contains(id) {
@@ -890,7 +940,10 @@ impl Store {
         if out.len() > GROUPS_PER_ENDPOINT {
             return Err(ApiError::invalid(
                 "TOO_MANY_SECURITY_GROUPS",
-                format!("security_group_ids: {} groups (limit {GROUPS_PER_ENDPOINT})", out.len()),
+                format!(
+                    "security_group_ids: {} groups (limit {GROUPS_PER_ENDPOINT})",
+                    out.len()
+                ),
             ));
         }
         Ok(out)
@@ -898,7 +951,10 @@ impl Store {
 
     fn check_ports(ports: &[u16]) -> Result<Vec<u16>> {
         if let Some(p) = ports.iter().find(|p| **p == 0) {
-            return Err(ApiError::invalid("INVALID_PORT", format!("ports: {p} is not a port (1-65535)")));
+            return Err(ApiError::invalid(
+                "INVALID_PORT",
+                format!("ports: {p} is not a port (1-65535)"),
+            ));
         }
         if ports.len() > 64 {
             return Err(ApiError::invalid("INVALID_PORT", "ports: at most 64 ports"));
@@ -916,18 +972,27 @@ impl Store {
         if !ENDPOINT_KINDS.contains(&req.kind.as_str()) {
             return Err(ApiError::invalid(
                 "INVALID_KIND",
-                format!("kind: \"{}\" is not one of {}", req.kind, ENDPOINT_KINDS.join(", ")),
+                format!(
+                    "kind: \"{}\" is not one of {}",
+                    req.kind,
+                    ENDPOINT_KINDS.join(", ")
+                ),
             ));
         }
         let ports = Self::check_ports(&req.ports)?;
         let subnet = self.get_subnet(account, &req.subnet_id).await?;
         let vpc = self.get_vpc(account, &subnet.vpc_id).await?;
-        let groups = self.endpoint_groups(account, &vpc, &req.security_group_ids).await?;
+        let groups = self
+            .endpoint_groups(account, &vpc, &req.security_group_ids)
+            .await?;
         let block: netmodel::cidr::Cidr = cidr("subnet", &subnet.cidr_block)?;
         let ipnet::IpNet::V4(net) = block.0 else {
             return Err(ApiError::invalid(
                 "INVALID_SUBNET",
-                format!("subnet_id: {} is an IPv6 subnet; endpoints need an IPv4 subnet", subnet.id),
+                format!(
+                    "subnet_id: {} is an IPv6 subnet; endpoints need an IPv4 subnet",
+                    subnet.id
+                ),
             ));
         };
         let first = u32::from(net.network()) + 4;
@@ -936,7 +1001,10 @@ impl Store {
         let ip = match &req.private_ip {
             Some(text) => {
                 let ip: Ipv4Addr = text.parse().map_err(|_| {
-                    ApiError::invalid("INVALID_IP", format!("private_ip: \"{text}\" is not an IPv4 address"))
+                    ApiError::invalid(
+                        "INVALID_IP",
+                        format!("private_ip: \"{text}\" is not an IPv4 address"),
+                    )
                 })?;
                 if !(first..=last).contains(&u32::from(ip)) {
                     return Err(ApiError::invalid(
@@ -1000,7 +1068,10 @@ impl Store {
             conflict_on_unique(
                 err,
                 "IP_IN_USE",
-                format!("private_ip: {} is already used in subnet {}", e.private_ip, e.subnet_id),
+                format!(
+                    "private_ip: {} is already used in subnet {}",
+                    e.private_ip, e.subnet_id
+                ),
             )
         })?;
         tx.commit().await?;

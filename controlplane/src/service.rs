@@ -292,7 +292,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/network-acls/{id}"),
     ("DELETE", "/v1/network-acls/{id}"),
     ("POST", "/v1/network-acls/{id}/entries"),
-    ("DELETE", "/v1/network-acls/{id}/entries/{direction}/{rule_number}"),
+    (
+        "DELETE",
+        "/v1/network-acls/{id}/entries/{direction}/{rule_number}",
+    ),
     ("POST", "/v1/network-acls/{id}/associations"),
     ("POST", "/v1/endpoints"),
     ("GET", "/v1/endpoints"),
@@ -358,6 +361,7 @@ pub const ROUTES: &[(&str, &str)] = &[
             handlers::accept_peering,
             handlers::reject_peering
     ),
+    components(schemas(wire::ErrorBody, wire::ErrorDetail)),
     modifiers(&BearerAuth),
     tags(
         (name = "vpcs"), (name = "subnets"), (name = "route-tables"), (name = "security-groups"),
@@ -372,16 +376,17 @@ impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }
 }
 
 async fn openapi_json() -> Response {
     static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let body = DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().expect("the document serializes"));
+    let body = DOC.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("the document serializes")
+    });
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         body.clone(),
@@ -394,27 +399,90 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/openapi.json", get(openapi_json))
         .route("/v1/vpcs", post(handlers::create_vpc).get(handlers::list_vpcs))
-        .route("/v1/vpcs/{id}", get(handlers::get_vpc).patch(handlers::update_vpc).delete(handlers::delete_vpc))
-        .route("/v1/subnets", post(handlers::create_subnet).get(handlers::list_subnets))
-        .route("/v1/subnets/{id}", get(handlers::get_subnet).delete(handlers::delete_subnet))
-        .route("/v1/route-tables", post(handlers::create_route_table).get(handlers::list_route_tables))
-        .route("/v1/route-tables/{id}", get(handlers::get_route_table).delete(handlers::delete_route_table))
-        .route("/v1/route-tables/{id}/routes", post(handlers::add_route).delete(handlers::delete_route))
-        .route("/v1/route-tables/{id}/associations", post(handlers::associate_route_table))
-        .route("/v1/route-tables/{id}/associations/{subnet_id}", delete(handlers::disassociate_route_table))
-        .route("/v1/security-groups", post(handlers::create_security_group).get(handlers::list_security_groups))
-        .route("/v1/security-groups/{id}", get(handlers::get_security_group).patch(handlers::update_security_group).delete(handlers::delete_security_group))
+        .route(
+            "/v1/vpcs/{id}",
+            get(handlers::get_vpc)
+                .patch(handlers::update_vpc)
+                .delete(handlers::delete_vpc),
+        )
+        .route(
+            "/v1/subnets",
+            post(handlers::create_subnet).get(handlers::list_subnets),
+        )
+        .route(
+            "/v1/subnets/{id}",
+            get(handlers::get_subnet).delete(handlers::delete_subnet),
+        )
+        .route(
+            "/v1/route-tables",
+            post(handlers::create_route_table).get(handlers::list_route_tables),
+        )
+        .route(
+            "/v1/route-tables/{id}",
+            get(handlers::get_route_table).delete(handlers::delete_route_table),
+        )
+        .route(
+            "/v1/route-tables/{id}/routes",
+            post(handlers::add_route).delete(handlers::delete_route),
+        )
+        .route(
+            "/v1/route-tables/{id}/associations",
+            post(handlers::associate_route_table),
+        )
+        .route(
+            "/v1/route-tables/{id}/associations/{subnet_id}",
+            delete(handlers::disassociate_route_table),
+        )
+        .route(
+            "/v1/security-groups",
+            post(handlers::create_security_group).get(handlers::list_security_groups),
+        )
+        .route(
+            "/v1/security-groups/{id}",
+            get(handlers::get_security_group)
+                .patch(handlers::update_security_group)
+                .delete(handlers::delete_security_group),
+        )
         .route("/v1/security-groups/{id}/rules", post(handlers::add_sg_rule))
-        .route("/v1/security-groups/{id}/rules/{rule_id}", delete(handlers::delete_sg_rule))
-        .route("/v1/network-acls", post(handlers::create_network_acl).get(handlers::list_network_acls))
-        .route("/v1/network-acls/{id}", get(handlers::get_network_acl).delete(handlers::delete_network_acl))
+        .route(
+            "/v1/security-groups/{id}/rules/{rule_id}",
+            delete(handlers::delete_sg_rule),
+        )
+        .route(
+            "/v1/network-acls",
+            post(handlers::create_network_acl).get(handlers::list_network_acls),
+        )
+        .route(
+            "/v1/network-acls/{id}",
+            get(handlers::get_network_acl).delete(handlers::delete_network_acl),
+        )
         .route("/v1/network-acls/{id}/entries", post(handlers::add_acl_entry))
-        .route("/v1/network-acls/{id}/entries/{direction}/{rule_number}", delete(handlers::delete_acl_entry))
-        .route("/v1/network-acls/{id}/associations", post(handlers::associate_network_acl))
-        .route("/v1/endpoints", post(handlers::create_endpoint).get(handlers::list_endpoints))
-        .route("/v1/endpoints/{id}", get(handlers::get_endpoint).patch(handlers::update_endpoint).delete(handlers::delete_endpoint))
-        .route("/v1/vpc-peering", post(handlers::create_peering).get(handlers::list_peerings))
-        .route("/v1/vpc-peering/{id}", get(handlers::get_peering).delete(handlers::delete_peering))
+        .route(
+            "/v1/network-acls/{id}/entries/{direction}/{rule_number}",
+            delete(handlers::delete_acl_entry),
+        )
+        .route(
+            "/v1/network-acls/{id}/associations",
+            post(handlers::associate_network_acl),
+        )
+        .route(
+            "/v1/endpoints",
+            post(handlers::create_endpoint).get(handlers::list_endpoints),
+        )
+        .route(
+            "/v1/endpoints/{id}",
+            get(handlers::get_endpoint)
+                .patch(handlers::update_endpoint)
+                .delete(handlers::delete_endpoint),
+        )
+        .route(
+            "/v1/vpc-peering",
+            post(handlers::create_peering).get(handlers::list_peerings),
+        )
+        .route(
+            "/v1/vpc-peering/{id}",
+            get(handlers::get_peering).delete(handlers::delete_peering),
+        )
         .route("/v1/vpc-peering/{id}/accept", post(handlers::accept_peering))
         .route("/v1/vpc-peering/{id}/reject", post(handlers::reject_peering))
         .route("/v1/{*rest}", axum::routing::any(not_found))

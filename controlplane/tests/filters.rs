@@ -7,7 +7,10 @@ use common::{backends, start, Api};
 use serde_json::{json, Value};
 
 fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).to_string()
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {v}"))
+        .to_string()
 }
 
 async fn subnet(api: &Api, vpc: &Value, cidr: &str) -> Value {
@@ -80,7 +83,10 @@ async fn every_vpc_gets_the_aws_defaults_and_new_filters_start_closed() {
                 Some(json!({"vpc_id": v["id"], "name": "web"})),
             )
             .await;
-        assert_eq!((st, e["error"]["code"].as_str()), (409, Some("SECURITY_GROUP_EXISTS")));
+        assert_eq!(
+            (st, e["error"]["code"].as_str()),
+            (409, Some("SECURITY_GROUP_EXISTS"))
+        );
     }
 }
 
@@ -113,14 +119,21 @@ async fn security_group_rules_are_validated_and_never_duplicated() {
                 json!({"direction": "ingress", "protocol": "tcp", "cidr": "10.1.0.0/33"}),
                 "INVALID_CIDR",
             ),
-            (json!({"direction": "ingress", "protocol": "tcp"}), "INVALID_RULE_PEER"),
+            (
+                json!({"direction": "ingress", "protocol": "tcp"}),
+                "INVALID_RULE_PEER",
+            ),
             (
                 json!({"direction": "ingress", "protocol": "tcp", "cidr": "10.1.0.0/16", "security_group_id": sg}),
                 "INVALID_RULE_PEER",
             ),
         ] {
             let (st, e) = a.call("POST", &rules, Some(body.clone())).await;
-            assert_eq!((st, e["error"]["code"].as_str()), (400, Some(code)), "{body}: {e}");
+            assert_eq!(
+                (st, e["error"]["code"].as_str()),
+                (400, Some(code)),
+                "{body}: {e}"
+            );
         }
         let https = json!({"direction": "ingress", "protocol": "tcp", "from_port": 443, "to_port": 443, "cidr": "172.16.0.0/16"});
         let (st, rule) = a.call("POST", &rules, Some(https.clone())).await;
@@ -130,12 +143,18 @@ async fn security_group_rules_are_validated_and_never_duplicated() {
         let mut again = https.clone();
         again["description"] = json!("https from B");
         let (st, e) = a.call("POST", &rules, Some(again)).await;
-        assert_eq!((st, e["error"]["code"].as_str()), (409, Some("RULE_EXISTS")), "{e}");
-        let (st, g) = a
-            .call("DELETE", &format!("{rules}/{}", id(&rule)), None)
-            .await;
+        assert_eq!(
+            (st, e["error"]["code"].as_str()),
+            (409, Some("RULE_EXISTS")),
+            "{e}"
+        );
+        let (st, g) = a.call("DELETE", &format!("{rules}/{}", id(&rule)), None).await;
         assert_eq!(st, 200);
-        assert!(g["ingress"].as_array().unwrap().iter().all(|r| r["id"] != rule["id"]));
+        assert!(g["ingress"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["id"] != rule["id"]));
         let (st, _) = a.call("POST", &rules, Some(https)).await;
         assert_eq!(st, 201, "deleted rule can be added again");
     }
@@ -193,9 +212,17 @@ async fn group_references_need_the_same_vpc_or_an_active_same_region_peering() {
         let (st, e) = a
             .call("DELETE", &format!("/v1/security-groups/{}", id(&web)), None)
             .await;
-        assert_eq!((st, e["error"]["code"].as_str()), (409, Some("SECURITY_GROUP_IN_USE")));
-        let (st, e) = a.call("DELETE", &format!("/v1/security-groups/{sg_a}"), None).await;
-        assert_eq!((st, e["error"]["code"].as_str()), (409, Some("DEFAULT_SECURITY_GROUP")));
+        assert_eq!(
+            (st, e["error"]["code"].as_str()),
+            (409, Some("SECURITY_GROUP_IN_USE"))
+        );
+        let (st, e) = a
+            .call("DELETE", &format!("/v1/security-groups/{sg_a}"), None)
+            .await;
+        assert_eq!(
+            (st, e["error"]["code"].as_str()),
+            (409, Some("DEFAULT_SECURITY_GROUP"))
+        );
         let (st, e) = a
             .call(
                 "PATCH",
@@ -203,7 +230,10 @@ async fn group_references_need_the_same_vpc_or_an_active_same_region_peering() {
                 Some(json!({"name": "renamed"})),
             )
             .await;
-        assert_eq!((st, e["error"]["code"].as_str()), (400, Some("DEFAULT_SECURITY_GROUP")));
+        assert_eq!(
+            (st, e["error"]["code"].as_str()),
+            (400, Some("DEFAULT_SECURITY_GROUP"))
+        );
         let (st, g) = a
             .call(
                 "PATCH",
@@ -250,9 +280,7 @@ async fn network_acl_entries_are_numbered_and_associations_move_subnets() {
         assert_eq!(numbers, [100, 200], "evaluated lowest first");
         let (st, e) = a.call("POST", &entries, Some(entry(100, "deny"))).await;
         assert_eq!((st, e["error"]["code"].as_str()), (409, Some("ACL_ENTRY_EXISTS")));
-        let (st, got) = a
-            .call("DELETE", &format!("{entries}/ingress/200"), None)
-            .await;
+        let (st, got) = a.call("DELETE", &format!("{entries}/ingress/200"), None).await;
         assert_eq!((st, got["entries"].as_array().unwrap().len()), (200, 1));
         let (st, _) = a.call("DELETE", &format!("{entries}/egress/100"), None).await;
         assert_eq!(st, 404, "no egress entry 100");
@@ -262,14 +290,15 @@ async fn network_acl_entries_are_numbered_and_associations_move_subnets() {
             .call("POST", &assoc, Some(json!({"subnet_id": other_sn["id"]})))
             .await;
         assert_eq!((st, e["error"]["code"].as_str()), (400, Some("SUBNET_OTHER_VPC")));
-        let (st, got) = a
-            .call("POST", &assoc, Some(json!({"subnet_id": sn["id"]})))
-            .await;
+        let (st, got) = a.call("POST", &assoc, Some(json!({"subnet_id": sn["id"]}))).await;
         assert_eq!((st, got["subnet_ids"].clone()), (200, json!([sn["id"]])));
         let (st, e) = a
             .call("DELETE", &format!("/v1/network-acls/{}", id(&acl)), None)
             .await;
-        assert_eq!((st, e["error"]["code"].as_str()), (409, Some("NETWORK_ACL_IN_USE")));
+        assert_eq!(
+            (st, e["error"]["code"].as_str()),
+            (409, Some("NETWORK_ACL_IN_USE"))
+        );
         // Back to the default ACL: the explicit association goes, and the custom ACL can be deleted.
         let default_assoc = format!(
             "/v1/network-acls/{}/associations",
@@ -306,16 +335,15 @@ async fn route_table_associations_and_deletion() {
             .await;
         assert_eq!((st, got["subnet_ids"].clone()), (200, json!([sn["id"]])));
         let (st, e) = a.call("DELETE", &rt_path, None).await;
-        assert_eq!((st, e["error"]["code"].as_str()), (409, Some("ROUTE_TABLE_IN_USE")));
+        assert_eq!(
+            (st, e["error"]["code"].as_str()),
+            (409, Some("ROUTE_TABLE_IN_USE"))
+        );
         let main = format!("/v1/route-tables/{}", v["main_route_table_id"].as_str().unwrap());
         let (st, e) = a.call("DELETE", &main, None).await;
         assert_eq!((st, e["error"]["code"].as_str()), (409, Some("MAIN_ROUTE_TABLE")));
         let (st, got) = a
-            .call(
-                "DELETE",
-                &format!("{rt_path}/associations/{}", id(&sn)),
-                None,
-            )
+            .call("DELETE", &format!("{rt_path}/associations/{}", id(&sn)), None)
             .await;
         assert_eq!((st, got["subnet_ids"].clone()), (200, json!([])));
         let (st, _) = a.call("DELETE", &rt_path, None).await;
@@ -336,20 +364,54 @@ async fn endpoints_get_usable_addresses_and_pin_their_subnet_and_groups() {
         let create = |body: Value| async { a.call("POST", "/v1/endpoints", Some(body)).await };
         let (st, auto) = create(json!({"subnet_id": sn["id"], "name": "first"})).await;
         assert_eq!(st, 201, "{auto}");
-        assert_eq!(auto["private_ip"], "172.16.2.4", "the first four addresses are reserved");
+        assert_eq!(
+            auto["private_ip"], "172.16.2.4",
+            "the first four addresses are reserved"
+        );
         assert_eq!(auto["kind"], "instance");
-        assert_eq!(auto["security_group_ids"], json!([v["default_security_group_id"]]));
+        assert_eq!(
+            auto["security_group_ids"],
+            json!([v["default_security_group_id"]])
+        );
         let (st, agent) = create(json!({"subnet_id": sn["id"], "name": "Agent B", "kind": "agent", "private_ip": "172.16.2.20", "ports": [7010, 7010, 22]})).await;
         assert_eq!(st, 201, "{agent}");
         assert_eq!(agent["ports"], json!([22, 7010]));
         for (body, status, code) in [
-            (json!({"subnet_id": sn["id"], "name": "dup", "private_ip": "172.16.2.20"}), 409, "IP_IN_USE"),
-            (json!({"subnet_id": sn["id"], "name": "gw", "private_ip": "172.16.2.1"}), 400, "INVALID_IP"),
-            (json!({"subnet_id": sn["id"], "name": "bc", "private_ip": "172.16.2.255"}), 400, "INVALID_IP"),
-            (json!({"subnet_id": sn["id"], "name": "out", "private_ip": "10.0.0.9"}), 400, "INVALID_IP"),
-            (json!({"subnet_id": sn["id"], "name": "k", "kind": "toaster"}), 400, "INVALID_KIND"),
-            (json!({"subnet_id": sn["id"], "name": "p", "ports": [0]}), 400, "INVALID_PORT"),
-            (json!({"subnet_id": sn["id"], "name": "\u{0}"}), 400, "INVALID_NAME"),
+            (
+                json!({"subnet_id": sn["id"], "name": "dup", "private_ip": "172.16.2.20"}),
+                409,
+                "IP_IN_USE",
+            ),
+            (
+                json!({"subnet_id": sn["id"], "name": "gw", "private_ip": "172.16.2.1"}),
+                400,
+                "INVALID_IP",
+            ),
+            (
+                json!({"subnet_id": sn["id"], "name": "bc", "private_ip": "172.16.2.255"}),
+                400,
+                "INVALID_IP",
+            ),
+            (
+                json!({"subnet_id": sn["id"], "name": "out", "private_ip": "10.0.0.9"}),
+                400,
+                "INVALID_IP",
+            ),
+            (
+                json!({"subnet_id": sn["id"], "name": "k", "kind": "toaster"}),
+                400,
+                "INVALID_KIND",
+            ),
+            (
+                json!({"subnet_id": sn["id"], "name": "p", "ports": [0]}),
+                400,
+                "INVALID_PORT",
+            ),
+            (
+                json!({"subnet_id": sn["id"], "name": "\u{0}"}),
+                400,
+                "INVALID_NAME",
+            ),
             (
                 json!({"subnet_id": sn["id"], "name": "g", "security_group_ids": [other["default_security_group_id"]]}),
                 400,
@@ -357,7 +419,11 @@ async fn endpoints_get_usable_addresses_and_pin_their_subnet_and_groups() {
             ),
         ] {
             let (st, e) = create(body.clone()).await;
-            assert_eq!((st, e["error"]["code"].as_str()), (status, Some(code)), "{body}: {e}");
+            assert_eq!(
+                (st, e["error"]["code"].as_str()),
+                (status, Some(code)),
+                "{body}: {e}"
+            );
         }
         let (_, web) = a
             .call(
@@ -379,7 +445,10 @@ async fn endpoints_get_usable_addresses_and_pin_their_subnet_and_groups() {
         let (st, e) = a
             .call("DELETE", &format!("/v1/security-groups/{}", id(&web)), None)
             .await;
-        assert_eq!((st, e["error"]["code"].as_str()), (409, Some("SECURITY_GROUP_IN_USE")));
+        assert_eq!(
+            (st, e["error"]["code"].as_str()),
+            (409, Some("SECURITY_GROUP_IN_USE"))
+        );
         let (st, e) = a.call("DELETE", &format!("/v1/subnets/{}", id(&sn)), None).await;
         assert_eq!((st, e["error"]["code"].as_str()), (409, Some("SUBNET_IN_USE")));
         let (_, list) = a
@@ -389,7 +458,12 @@ async fn endpoints_get_usable_addresses_and_pin_their_subnet_and_groups() {
         // Deleting the VPC takes everything in it along.
         let (st, _) = a.call("DELETE", &format!("/v1/vpcs/{}", id(&v)), None).await;
         assert_eq!(st, 204);
-        for list in ["/v1/endpoints", "/v1/security-groups", "/v1/network-acls", "/v1/subnets"] {
+        for list in [
+            "/v1/endpoints",
+            "/v1/security-groups",
+            "/v1/network-acls",
+            "/v1/subnets",
+        ] {
             let (_, l) = a.call("GET", &format!("{list}?vpc_id={}", id(&v)), None).await;
             let left: Vec<_> = l["items"]
                 .as_array()

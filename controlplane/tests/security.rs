@@ -10,10 +10,12 @@ use serde_json::json;
 /// The path with each `{param}` replaced.
 fn fill(path: &str, mut value: impl FnMut(&str) -> String) -> String {
     path.split('/')
-        .map(|seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some(param) => value(param),
-            None => seg.to_string(),
-        })
+        .map(
+            |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(param) => value(param),
+                None => seg.to_string(),
+            },
+        )
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -271,8 +273,14 @@ async fn mass_assignment_is_refused_on_every_post() {
     }
     let vpc = v["id"].as_str().unwrap();
     for (path, body) in [
-        (format!("/v1/vpcs/{vpc}"), json!({"name": "x", "cidr_block": "10.7.0.0/16"})),
-        (format!("/v1/security-groups/{sg}"), json!({"name": "x", "vpc_id": "vpc_other"})),
+        (
+            format!("/v1/vpcs/{vpc}"),
+            json!({"name": "x", "cidr_block": "10.7.0.0/16"}),
+        ),
+        (
+            format!("/v1/security-groups/{sg}"),
+            json!({"name": "x", "vpc_id": "vpc_other"}),
+        ),
     ] {
         let (st, e) = a.call("PATCH", &path, Some(body)).await;
         assert_eq!(

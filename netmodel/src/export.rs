@@ -454,9 +454,9 @@ pub enum ScriptPart {
 ///
 /// VPCs are found by name in each account (`GET /v1/vpcs`); each peering is created unless a live one already
 /// joins the pair (`auto_accept` only within one account), accepted with the accepter's key, awaited until
-/// `active`, then the routes on both sides are added unless present. Safe to run twice; stops on the first
-/// failure with a clear message. Security-group rules are listed as comments (the control plane has no
-/// security-group API yet).
+/// `active`, then the routes on both sides are added unless present, then the security groups of the peered VPCs
+/// (found by name, created when missing) get the plan's rules unless present. Safe to run twice; stops on the
+/// first failure with a clear message. It only adds: rules and routes that are not in the plan are left alone.
 pub fn curl_script(plan: &Plan, part: ScriptPart) -> String {
     let mut accounts: Vec<&str> = plan.vpcs.iter().map(|v| v.account.as_str()).collect();
     accounts.sort();
@@ -503,6 +503,24 @@ vpc_field() {
 # live_peering KEY VPC_A VPC_B — the id of a pending or active peering between the two VPCs, if any.
 live_peering() {
   api "$1" GET "/v1/vpc-peering?vpc_id=$2&limit=1000" | jq -r --arg b "$3" '[.items[] | select((.status == "pending" or .status == "active") and (.requester_vpc_id == $b or .accepter_vpc_id == $b))][0].id // empty'
+}
+# group_id KEY VPC NAME — the id of the VPC's security group with that name, created when missing.
+group_id() {
+  local g; g=$(api "$1" GET "/v1/security-groups?vpc_id=$2&limit=1000" | jq -r --arg n "$3" '[.items[] | select(.name == $n)][0].id // empty')
+  if [ -z "$g" ]; then
+    g=$(api "$1" POST /v1/security-groups "$(jq -cn --arg v "$2" --arg n "$3" '{vpc_id: $v, name: $n}')" | jq -r .id)
+    echo "security group $3: created as $g" >&2
+  fi
+  printf '%s' "$g"
+}
+# ensure_rule KEY GROUP RULE — adds the rule (JSON) unless the group already has the same permission.
+ensure_rule() {
+  if api "$1" GET "/v1/security-groups/$2" | jq -e --argjson r "$3" '.[$r.direction] | any(.protocol == $r.protocol and .from_port == $r.from_port and .to_port == $r.to_port and .cidr == $r.cidr and .security_group_id == $r.security_group_id)' >/dev/null; then
+    echo "$(jq -r '"\(.direction) \(.protocol) \(.from_port // "")-\(.to_port // "") \(.cidr // .security_group_id)"' <<<"$3") in $2: present"
+  else
+    api "$1" POST "/v1/security-groups/$2/rules" "$3" >/dev/null
+    echo "$(jq -r '"\(.direction) \(.protocol) \(.from_port // "")-\(.to_port // "") \(.cidr // .security_group_id)"' <<<"$3") in $2: added"
+  fi
 }
 # ensure_route KEY TABLE DESTINATION TARGET — adds the route unless the table already has it.
 ensure_route() {
@@ -634,33 +652,107 @@ ensure_route() {
             }
         }
     }
-    let sg_rules: Vec<String> = plan
-        .security_groups
-        .iter()
-        .flat_map(|g| {
-            g.ingress
-                .iter()
-                .filter_map(|r| {
-                    r.cidr.map(|c| {
-                        format!(
-                            "#   {} ingress {} {} from {c}",
-                            g.id,
-                            r.protocol,
-                            r.ports.map(|p| p.to_string()).unwrap_or_else(|| "all".into())
-                        )
-                    })
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    if !sg_rules.is_empty() {
-        o.push_str("\n# Security-group rules of the plan (apply them in your security-group tool; this API has none yet):\n");
-        for l in sg_rules {
-            let _ = writeln!(o, "{l}");
-        }
-    }
+    security_group_calls(plan, part, &live, &mut o);
     o.push_str("echo \"peerplan apply: done\"\n");
     o
+}
+
+/// Text inside a bash double-quoted string.
+fn dq(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('$', "\\$")
+        .replace('`', "\\`")
+}
+
+/// The security groups of the VPCs taking part in live peerings, with their rules: each group found by name in
+/// its VPC (created when missing), each rule added unless present. A group goes to the requester's script when
+/// its VPC requests any of the peerings, else to the accepter's.
+fn security_group_calls(plan: &Plan, part: ScriptPart, live: &[&Peering], o: &mut String) {
+    let requests = |v: &crate::ids::VpcId| live.iter().any(|p| p.requester.vpc == *v);
+    let peered = |v: &crate::ids::VpcId| live.iter().any(|p| p.requester.vpc == *v || p.accepter.vpc == *v);
+    let groups: Vec<&SecurityGroup> = plan
+        .security_groups
+        .iter()
+        .filter(|g| peered(&g.vpc))
+        .filter(|g| match part {
+            ScriptPart::All => true,
+            ScriptPart::Requester => requests(&g.vpc),
+            ScriptPart::Accepter => !requests(&g.vpc),
+        })
+        .collect();
+    if groups.is_empty() {
+        return;
+    }
+    o.push_str("\n# ---- security groups: allow the peered traffic ----\n");
+    let group_expr = |g: &SecurityGroup| -> Option<String> {
+        let vpc = plan.vpc(&g.vpc)?;
+        let key = format!("${}", key_var(&vpc.account.0));
+        Some(format!(
+            "$(group_id \"{key}\" \"$(vpc_field \"{key}\" {} id)\" {})",
+            sh_quote(&vpc.name_or_id()),
+            sh_quote(if g.name.is_empty() { &g.id.0 } else { &g.name })
+        ))
+    };
+    for g in groups {
+        let (Some(vpc), Some(this)) = (plan.vpc(&g.vpc), group_expr(g)) else {
+            continue;
+        };
+        let key = format!("${}", key_var(&vpc.account.0));
+        let _ = writeln!(o, "GROUP={this}");
+        for (direction, rules) in [("ingress", &g.ingress), ("egress", &g.egress)] {
+            for r in rules {
+                let mut rule = serde_json::json!({
+                    "direction": direction,
+                    "protocol": r.protocol.to_string(),
+                    "description": r.description,
+                });
+                if r.protocol.has_ports() {
+                    let ports = r.ports.unwrap_or(PortRange { from: 0, to: 65535 });
+                    rule["from_port"] = ports.from.into();
+                    rule["to_port"] = ports.to.into();
+                }
+                let reference = match (&r.cidr, &r.sg) {
+                    (Some(c), _) => {
+                        rule["cidr"] = c.to_string().into();
+                        None
+                    }
+                    (None, Some(sg)) => {
+                        let Some(expr) = plan
+                            .security_groups
+                            .iter()
+                            .find(|x| x.id == sg.group)
+                            .and_then(group_expr)
+                        else {
+                            let _ = writeln!(
+                                o,
+                                "# skipped: a rule of {} names group {}, which is not in the plan",
+                                g.id, sg.group
+                            );
+                            continue;
+                        };
+                        rule["security_group_id"] = "@GROUP@".into();
+                        Some(expr)
+                    }
+                    (None, None) => continue,
+                };
+                let body = dq(&rule.to_string());
+                match reference {
+                    Some(expr) => {
+                        let _ = writeln!(o, "REF={expr}");
+                        let _ = writeln!(
+                            o,
+                            "ensure_rule \"{key}\" \"$GROUP\" \"{}\"",
+                            body.replace("@GROUP@", "$REF")
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(o, "ensure_rule \"{key}\" \"$GROUP\" \"{body}\"");
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl Vpc {

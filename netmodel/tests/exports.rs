@@ -45,6 +45,9 @@ fn curl_exports_whole_and_split() {
     let accepter = curl_script(seed, ScriptPart::Accepter);
     assert!(requester.contains("POST /v1/vpc-peering") && !requester.contains("/accept"));
     assert!(accepter.contains("/accept") && !accepter.contains("POST /v1/vpc-peering \""));
+    // Each side's security groups go to its own script.
+    assert!(requester.contains("'bucket-a'") && !requester.contains("'agent-b'"));
+    assert!(accepter.contains("'agent-b'") && !accepter.contains("'bucket-a'"));
 }
 
 #[test]

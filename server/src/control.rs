@@ -36,8 +36,8 @@ pub fn state(store: Store, rate_limit: f64) -> AppState {
     AppState::new(store, rate_limit)
 }
 
-/// On an empty database: the seed's two accounts, VPC A (10.0.0.0/16) and VPC B (172.16.0.0/16) with a subnet
-/// each. Their keys go to `DATA/demo-keys.json` (returned), never into logs.
+/// On an empty database: the seed's two accounts, VPC A (10.0.0.0/16) with Bucket A (10.0.2.10) and VPC B
+/// (172.16.0.0/16) with Agent B (172.16.2.20, listening on 7010), each in a subnet (as in `examples/seed.json`). Their keys go to `DATA/demo-keys.json` (returned), never into logs.
 pub async fn seed_demo(store: &Store, data: &Path) -> anyhow::Result<Option<std::path::PathBuf>> {
     if store.account_count().await? > 0 {
         return Ok(None);
@@ -56,11 +56,31 @@ pub async fn seed_demo(store: &Store, data: &Path) -> anyhow::Result<Option<std:
         cidr_block: cidr.into(),
         availability_zone: "us-east-1a".into(),
     };
-    store
+    let subnet_a = store
         .create_subnet(&a.account_id, &subnet(&vpc_a.id, "10.0.2.0/24"))
         .await?;
-    store
+    let subnet_b = store
         .create_subnet(&b.account_id, &subnet(&vpc_b.id, "172.16.2.0/24"))
+        .await?;
+    let endpoint = |subnet: &str, name: &str, kind: &str, ip: &str, port: u16| wire::CreateEndpoint {
+        subnet_id: subnet.into(),
+        name: name.into(),
+        kind: kind.into(),
+        private_ip: Some(ip.into()),
+        ports: vec![port],
+        security_group_ids: vec![],
+    };
+    store
+        .create_endpoint(
+            &a.account_id,
+            &endpoint(&subnet_a.id, "Bucket A", "bucket", "10.0.2.10", 443),
+        )
+        .await?;
+    store
+        .create_endpoint(
+            &b.account_id,
+            &endpoint(&subnet_b.id, "Agent B", "agent", "172.16.2.20", 7010),
+        )
         .await?;
     let path = data.join("demo-keys.json");
     let doc = serde_json::json!({

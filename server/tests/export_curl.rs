@@ -1,6 +1,6 @@
 //! The generated curl script, run for real against `peerplan serve` (embedded control plane with the seed's demo
-//! accounts, on loopback): afterwards the control plane holds exactly the planned peering (active) and routes;
-//! a second run changes nothing.
+//! accounts, on loopback): afterwards the control plane holds exactly the planned peering (active), routes and
+//! security-group rules; a second run changes nothing.
 
 mod common;
 
@@ -75,9 +75,11 @@ async fn generated_script_applies_the_seed_plan_and_is_idempotent() {
             &format!("/v1/route-tables/{}", b["main_route_table_id"].as_str().unwrap()),
         )
         .await;
-        (peerings, rt_a, rt_b)
+        let groups_a = get(&server.base, key_a, "/v1/security-groups").await;
+        let groups_b = get(&server.base, key_b, "/v1/security-groups").await;
+        (peerings, rt_a, rt_b, groups_a, groups_b)
     };
-    let (peerings, rt_a, rt_b) = state().await;
+    let (peerings, rt_a, rt_b, groups_a, groups_b) = state().await;
     let items = peerings["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "exactly the planned peering: {peerings}");
     assert_eq!(items[0]["status"], "active");
@@ -113,6 +115,40 @@ async fn generated_script_applies_the_seed_plan_and_is_idempotent() {
         ]
     );
 
+    // The plan's groups exist in each VPC with its rules: the peer's block on the service port.
+    let ingress = |groups: &Value, name: &str| -> Vec<(String, u64, String)> {
+        let g = groups["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == name)
+            .unwrap_or_else(|| panic!("no group {name} in {groups}"));
+        g["ingress"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["protocol"].as_str().unwrap().into(),
+                    r["from_port"].as_u64().unwrap(),
+                    r["cidr"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        ingress(&groups_a, "bucket-a"),
+        [("tcp".into(), 443, "172.16.0.0/16".into())]
+    );
+    assert_eq!(
+        ingress(&groups_b, "agent-b"),
+        [("tcp".into(), 7010, "10.0.0.0/16".into())]
+    );
+    assert!(
+        first.contains("ingress tcp 7010-7010 10.0.0.0/16 in sg_"),
+        "{first}"
+    );
+
     // Twice: nothing changes.
     let second = run();
     assert!(second.contains(&format!("pcx-ab: exists as {pcx}")), "{second}");
@@ -121,7 +157,7 @@ async fn generated_script_applies_the_seed_plan_and_is_idempotent() {
         "{second}"
     );
     let again = state().await;
-    assert_eq!(again, (peerings, rt_a, rt_b));
+    assert_eq!(again, (peerings, rt_a, rt_b, groups_a, groups_b));
 }
 
 #[tokio::test]
