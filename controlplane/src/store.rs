@@ -127,7 +127,9 @@ fn subnet_from(row: &AnyRow) -> Result<wire::Subnet> {
     })
 }
 
-const PEERING_COLUMNS: &str = "p.id, p.status, p.status_message, p.requester_vpc_id, p.accepter_vpc_id, \
+/// Peering columns. `$1` is always "now": a pending request past its expiry reads as `expired` at once, whether
+/// or not [`Store::expire_due`] has written that yet, so reads need no write.
+const PEERING_COLUMNS: &str = "p.id, CASE WHEN p.status = 'pending' AND p.expires_at <= $1 THEN 'expired' ELSE p.status END AS status, p.status_message, p.requester_vpc_id, p.accepter_vpc_id, \
      p.requester_account_id, p.accepter_account_id, p.requester_region, p.accepter_region, p.created_at, \
      p.expires_at, rv.cidr_block AS r_cidr, rv.secondary_cidr_blocks AS r_sec, rv.ipv6_cidr_blocks AS r_v6, \
      av.cidr_block AS a_cidr, av.secondary_cidr_blocks AS a_sec, av.ipv6_cidr_blocks AS a_v6";
@@ -409,14 +411,6 @@ impl Store {
         }
     }
 
-    async fn vpc_any_account(&self, id: &str) -> Result<Option<wire::Vpc>> {
-        let row = sqlx::query("SELECT * FROM vpcs WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(vpc_from).transpose()
-    }
-
     /// The account's VPCs, by id.
     pub async fn list_vpcs(
         &self,
@@ -438,6 +432,7 @@ impl Store {
     /// Deletes a VPC with its subnets and route tables; refused while a peering is pending or active.
     pub async fn delete_vpc(&self, account: &str, id: &str) -> Result<()> {
         self.get_vpc(account, id).await?;
+        self.expire_due().await?;
         let mut tx = self.write_tx().await?;
         let live: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM peerings WHERE (requester_vpc_id = $1 OR accepter_vpc_id = $1) \
@@ -811,17 +806,29 @@ impl Store {
     /// caller's account.
     pub async fn create_peering(&self, account: &str, req: &wire::CreatePeering) -> Result<wire::Peering> {
         self.expire_due().await?;
-        let requester = self.get_vpc(account, &req.requester_vpc_id).await.map_err(|_| {
-            ApiError::NotFound(format!(
-                "requester_vpc_id: VPC \"{}\" not found in your account",
-                req.requester_vpc_id
-            ))
-        })?;
+        // Both VPCs in one read.
+        let vpcs = sqlx::query("SELECT * FROM vpcs WHERE id IN ($1, $2)")
+            .bind(&req.requester_vpc_id)
+            .bind(&req.accepter_vpc_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(vpc_from)
+            .collect::<Result<Vec<_>>>()?;
+        let find = |id: &str| vpcs.iter().find(|v| v.id == id).cloned();
+        let requester = find(&req.requester_vpc_id)
+            .filter(|v| v.account_id == account)
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "requester_vpc_id: VPC \"{}\" not found in your account",
+                    req.requester_vpc_id
+                ))
+            })?;
         let accepter_account = req
             .accepter_account_id
             .clone()
             .unwrap_or_else(|| account.to_string());
-        let accepter = match self.vpc_any_account(&req.accepter_vpc_id).await? {
+        let accepter = match find(&req.accepter_vpc_id) {
             Some(v) if v.account_id == accepter_account => v,
             _ => {
                 return Err(ApiError::NotFound(format!(
@@ -916,7 +923,7 @@ impl Store {
         .bind(&requester.region)
         .bind(&accepter.region)
         .bind(status)
-        .bind(message)
+        .bind(message.clone())
         .bind(&pair_key)
         .bind(now)
         .bind(now + self.limits.expiry_ms)
@@ -936,7 +943,21 @@ impl Store {
             Err(e) => return Err(e.into()),
         }
         tx.commit().await?;
-        self.get_peering(account, &id).await
+        Ok(wire::Peering {
+            id,
+            status: status.to_string(),
+            status_message: message,
+            requester_cidr_blocks: all_blocks(&requester),
+            accepter_cidr_blocks: all_blocks(&accepter),
+            requester_vpc_id: requester.id,
+            accepter_vpc_id: accepter.id,
+            requester_account_id: account.to_string(),
+            accepter_account_id: accepter.account_id,
+            requester_region: requester.region,
+            accepter_region: accepter.region,
+            created_at: now,
+            expires_at: now + self.limits.expiry_ms,
+        })
     }
 
     async fn check_active_quota(&self, tx: &mut WriteTx, vpcs: &[&String]) -> Result<()> {
@@ -964,11 +985,11 @@ impl Store {
 
     /// A peering the account is part of (404 otherwise).
     pub async fn get_peering(&self, account: &str, id: &str) -> Result<wire::Peering> {
-        self.expire_due().await?;
         let sql = format!(
-            "SELECT {PEERING_COLUMNS} {PEERING_FROM} WHERE p.id = $1 AND (p.requester_account_id = $2 OR p.accepter_account_id = $2)"
+            "SELECT {PEERING_COLUMNS} {PEERING_FROM} WHERE p.id = $2 AND (p.requester_account_id = $3 OR p.accepter_account_id = $3)"
         );
         let row = sqlx::query(&sql)
+            .bind(self.now())
             .bind(id)
             .bind(account)
             .fetch_optional(&self.pool)
@@ -988,7 +1009,6 @@ impl Store {
         cursor: Option<&str>,
         limit: Option<i64>,
     ) -> Result<wire::Page<wire::Peering>> {
-        self.expire_due().await?;
         if let Some(s) =
             status.filter(|s| !["pending", "active", "rejected", "expired", "failed", "deleted"].contains(s))
         {
@@ -999,11 +1019,13 @@ impl Store {
         }
         let limit = page_limit(limit)?;
         let sql = format!(
-            "SELECT {PEERING_COLUMNS} {PEERING_FROM} WHERE (p.requester_account_id = $1 OR p.accepter_account_id = $1) \
-             AND ($2 = '' OR p.status = $2) AND ($3 = '' OR p.requester_vpc_id = $3 OR p.accepter_vpc_id = $3) \
-             AND p.id > $4 ORDER BY p.id LIMIT $5"
+            "SELECT {PEERING_COLUMNS} {PEERING_FROM} WHERE (p.requester_account_id = $2 OR p.accepter_account_id = $2) \
+             AND ($3 = '' OR (CASE WHEN p.status = 'pending' AND p.expires_at <= $1 THEN 'expired' ELSE p.status END) = $3) \
+             AND ($4 = '' OR p.requester_vpc_id = $4 OR p.accepter_vpc_id = $4) \
+             AND p.id > $5 ORDER BY p.id LIMIT $6"
         );
         let rows = sqlx::query(&sql)
+            .bind(self.now())
             .bind(account)
             .bind(status.unwrap_or(""))
             .bind(vpc.unwrap_or(""))
@@ -1046,7 +1068,7 @@ impl Store {
                 .await?;
         }
         let n = sqlx::query(
-            "UPDATE peerings SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'pending'",
+            "UPDATE peerings SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'pending' AND expires_at > $2",
         )
         .bind(to)
         .bind(self.now())
@@ -1057,11 +1079,14 @@ impl Store {
         if n == 0 {
             return Err(ApiError::conflict(
                 "PEERING_NOT_PENDING",
-                format!("peering connection {id} is {}, not pending", p.status),
+                format!("peering connection {id} is no longer pending (it expired or was decided meanwhile)"),
             ));
         }
         tx.commit().await?;
-        self.get_peering(account, id).await
+        Ok(wire::Peering {
+            status: to.to_string(),
+            ..p
+        })
     }
 
     /// Deletes: either owner of an active one; the requester of a pending one. Its routes become blackholes.
@@ -1083,10 +1108,12 @@ impl Store {
             }
         }
         let n = sqlx::query(
-            "UPDATE peerings SET status = 'deleted', updated_at = $1 WHERE id = $2 AND status IN ('pending', 'active')",
+            "UPDATE peerings SET status = 'deleted', updated_at = $1 WHERE id = $2 AND status = $3 \
+             AND (status = 'active' OR expires_at > $1)",
         )
         .bind(self.now())
         .bind(id)
+        .bind(&p.status)
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -1096,6 +1123,9 @@ impl Store {
                 format!("peering connection {id} changed meanwhile"),
             ));
         }
-        self.get_peering(account, id).await
+        Ok(wire::Peering {
+            status: "deleted".into(),
+            ..p
+        })
     }
 }
