@@ -296,10 +296,14 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
                         .map(|a| a.to_string())
                         .or_else(|| dst.ipv6.map(|a| format!("[{a}]")))
                         .unwrap_or_default();
-                    let cmd = if port == 443 {
-                        format!("curl https://{addr}/health")
-                    } else {
-                        format!("curl http://{addr}:{port}/health")
+                    // HTTP(S) services answer a health URL; for database, SSH and other TCP ports a connect
+                    // test is the honest check.
+                    let cmd = match port {
+                        443 => format!("curl https://{addr}/health"),
+                        22 | 25 | 53 | 1433 | 1521 | 3306 | 5432 | 5672 | 6379 | 9092 | 11211 | 27017 => {
+                            format!("nc -zv {} {port}", addr.trim_matches(|c| c == '[' || c == ']'))
+                        }
+                        _ => format!("curl http://{addr}:{port}/health"),
                     };
                     lines.push(format!(
                         "- From {} ({}): `{cmd}` — expects {}",
@@ -754,6 +758,162 @@ fn security_group_calls(plan: &Plan, part: ScriptPart, live: &[&Peering], o: &mu
         }
     }
 }
+
+/// Width and height of a VPC box on the map, in pixels.
+pub const BOX_W: i32 = 280;
+pub const BOX_H: i32 = 104;
+const GAP_X: i32 = 150;
+const GAP_Y: i32 = 80;
+const TOP: i32 = 64;
+const LEFT: i32 = 24;
+const LEGEND: i32 = 64;
+/// Up to this many VPCs the automatic layout is a ring; beyond, a grid per account.
+const RING_MAX: usize = 16;
+
+/// Where each VPC box goes on the peering map (top-left corners, pixels) and the map's size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapLayout {
+    pub boxes: Vec<(crate::ids::VpcId, (i32, i32))>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The map's layout: the plan's positions when every VPC has one (as drawn in the UI); else, for up to 16 VPCs, a
+/// ring ordered by account, region and name; else one block per account (left to right), its VPCs in a
+/// square-ish grid ordered by region and name.
+pub fn map_layout(plan: &Plan) -> MapLayout {
+    let mut boxes = Vec::with_capacity(plan.vpcs.len());
+    if !plan.vpcs.is_empty() && plan.vpcs.iter().all(|v| v.position.is_some()) {
+        let pos = |v: &Vpc| v.position.unwrap_or_default();
+        let min_x = plan.vpcs.iter().map(|v| pos(v).x).fold(f64::INFINITY, f64::min);
+        let min_y = plan.vpcs.iter().map(|v| pos(v).y).fold(f64::INFINITY, f64::min);
+        for v in &plan.vpcs {
+            let p = pos(v);
+            boxes.push((
+                v.id.clone(),
+                (LEFT + (p.x - min_x) as i32, TOP + (p.y - min_y) as i32),
+            ));
+        }
+    } else if plan.vpcs.len() <= RING_MAX {
+        // A ring, ordered by account, region and name: edges are chords, clear of the other boxes.
+        let mut vpcs: Vec<&Vpc> = plan.vpcs.iter().collect();
+        vpcs.sort_by(|a, b| {
+            (&a.account, &a.region, &a.name, &a.id).cmp(&(&b.account, &b.region, &b.name, &b.id))
+        });
+        let n = vpcs.len() as f64;
+        let rx = (n * f64::from(BOX_W + 60) / std::f64::consts::TAU * 1.3).max(f64::from(BOX_W));
+        let ry = (rx * 0.6).max(f64::from(BOX_H + GAP_Y));
+        for (i, v) in vpcs.iter().enumerate() {
+            let angle = std::f64::consts::PI + std::f64::consts::TAU * i as f64 / n;
+            let (cx, cy) = (rx * angle.cos(), ry * angle.sin());
+            boxes.push((v.id.clone(), (cx as i32 - BOX_W / 2, cy as i32 - BOX_H / 2)));
+        }
+        let min_x = boxes.iter().map(|(_, (x, _))| *x).min().unwrap_or(0);
+        let min_y = boxes.iter().map(|(_, (_, y))| *y).min().unwrap_or(0);
+        for (_, (x, y)) in &mut boxes {
+            *x += LEFT - min_x;
+            *y += TOP - min_y;
+        }
+    } else {
+        let mut accounts: Vec<&str> = plan.vpcs.iter().map(|v| v.account.as_str()).collect();
+        accounts.sort();
+        accounts.dedup();
+        let mut x0 = LEFT;
+        for account in accounts {
+            let mut vpcs: Vec<&Vpc> = plan
+                .vpcs
+                .iter()
+                .filter(|v| v.account.as_str() == account)
+                .collect();
+            vpcs.sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
+            let cols = (vpcs.len() as f64).sqrt().ceil().max(1.0) as i32;
+            for (i, v) in vpcs.iter().enumerate() {
+                let (col, row) = (i as i32 % cols, i as i32 / cols);
+                boxes.push((
+                    v.id.clone(),
+                    (x0 + col * (BOX_W + GAP_X), TOP + row * (BOX_H + GAP_Y)),
+                ));
+            }
+            x0 += cols * (BOX_W + GAP_X);
+        }
+    }
+    let right = boxes
+        .iter()
+        .map(|(_, (x, _))| x + BOX_W)
+        .max()
+        .unwrap_or(LEFT + BOX_W);
+    let bottom = boxes.iter().map(|(_, (_, y))| y + BOX_H).max().unwrap_or(TOP);
+    MapLayout {
+        boxes,
+        width: (right + LEFT).max(760) as u32,
+        height: (bottom + GAP_Y / 2 + LEGEND) as u32,
+    }
+}
+
+#[cfg(feature = "map")]
+pub mod map;
+
+/// Text inside HTML.
+#[cfg(feature = "html")]
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The peering documentation as one self-contained HTML page, rendered from the same Markdown as
+/// [`markdown`]; `map_svg`, when given, is shown under the title.
+#[cfg(feature = "html")]
+pub fn html(plan: &Plan, diagnostics: &[Diagnostic], map_svg: Option<&str>) -> String {
+    use pulldown_cmark::{html::push_html, Event, Options, Parser};
+    let md = markdown(plan, diagnostics);
+    let mut body = String::new();
+    // Names in a plan are text, never markup: raw HTML in the Markdown is shown, not rendered.
+    let events = Parser::new_ext(&md, Options::ENABLE_TABLES).map(|e| match e {
+        Event::Html(t) | Event::InlineHtml(t) => Event::Text(t),
+        other => other,
+    });
+    push_html(&mut body, events);
+    if let Some(svg) = map_svg {
+        // After the title (the first heading).
+        let at = body.find("</h1>").map(|i| i + "</h1>".len()).unwrap_or(0);
+        let figure = format!(
+            "\n<figure class=\"map\">{}<figcaption>Peering map</figcaption></figure>\n",
+            svg.trim_start_matches(|c| c != '<').replacen(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+                "",
+                1
+            )
+        );
+        body.insert_str(at, &figure);
+    }
+    let title = if plan.name.is_empty() {
+        "Peering documentation"
+    } else {
+        plan.name.as_str()
+    };
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>\n{}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
+        html_escape(title),
+        HTML_STYLE
+    )
+}
+
+#[cfg(feature = "html")]
+const HTML_STYLE: &str = "body { font: 15px/1.5 system-ui, sans-serif; color: #0f172a; margin: 0; }
+main { max-width: 1100px; margin: 0 auto; padding: 24px; }
+table { border-collapse: collapse; margin: 8px 0 16px; }
+th, td { border: 1px solid #cbd5e1; padding: 4px 10px; text-align: left; }
+th { background: #f1f5f9; }
+code { background: #f1f5f9; padding: 1px 4px; border-radius: 3px; }
+figure.map svg { max-width: 100%; height: auto; border: 1px solid #e2e8f0; }
+@media (prefers-color-scheme: dark) {
+  body { background: #0f172a; color: #e2e8f0; }
+  th { background: #1e293b; } code { background: #1e293b; }
+  th, td { border-color: #334155; }
+}
+";
 
 impl Vpc {
     /// The name, or the id when the VPC has none (scripts find VPCs by name).

@@ -129,16 +129,22 @@ pub struct ExportArgs {
     pub port: u16,
 }
 
-/// Export formats available now.
+/// Export formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
     /// Peering documentation in Markdown.
     Md,
+    /// Peering documentation as one HTML page, with the peering map.
+    Html,
+    /// Peering map as SVG.
+    Svg,
+    /// Peering map as PNG (text in the shipped DejaVu Sans font).
+    Png,
     /// Peering map as Graphviz DOT.
     Dot,
     /// Peering map as a Mermaid flowchart.
     Mermaid,
-    /// A bash script of curl calls that applies the plan's peerings and routes.
+    /// A bash script of curl calls that applies the plan's peerings, routes and security-group rules.
     Curl,
     /// The plan itself (peerplan/v1).
     Json,

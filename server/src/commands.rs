@@ -206,40 +206,22 @@ pub async fn create_account(
 
 /// `peerplan export`.
 pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
-    use netmodel::export::{self, ScriptPart};
     let loaded = plan_io::load(&args.plan)?;
-    let plan = &loaded.plan;
-    let text = match args.format {
-        ExportFormat::Md => {
-            let mut d = loaded.import_diagnostics.clone();
-            d.extend(netmodel::check(plan, &CheckOptions::default()));
-            export::markdown(plan, &d)
-        }
-        ExportFormat::Dot => export::dot(plan),
-        ExportFormat::Mermaid => export::mermaid(plan),
-        ExportFormat::Curl => export::curl_script(
-            plan,
-            match args.part {
-                ScriptPartArg::All => ScriptPart::All,
-                ScriptPartArg::Requester => ScriptPart::Requester,
-                ScriptPartArg::Accepter => ScriptPart::Accepter,
-            },
-        ),
-        ExportFormat::Json => plan.to_json() + "\n",
-        ExportFormat::Csv => {
-            let t = netmodel::sim::Topology::new(plan);
-            netmodel::matrix::matrix(
-                &t,
-                netmodel::model::Protocol::Tcp,
-                Some(args.port),
-                Default::default(),
-            )?
-            .to_csv()
-        }
+    let part = match args.part {
+        ScriptPartArg::All => netmodel::export::ScriptPart::All,
+        ScriptPartArg::Requester => netmodel::export::ScriptPart::Requester,
+        ScriptPartArg::Accepter => netmodel::export::ScriptPart::Accepter,
     };
+    let bytes = crate::exports::render(
+        &loaded.plan,
+        &loaded.import_diagnostics,
+        args.format,
+        part,
+        args.port,
+    )?;
     match &args.output {
         Some(path) => {
-            std::fs::write(path, &text)
+            std::fs::write(path, &bytes)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
             #[cfg(unix)]
             if args.format == ExportFormat::Curl {
@@ -247,7 +229,17 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
                 let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
             }
         }
-        None => print!("{text}"),
+        None => {
+            use std::io::Write;
+            if args.format == ExportFormat::Png && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                anyhow::bail!(
+                    "a PNG is binary: write it to a file with -o map.png (or redirect standard output)"
+                );
+            }
+            std::io::stdout()
+                .write_all(&bytes)
+                .map_err(|e| anyhow::anyhow!("cannot write to standard output: {e}"))?;
+        }
     }
     Ok(())
 }

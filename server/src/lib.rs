@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod commands;
 pub mod control;
+pub mod exports;
 pub mod plan_io;
 pub mod telemetry;
 pub mod web;

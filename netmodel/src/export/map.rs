@@ -1,0 +1,256 @@
+//! The peering map drawn with plotters: SVG (text as text) and PNG (text rasterized with the DejaVu Sans font
+//! shipped in `netmodel/fonts/`, so a PNG is the same on every machine). Boxes are placed by
+//! [`super::map_layout`]: the UI's positions when every VPC has one, else by account and region.
+
+use std::sync::Once;
+
+use image::ImageEncoder;
+use plotters::{
+    coord::Shift,
+    element::DashedPathElement,
+    prelude::*,
+    style::{FontStyle, RGBColor},
+};
+
+use super::{map_layout, MapLayout, BOX_H, BOX_W};
+use crate::model::{PeeringStatus, Plan};
+
+/// DejaVu Sans (Bitstream Vera licence, in `fonts/DejaVu-LICENSE.txt`).
+const FONT: &[u8] = include_bytes!("../../fonts/DejaVuSans.ttf");
+const FAMILY: &str = "sans-serif";
+/// Largest PNG drawn (40 megapixels, 120 MB of RGB while drawing).
+const MAX_PNG_PIXELS: u64 = 40_000_000;
+
+/// What drawing a map can fail with (plotters and PNG encoding errors, as text).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw the peering map: {0}")]
+pub struct MapError(String);
+
+fn err(e: impl std::fmt::Display) -> MapError {
+    MapError(e.to_string())
+}
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            if plotters::style::register_font(FAMILY, style, FONT).is_err() {
+                unreachable!("the shipped font parses");
+            }
+        }
+    });
+}
+
+const ACCOUNT_COLORS: [RGBColor; 6] = [
+    RGBColor(37, 99, 235),
+    RGBColor(5, 150, 105),
+    RGBColor(217, 119, 6),
+    RGBColor(124, 58, 237),
+    RGBColor(219, 39, 119),
+    RGBColor(8, 145, 178),
+];
+const ACTIVE: RGBColor = RGBColor(22, 101, 52);
+const PENDING: RGBColor = RGBColor(100, 116, 139);
+const BROKEN: RGBColor = RGBColor(220, 38, 38);
+const INK: RGBColor = RGBColor(15, 23, 42);
+const MUTED: RGBColor = RGBColor(71, 85, 105);
+
+fn edge_color(status: PeeringStatus) -> RGBColor {
+    match status {
+        PeeringStatus::Active => ACTIVE,
+        PeeringStatus::Pending => PENDING,
+        _ => BROKEN,
+    }
+}
+
+fn font(size: f64, color: RGBColor) -> TextStyle<'static> {
+    (FAMILY, size).into_font().color(&color)
+}
+
+fn draw<DB: DrawingBackend>(
+    plan: &Plan,
+    layout: &MapLayout,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), MapError> {
+    root.fill(&WHITE).map_err(err)?;
+    let title = if plan.name.is_empty() {
+        "Peering map"
+    } else {
+        &plan.name
+    };
+    root.draw(&Text::new(title.to_string(), (24, 16), font(22.0, INK)))
+        .map_err(err)?;
+    let center = |i: usize| {
+        let (x, y) = layout.boxes[i].1;
+        (x + BOX_W / 2, y + BOX_H / 2)
+    };
+    let index = |id: &crate::ids::VpcId| layout.boxes.iter().position(|(v, _)| v == id);
+    // Edges first, so the boxes cover their ends; their labels last, above everything.
+    let mut labels = Vec::new();
+    for p in &plan.peerings {
+        let (Some(a), Some(b)) = (index(&p.requester.vpc), index(&p.accepter.vpc)) else {
+            continue;
+        };
+        let (from, to) = (center(a), center(b));
+        let color = edge_color(p.status);
+        let style = color.stroke_width(3);
+        if p.status == PeeringStatus::Pending {
+            root.draw(&DashedPathElement::new(vec![from, to], 10, 6, style))
+                .map_err(err)?;
+        } else {
+            root.draw(&PathElement::new(vec![from, to], style)).map_err(err)?;
+        }
+        let mut label = format!("{} · {}", p.id, p.status);
+        if p.requester.region != p.accepter.region {
+            label.push_str(" · inter-region");
+        }
+        labels.push((label, color, from, to));
+    }
+    let mut accounts: Vec<&str> = plan.vpcs.iter().map(|v| v.account.as_str()).collect();
+    accounts.sort();
+    accounts.dedup();
+    for (id, (x, y)) in &layout.boxes {
+        let Some(vpc) = plan.vpc(id) else { continue };
+        let color = accounts
+            .iter()
+            .position(|a| *a == vpc.account.as_str())
+            .map(|i| ACCOUNT_COLORS[i % ACCOUNT_COLORS.len()])
+            .unwrap_or(MUTED);
+        root.draw(&Rectangle::new(
+            [(*x, *y), (x + BOX_W, y + BOX_H)],
+            RGBColor(248, 250, 252).filled(),
+        ))
+        .map_err(err)?;
+        root.draw(&Rectangle::new(
+            [(*x, *y), (x + BOX_W, y + BOX_H)],
+            color.stroke_width(2),
+        ))
+        .map_err(err)?;
+        root.draw(&Rectangle::new([(*x, *y), (x + 6, y + BOX_H)], color.filled()))
+            .map_err(err)?;
+        let name = if vpc.name.is_empty() {
+            vpc.id.0.clone()
+        } else {
+            vpc.name.clone()
+        };
+        root.draw(&Text::new(name, (x + 16, y + 10), font(17.0, INK)))
+            .map_err(err)?;
+        let blocks: Vec<String> = vpc.blocks().map(|b| b.to_string()).collect();
+        root.draw(&Text::new(blocks.join(", "), (x + 16, y + 36), font(14.0, INK)))
+            .map_err(err)?;
+        root.draw(&Text::new(
+            format!("account {}", vpc.account),
+            (x + 16, y + 60),
+            font(13.0, color),
+        ))
+        .map_err(err)?;
+        root.draw(&Text::new(
+            format!("region {}", vpc.region),
+            (x + 16, y + 80),
+            font(13.0, MUTED),
+        ))
+        .map_err(err)?;
+    }
+    // Each label at the middle of its edge, or further along it when that spot is taken.
+    let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
+    for (label, color, from, to) in labels {
+        let style = font(13.0, color);
+        let (w, h) = root.estimate_text_size(&label, &style).map_err(err)?;
+        let (w, h) = (w as i32, h as i32);
+        let at = |(t, dy): (f64, i32)| {
+            let x = from.0 + (f64::from(to.0 - from.0) * t) as i32;
+            let y = from.1 + (f64::from(to.1 - from.1) * t) as i32 + dy;
+            (x - w / 2 - 4, y - h / 2 - 3, x + w / 2 + 4, y + h / 2 + 3)
+        };
+        let free = |r: &(i32, i32, i32, i32)| {
+            placed
+                .iter()
+                .all(|p| r.2 < p.0 || p.2 < r.0 || r.3 < p.1 || p.3 < r.1)
+        };
+        let step = h + 10;
+        let spot = [0, step, -step, 2 * step, -2 * step]
+            .into_iter()
+            .flat_map(|dy| [0.5, 0.35, 0.65].map(|t| (t, dy)))
+            .map(at)
+            .find(|r| free(r))
+            .unwrap_or_else(|| at((0.5, 0)));
+        placed.push(spot);
+        let mid = ((spot.0 + spot.2) / 2, (spot.1 + spot.3) / 2);
+        let (w, h) = (w as u32, h as u32);
+        let top_left = (mid.0 - w as i32 / 2 - 4, mid.1 - h as i32 / 2 - 3);
+        root.draw(&Rectangle::new(
+            [top_left, (mid.0 + w as i32 / 2 + 4, mid.1 + h as i32 / 2 + 3)],
+            WHITE.filled(),
+        ))
+        .map_err(err)?;
+        root.draw(&Rectangle::new(
+            [top_left, (mid.0 + w as i32 / 2 + 4, mid.1 + h as i32 / 2 + 3)],
+            color.stroke_width(1),
+        ))
+        .map_err(err)?;
+        root.draw(&Text::new(label, (top_left.0 + 4, top_left.1 + 3), style))
+            .map_err(err)?;
+    }
+    // Legend.
+    let ly = layout.height as i32 - 36;
+    let mut lx = 24;
+    for (label, status) in [
+        ("active", PeeringStatus::Active),
+        ("pending", PeeringStatus::Pending),
+        ("failed / rejected / expired / deleted", PeeringStatus::Failed),
+    ] {
+        let style = edge_color(status).stroke_width(3);
+        let line = vec![(lx, ly + 8), (lx + 40, ly + 8)];
+        if status == PeeringStatus::Pending {
+            root.draw(&DashedPathElement::new(line, 10, 6, style))
+                .map_err(err)?;
+        } else {
+            root.draw(&PathElement::new(line, style)).map_err(err)?;
+        }
+        let text_style = font(13.0, INK);
+        root.draw(&Text::new(label.to_string(), (lx + 48, ly), text_style.clone()))
+            .map_err(err)?;
+        lx += 48 + root.estimate_text_size(label, &text_style).map_err(err)?.0 as i32 + 32;
+    }
+    root.draw(&Text::new(
+        "box colour = account".to_string(),
+        (lx, ly),
+        font(13.0, MUTED),
+    ))
+    .map_err(err)?;
+    root.present().map_err(err)
+}
+
+/// The peering map as an SVG document.
+pub fn svg(plan: &Plan) -> Result<String, MapError> {
+    register_font();
+    let layout = map_layout(plan);
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (layout.width, layout.height)).into_drawing_area();
+        draw(plan, &layout, &root)?;
+    }
+    Ok(out)
+}
+
+/// The peering map as a PNG image (RGB, the size of [`map_layout`]).
+pub fn png(plan: &Plan) -> Result<Vec<u8>, MapError> {
+    register_font();
+    let layout = map_layout(plan);
+    let (w, h) = (layout.width, layout.height);
+    if u64::from(w) * u64::from(h) > MAX_PNG_PIXELS {
+        return Err(MapError(format!(
+            "a {w}×{h} map is too large for a PNG (at most {MAX_PNG_PIXELS} pixels); export it as SVG"
+        )));
+    }
+    let mut pixels = vec![0u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+        draw(plan, &layout, &root)?;
+    }
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(&pixels, w, h, image::ColorType::Rgb8)
+        .map_err(err)?;
+    Ok(out)
+}
