@@ -57,8 +57,8 @@ pub fn PlannerPage() -> impl IntoView {
         }),
         Err(_) => vec![],
     });
-    let diagnostics =
-        Memo::new(move |_| vpcs.with(|v| netmodel::check(&plan_of(v), &CheckOptions::default())));
+    let plan = Memo::new(move |_| vpcs.with(|v| plan_of(v)));
+    let diagnostics = Memo::new(move |_| plan.with(|p| netmodel::check(p, &CheckOptions::default())));
     let flagged = Memo::new(move |_| {
         diagnostics.with(|d| {
             d.iter()
@@ -97,6 +97,7 @@ pub fn PlannerPage() -> impl IntoView {
                         if o.is_empty() { String::new() } else { format!("overlaps {}", o.join(", ")) }
                     }}
                 </span>
+                <ExportMenu plan/>
             </section>
             <div class="workspace">
                 <section class="canvas" aria-label="Planner canvas">
@@ -168,4 +169,62 @@ fn DiagnosticsPanel(diagnostics: Memo<Vec<Diagnostic>>) -> impl IntoView {
         </aside>
     }
     .into_any()
+}
+
+/// The export formats of the menu: (format, button label, what it is).
+const EXPORTS: [(&str, &str, &str); 9] = [
+    ("md", "Markdown", "Peering documentation"),
+    ("html", "HTML", "Peering documentation with the map"),
+    ("svg", "SVG", "Peering map"),
+    ("png", "PNG", "Peering map"),
+    ("dot", "DOT", "Peering map for Graphviz"),
+    ("mermaid", "Mermaid", "Peering map for Mermaid"),
+    ("curl", "curl script", "API calls that apply the plan"),
+    ("json", "JSON", "The plan (peerplan/v1)"),
+    ("csv", "CSV", "Reachability matrix"),
+];
+
+/// The export menu: a form posting the current plan to `/api/export/{format}`; the server answers with the file
+/// as a download, so the page stays as it is (and it works before hydration too).
+#[component]
+fn ExportMenu(plan: Memo<Plan>) -> impl IntoView {
+    let json = Memo::new(move |_| plan.with(Plan::to_json));
+    view! {
+        <details class="export-menu">
+            <summary>"Export"</summary>
+            <form method="post" action="/api/export/json" class="export-form" aria-label="Export the plan">
+                <input type="hidden" name="plan" value=move || json.get()/>
+                <ul>
+                    {EXPORTS
+                        .iter()
+                        .map(|(format, label, what)| {
+                            view! {
+                                <li>
+                                    <button
+                                        type="submit"
+                                        formaction=format!("/api/export/{format}")
+                                        data-format=*format
+                                    >
+                                        {*label}
+                                    </button>
+                                    <span class="muted">{*what}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+                <label>
+                    "Script part "
+                    <select name="part">
+                        <option value="all" selected>"all calls"</option>
+                        <option value="requester">"requester's"</option>
+                        <option value="accepter">"accepter's"</option>
+                    </select>
+                </label>
+                <label>
+                    " Matrix port " <input type="number" name="port" value="443" min="1" max="65535" size="5"/>
+                </label>
+            </form>
+        </details>
+    }
 }

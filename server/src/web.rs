@@ -1,9 +1,13 @@
-//! The HTTP server behind `peerplan serve`: SSR and hydration of the app, static files, `/healthz`.
+//! The HTTP server behind `peerplan serve`: SSR and hydration of the app, static files, the
+//! export downloads (`POST /api/export/{format}`), `/healthz`.
 
 use std::{net::SocketAddr, path::PathBuf};
 
 use app::{shell, App};
-use axum::{routing::get, Router};
+use axum::{
+    routing::{get, post},
+    Router,
+};
 use controlplane::service::AppState;
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -47,6 +51,11 @@ pub fn router(cfg: &ServeConfig, control: AppState) -> Router {
     let routes = generate_route_list(App);
     Router::new()
         .route("/healthz", get(healthz))
+        .route(
+            "/api/export/{format}",
+            post(crate::exports::export_handler)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::exports::MAX_PLAN_BYTES)),
+        )
         .leptos_routes(&options, routes, {
             let options = options.clone();
             move || shell(options.clone())
