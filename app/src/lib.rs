@@ -4,6 +4,9 @@
 //! server functions are used only to load and save plans.
 #![recursion_limit = "256"]
 
+pub mod edit;
+pub mod geometry;
+pub mod history;
 pub mod planner;
 
 use leptos::prelude::*;
