@@ -60,6 +60,9 @@ pub fn suggest_vpc_block(plan: &Plan, prefix_len: u8) -> Option<Cidr> {
     free_block(&used, prefix_len)
 }
 
+// Every function that adds an object sorts the plan's lists afterwards: `Plan`'s look-ups by id are binary
+// searches over lists sorted by id.
+
 /// Adds a VPC with a main route table, a default ACL (allow all) and a default security group (all out, in
 /// from itself), as a control plane creates them.
 pub fn add_vpc(plan: &mut Plan, cidr: Cidr) -> VpcId {
@@ -127,6 +130,7 @@ pub fn add_vpc(plan: &mut Plan, cidr: Cidr) -> VpcId {
             description: String::new(),
         }],
     });
+    plan.sort();
     id
 }
 
@@ -165,6 +169,7 @@ pub fn add_subnet(plan: &mut Plan, vpc: &VpcId, cidr: Cidr) -> SubnetId {
         ipv6_cidr: None,
         az,
     });
+    plan.sort();
     id
 }
 
@@ -214,6 +219,7 @@ pub fn add_endpoint(
         security_groups: sg.into_iter().collect(),
         ports: port.into_iter().collect(),
     });
+    plan.sort();
     id
 }
 
@@ -272,6 +278,8 @@ pub fn add_peering(plan: &mut Plan, requester: &VpcId, accepter: &VpcId, with_ro
         options: PeeringOptions::default(),
         status_message: None,
     });
+    // Look-ups by id are binary searches: keep every list sorted.
+    plan.sort();
     if with_routes {
         add_peer_routes(plan, &id, &r.id);
         add_peer_routes(plan, &id, &a.id);
@@ -692,6 +700,21 @@ mod tests {
         assert_eq!(plan.subnets[0].cidr.to_string(), "10.1.3.0/24");
         assert_eq!(plan.endpoints[0].ipv4.unwrap().to_string(), "10.1.3.10");
         assert!(netmodel::check(&plan, &CheckOptions::default()).is_empty());
+    }
+
+    #[test]
+    fn the_transitive_samples_fix_makes_a_reach_c() {
+        let text = include_str!("../../examples/transitive.json");
+        let mut plan = Plan::from_json(text).unwrap();
+        assert_eq!(trace_code(&plan, "bucket-a", "service-c", 8080), "NOT_TRANSITIVE");
+        let diags = netmodel::check(&plan, &CheckOptions::default());
+        let d = diags
+            .iter()
+            .find(|d| has_mechanical_fix(d))
+            .expect("a mechanical fix");
+        assert_eq!(d.code, Code::TransitiveAssumption);
+        assert!(apply_fix(&mut plan, d));
+        assert_eq!(trace_code(&plan, "bucket-a", "service-c", 8080), "ACCEPTED");
     }
 
     #[test]

@@ -4,10 +4,13 @@
 //! server functions are used only to load and save plans.
 #![recursion_limit = "256"]
 
+pub mod canvas;
 pub mod edit;
 pub mod geometry;
 pub mod history;
+pub mod inspector;
 pub mod planner;
+pub mod trace_panel;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

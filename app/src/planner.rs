@@ -1,80 +1,251 @@
-//! The planner page: add VPCs, see their overlaps at once (checked by `netmodel` in the browser), and a status
-//! bar summarising the plan's checks.
+//! The planner page: a toolbar (add a VPC with its block checked as you type, examples, auto-layout, undo and
+//! redo, export, help, theme), the canvas, and a side column with the inspector, the trace panel and the
+//! diagnostics — every check and trace computed by `netmodel` in the browser on each edit.
+
+use std::collections::BTreeSet;
 
 use leptos::prelude::*;
 use netmodel::{
     cidr::{parse_ipv4_block, Cidr},
-    model::{Account, Plan, Vpc, FORMAT},
+    ids::VpcId,
+    model::Plan,
     CheckOptions, Diagnostic, Severity,
 };
 
-/// A VPC drawn on the canvas.
-#[derive(Clone, Debug, PartialEq)]
-struct DrawnVpc {
-    id: String,
-    cidr: Cidr,
+use crate::{
+    canvas::{Canvas, View},
+    edit::{self, Item},
+    geometry,
+    history::History,
+    inspector::Inspector,
+    trace_panel::{TracePanel, TraceRequest},
+};
+
+/// The examples the toolbar can load: (key, label, plan JSON).
+pub const EXAMPLES: [(&str, &str, &str); 3] = [
+    ("seed", "Seed: VPC A ↔ VPC B", include_str!("../../examples/seed.json")),
+    ("transitive", "Transitive: A ↔ B ↔ C", include_str!("../../examples/transitive.json")),
+    ("multi-region", "Multi-account, inter-region", include_str!("../../examples/multi-region.json")),
+];
+
+/// The planner's state, shared by its parts (all fields are reactive handles, so it is `Copy`).
+#[derive(Clone, Copy)]
+pub struct Editor {
+    pub plan: RwSignal<Plan>,
+    pub history: StoredValue<History>,
+    /// Bumped on undo/redo and edits, so the undo buttons know when to look again.
+    pub revision: RwSignal<u64>,
+    pub selected: RwSignal<BTreeSet<Item>>,
+    pub view: RwSignal<View>,
+    /// Ids named by any diagnostic (outlined red on the canvas).
+    pub flagged: Memo<BTreeSet<String>>,
+    pub diagnostics: Memo<Vec<Diagnostic>>,
+    /// The last refusal or notice, shown in the status bar.
+    pub notice: RwSignal<String>,
+    /// Bumped to ask the canvas to fit the whole plan in view (after a load).
+    pub fit: RwSignal<u64>,
 }
 
-/// The drawn VPCs as a plan (one account, one region until the inspector arrives).
-fn plan_of(vpcs: &[DrawnVpc]) -> Plan {
-    Plan {
-        format: FORMAT.to_string(),
-        accounts: vec![Account {
-            id: "acct-1".into(),
-            name: String::new(),
-        }],
-        vpcs: vpcs
-            .iter()
-            .map(|v| Vpc {
-                id: v.id.as_str().into(),
-                name: v.id.clone(),
-                account: "acct-1".into(),
-                region: "us-east-1".into(),
-                cidr: v.cidr,
-                secondary_cidrs: vec![],
-                ipv6_cidrs: vec![],
-                position: None,
-            })
-            .collect(),
-        ..Plan::default()
+impl Editor {
+    pub fn new(plan: Plan) -> Editor {
+        let plan = RwSignal::new(plan);
+        let diagnostics = Memo::new(move |_| plan.with(|p| netmodel::check(p, &CheckOptions::default())));
+        let flagged = Memo::new(move |_| {
+            diagnostics.with(|d| d.iter().flat_map(|d| d.items.clone()).collect::<BTreeSet<_>>())
+        });
+        Editor {
+            plan,
+            history: StoredValue::new(History::default()),
+            revision: RwSignal::new(0),
+            selected: RwSignal::new(BTreeSet::new()),
+            view: RwSignal::new(View::default()),
+            flagged,
+            diagnostics,
+            notice: RwSignal::new(String::new()),
+            fit: RwSignal::new(0),
+        }
+    }
+
+    /// Applies an edit as one undo step (nothing is recorded when the edit changes nothing).
+    pub fn edit(&self, f: impl FnOnce(&mut Plan)) {
+        let before = self.plan.get_untracked();
+        let mut after = before.clone();
+        f(&mut after);
+        // `Plan`'s look-ups by id are binary searches over lists sorted by id.
+        after.sort();
+        if after != before {
+            self.history.update_value(|h| h.record(before));
+            self.plan.set(after);
+            self.revision.update(|r| *r += 1);
+        }
+    }
+
+    /// Replaces the whole plan (load, import), undoable.
+    pub fn replace(&self, plan: Plan) {
+        self.edit(|p| *p = plan);
+        self.selected.set(BTreeSet::new());
+        self.fit.update(|f| *f += 1);
+    }
+
+    pub fn undo(&self) {
+        let current = self.plan.get_untracked();
+        if let Some(previous) = self.history.try_update_value(|h| h.undo(current)).flatten() {
+            self.plan.set(previous);
+            self.revision.update(|r| *r += 1);
+            self.notice.set("Undone.".into());
+        }
+    }
+
+    pub fn redo(&self) {
+        let current = self.plan.get_untracked();
+        if let Some(next) = self.history.try_update_value(|h| h.redo(current)).flatten() {
+            self.plan.set(next);
+            self.revision.update(|r| *r += 1);
+            self.notice.set("Redone.".into());
+        }
+    }
+
+    /// Draws a peering (with routes on both sides), or says why not.
+    pub fn peer(&self, a: &VpcId, b: &VpcId) {
+        if let Some(why) = self.plan.with_untracked(|p| edit::peering_refusal(p, a, b)) {
+            self.notice.set(why);
+            return;
+        }
+        let mut created = None;
+        self.edit(|p| created = edit::add_peering(p, a, b, true));
+        if let Some(id) = created {
+            self.notice.set(format!("Peered {a} and {b} with {id}, routes added on both sides."));
+            self.selected.set([Item::Peering(id)].into_iter().collect());
+        }
+    }
+
+    /// Deletes the selection.
+    pub fn delete_selected(&self) {
+        let items: Vec<Item> = self.selected.get_untracked().into_iter().collect();
+        if items.is_empty() {
+            return;
+        }
+        self.edit(|p| edit::delete(p, &items));
+        self.selected.set(BTreeSet::new());
+        self.notice.set(format!("Deleted {} item(s).", items.len()));
     }
 }
 
-/// The planner: an "Add VPC" form, the canvas, the diagnostics, and the status bar.
+/// The page.
 #[component]
 pub fn PlannerPage() -> impl IntoView {
-    let vpcs = RwSignal::new(Vec::<DrawnVpc>::new());
+    let editor = Editor::new(Plan::new("Untitled plan"));
+    view! { <Planner editor/> }
+}
+
+/// The planner around an editor.
+#[component]
+pub fn Planner(editor: Editor) -> impl IntoView {
+    let plan = editor.plan;
+    let diagnostics = editor.diagnostics;
     let cidr_input = RwSignal::new(String::from("10.0.0.0/16"));
     let parsed = Memo::new(move |_| parse_ipv4_block(&cidr_input.get()).map(Cidr::from));
     let cidr_error = Memo::new(move |_| parsed.get().err().map(|e| e.to_string()));
-    // While typing: which drawn VPCs the block would overlap.
+    // While typing: which VPCs the block would overlap.
     let typing_overlaps = Memo::new(move |_| match parsed.get() {
-        Ok(c) => vpcs.with(|v| {
-            v.iter()
-                .filter(|d| d.cidr.overlaps(&c))
-                .map(|d| format!("{} ({})", d.id, d.cidr))
+        Ok(c) => plan.with(|p| {
+            p.vpcs
+                .iter()
+                .filter(|v| v.blocks().any(|b| b.overlaps(&c)))
+                .map(|v| format!("{} ({})", v.id, v.cidr))
                 .collect::<Vec<_>>()
         }),
         Err(_) => vec![],
     });
-    let plan = Memo::new(move |_| vpcs.with(|v| plan_of(v)));
-    let diagnostics = Memo::new(move |_| plan.with(|p| netmodel::check(p, &CheckOptions::default())));
-    let flagged = Memo::new(move |_| {
-        diagnostics.with(|d| {
-            d.iter()
-                .flat_map(|d| d.items.clone())
-                .collect::<std::collections::BTreeSet<_>>()
+    let help_open = RwSignal::new(false);
+    let trace_request = RwSignal::new(None::<TraceRequest>);
+    let run = RwSignal::new(0u32);
+    let packet = Memo::new(move |_| {
+        let req = trace_request.get()?;
+        plan.with(|p| {
+            let trace = req.trace(p)?;
+            let g = geometry::layout(p);
+            let dest = req.destination_point(p, &g);
+            geometry::packet_path(p, &g, &trace, &req.source_id(p)?, dest)
         })
     });
 
     let add_vpc = move |_| {
         if let Ok(cidr) = parsed.get_untracked() {
-            vpcs.update(|v| {
-                let id = format!("vpc-{}", v.len() + 1);
-                v.push(DrawnVpc { id, cidr });
-            });
+            let mut id = None;
+            editor.edit(|p| id = Some(edit::add_vpc(p, cidr)));
+            if let Some(id) = id {
+                editor.selected.set([Item::Vpc(id)].into_iter().collect());
+            }
         }
     };
+    let suggest = move |_| {
+        let len = parsed.get_untracked().map(|c| c.prefix_len()).unwrap_or(16);
+        match plan.with_untracked(|p| edit::suggest_vpc_block(p, len)) {
+            Some(free) => cidr_input.set(free.to_string()),
+            None => editor.notice.set(format!("no free /{len} block is left in the private ranges")),
+        }
+    };
+    let load_example = move |ev: leptos::ev::Event| {
+        let key = event_target_value(&ev);
+        if let Some((_, label, json)) = EXAMPLES.iter().find(|(k, _, _)| *k == key) {
+            match Plan::from_json(json) {
+                Ok(p) => {
+                    editor.replace(p);
+                    editor.notice.set(format!("Loaded the example “{label}”."));
+                }
+                Err(e) => editor.notice.set(format!("cannot load the example: {e}")),
+            }
+        }
+    };
+    let can_undo = Memo::new(move |_| {
+        editor.revision.get();
+        editor.history.with_value(History::can_undo)
+    });
+    let can_redo = Memo::new(move |_| {
+        editor.revision.get();
+        editor.history.with_value(History::can_redo)
+    });
+
+    // Keyboard shortcuts (not while typing in a field).
+    Effect::new(move |_| {
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            let typing = ev
+                .target()
+                .and_then(|t| {
+                    use leptos::wasm_bindgen::JsCast;
+                    t.dyn_into::<leptos::web_sys::Element>().ok()
+                })
+                .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+            if typing {
+                return;
+            }
+            let ctrl = ev.ctrl_key() || ev.meta_key();
+            match ev.key().as_str() {
+                "z" | "Z" if ctrl && ev.shift_key() => {
+                    ev.prevent_default();
+                    editor.redo();
+                }
+                "z" if ctrl => {
+                    ev.prevent_default();
+                    editor.undo();
+                }
+                "y" if ctrl => {
+                    ev.prevent_default();
+                    editor.redo();
+                }
+                "Delete" | "Backspace" => editor.delete_selected(),
+                "Escape" => {
+                    help_open.set(false);
+                    editor.selected.set(BTreeSet::new());
+                }
+                "?" => help_open.update(|h| *h = !*h),
+                "l" if !ctrl => editor.edit(edit::auto_layout),
+                _ => {}
+            }
+        });
+        on_cleanup(move || handle.remove());
+    });
 
     view! {
         <main class="planner">
@@ -83,43 +254,65 @@ pub fn PlannerPage() -> impl IntoView {
                 <input
                     id="vpc-cidr"
                     type="text"
+                    size="18"
                     prop:value=move || cidr_input.get()
                     on:input=move |ev| cidr_input.set(event_target_value(&ev))
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                        if ev.key() == "Enter" {
+                            add_vpc(());
+                        }
+                    }
                     aria-invalid=move || cidr_error.get().is_some().to_string()
+                    aria-describedby="vpc-cidr-error"
                 />
-                <button type="button" on:click=add_vpc disabled=move || cidr_error.get().is_some()>
+                <button type="button" on:click=move |_| add_vpc(()) disabled=move || cidr_error.get().is_some()>
                     "Add VPC"
                 </button>
-                <span class="field-error" role="alert">{move || cidr_error.get().unwrap_or_default()}</span>
+                <button type="button" class="secondary" on:click=suggest title="Suggest a block that overlaps nothing planned">
+                    "Suggest a free block"
+                </button>
+                <span id="vpc-cidr-error" class="field-error" role="alert">{move || cidr_error.get().unwrap_or_default()}</span>
                 <span class="field-warning" data-testid="typing-overlap">
                     {move || {
                         let o = typing_overlaps.get();
                         if o.is_empty() { String::new() } else { format!("overlaps {}", o.join(", ")) }
                     }}
                 </span>
+                <span class="toolbar-spacer"></span>
+                <label class="sr-only" for="example">"Load an example"</label>
+                <select id="example" on:change=load_example>
+                    <option value="" selected>"Load an example…"</option>
+                    {EXAMPLES
+                        .iter()
+                        .map(|(k, label, _)| view! { <option value=*k>{*label}</option> })
+                        .collect_view()}
+                </select>
+                <button type="button" class="secondary" title="Arrange VPCs by account and region (L)" on:click=move |_| editor.edit(edit::auto_layout)>
+                    "Auto-layout"
+                </button>
+                <button type="button" class="secondary" title="Undo (Ctrl+Z)" on:click=move |_| editor.undo() disabled=move || !can_undo.get()>
+                    "Undo"
+                </button>
+                <button type="button" class="secondary" title="Redo (Ctrl+Shift+Z)" on:click=move |_| editor.redo() disabled=move || !can_redo.get()>
+                    "Redo"
+                </button>
                 <ExportMenu plan/>
+                <button type="button" class="secondary" title="Keyboard shortcuts (?)" aria-label="Help" on:click=move |_| help_open.update(|h| *h = !*h)>
+                    "?"
+                </button>
+                <ThemeToggle/>
             </section>
             <div class="workspace">
-                <section class="canvas" aria-label="Planner canvas">
-                    <For each=move || vpcs.get() key=|v| v.id.clone() let:vpc>
-                        <div
-                            class="vpc-box"
-                            class:flagged={
-                                let id = vpc.id.clone();
-                                move || flagged.with(|f| f.contains(&id))
-                            }
-                            data-testid="vpc-box"
-                        >
-                            <strong>{vpc.id.clone()}</strong>
-                            <span class="cidr">{vpc.cidr.to_string()}</span>
-                        </div>
-                    </For>
-                </section>
-                <DiagnosticsPanel diagnostics/>
+                <Canvas editor packet run/>
+                <div class="side">
+                    <Inspector editor/>
+                    <TracePanel editor request=trace_request run/>
+                    <DiagnosticsPanel editor/>
+                </div>
             </div>
             <footer class="status-bar" role="status">
                 {move || {
-                    let n = vpcs.with(Vec::len);
+                    let n = plan.with(|p| p.vpcs.len());
                     let count = match n {
                         0 => "No VPCs yet".to_string(),
                         1 => "1 VPC".to_string(),
@@ -133,36 +326,169 @@ pub fn PlannerPage() -> impl IntoView {
                     }
                 }}
             </footer>
+            <p class="notice" aria-live="polite" data-testid="notice">{move || editor.notice.get()}</p>
+            <Show when=move || help_open.get()>
+                <HelpOverlay on_close=move || help_open.set(false)/>
+            </Show>
         </main>
     }
 }
 
-/// The diagnostics of the drawn plan: code, message and fix of each finding.
+/// The keyboard shortcuts and gestures.
 #[component]
-fn DiagnosticsPanel(diagnostics: Memo<Vec<Diagnostic>>) -> impl IntoView {
+fn HelpOverlay(on_close: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+    let close = on_close.clone();
     view! {
-        <aside class="diagnostics" aria-label="Diagnostics">
+        <div class="overlay" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts">
+            <div class="overlay-card">
+                <h2>"Keyboard shortcuts and gestures"</h2>
+                <table>
+                    <tbody>
+                        <tr><td><kbd>"Ctrl+Z"</kbd></td><td>"Undo"</td></tr>
+                        <tr><td><kbd>"Ctrl+Shift+Z"</kbd>" / "<kbd>"Ctrl+Y"</kbd></td><td>"Redo"</td></tr>
+                        <tr><td><kbd>"Delete"</kbd></td><td>"Delete the selection (a VPC takes its subnets, endpoints and peerings along)"</td></tr>
+                        <tr><td><kbd>"Esc"</kbd></td><td>"Clear the selection, close this help"</td></tr>
+                        <tr><td><kbd>"L"</kbd></td><td>"Auto-layout by account and region"</td></tr>
+                        <tr><td><kbd>"?"</kbd></td><td>"Show or hide this help"</td></tr>
+                        <tr><td>"Click, Shift+click"</td><td>"Select, add to the selection"</td></tr>
+                        <tr><td>"Drag a VPC"</td><td>"Move it"</td></tr>
+                        <tr><td>"Drag a VPC’s round handle onto another VPC"</td><td>"Peer them (routes are added on both sides)"</td></tr>
+                        <tr><td>"Drag the background, mouse wheel"</td><td>"Pan, zoom"</td></tr>
+                    </tbody>
+                </table>
+                <button type="button" on:click=move |_| close()>"Close"</button>
+            </div>
+        </div>
+    }
+}
+
+/// Light and dark themes (the system's by default).
+#[component]
+fn ThemeToggle() -> impl IntoView {
+    let dark = RwSignal::new(None::<bool>);
+    let toggle = move |_| {
+        let next = !dark.get_untracked().unwrap_or(false);
+        dark.set(Some(next));
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-theme", if next { "dark" } else { "light" });
+        }
+    };
+    view! {
+        <button
+            type="button"
+            class="secondary"
+            aria-label="Switch between light and dark theme"
+            aria-pressed=move || dark.get().unwrap_or(false).to_string()
+            on:click=toggle
+        >
+            {move || if dark.get().unwrap_or(false) { "Light" } else { "Dark" }}
+        </button>
+    }
+}
+
+/// The diagnostics: severity filters, click to select the items, one-click fixes where mechanical.
+#[component]
+fn DiagnosticsPanel(editor: Editor) -> impl IntoView {
+    let diagnostics = editor.diagnostics;
+    let show = RwSignal::new([true, true, true]);
+    let idx = |s: Severity| match s {
+        Severity::Error => 0,
+        Severity::Warning => 1,
+        Severity::Info => 2,
+    };
+    let visible = Memo::new(move |_| {
+        let show = show.get();
+        diagnostics.with(|d| d.iter().filter(|d| show[idx(d.severity)]).cloned().collect::<Vec<_>>())
+    });
+    let select_items = move |d: &Diagnostic| {
+        let items: BTreeSet<Item> = editor.plan.with_untracked(|p| {
+            d.items
+                .iter()
+                .filter_map(|id| {
+                    if p.vpcs.iter().any(|v| v.id.as_str() == id) {
+                        Some(Item::Vpc(id.as_str().into()))
+                    } else if p.peerings.iter().any(|x| x.id.as_str() == id) {
+                        Some(Item::Peering(id.as_str().into()))
+                    } else if p.subnets.iter().any(|x| x.id.as_str() == id) {
+                        Some(Item::Subnet(id.as_str().into()))
+                    } else if p.endpoints.iter().any(|x| x.id.as_str() == id) {
+                        Some(Item::Endpoint(id.as_str().into()))
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        });
+        editor.selected.set(items);
+    };
+    let filter = move |i: usize, label: &'static str| {
+        view! {
+            <label class="filter">
+                <input
+                    type="checkbox"
+                    prop:checked=move || show.get()[i]
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        show.update(|s| s[i] = on);
+                    }
+                />
+                {label}
+                " ("
+                {move || diagnostics.with(|d| d.iter().filter(|d| idx(d.severity) == i).count())}
+                ")"
+            </label>
+        }
+    };
+    view! {
+        <aside class="diagnostics panel" aria-label="Diagnostics">
             <h2>"Diagnostics"</h2>
+            <div class="filters" role="group" aria-label="Severity filters">
+                {filter(0, "errors")}
+                {filter(1, "warnings")}
+                {filter(2, "notes")}
+            </div>
             <Show
                 when=move || diagnostics.with(|d| !d.is_empty())
                 fallback=|| view! { <p class="muted">"No findings."</p> }
             >
                 <ul>
-                    <For
-                        each=move || diagnostics.get()
-                        key=|d: &Diagnostic| (d.code, d.items.clone())
-                        let:d
-                    >
-                        <li class=match d.severity {
-                            Severity::Error => "diag error",
-                            Severity::Warning => "diag warning",
-                            Severity::Info => "diag info",
-                        }>
-                            <code>{d.code.as_str()}</code>
-                            " "
-                            {d.message.clone()}
-                            {d.fix.clone().map(|f| view! { <div class="fix">"Fix: " {f}</div> })}
-                        </li>
+                    <For each=move || visible.get() key=|d: &Diagnostic| (d.code, d.items.clone(), d.message.clone()) let:d>
+                        {
+                            let d2 = d.clone();
+                            let d3 = d.clone();
+                            let fixable = edit::has_mechanical_fix(&d);
+                            view! {
+                                <li class=match d.severity {
+                                    Severity::Error => "diag error",
+                                    Severity::Warning => "diag warning",
+                                    Severity::Info => "diag info",
+                                }>
+                                    <button type="button" class="link" title="Select the items involved" on:click=move |_| select_items(&d2)>
+                                        <code>{d.code.as_str()}</code>
+                                    </button>
+                                    " "
+                                    {d.message.clone()}
+                                    {d.fix.clone().map(|f| view! { <div class="fix">"Fix: " {f}</div> })}
+                                    {fixable.then(|| view! {
+                                        <button
+                                            type="button"
+                                            class="apply-fix"
+                                            on:click=move |_| {
+                                                let mut changed = false;
+                                                editor.edit(|p| changed = edit::apply_fix(p, &d3));
+                                                editor.notice.set(if changed {
+                                                    format!("Applied the fix for {}.", d3.code.as_str())
+                                                } else {
+                                                    format!("The fix for {} could not be applied mechanically.", d3.code.as_str())
+                                                });
+                                            }
+                                        >
+                                            "Apply fix"
+                                        </button>
+                                    })}
+                                </li>
+                            }
+                        }
                     </For>
                 </ul>
             </Show>
@@ -187,7 +513,7 @@ const EXPORTS: [(&str, &str, &str); 9] = [
 /// The export menu: a form posting the current plan to `/api/export/{format}`; the server answers with the file
 /// as a download, so the page stays as it is (and it works before hydration too).
 #[component]
-fn ExportMenu(plan: Memo<Plan>) -> impl IntoView {
+fn ExportMenu(plan: RwSignal<Plan>) -> impl IntoView {
     let json = Memo::new(move |_| plan.with(Plan::to_json));
     view! {
         <details class="export-menu">

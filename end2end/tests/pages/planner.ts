@@ -25,6 +25,54 @@ export class PlannerPage {
     await expect(this.page.getByRole("heading", { name: "Peerplan" })).toBeVisible();
   }
 
+  vpcBox(id: string): Locator {
+    return this.canvas.locator(`[data-testid="vpc-box"][data-id="${id}"]`);
+  }
+
+  peering(id: string): Locator {
+    return this.canvas.locator(`[data-testid="peering"][data-id="${id}"]`);
+  }
+
+  get trace(): Locator {
+    return this.page.getByRole("region", { name: "Trace" });
+  }
+
+  get inspector(): Locator {
+    return this.page.getByRole("region", { name: "Inspector" });
+  }
+
+  /** Loads one of the toolbar's examples (retried until hydration has wired the select). */
+  async loadExample(key: string, firstVpc: string) {
+    await expect(async () => {
+      await this.page.getByLabel("Load an example").selectOption(key);
+      await expect(this.vpcBox(firstVpc)).toHaveCount(1, { timeout: 1_000 });
+    }).toPass({ timeout: 30_000 });
+  }
+
+  /** Selects a VPC by pressing on its header. */
+  async selectVpc(id: string) {
+    await this.vpcBox(id).locator(".vpc-frame").click({ position: { x: 40, y: 12 } });
+  }
+
+  /** Drags from a VPC's peering handle onto another VPC. */
+  async drawPeering(from: string, to: string) {
+    const handle = await this.vpcBox(from).getByTestId("peer-handle").boundingBox();
+    const target = await this.vpcBox(to).locator(".vpc-frame").boundingBox();
+    if (!handle || !target) throw new Error("VPC boxes not drawn");
+    await this.page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+    await this.page.mouse.down();
+    await this.page.mouse.move(target.x + target.width / 2, target.y + 20, { steps: 8 });
+    await this.page.mouse.up();
+  }
+
+  /** Traces from a source endpoint to a destination, with an optional port. */
+  async runTrace(from: string, to: string, port = "") {
+    await this.trace.getByLabel("Source endpoint").selectOption(from);
+    await this.trace.getByLabel("Destination endpoint or address").fill(to);
+    await this.trace.getByLabel("Destination port").fill(port);
+    await this.trace.getByRole("button", { name: "Trace" }).click();
+  }
+
   vpcBoxes(): Locator {
     return this.canvas.getByTestId("vpc-box");
   }

@@ -1,0 +1,488 @@
+//! The planner's canvas: the plan drawn as SVG (VPC boxes with their subnets and endpoints, peering lines styled
+//! by status), with direct manipulation — select (Shift adds), move a VPC by dragging it, draw a peering by
+//! dragging from a VPC's handle to another VPC, pan by dragging the background, zoom with the wheel or the
+//! buttons — and the traced packet's path animated on top.
+
+use leptos::prelude::*;
+use netmodel::{
+    ids::VpcId,
+    model::{EndpointKind, PeeringStatus, Plan, Position},
+};
+
+use crate::{
+    edit::Item,
+    geometry::{self, Geometry, PacketPath, VPC_W},
+    planner::Editor,
+};
+
+/// What a pointer drag is doing.
+#[derive(Clone, Debug, PartialEq)]
+enum Drag {
+    /// Moving a VPC: where the pointer and the box started, and the plan before the move (one undo step).
+    Move {
+        vpc: VpcId,
+        start: (f64, f64),
+        origin: Position,
+        before: Box<Plan>,
+    },
+    /// Drawing a peering from a VPC: the line's start and current end, in plan coordinates.
+    Link {
+        from: VpcId,
+        start: (f64, f64),
+        end: (f64, f64),
+        pointer: (f64, f64),
+    },
+    /// Panning: where the pointer and the view started.
+    Pan {
+        start: (f64, f64),
+        view: (f64, f64),
+    },
+}
+
+/// The view's translation and scale.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct View {
+    pub tx: f64,
+    pub ty: f64,
+    pub k: f64,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View {
+            tx: 0.0,
+            ty: 0.0,
+            k: 1.0,
+        }
+    }
+}
+
+fn kind_glyph(kind: EndpointKind) -> &'static str {
+    match kind {
+        EndpointKind::Instance => "I",
+        EndpointKind::Bucket => "B",
+        EndpointKind::Agent => "A",
+        EndpointKind::Service => "S",
+        EndpointKind::Database => "D",
+        EndpointKind::LoadBalancer => "L",
+        EndpointKind::Interface => "N",
+        EndpointKind::Other => "?",
+    }
+}
+
+fn status_class(s: PeeringStatus) -> &'static str {
+    match s {
+        PeeringStatus::Pending => "peering pending",
+        PeeringStatus::Active => "peering active",
+        _ => "peering broken",
+    }
+}
+
+/// The canvas. `packet` is the traced packet's path (animated when it changes; `run` restarts it).
+#[component]
+pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u32>) -> impl IntoView {
+    let plan = editor.plan;
+    let geometry = Memo::new(move |_| plan.with(geometry::layout));
+    let view = editor.view;
+    let drag = RwSignal::new(None::<Drag>);
+    let flagged = editor.flagged;
+    let selected = editor.selected;
+    let host = NodeRef::<leptos::html::Div>::new();
+
+    let to_plan = move |client: (f64, f64), start: (f64, f64), origin: (f64, f64)| {
+        let k = view.get_untracked().k;
+        (origin.0 + (client.0 - start.0) / k, origin.1 + (client.1 - start.1) / k)
+    };
+
+    let on_move = move |ev: leptos::ev::PointerEvent| {
+        let client = (f64::from(ev.client_x()), f64::from(ev.client_y()));
+        match drag.get_untracked() {
+            Some(Drag::Move {
+                vpc, start, origin, ..
+            }) => {
+                let (x, y) = to_plan(client, start, (origin.x, origin.y));
+                plan.update(|p| {
+                    if let Some(v) = p.vpcs.iter_mut().find(|v| v.id == vpc) {
+                        v.position = Some(Position {
+                            x: x.round(),
+                            y: y.round(),
+                        });
+                    }
+                });
+            }
+            Some(Drag::Link {
+                from,
+                start,
+                pointer,
+                ..
+            }) => {
+                let end = to_plan(client, pointer, start);
+                drag.set(Some(Drag::Link {
+                    from,
+                    start,
+                    end,
+                    pointer,
+                }));
+            }
+            Some(Drag::Pan { start, view: v0 }) => {
+                view.update(|v| {
+                    v.tx = v0.0 + client.0 - start.0;
+                    v.ty = v0.1 + client.1 - start.1;
+                });
+            }
+            None => {}
+        }
+    };
+    let on_up = move |_ev: leptos::ev::PointerEvent| {
+        match drag.get_untracked() {
+            Some(Drag::Move { before, .. }) => {
+                if *before != plan.get_untracked() {
+                    editor.history.update_value(|h| h.record(*before));
+                }
+            }
+            Some(Drag::Link { from, end, .. }) => {
+                let target = geometry.with_untracked(|g| plan.with_untracked(|p| geometry::vpc_at(p, g, end)));
+                if let Some(to) = target {
+                    editor.peer(&from, &to);
+                }
+            }
+            _ => {}
+        }
+        drag.set(None);
+    };
+    let on_background_down = move |ev: leptos::ev::PointerEvent| {
+        if !ev.shift_key() {
+            selected.set(Default::default());
+        }
+        let v = view.get_untracked();
+        drag.set(Some(Drag::Pan {
+            start: (f64::from(ev.client_x()), f64::from(ev.client_y())),
+            view: (v.tx, v.ty),
+        }));
+    };
+    let zoom_by = move |factor: f64| {
+        let (w, h) = host
+            .get_untracked()
+            .map(|el| (f64::from(el.client_width()), f64::from(el.client_height())))
+            .unwrap_or((800.0, 600.0));
+        view.update(|v| {
+            let k = (v.k * factor).clamp(0.05, 4.0);
+            // Keep the centre of the canvas where it is.
+            let (cx, cy) = (w / 2.0, h / 2.0);
+            v.tx = cx - (cx - v.tx) * k / v.k;
+            v.ty = cy - (cy - v.ty) * k / v.k;
+            v.k = k;
+        });
+    };
+    let on_wheel = move |ev: leptos::ev::WheelEvent| {
+        ev.prevent_default();
+        zoom_by(if ev.delta_y() < 0.0 { 1.1 } else { 1.0 / 1.1 });
+    };
+    let fit = move |_: ()| {
+        let (w, h) = host
+            .get_untracked()
+            .map(|el| (f64::from(el.client_width()), f64::from(el.client_height())))
+            .unwrap_or((800.0, 600.0));
+        let b = geometry.get_untracked().bounds;
+        if b.w <= 0.0 {
+            view.set(View::default());
+            return;
+        }
+        let k = ((w - 40.0) / b.w).min((h - 40.0) / b.h).clamp(0.05, 1.5);
+        view.set(View {
+            tx: 20.0 - b.x * k,
+            ty: 20.0 - b.y * k,
+            k,
+        });
+    };
+
+    // Fit the plan in view when asked (after loading one), once the browser has laid the canvas out.
+    Effect::new(move |_| {
+        if editor.fit.get() > 0 {
+            request_animation_frame(move || fit(()));
+        }
+    });
+
+    let select = move |item: Item, additive: bool| {
+        selected.update(|s| {
+            if additive {
+                if !s.remove(&item) {
+                    s.insert(item);
+                }
+            } else {
+                s.clear();
+                s.insert(item);
+            }
+        });
+    };
+
+    let drawing = move || {
+        let g: Geometry = geometry.get();
+        let flagged = flagged.get();
+        let sel = selected.get();
+        plan.with(|p| {
+            let peerings = p
+                .peerings
+                .iter()
+                .filter_map(|pc| {
+                    let (a, b) = geometry::peering_line(p, &g, &pc.id)?;
+                    let mid = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
+                    let id = pc.id.clone();
+                    let is_sel = sel.contains(&Item::Peering(id.clone()));
+                    let label = match pc.status {
+                        PeeringStatus::Active | PeeringStatus::Pending => format!("{} · {}", pc.id, pc.status),
+                        s => format!("{} · {} ✕", pc.id, s),
+                    };
+                    let label_w = label.chars().count() as f64 * 7.0 + 12.0;
+                    let item = Item::Peering(id.clone());
+                    Some(view! {
+                        <g
+                            class=status_class(pc.status)
+                            class:selected=is_sel
+                            data-testid="peering"
+                            data-id=id.to_string()
+                            data-status=pc.status.as_str()
+                            role="button"
+                            tabindex="0"
+                            aria-label=format!("peering {} between {} and {}, {}", pc.id, pc.requester.vpc, pc.accepter.vpc, pc.status)
+                            on:pointerdown=move |ev: leptos::ev::PointerEvent| {
+                                ev.stop_propagation();
+                                select(item.clone(), ev.shift_key());
+                            }
+                        >
+                            <line class="hit" x1=a.0 y1=a.1 x2=b.0 y2=b.1/>
+                            <line class="edge" x1=a.0 y1=a.1 x2=b.0 y2=b.1/>
+                            <rect class="edge-label-bg" x=mid.0 - label_w / 2.0 y=mid.1 - 11.0 width=label_w height="18" rx="3"/>
+                            <text class="edge-label" x=mid.0 y=mid.1 + 3.0 text-anchor="middle">{label}</text>
+                        </g>
+                    })
+                })
+                .collect_view();
+            let vpcs = p
+                .vpcs
+                .iter()
+                .filter_map(|v| {
+                    let r = *g.vpcs.get(&v.id)?;
+                    let id = v.id.clone();
+                    let is_flagged = flagged.contains(v.id.as_str());
+                    let is_sel = sel.contains(&Item::Vpc(id.clone()));
+                    let blocks = v.blocks().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+                    let subnets = p
+                        .subnets
+                        .iter()
+                        .filter(|s| s.vpc == v.id)
+                        .filter_map(|s| {
+                            let sr = *g.subnets.get(&s.id)?;
+                            let sid = s.id.clone();
+                            let s_sel = sel.contains(&Item::Subnet(sid.clone()));
+                            let s_flag = flagged.contains(s.id.as_str());
+                            let eps = p
+                                .endpoints
+                                .iter()
+                                .filter(|e| e.subnet == s.id)
+                                .filter_map(|e| {
+                                    let (x, y) = *g.endpoints.get(&e.id)?;
+                                    let eid = e.id.clone();
+                                    let e_sel = sel.contains(&Item::Endpoint(eid.clone()));
+                                    let name = if e.name.is_empty() { e.id.to_string() } else { e.name.clone() };
+                                    let addr = e.ipv4.map(|a| a.to_string()).unwrap_or_default();
+                                    let aria = format!("endpoint {name} ({:?}) {addr}", e.kind);
+                                    Some(view! {
+                                        <g
+                                            class="endpoint"
+                                            class:selected=e_sel
+                                            data-testid="endpoint"
+                                            data-id=eid.to_string()
+                                            role="button"
+                                            tabindex="0"
+                                            aria-label=aria
+                                            on:pointerdown=move |ev: leptos::ev::PointerEvent| {
+                                                ev.stop_propagation();
+                                                select(Item::Endpoint(eid.clone()), ev.shift_key());
+                                            }
+                                        >
+                                            <circle cx=x cy=y r="10" class=format!("kind-{:?}", e.kind).to_lowercase()/>
+                                            <text class="glyph" x=x y=y + 4.0 text-anchor="middle">{kind_glyph(e.kind)}</text>
+                                            <text class="ep-name" x=x + 15.0 y=y - 1.0>{name}</text>
+                                            <text class="ep-addr" x=x + 15.0 y=y + 10.0>{addr}</text>
+                                        </g>
+                                    })
+                                })
+                                .collect_view();
+                            let label = if s.name.is_empty() { s.id.to_string() } else { s.name.clone() };
+                            Some(view! {
+                                <g
+                                    class="subnet"
+                                    class:selected=s_sel
+                                    class:flagged=s_flag
+                                    data-testid="subnet"
+                                    on:pointerdown=move |ev: leptos::ev::PointerEvent| {
+                                        ev.stop_propagation();
+                                        select(Item::Subnet(sid.clone()), ev.shift_key());
+                                    }
+                                >
+                                    <rect x=sr.x y=sr.y width=sr.w height=sr.h rx="4"/>
+                                    <text class="subnet-label" x=sr.x + 8.0 y=sr.y + 16.0>
+                                        {format!("{label} · {} · {}", s.cidr, s.az)}
+                                    </text>
+                                </g>
+                                {eps}
+                            })
+                        })
+                        .collect_view();
+                    let move_id = id.clone();
+                    let link_id = id.clone();
+                    let handle = (r.x + r.w, r.y + geometry::HEADER_H / 2.0);
+                    Some(view! {
+                        <g
+                            class="vpc-box"
+                            class:flagged=is_flagged
+                            class:selected=is_sel
+                            data-testid="vpc-box"
+                            data-id=id.to_string()
+                        >
+                            <rect
+                                class="vpc-frame"
+                                x=r.x
+                                y=r.y
+                                width=r.w
+                                height=r.h
+                                rx="8"
+                                role="button"
+                                tabindex="0"
+                                aria-label=format!("VPC {} {}", v.label(), blocks)
+                                on:pointerdown=move |ev: leptos::ev::PointerEvent| {
+                                    ev.stop_propagation();
+                                    select(Item::Vpc(move_id.clone()), ev.shift_key());
+                                    let origin = plan
+                                        .with_untracked(|p| geometry::vpc_origin(p).get(&move_id).copied())
+                                        .unwrap_or_default();
+                                    drag.set(Some(Drag::Move {
+                                        vpc: move_id.clone(),
+                                        start: (f64::from(ev.client_x()), f64::from(ev.client_y())),
+                                        origin,
+                                        before: Box::new(plan.get_untracked()),
+                                    }));
+                                }
+                            />
+                            <text class="vpc-name" x=r.x + 12.0 y=r.y + 22.0>{v.name.clone()}</text>
+                            <text class="cidr" x=r.x + 12.0 y=r.y + 40.0>{blocks}</text>
+                            <text class="badge" x=r.x + 12.0 y=r.y + 58.0>
+                                {format!("{} · {}", v.account, v.region)}
+                            </text>
+                            {subnets}
+                            <circle
+                                class="peer-handle"
+                                cx=handle.0
+                                cy=handle.1
+                                r="8"
+                                role="button"
+                                aria-label=format!("Draw a peering from {}", v.id)
+                                data-testid="peer-handle"
+                                on:pointerdown=move |ev: leptos::ev::PointerEvent| {
+                                    ev.stop_propagation();
+                                    drag.set(Some(Drag::Link {
+                                        from: link_id.clone(),
+                                        start: handle,
+                                        end: handle,
+                                        pointer: (f64::from(ev.client_x()), f64::from(ev.client_y())),
+                                    }));
+                                }
+                            />
+                        </g>
+                    })
+                })
+                .collect_view();
+            view! {
+                {peerings}
+                {vpcs}
+            }
+        })
+    };
+
+    let link_line = move || match drag.get() {
+        Some(Drag::Link { start, end, .. }) => Some(view! {
+            <line class="link-draft" x1=start.0 y1=start.1 x2=end.0 y2=end.1/>
+        }),
+        _ => None,
+    };
+
+    let packet_view = move || {
+        let path = packet.get()?;
+        let n = run.get();
+        let pts = &path.points;
+        if pts.len() < 2 {
+            return None;
+        }
+        // Keyframes at distances proportional to the segments' lengths.
+        let lengths: Vec<f64> = pts.windows(2).map(|w| ((w[1].0 - w[0].0).powi(2) + (w[1].1 - w[0].1).powi(2)).sqrt()).collect();
+        let total: f64 = lengths.iter().sum::<f64>().max(1.0);
+        let mut acc = 0.0;
+        let mut frames = format!("0% {{ transform: translate({}px, {}px); }}", pts[0].0, pts[0].1);
+        for (i, l) in lengths.iter().enumerate() {
+            acc += l;
+            frames.push_str(&format!(
+                " {:.2}% {{ transform: translate({}px, {}px); }}",
+                acc / total * 100.0,
+                pts[i + 1].0,
+                pts[i + 1].1
+            ));
+        }
+        let secs = (total / 260.0).clamp(1.0, 5.0);
+        let css = format!("@keyframes packet-{n} {{ {frames} }}");
+        let polyline = pts.iter().map(|(x, y)| format!("{x},{y}")).collect::<Vec<_>>().join(" ");
+        let last = *pts.last().expect("two points at least");
+        let dropped = path.dropped;
+        Some(view! {
+            <g class="packet-layer" data-testid="packet-path" data-dropped=dropped.to_string()>
+                <style>{css}</style>
+                <polyline class=if dropped { "packet-trail dropped" } else { "packet-trail" } points=polyline/>
+                <circle
+                    class="packet"
+                    r="7"
+                    cx="0"
+                    cy="0"
+                    style=format!("animation: packet-{n} {secs:.1}s linear forwards")
+                />
+                {dropped.then(|| view! {
+                    <text class="drop-marker" data-testid="drop-marker" x=last.0 y=last.1 + 6.0 text-anchor="middle">"✕"</text>
+                })}
+            </g>
+        })
+    };
+
+    view! {
+        <div class="canvas-host" node_ref=host>
+            <div class="zoom-controls" role="group" aria-label="Zoom">
+                <button type="button" title="Zoom in" aria-label="Zoom in" on:click=move |_| zoom_by(1.2)>"+"</button>
+                <button type="button" title="Zoom out" aria-label="Zoom out" on:click=move |_| zoom_by(1.0 / 1.2)>"−"</button>
+                <button type="button" title="Fit the plan" aria-label="Fit" on:click=move |_| fit(())>"Fit"</button>
+            </div>
+            <svg
+                class="canvas"
+                role="region"
+                aria-label="Planner canvas"
+                data-vpc-width=VPC_W
+                on:pointermove=on_move
+                on:pointerup=on_up
+                on:pointerleave=on_up
+                on:wheel=on_wheel
+            >
+                <rect class="canvas-bg" x="0" y="0" width="100%" height="100%" on:pointerdown=on_background_down/>
+                <g transform=move || {
+                    let v = view.get();
+                    format!("translate({} {}) scale({})", v.tx, v.ty, v.k)
+                }>
+                    {drawing}
+                    {link_line}
+                    {packet_view}
+                </g>
+            </svg>
+            <Show when=move || plan.with(|p| p.vpcs.is_empty())>
+                <p class="canvas-empty">
+                    "Type a CIDR block and press “Add VPC”, or load an example. Drag a VPC’s round handle onto another VPC to peer them. Press ? for shortcuts."
+                </p>
+            </Show>
+        </div>
+    }
+}

@@ -1,0 +1,267 @@
+//! Trace mode: pick a source endpoint, a destination (endpoint or address), protocol and port; the simulator
+//! walks the request and the reply in the browser, the canvas animates the packet, and hop cards explain each
+//! stage — the longest-prefix match with the winning route among its competitors, the rule that matched, the
+//! peering and its state — and the verdict with its code, explanation and fix. The trace follows every edit.
+
+use leptos::prelude::*;
+use netmodel::{
+    ids::EndpointId,
+    model::{Plan, Protocol},
+    sim::{self, ClientProfile, Flow, Hop, HopResult, Trace},
+};
+
+use crate::{
+    geometry::Geometry,
+    planner::Editor,
+};
+
+/// What the person asked to trace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceRequest {
+    pub from: String,
+    pub to: String,
+    pub protocol: Protocol,
+    pub port: Option<u16>,
+}
+
+impl TraceRequest {
+    fn flow(&self) -> Flow {
+        Flow {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            protocol: self.protocol,
+            port: self.port,
+            client: ClientProfile::Linux,
+        }
+    }
+
+    /// The trace on this plan, if the request is complete.
+    pub fn trace(&self, plan: &Plan) -> Option<Trace> {
+        let t = sim::Topology::new(plan);
+        sim::trace(&t, &self.flow()).ok()
+    }
+
+    /// The source endpoint's id.
+    pub fn source_id(&self, plan: &Plan) -> Option<EndpointId> {
+        find_endpoint(plan, &self.from)
+    }
+
+    /// Where the destination is drawn: its endpoint, else the centre of the VPC holding the address.
+    pub fn destination_point(&self, plan: &Plan, g: &Geometry) -> Option<(f64, f64)> {
+        if let Some(e) = find_endpoint(plan, &self.to) {
+            return g.endpoints.get(&e).copied();
+        }
+        let addr: std::net::IpAddr = self.to.trim().parse().ok()?;
+        if let Some(e) = crate::edit::endpoint_at(plan, addr) {
+            return g.endpoints.get(&e.id).copied();
+        }
+        let v = plan.vpcs.iter().find(|v| v.holds(addr))?;
+        g.vpcs.get(&v.id).map(|r| r.center())
+    }
+}
+
+fn find_endpoint(plan: &Plan, key: &str) -> Option<EndpointId> {
+    plan.endpoints
+        .iter()
+        .find(|e| e.id.as_str() == key || e.name == key)
+        .map(|e| e.id.clone())
+}
+
+fn stage_label(h: &Hop) -> &'static str {
+    use sim::Stage::*;
+    match h.stage {
+        SgEgress => "Security group (egress)",
+        NaclOutbound => "Network ACL (outbound)",
+        Route => "Route table",
+        Peering => "Peering",
+        Gateway => "Gateway",
+        NaclInbound => "Network ACL (inbound)",
+        SgIngress => "Security group (ingress)",
+        Deliver => "Delivered",
+    }
+}
+
+/// One hop card.
+fn hop_card(h: Hop) -> impl IntoView {
+    let result = match h.result {
+        HopResult::Pass => "pass",
+        HopResult::Drop => "drop",
+        HopResult::Exit => "exit",
+    };
+    let candidates = (!h.candidates.is_empty()).then(|| {
+        view! {
+            <div class="candidates">
+                <span class="muted">"Routes that matched (longest prefix wins):"</span>
+                <ul>
+                    <li class="winner">{h.decided_by.clone()} " ✓"</li>
+                    {h.candidates.iter().map(|c| view! { <li class="loser">{c.clone()}</li> }).collect_view()}
+                </ul>
+            </div>
+        }
+    });
+    view! {
+        <li class=format!("hop {result}") data-testid="hop" data-stage=format!("{:?}", h.stage) data-result=result>
+            <div class="hop-head">
+                <strong>{stage_label(&h)}</strong>
+                " "
+                <code>{h.component.clone()}</code>
+                <span class=format!("badge {result}")>{result.to_uppercase()}</span>
+            </div>
+            <div class="lookup">{h.lookup.clone()}</div>
+            <div class="decided">"Decided by: " {h.decided_by.clone()}</div>
+            {candidates}
+        </li>
+    }
+}
+
+/// The trace panel.
+#[component]
+pub fn TracePanel(editor: Editor, request: RwSignal<Option<TraceRequest>>, run: RwSignal<u32>) -> impl IntoView {
+    let plan = editor.plan;
+    let endpoints = Memo::new(move |_| {
+        plan.with(|p| {
+            p.endpoints
+                .iter()
+                .map(|e| (e.id.to_string(), e.label(), e.ipv4.map(|a| a.to_string()).unwrap_or_default()))
+                .collect::<Vec<_>>()
+        })
+    });
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
+    let protocol = RwSignal::new("tcp".to_string());
+    let port = RwSignal::new(String::new());
+    let error = RwSignal::new(String::new());
+    // Sensible defaults once endpoints exist: the first two.
+    Effect::new(move |_| {
+        let eps = endpoints.get();
+        if from.get_untracked().is_empty() || !eps.iter().any(|e| e.0 == from.get_untracked()) {
+            from.set(eps.first().map(|e| e.0.clone()).unwrap_or_default());
+        }
+        if to.get_untracked().is_empty() {
+            to.set(eps.get(1).map(|e| e.0.clone()).unwrap_or_default());
+        }
+    });
+    let trace = Memo::new(move |_| {
+        let req = request.get()?;
+        plan.with(|p| {
+            let t = sim::Topology::new(p);
+            Some(sim::trace(&t, &req.flow()).map_err(|e| e.to_string()))
+        })
+    });
+    let go = move |_| {
+        error.set(String::new());
+        let protocol = match protocol.get_untracked().as_str() {
+            "udp" => Protocol::Udp,
+            "icmp" => Protocol::Icmp,
+            _ => Protocol::Tcp,
+        };
+        let port_text = port.get_untracked();
+        let port = if port_text.trim().is_empty() {
+            None
+        } else {
+            match port_text.trim().parse::<u16>() {
+                Ok(p) if p > 0 => Some(p),
+                _ => {
+                    error.set(format!("port {port_text:?} is not a number from 1 to 65535"));
+                    return;
+                }
+            }
+        };
+        let (f, t) = (from.get_untracked(), to.get_untracked());
+        if f.is_empty() || t.trim().is_empty() {
+            error.set("pick a source endpoint and a destination".into());
+            return;
+        }
+        request.set(Some(TraceRequest {
+            from: f,
+            to: t.trim().to_string(),
+            protocol,
+            port,
+        }));
+        run.update(|r| *r += 1);
+    };
+
+    view! {
+        <section class="trace panel" aria-label="Trace">
+            <h2>"Trace a packet"</h2>
+            <div class="trace-form">
+                <label>
+                    "From"
+                    <select
+                        aria-label="Source endpoint"
+                        prop:value=move || from.get()
+                        on:change=move |ev| from.set(event_target_value(&ev))
+                    >
+                        {move || endpoints.get().into_iter().map(|(id, label, ip)| {
+                            let sel = from.get_untracked() == id;
+                            view! { <option value=id.clone() selected=sel>{format!("{label} {ip}")}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "To"
+                    <input
+                        type="text"
+                        list="trace-destinations"
+                        aria-label="Destination endpoint or address"
+                        placeholder="endpoint or IP address"
+                        prop:value=move || to.get()
+                        on:input=move |ev| to.set(event_target_value(&ev))
+                    />
+                    <datalist id="trace-destinations">
+                        {move || endpoints.get().into_iter().map(|(id, label, ip)| {
+                            view! { <option value=id>{format!("{label} {ip}")}</option> }
+                        }).collect_view()}
+                    </datalist>
+                </label>
+                <label>
+                    "Protocol"
+                    <select aria-label="Protocol" on:change=move |ev| protocol.set(event_target_value(&ev))>
+                        <option value="tcp" selected>"tcp"</option>
+                        <option value="udp">"udp"</option>
+                        <option value="icmp">"icmp"</option>
+                    </select>
+                </label>
+                <label>
+                    "Port"
+                    <input
+                        type="text"
+                        inputmode="numeric"
+                        size="6"
+                        aria-label="Destination port"
+                        placeholder="listening"
+                        prop:value=move || port.get()
+                        on:input=move |ev| port.set(event_target_value(&ev))
+                    />
+                </label>
+                <button type="button" on:click=go disabled=move || endpoints.with(Vec::is_empty)>"Trace"</button>
+            </div>
+            <p class="field-error" role="alert">{move || error.get()}</p>
+            {move || match trace.get() {
+                None => view! { <p class="muted">"Pick two endpoints and press Trace: the packet is walked through security groups, network ACLs, route tables and peerings, there and back."</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="field-error" data-testid="trace-error">{e}</p> }.into_any(),
+                Some(Ok(t)) => {
+                    let ok = t.code == sim::TraceCode::Accepted || t.code == sim::TraceCode::Exited;
+                    view! {
+                        <div class=if ok { "verdict ok" } else { "verdict dropped" } data-testid="trace-verdict">
+                            <div>
+                                <strong>{format!("{:?}", t.disposition).to_uppercase()}</strong>
+                                " "
+                                <code data-testid="trace-code">{t.code.as_str()}</code>
+                            </div>
+                            <p class="why">{t.explanation.clone()}</p>
+                            {t.fix.clone().map(|f| view! { <p class="fix">"Fix: " {f}</p> })}
+                            {t.notes.iter().map(|n| view! { <p class="muted">{n.clone()}</p> }).collect_view()}
+                        </div>
+                        <h3>"Request"</h3>
+                        <ol class="hops" data-testid="hops-forward">{t.forward.into_iter().map(hop_card).collect_view()}</ol>
+                        {(!t.return_path.is_empty()).then(|| view! {
+                            <h3>"Reply"</h3>
+                            <ol class="hops" data-testid="hops-return">{t.return_path.clone().into_iter().map(hop_card).collect_view()}</ol>
+                        })}
+                    }.into_any()
+                }
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,76 @@
+import { expect, test } from "@playwright/test";
+import { PlannerPage } from "./pages/planner";
+
+test("draw two VPCs and peer them by dragging from one to the other", async ({ page }) => {
+  const planner = new PlannerPage(page);
+  await planner.goto();
+  await planner.addVpc("10.0.0.0/16");
+  await planner.addVpc("172.16.0.0/16");
+  await planner.drawPeering("vpc-1", "vpc-2");
+  const peering = planner.peering("pcx-1");
+  await expect(peering).toHaveAttribute("data-status", "active");
+  await expect(page.getByTestId("notice")).toContainText("Peered vpc-1 and vpc-2 with pcx-1");
+  // Routes were added on both sides: the inspector of VPC 2 lists the route back.
+  await planner.selectVpc("vpc-2");
+  await expect(planner.inspector.getByTestId("route-table")).toContainText("10.0.0.0/16pcx-1");
+  await expect(planner.diagnostics).toContainText("No findings.");
+  // Drawing the same peering again is refused with the reason.
+  await planner.drawPeering("vpc-2", "vpc-1");
+  await expect(page.getByTestId("notice")).toContainText("already peered by pcx-1");
+  await page.screenshot({ path: "test-results/peered.png" });
+});
+
+test("a transitive trace stops at the A–B peering with NOT_TRANSITIVE", async ({ page }) => {
+  const planner = new PlannerPage(page);
+  await planner.goto();
+  await planner.loadExample("transitive", "vpc-c");
+  await planner.runTrace("bucket-a", "service-c");
+  await expect(planner.trace.getByTestId("trace-code")).toHaveText("NOT_TRANSITIVE");
+  await expect(planner.trace.getByTestId("trace-verdict")).toContainText("not transitive");
+  const drop = planner.trace.locator('[data-testid="hop"][data-result="drop"]');
+  await expect(drop).toHaveAttribute("data-stage", "Peering");
+  await expect(drop).toContainText("pcx-ab");
+  await expect(planner.canvas.getByTestId("packet-path")).toHaveAttribute("data-dropped", "true");
+  await expect(planner.canvas.getByTestId("drop-marker")).toBeVisible();
+  // The transitive route is also a finding, with a one-click fix that creates the direct peering.
+  await expect(planner.diagnostics).toContainText("TRANSITIVE_ASSUMPTION");
+  await page.waitForTimeout(1_500); // let the packet reach the peering for the screenshot
+  await page.screenshot({ path: "test-results/trace-transitive.png" });
+  await planner.diagnostics.getByRole("button", { name: "Apply fix" }).first().click();
+  await expect(planner.trace.getByTestId("trace-code")).toHaveText("ACCEPTED");
+});
+
+test("a security-group change flips a trace, and undo restores it", async ({ page }) => {
+  const planner = new PlannerPage(page);
+  await planner.goto();
+  await planner.loadExample("seed", "vpc-b");
+  await planner.runTrace("bucket-a", "agent-b", "7010");
+  await expect(planner.trace.getByTestId("trace-code")).toHaveText("ACCEPTED");
+  await expect(planner.trace.getByTestId("hops-return")).toBeVisible();
+
+  await planner.selectVpc("vpc-b");
+  await planner.inspector.getByRole("button", { name: "Remove rule tcp 7010 10.0.0.0/16" }).click();
+  await expect(planner.trace.getByTestId("trace-code")).toHaveText("SG_DENY_INGRESS");
+  await page.screenshot({ path: "test-results/trace-sg-blocked.png" });
+
+  await page.keyboard.press("Control+z");
+  await expect(planner.trace.getByTestId("trace-code")).toHaveText("ACCEPTED");
+  await page.keyboard.press("Control+Shift+z");
+  await expect(planner.trace.getByTestId("trace-code")).toHaveText("SG_DENY_INGRESS");
+  await page.getByRole("button", { name: "Undo" }).click();
+  await expect(planner.trace.getByTestId("trace-code")).toHaveText("ACCEPTED");
+});
+
+test("the help overlay lists the shortcuts and the theme switches", async ({ page }) => {
+  const planner = new PlannerPage(page);
+  await planner.goto();
+  await planner.addVpc("10.0.0.0/16");
+  await page.keyboard.press("?");
+  const help = page.getByRole("dialog", { name: "Keyboard shortcuts" });
+  await expect(help).toContainText("Ctrl+Shift+Z");
+  await page.keyboard.press("Escape");
+  await expect(help).toHaveCount(0);
+  await page.getByRole("button", { name: "Switch between light and dark theme" }).click();
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+  await page.screenshot({ path: "test-results/dark.png" });
+});
