@@ -33,10 +33,7 @@ enum Drag {
         pointer: (f64, f64),
     },
     /// Panning: where the pointer and the view started.
-    Pan {
-        start: (f64, f64),
-        view: (f64, f64),
-    },
+    Pan { start: (f64, f64), view: (f64, f64) },
 }
 
 /// The view's translation and scale.
@@ -91,7 +88,10 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
 
     let to_plan = move |client: (f64, f64), start: (f64, f64), origin: (f64, f64)| {
         let k = view.get_untracked().k;
-        (origin.0 + (client.0 - start.0) / k, origin.1 + (client.1 - start.1) / k)
+        (
+            origin.0 + (client.0 - start.0) / k,
+            origin.1 + (client.1 - start.1) / k,
+        )
     };
 
     let on_move = move |ev: leptos::ev::PointerEvent| {
@@ -111,10 +111,7 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
                 });
             }
             Some(Drag::Link {
-                from,
-                start,
-                pointer,
-                ..
+                from, start, pointer, ..
             }) => {
                 let end = to_plan(client, pointer, start);
                 drag.set(Some(Drag::Link {
@@ -135,13 +132,13 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
     };
     let on_up = move |_ev: leptos::ev::PointerEvent| {
         match drag.get_untracked() {
-            Some(Drag::Move { before, .. }) => {
-                if *before != plan.get_untracked() {
-                    editor.history.update_value(|h| h.record(*before));
-                }
+            Some(Drag::Move { before, .. }) if *before != plan.get_untracked() => {
+                editor.history.update_value(|h| h.record(*before));
+                editor.revision.update(|r| *r += 1);
             }
             Some(Drag::Link { from, end, .. }) => {
-                let target = geometry.with_untracked(|g| plan.with_untracked(|p| geometry::vpc_at(p, g, end)));
+                let target =
+                    geometry.with_untracked(|g| plan.with_untracked(|p| geometry::vpc_at(p, g, end)));
                 if let Some(to) = target {
                     editor.peer(&from, &to);
                 }
@@ -415,7 +412,10 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
             return None;
         }
         // Keyframes at distances proportional to the segments' lengths.
-        let lengths: Vec<f64> = pts.windows(2).map(|w| ((w[1].0 - w[0].0).powi(2) + (w[1].1 - w[0].1).powi(2)).sqrt()).collect();
+        let lengths: Vec<f64> = pts
+            .windows(2)
+            .map(|w| ((w[1].0 - w[0].0).powi(2) + (w[1].1 - w[0].1).powi(2)).sqrt())
+            .collect();
         let total: f64 = lengths.iter().sum::<f64>().max(1.0);
         let mut acc = 0.0;
         let mut frames = format!("0% {{ transform: translate({}px, {}px); }}", pts[0].0, pts[0].1);
@@ -430,7 +430,11 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
         }
         let secs = (total / 260.0).clamp(1.0, 5.0);
         let css = format!("@keyframes packet-{n} {{ {frames} }}");
-        let polyline = pts.iter().map(|(x, y)| format!("{x},{y}")).collect::<Vec<_>>().join(" ");
+        let polyline = pts
+            .iter()
+            .map(|(x, y)| format!("{x},{y}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         let last = *pts.last().expect("two points at least");
         let dropped = path.dropped;
         Some(view! {

@@ -8,9 +8,9 @@ use netmodel::{
     cidr::{free_block, Cidr},
     ids::{AccountId, EndpointId, NetworkAclId, PeeringId, RouteTableId, SecurityGroupId, SubnetId, VpcId},
     model::{
-        AclEntry, Action, Direction, Endpoint, EndpointKind, NetworkAcl, Peering, PeeringOptions, PeeringSide,
-        PeeringStatus, Plan, Position, Protocol, Route, RouteTable, SecurityGroup, SgRef, SgRule, Subnet, Target,
-        Vpc,
+        AclEntry, Action, Direction, Endpoint, EndpointKind, NetworkAcl, Peering, PeeringOptions,
+        PeeringSide, PeeringStatus, Plan, Position, Protocol, Route, RouteTable, SecurityGroup, SgRef,
+        SgRule, Subnet, Target, Vpc,
     },
     Code, Diagnostic,
 };
@@ -143,7 +143,7 @@ pub fn suggest_subnet_block(plan: &Plan, vpc: &VpcId) -> Option<Cidr> {
         .filter(|s| &s.vpc == vpc)
         .map(|s| s.cidr)
         .collect();
-    let len = v.cidr.prefix_len().max(24).min(28);
+    let len = v.cidr.prefix_len().clamp(24, 28);
     let netmodel::cidr::Cidr(ipnet::IpNet::V4(block)) = v.cidr else {
         return None;
     };
@@ -256,7 +256,12 @@ pub fn peering_refusal(plan: &Plan, a: &VpcId, b: &VpcId) -> Option<String> {
 
 /// Draws a peering from `requester` to `accepter`: `active` (the planned state), sides' accounts and regions
 /// from the VPCs, and — when `with_routes` — a route to the peer's blocks in each side's main route table.
-pub fn add_peering(plan: &mut Plan, requester: &VpcId, accepter: &VpcId, with_routes: bool) -> Option<PeeringId> {
+pub fn add_peering(
+    plan: &mut Plan,
+    requester: &VpcId,
+    accepter: &VpcId,
+    with_routes: bool,
+) -> Option<PeeringId> {
     if peering_refusal(plan, requester, accepter).is_some() {
         return None;
     }
@@ -324,7 +329,12 @@ pub fn set_peering_status(plan: &mut Plan, peering: &PeeringId, status: PeeringS
 
 /// The targets a route in this table may use: `local`, `blackhole`, the VPC's peerings and gateways.
 pub fn valid_targets(plan: &Plan, rt: &RouteTableId) -> Vec<Target> {
-    let Some(vpc) = plan.route_tables.iter().find(|t| &t.id == rt).map(|t| t.vpc.clone()) else {
+    let Some(vpc) = plan
+        .route_tables
+        .iter()
+        .find(|t| &t.id == rt)
+        .map(|t| t.vpc.clone())
+    else {
         return vec![];
     };
     let mut out = vec![Target::Local];
@@ -396,7 +406,12 @@ pub fn delete(plan: &mut Plan, items: &[Item]) {
             Item::Peering(p) => peerings.push(p.clone()),
         }
     }
-    subnets.extend(plan.subnets.iter().filter(|s| vpcs.contains(&s.vpc)).map(|s| s.id.clone()));
+    subnets.extend(
+        plan.subnets
+            .iter()
+            .filter(|s| vpcs.contains(&s.vpc))
+            .map(|s| s.id.clone()),
+    );
     peerings.extend(
         plan.peerings
             .iter()
@@ -459,7 +474,11 @@ pub fn renumber_vpc(plan: &mut Plan, vpc: &VpcId, to: Cidr) -> bool {
             _ => None,
         })
         .collect();
-    for e in plan.endpoints.iter_mut().filter(|e| moved_subnets.contains(&e.subnet)) {
+    for e in plan
+        .endpoints
+        .iter_mut()
+        .filter(|e| moved_subnets.contains(&e.subnet))
+    {
         if let Some(a) = e.ipv4.filter(|a| inside(*a)) {
             e.ipv4 = Some(shift(a));
         }
@@ -512,7 +531,10 @@ pub fn auto_layout(plan: &mut Plan) {
 pub fn has_mechanical_fix(d: &Diagnostic) -> bool {
     matches!(
         d.code,
-        Code::MissingReturnRoute | Code::PeeringWithoutRoutes | Code::TransitiveAssumption | Code::CidrOverlap
+        Code::MissingReturnRoute
+            | Code::PeeringWithoutRoutes
+            | Code::TransitiveAssumption
+            | Code::CidrOverlap
     )
 }
 
@@ -636,14 +658,19 @@ mod tests {
         assert_eq!(trace_code(&plan, "Bucket A", "Agent B", 7010), "ACCEPTED");
         // Deactivating the peering blackholes its routes.
         set_peering_status(&mut plan, &"pcx-1".into(), PeeringStatus::Pending);
-        assert_eq!(trace_code(&plan, "Bucket A", "Agent B", 7010), "PEERING_NOT_ACTIVE");
+        assert_eq!(
+            trace_code(&plan, "Bucket A", "Agent B", 7010),
+            "PEERING_NOT_ACTIVE"
+        );
     }
 
     #[test]
     fn peerings_are_refused_to_self_and_twice() {
         let (mut plan, a, b) = drawn_seed();
         assert!(peering_refusal(&plan, &a, &a).unwrap().contains("itself"));
-        assert!(peering_refusal(&plan, &b, &a).unwrap().contains("already peered by pcx-1"));
+        assert!(peering_refusal(&plan, &b, &a)
+            .unwrap()
+            .contains("already peered by pcx-1"));
         assert_eq!(add_peering(&mut plan, &b, &a, true), None);
     }
 
@@ -656,7 +683,13 @@ mod tests {
         assert!(plan.subnets.iter().all(|s| s.vpc == a));
         assert_eq!(plan.endpoints.len(), 1);
         let rt = main_route_table(&plan, &a).unwrap();
-        assert!(plan.route_tables.iter().find(|t| t.id == rt).unwrap().routes.is_empty());
+        assert!(plan
+            .route_tables
+            .iter()
+            .find(|t| t.id == rt)
+            .unwrap()
+            .routes
+            .is_empty());
         plan.validate().unwrap();
     }
 
@@ -667,7 +700,10 @@ mod tests {
         let rt_b = main_route_table(&plan, &b).unwrap();
         remove_route(&mut plan, &rt_b, &cidr("10.0.0.0/16"));
         let diags = netmodel::check(&plan, &CheckOptions::default());
-        let d = diags.iter().find(|d| d.code == Code::MissingReturnRoute).expect("flagged");
+        let d = diags
+            .iter()
+            .find(|d| d.code == Code::MissingReturnRoute)
+            .expect("flagged");
         assert!(apply_fix(&mut plan, d));
         assert!(netmodel::check(&plan, &CheckOptions::default()).is_empty());
 
@@ -676,7 +712,12 @@ mod tests {
         let c = add_vpc(&mut plan, cidr("192.168.0.0/16"));
         add_peering(&mut plan, &b, &c, true).unwrap();
         let rt_a = main_route_table(&plan, &a).unwrap();
-        set_route(&mut plan, &rt_a, cidr("192.168.0.0/16"), Target::Peering("pcx-1".into()));
+        set_route(
+            &mut plan,
+            &rt_a,
+            cidr("192.168.0.0/16"),
+            Target::Peering("pcx-1".into()),
+        );
         let diags = netmodel::check(&plan, &CheckOptions::default());
         let d = diags
             .iter()
@@ -684,7 +725,10 @@ mod tests {
             .expect("flagged");
         assert!(apply_fix(&mut plan, d));
         let diags = netmodel::check(&plan, &CheckOptions::default());
-        assert!(!diags.iter().any(|d| d.code == Code::TransitiveAssumption), "{diags:?}");
+        assert!(
+            !diags.iter().any(|d| d.code == Code::TransitiveAssumption),
+            "{diags:?}"
+        );
         assert_eq!(plan.peerings.len(), 3);
 
         // Overlap: the second VPC, its subnet and endpoint move to a free block.
@@ -692,9 +736,19 @@ mod tests {
         add_vpc(&mut plan, cidr("10.0.0.0/16"));
         let b = add_vpc(&mut plan, cidr("10.0.0.0/16"));
         let s = add_subnet(&mut plan, &b, cidr("10.0.3.0/24"));
-        add_endpoint(&mut plan, &s, "x", EndpointKind::Instance, "10.0.3.10".parse().unwrap(), None);
+        add_endpoint(
+            &mut plan,
+            &s,
+            "x",
+            EndpointKind::Instance,
+            "10.0.3.10".parse().unwrap(),
+            None,
+        );
         let diags = netmodel::check(&plan, &CheckOptions::default());
-        let d = diags.iter().find(|d| d.code == Code::CidrOverlap).expect("flagged");
+        let d = diags
+            .iter()
+            .find(|d| d.code == Code::CidrOverlap)
+            .expect("flagged");
         assert!(apply_fix(&mut plan, d));
         assert_eq!(plan.vpc(&b).unwrap().cidr.to_string(), "10.1.0.0/16");
         assert_eq!(plan.subnets[0].cidr.to_string(), "10.1.3.0/24");
@@ -740,7 +794,10 @@ mod tests {
         let d = add_vpc(&mut plan, cidr("192.169.0.0/16"));
         add_peering(&mut plan, &c, &d, false).unwrap();
         let rt_a = main_route_table(&plan, &a).unwrap();
-        let targets: Vec<String> = valid_targets(&plan, &rt_a).iter().map(|t| t.to_string()).collect();
+        let targets: Vec<String> = valid_targets(&plan, &rt_a)
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
         assert_eq!(targets, ["local", "pcx-1", "blackhole"]);
     }
 }

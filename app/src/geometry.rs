@@ -46,8 +46,16 @@ impl Rect {
         if dx == 0.0 && dy == 0.0 {
             return (cx, cy);
         }
-        let tx = if dx != 0.0 { (self.w / 2.0) / dx.abs() } else { f64::INFINITY };
-        let ty = if dy != 0.0 { (self.h / 2.0) / dy.abs() } else { f64::INFINITY };
+        let tx = if dx != 0.0 {
+            (self.w / 2.0) / dx.abs()
+        } else {
+            f64::INFINITY
+        };
+        let ty = if dy != 0.0 {
+            (self.h / 2.0) / dy.abs()
+        } else {
+            f64::INFINITY
+        };
         let t = tx.min(ty).min(1.0);
         (cx + dx * t, cy + dy * t)
     }
@@ -85,7 +93,10 @@ pub fn vpc_origin(plan: &Plan) -> HashMap<VpcId, Position> {
     plan.vpcs
         .iter()
         .map(|v| {
-            let p = v.position.or_else(|| auto.get(&v.id).copied()).unwrap_or_default();
+            let p = v
+                .position
+                .or_else(|| auto.get(&v.id).copied())
+                .unwrap_or_default();
             (v.id.clone(), p)
         })
         .collect()
@@ -267,7 +278,8 @@ mod tests {
     use netmodel::sim;
 
     fn sample(name: &str) -> Plan {
-        let text = std::fs::read_to_string(format!("{}/../examples/{name}.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let text = std::fs::read_to_string(format!("{}/../examples/{name}.json", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
         Plan::from_json(&text).unwrap()
     }
 
@@ -277,7 +289,11 @@ mod tests {
         let g = layout(&plan);
         for s in &plan.subnets {
             let (v, r) = (&g.vpcs[&s.vpc], &g.subnets[&s.id]);
-            assert!(v.contains((r.x, r.y)) && v.contains((r.x + r.w, r.y + r.h)), "{}", s.id);
+            assert!(
+                v.contains((r.x, r.y)) && v.contains((r.x + r.w, r.y + r.h)),
+                "{}",
+                s.id
+            );
         }
         for e in &plan.endpoints {
             assert!(g.subnets[&e.subnet].contains(g.endpoints[&e.id]), "{}", e.id);
@@ -305,7 +321,10 @@ mod tests {
         assert!(path.dropped);
         assert_eq!(path.peerings, vec![PeeringId::from("pcx-ab")]);
         let (a, b) = peering_line(&plan, &g, &"pcx-ab".into()).unwrap();
-        assert_eq!(*path.points.last().unwrap(), ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0));
+        assert_eq!(
+            *path.points.last().unwrap(),
+            ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0)
+        );
     }
 
     #[test]

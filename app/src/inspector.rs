@@ -114,7 +114,9 @@ fn target_label(t: &Target) -> String {
 }
 
 fn parse_target(plan: &Plan, rt: &RouteTableId, text: &str) -> Option<Target> {
-    edit::valid_targets(plan, rt).into_iter().find(|t| target_label(t) == text)
+    edit::valid_targets(plan, rt)
+        .into_iter()
+        .find(|t| target_label(t) == text)
 }
 
 fn parse_ports(text: &str) -> Result<Option<PortRange>, String> {
@@ -334,7 +336,10 @@ fn SubnetRow(editor: Editor, id: SubnetId, label: String) -> impl IntoView {
                 }
             }
         };
-        let Some(addr) = editor.plan.with_untracked(|p| edit::suggest_endpoint_address(p, &id)) else {
+        let Some(addr) = editor
+            .plan
+            .with_untracked(|p| edit::suggest_endpoint_address(p, &id))
+        else {
             error.set(format!("{id} has no free address left"));
             return;
         };
@@ -375,9 +380,18 @@ fn SubnetRow(editor: Editor, id: SubnetId, label: String) -> impl IntoView {
 fn SubnetInspector(editor: Editor, id: SubnetId) -> impl IntoView {
     let text = editor.plan.with_untracked(|p| {
         p.subnet(&id).map(|s| {
-            let rt = p.route_table_of(s).map(|t| t.id.to_string()).unwrap_or_else(|| "none".into());
-            let acl = p.network_acl_of(s).map(|a| a.id.to_string()).unwrap_or_else(|| "none".into());
-            format!("{} · {} · {} · VPC {} · route table {rt} · ACL {acl}", s.id, s.cidr, s.az, s.vpc)
+            let rt = p
+                .route_table_of(s)
+                .map(|t| t.id.to_string())
+                .unwrap_or_else(|| "none".into());
+            let acl = p
+                .network_acl_of(s)
+                .map(|a| a.id.to_string())
+                .unwrap_or_else(|| "none".into());
+            format!(
+                "{} · {} · {} · VPC {} · route table {rt} · ACL {acl}",
+                s.id, s.cidr, s.az, s.vpc
+            )
         })
     });
     view! {
@@ -396,7 +410,12 @@ fn RouteTableView(editor: Editor, id: RouteTableId) -> impl IntoView {
     let error = RwSignal::new(String::new());
     let rid = id.clone();
     let targets = Memo::new(move |_| {
-        plan.with(|p| edit::valid_targets(p, &rid).iter().map(target_label).collect::<Vec<_>>())
+        plan.with(|p| {
+            edit::valid_targets(p, &rid)
+                .iter()
+                .map(target_label)
+                .collect::<Vec<_>>()
+        })
     });
     let rid = id.clone();
     let add = move |_| {
@@ -410,7 +429,11 @@ fn RouteTableView(editor: Editor, id: RouteTableId) -> impl IntoView {
         };
         let t_text = {
             let t = target.get_untracked();
-            if t.is_empty() { targets.get_untracked().into_iter().nth(1).unwrap_or_default() } else { t }
+            if t.is_empty() {
+                targets.get_untracked().into_iter().nth(1).unwrap_or_default()
+            } else {
+                t
+            }
         };
         let Some(t) = plan.with_untracked(|p| parse_target(p, &rid, &t_text)) else {
             error.set(format!("{t_text:?} is not a valid target for {rid}"));
@@ -469,7 +492,16 @@ fn RouteTableView(editor: Editor, id: RouteTableId) -> impl IntoView {
 }
 
 fn rule_text(r: &SgRule) -> String {
-    let ports = r.ports.map(|p| if p.from == p.to { p.from.to_string() } else { format!("{}-{}", p.from, p.to) }).unwrap_or_else(|| "all".into());
+    let ports = r
+        .ports
+        .map(|p| {
+            if p.from == p.to {
+                p.from.to_string()
+            } else {
+                format!("{}-{}", p.from, p.to)
+            }
+        })
+        .unwrap_or_else(|| "all".into());
     let peer = r
         .cidr
         .map(|c| c.to_string())
@@ -604,12 +636,21 @@ fn AclView(editor: Editor, id: NetworkAclId) -> impl IntoView {
                 return;
             }
         };
-        let direction = if direction.get_untracked() == "outbound" { Direction::Outbound } else { Direction::Inbound };
+        let direction = if direction.get_untracked() == "outbound" {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        };
         let protocol = parse_protocol(&protocol.get_untracked());
-        let action = if action.get_untracked() == "allow" { Action::Allow } else { Action::Deny };
+        let action = if action.get_untracked() == "allow" {
+            Action::Allow
+        } else {
+            Action::Deny
+        };
         editor.edit(|p| {
             if let Some(a) = p.network_acls.iter_mut().find(|a| a.id == aid) {
-                a.entries.retain(|e| !(e.rule == number && e.direction == direction));
+                a.entries
+                    .retain(|e| !(e.rule == number && e.direction == direction));
                 a.entries.push(AclEntry {
                     rule: number,
                     direction,
@@ -618,7 +659,8 @@ fn AclView(editor: Editor, id: NetworkAclId) -> impl IntoView {
                     cidr: block,
                     action,
                 });
-                a.entries.sort_by_key(|e| (e.direction == Direction::Outbound, e.rule));
+                a.entries
+                    .sort_by_key(|e| (e.direction == Direction::Outbound, e.rule));
             }
         });
         error.set(String::new());
@@ -634,7 +676,10 @@ fn AclView(editor: Editor, id: NetworkAclId) -> impl IntoView {
         })
         .into_iter()
         .map(|e| {
-            let ports = e.ports.map(|p| format!("{}-{}", p.from, p.to)).unwrap_or_else(|| "all".into());
+            let ports = e
+                .ports
+                .map(|p| format!("{}-{}", p.from, p.to))
+                .unwrap_or_else(|| "all".into());
             view! {
                 <tr>
                     <td>{e.rule}</td>
@@ -705,8 +750,10 @@ fn PeeringInspector(editor: Editor, id: PeeringId) -> impl IntoView {
     };
     let status = pc.status;
     let notes = [
-        pc.is_cross_account().then_some("cross-account: the accepter's account must accept"),
-        pc.is_inter_region().then_some("inter-region: MTU 1500, no security-group references"),
+        pc.is_cross_account()
+            .then_some("cross-account: the accepter's account must accept"),
+        pc.is_inter_region()
+            .then_some("inter-region: MTU 1500, no security-group references"),
     ];
     view! {
         <h3>{format!("Peering {}", pc.id)}</h3>

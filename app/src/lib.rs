@@ -9,14 +9,16 @@ pub mod edit;
 pub mod geometry;
 pub mod history;
 pub mod inspector;
+pub mod pages;
 pub mod planner;
+pub mod storage;
 pub mod trace_panel;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
-    StaticSegment,
+    components::{Route, Router, Routes, A},
+    ParamSegment, SsrMode, StaticSegment,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -49,9 +51,15 @@ pub fn App() -> impl IntoView {
             <header class="app-header">
                 <h1>"Peerplan"</h1>
                 <span class="tagline">"Plan, simulate and apply VPC peering"</span>
+                <nav aria-label="Main">
+                    <A href="/">"Plans"</A>
+                    <A href="/scratch">"Scratch pad"</A>
+                </nav>
             </header>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=StaticSegment("") view=planner::PlannerPage/>
+                <Route path=StaticSegment("") view=pages::PlansPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("plans"), ParamSegment("id")) view=pages::PlanPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("scratch") view=planner::PlannerPage/>
             </Routes>
         </Router>
     }

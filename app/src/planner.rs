@@ -23,9 +23,21 @@ use crate::{
 
 /// The examples the toolbar can load: (key, label, plan JSON).
 pub const EXAMPLES: [(&str, &str, &str); 3] = [
-    ("seed", "Seed: VPC A ↔ VPC B", include_str!("../../examples/seed.json")),
-    ("transitive", "Transitive: A ↔ B ↔ C", include_str!("../../examples/transitive.json")),
-    ("multi-region", "Multi-account, inter-region", include_str!("../../examples/multi-region.json")),
+    (
+        "seed",
+        "Seed: VPC A ↔ VPC B",
+        include_str!("../../examples/seed.json"),
+    ),
+    (
+        "transitive",
+        "Transitive: A ↔ B ↔ C",
+        include_str!("../../examples/transitive.json"),
+    ),
+    (
+        "multi-region",
+        "Multi-account, inter-region",
+        include_str!("../../examples/multi-region.json"),
+    ),
 ];
 
 /// The planner's state, shared by its parts (all fields are reactive handles, so it is `Copy`).
@@ -114,7 +126,9 @@ impl Editor {
         let mut created = None;
         self.edit(|p| created = edit::add_peering(p, a, b, true));
         if let Some(id) = created {
-            self.notice.set(format!("Peered {a} and {b} with {id}, routes added on both sides."));
+            self.notice.set(format!(
+                "Peered {a} and {b} with {id}, routes added on both sides."
+            ));
             self.selected.set([Item::Peering(id)].into_iter().collect());
         }
     }
@@ -183,7 +197,9 @@ pub fn Planner(editor: Editor) -> impl IntoView {
         let len = parsed.get_untracked().map(|c| c.prefix_len()).unwrap_or(16);
         match plan.with_untracked(|p| edit::suggest_vpc_block(p, len)) {
             Some(free) => cidr_input.set(free.to_string()),
-            None => editor.notice.set(format!("no free /{len} block is left in the private ranges")),
+            None => editor
+                .notice
+                .set(format!("no free /{len} block is left in the private ranges")),
         }
     };
     let load_example = move |ev: leptos::ev::Event| {
@@ -310,7 +326,7 @@ pub fn Planner(editor: Editor) -> impl IntoView {
                     <DiagnosticsPanel editor/>
                 </div>
             </div>
-            <footer class="status-bar" role="status">
+            <footer class="status-bar" role="status" aria-label="Plan summary">
                 {move || {
                     let n = plan.with(|p| p.vpcs.len());
                     let count = match n {
@@ -332,6 +348,7 @@ pub fn Planner(editor: Editor) -> impl IntoView {
             </Show>
         </main>
     }
+    .into_any()
 }
 
 /// The keyboard shortcuts and gestures.
@@ -398,7 +415,12 @@ fn DiagnosticsPanel(editor: Editor) -> impl IntoView {
     };
     let visible = Memo::new(move |_| {
         let show = show.get();
-        diagnostics.with(|d| d.iter().filter(|d| show[idx(d.severity)]).cloned().collect::<Vec<_>>())
+        diagnostics.with(|d| {
+            d.iter()
+                .filter(|d| show[idx(d.severity)])
+                .cloned()
+                .collect::<Vec<_>>()
+        })
     });
     let select_items = move |d: &Diagnostic| {
         let items: BTreeSet<Item> = editor.plan.with_untracked(|p| {

@@ -10,10 +10,7 @@ use netmodel::{
     sim::{self, ClientProfile, Flow, Hop, HopResult, Trace},
 };
 
-use crate::{
-    geometry::Geometry,
-    planner::Editor,
-};
+use crate::{geometry::Geometry, planner::Editor};
 
 /// What the person asked to trace.
 #[derive(Clone, Debug, PartialEq)]
@@ -116,13 +113,23 @@ fn hop_card(h: Hop) -> impl IntoView {
 
 /// The trace panel.
 #[component]
-pub fn TracePanel(editor: Editor, request: RwSignal<Option<TraceRequest>>, run: RwSignal<u32>) -> impl IntoView {
+pub fn TracePanel(
+    editor: Editor,
+    request: RwSignal<Option<TraceRequest>>,
+    run: RwSignal<u32>,
+) -> impl IntoView {
     let plan = editor.plan;
     let endpoints = Memo::new(move |_| {
         plan.with(|p| {
             p.endpoints
                 .iter()
-                .map(|e| (e.id.to_string(), e.label(), e.ipv4.map(|a| a.to_string()).unwrap_or_default()))
+                .map(|e| {
+                    (
+                        e.id.to_string(),
+                        e.label(),
+                        e.ipv4.map(|a| a.to_string()).unwrap_or_default(),
+                    )
+                })
                 .collect::<Vec<_>>()
         })
     });

@@ -6,6 +6,7 @@ pub mod client;
 pub mod clock;
 pub mod error;
 pub mod handlers;
+pub mod plans;
 pub mod resources;
 pub mod service;
 pub mod store;

@@ -92,7 +92,13 @@ pub async fn export_handler(
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let (text, options) = if is_form {
         match serde_urlencoded_form(&body) {
-            Ok(f) => (f.plan, ExportOptions { part: f.part.or(query.part), port: f.port.or(query.port) }),
+            Ok(f) => (
+                f.plan,
+                ExportOptions {
+                    part: f.part.or(query.part),
+                    port: f.port.or(query.port),
+                },
+            ),
             Err(e) => return bad(StatusCode::BAD_REQUEST, e),
         }
     } else {
@@ -120,7 +126,12 @@ pub async fn export_handler(
         None => 443,
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n > 0 => n,
-            _ => return bad(StatusCode::BAD_REQUEST, format!("port {p:?} is not a number from 1 to 65535")),
+            _ => {
+                return bad(
+                    StatusCode::BAD_REQUEST,
+                    format!("port {p:?} is not a number from 1 to 65535"),
+                )
+            }
         },
     };
     // Rendering a large map is CPU work: keep it off the async workers.
@@ -139,7 +150,10 @@ pub async fn export_handler(
     (
         [
             (header::CONTENT_TYPE, mime.to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
         bytes,

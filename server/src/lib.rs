@@ -1,11 +1,13 @@
 //! The `peerplan` binary's library: command line ([`cli`]), logging ([`telemetry`]) and the web server
 //! ([`web`]) that serves the Leptos app, the planner API and the embedded control plane.
 #![forbid(unsafe_code)]
+#![recursion_limit = "512"]
 
 pub mod cli;
 pub mod commands;
 pub mod control;
 pub mod exports;
 pub mod plan_io;
+pub mod plans_web;
 pub mod telemetry;
 pub mod web;

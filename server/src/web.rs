@@ -45,23 +45,33 @@ pub fn leptos_options(cfg: &ServeConfig) -> LeptosOptions {
         .build()
 }
 
-/// The whole application router: the control plane's `/v1`, `/healthz`, then the Leptos app.
+/// The whole application router: the control plane's `/v1`, `/healthz`, the exports, the plan forms, then the
+/// Leptos app (whose server functions find the plan store in their context).
 pub fn router(cfg: &ServeConfig, control: AppState) -> Router {
     let options = leptos_options(cfg);
     let routes = generate_route_list(App);
+    let store = control.store.clone();
+    let context_store = store.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route(
             "/api/export/{format}",
-            post(crate::exports::export_handler)
-                .layer(axum::extract::DefaultBodyLimit::max(crate::exports::MAX_PLAN_BYTES)),
+            post(crate::exports::export_handler).layer(axum::extract::DefaultBodyLimit::max(
+                crate::exports::MAX_PLAN_BYTES,
+            )),
         )
-        .leptos_routes(&options, routes, {
-            let options = options.clone();
-            move || shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            move || leptos::prelude::provide_context(context_store.clone()),
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
+        .merge(crate::plans_web::router(store))
         .merge(controlplane::service::router(control))
 }
 

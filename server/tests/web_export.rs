@@ -8,7 +8,14 @@ use std::process::Command;
 fn cli_export(format: &str) -> Vec<u8> {
     let out = Command::new(env!("CARGO_BIN_EXE_peerplan"))
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .args(["export", "examples/seed.json", "--format", format, "-o", "/dev/stdout"])
+        .args([
+            "export",
+            "examples/seed.json",
+            "--format",
+            format,
+            "-o",
+            "/dev/stdout",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -19,7 +26,8 @@ fn cli_export(format: &str) -> Vec<u8> {
 async fn every_format_downloads_like_the_cli() {
     let data = tempfile::tempdir().unwrap();
     let server = common::start(&["serve"], data.path());
-    let plan = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seed.json")).unwrap();
+    let plan =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seed.json")).unwrap();
     let http = reqwest::Client::new();
     for (format, ext, mime) in [
         ("md", "md", "text/markdown"),
@@ -41,7 +49,10 @@ async fn every_format_downloads_like_the_cli() {
             .unwrap();
         assert_eq!(form.status(), 200, "{format}");
         let h = form.headers().clone();
-        assert!(h["content-type"].to_str().unwrap().starts_with(mime), "{format}: {h:?}");
+        assert!(
+            h["content-type"].to_str().unwrap().starts_with(mime),
+            "{format}: {h:?}"
+        );
         assert_eq!(
             h["content-disposition"].to_str().unwrap(),
             format!("attachment; filename=\"peerplan.{ext}\""),
@@ -56,7 +67,11 @@ async fn every_format_downloads_like_the_cli() {
             .await
             .unwrap();
         assert_eq!(json.status(), 200);
-        assert_eq!(json.bytes().await.unwrap(), body, "{format}: form and JSON differ");
+        assert_eq!(
+            json.bytes().await.unwrap(),
+            body,
+            "{format}: form and JSON differ"
+        );
         assert_eq!(body.to_vec(), cli_export(format), "{format}: web and CLI differ");
     }
 }
@@ -72,7 +87,8 @@ async fn bad_requests_name_the_value() {
             .body(body.to_string())
             .send()
     };
-    let plan = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seed.json")).unwrap();
+    let plan =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seed.json")).unwrap();
 
     let r = post("/api/export/pdf", &plan).await.unwrap();
     assert_eq!(r.status(), 404);

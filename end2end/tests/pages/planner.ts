@@ -15,13 +15,14 @@ export class PlannerPage {
     this.cidr = page.getByLabel("VPC CIDR block");
     this.addVpcButton = page.getByRole("button", { name: "Add VPC" });
     this.canvas = page.getByRole("region", { name: "Planner canvas" });
-    this.statusBar = page.getByRole("status");
+    this.statusBar = page.getByRole("status", { name: "Plan summary" });
     this.diagnostics = page.getByRole("complementary", { name: "Diagnostics" });
     this.typingOverlap = page.getByTestId("typing-overlap");
   }
 
+  /** The scratch pad: the planner on an unsaved plan. */
   async goto() {
-    await this.page.goto("/");
+    await this.page.goto("/scratch");
     await expect(this.page.getByRole("heading", { name: "Peerplan" })).toBeVisible();
   }
 
@@ -71,6 +72,19 @@ export class PlannerPage {
     await this.trace.getByLabel("Destination endpoint or address").fill(to);
     await this.trace.getByLabel("Destination port").fill(port);
     await this.trace.getByRole("button", { name: "Trace" }).click();
+  }
+
+  /** Creates a stored plan from the plan list and opens it. */
+  async createPlan(name: string) {
+    await this.page.goto("/");
+    await this.page.getByLabel("New plan").fill(name);
+    await this.page.getByRole("button", { name: "Create plan" }).click();
+    await expect(this.page).toHaveURL(/\/plans\/plan_/);
+    await expect(this.page.getByTestId("plan-name")).toHaveText(name);
+  }
+
+  get saveStatus(): Locator {
+    return this.page.getByTestId("save-status");
   }
 
   vpcBoxes(): Locator {

@@ -1,0 +1,284 @@
+//! The two routed pages: the plan list (`/`: create, import, rename, duplicate, delete — plain HTML forms
+//! handled by the server, so they work without JavaScript) and a stored plan (`/plans/{id}`: the planner with
+//! autosave and a version history; rendered on the server as a read-only diagram until hydrated).
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use netmodel::Plan;
+
+use crate::{
+    planner::{Editor, Planner},
+    storage::{self, format_time, LoadedPlan},
+};
+
+/// The plan list.
+#[component]
+pub fn PlansPage() -> impl IntoView {
+    let plans = Resource::new(|| (), |_| storage::list_plans());
+    view! {
+        <main class="plans-page">
+            <section class="plans-actions">
+                <form method="post" action="/plans/new" class="inline-form" aria-label="Create a plan">
+                    <label for="new-plan-name">"New plan"</label>
+                    <input id="new-plan-name" type="text" name="name" value="Untitled plan" maxlength="255" required/>
+                    <button type="submit">"Create plan"</button>
+                </form>
+                <ImportForm/>
+            </section>
+            <Suspense fallback=|| view! { <p class="muted">"Loading the plans…"</p> }>
+                {move || Suspend::new(async move {
+                    match plans.await {
+                        Err(e) => view! { <p class="field-error" role="alert">{format!("Cannot list the plans: {e}")}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="muted" data-testid="no-plans">"No plans yet: create one, or import a Peerplan JSON file or AWS describe-* output."</p>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <table class="plans" aria-label="Plans">
+                                <thead>
+                                    <tr><th>"Plan"</th><th>"VPCs"</th><th>"Peerings"</th><th>"Version"</th><th>"Changed"</th><th>"Actions"</th></tr>
+                                </thead>
+                                <tbody>
+                                    {list.into_iter().map(|p| view! {
+                                        <tr data-testid="plan-row" data-id=p.id.clone()>
+                                            <td><a href=format!("/plans/{}", p.id)>{p.name.clone()}</a></td>
+                                            <td>{p.vpc_count}</td>
+                                            <td>{p.peering_count}</td>
+                                            <td>{p.version}</td>
+                                            <td>{format_time(p.updated_at)}</td>
+                                            <td class="row-actions">
+                                                <form method="post" action=format!("/plans/{}/rename", p.id) class="inline-form">
+                                                    <input type="text" name="name" value=p.name.clone() maxlength="255" required aria-label=format!("New name for {}", p.name)/>
+                                                    <button type="submit" class="secondary">"Rename"</button>
+                                                </form>
+                                                <form method="post" action=format!("/plans/{}/duplicate", p.id)>
+                                                    <button type="submit" class="secondary" aria-label=format!("Duplicate {}", p.name)>"Duplicate"</button>
+                                                </form>
+                                                <form method="post" action=format!("/plans/{}/delete", p.id) onsubmit=format!("return confirm('Delete the plan \"{}\" and all its versions?')", p.name.replace(['\'', '"', '\\'], ""))>
+                                                    <button type="submit" class="danger" aria-label=format!("Delete {}", p.name)>"Delete"</button>
+                                                </form>
+                                            </td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+/// Import: one Peerplan JSON file, or AWS describe-* JSON files (several at once), chosen or dropped.
+#[component]
+fn ImportForm() -> impl IntoView {
+    let form = NodeRef::<leptos::html::Form>::new();
+    let input = NodeRef::<leptos::html::Input>::new();
+    let over = RwSignal::new(false);
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        over.set(false);
+        let files = ev.data_transfer().and_then(|d| d.files());
+        if let (Some(files), Some(input), Some(form)) = (files, input.get_untracked(), form.get_untracked()) {
+            if files.length() > 0 {
+                input.set_files(Some(&files));
+                let _ = form.submit();
+            }
+        }
+    };
+    view! {
+        <form
+            method="post"
+            action="/plans/import"
+            enctype="multipart/form-data"
+            class="import-form"
+            class:drag-over=move || over.get()
+            aria-label="Import"
+            node_ref=form
+            on:dragover=move |ev: leptos::ev::DragEvent| {
+                ev.prevent_default();
+                over.set(true);
+            }
+            on:dragleave=move |_| over.set(false)
+            on:drop=on_drop
+        >
+            <label for="import-files">"Import (drop files here)"</label>
+            <input id="import-files" type="file" name="files" accept=".json,application/json" multiple required node_ref=input/>
+            <button type="submit">"Import"</button>
+            <span class="muted">"a Peerplan plan, or AWS describe-vpcs, -subnets, -route-tables, -security-groups, … output"</span>
+        </form>
+    }
+}
+
+/// A stored plan in the planner, saved automatically.
+#[component]
+pub fn PlanPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let loaded = Resource::new(id, storage::load_plan);
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading the plan…"</p> }>
+            {move || Suspend::new(async move {
+                match loaded.await {
+                    Err(e) => view! {
+                        <main class="plans-page">
+                            <p class="field-error" role="alert">{format!("Cannot open this plan: {e}")}</p>
+                            <a href="/">"Back to the plans"</a>
+                        </main>
+                    }.into_any(),
+                    Ok(p) => view! { <StoredPlanner loaded=p/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The save state shown beside the plan's name.
+#[derive(Clone, Debug, PartialEq)]
+enum SaveState {
+    Saved(i64),
+    Pending,
+    Saving,
+    Failed(String),
+}
+
+#[component]
+fn StoredPlanner(loaded: LoadedPlan) -> impl IntoView {
+    let plan = match Plan::from_json(&loaded.body) {
+        Ok(p) => p,
+        Err(e) => {
+            return view! { <p class="field-error" role="alert">{format!("The stored plan cannot be read: {e}")}</p> }
+                .into_any()
+        }
+    };
+    let editor = Editor::new(plan);
+    let id = loaded.info.id.clone();
+    let state = RwSignal::new(SaveState::Saved(loaded.info.version));
+    let history_open = RwSignal::new(false);
+    let versions_tick = RwSignal::new(0u32);
+
+    // Autosave: 600 ms after the last change, the plan is saved as a new version.
+    let timer = StoredValue::new(None::<leptos::prelude::TimeoutHandle>);
+    let save_id = id.clone();
+    Effect::new(move |first: Option<()>| {
+        let body = editor.plan.with(Plan::to_json);
+        if first.is_none() {
+            return;
+        }
+        state.set(SaveState::Pending);
+        if let Some(t) = timer.get_value() {
+            t.clear();
+        }
+        let id = save_id.clone();
+        let handle = set_timeout_with_handle(
+            move || {
+                state.set(SaveState::Saving);
+                leptos::task::spawn_local(async move {
+                    match storage::save_plan(id, body).await {
+                        Ok(info) => {
+                            state.set(SaveState::Saved(info.version));
+                            versions_tick.update(|t| *t += 1);
+                        }
+                        Err(e) => state.set(SaveState::Failed(e.to_string())),
+                    }
+                });
+            },
+            std::time::Duration::from_millis(600),
+        )
+        .ok();
+        timer.set_value(handle);
+    });
+
+    let vid = id.clone();
+    let versions = Resource::new(
+        move || (history_open.get(), versions_tick.get()),
+        move |(open, _)| {
+            let id = vid.clone();
+            async move {
+                if open {
+                    storage::plan_versions(id).await
+                } else {
+                    Ok(vec![])
+                }
+            }
+        },
+    );
+    let restore = move |version: i64| {
+        let id = id.clone();
+        leptos::task::spawn_local(async move {
+            match storage::restore_version(id, version).await {
+                Ok(p) => match Plan::from_json(&p.body) {
+                    Ok(plan) => {
+                        editor.replace(plan);
+                        editor.notice.set(format!(
+                            "Restored version {version} (saved as version {}).",
+                            p.info.version
+                        ));
+                        versions_tick.update(|t| *t += 1);
+                    }
+                    Err(e) => editor
+                        .notice
+                        .set(format!("version {version} cannot be read: {e}")),
+                },
+                Err(e) => editor
+                    .notice
+                    .set(format!("cannot restore version {version}: {e}")),
+            }
+        });
+    };
+    let import_diags = loaded.import_diagnostics.clone();
+    view! {
+        <div class="plan-bar">
+            <a href="/">"← Plans"</a>
+            <strong data-testid="plan-name">{loaded.info.name.clone()}</strong>
+            <span class="save-status" data-testid="save-status" role="status" aria-live="polite">
+                {move || match state.get() {
+                    SaveState::Saved(v) => format!("All changes saved (version {v})"),
+                    SaveState::Pending => "Unsaved changes…".to_string(),
+                    SaveState::Saving => "Saving…".to_string(),
+                    SaveState::Failed(e) => format!("Not saved: {e}"),
+                }}
+            </span>
+            <details class="history" prop:open=move || history_open.get()>
+                <summary on:click=move |ev| {
+                    ev.prevent_default();
+                    history_open.update(|o| *o = !*o);
+                }>"History"</summary>
+                <div class="history-list" aria-label="Version history">
+                    <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                        {move || {
+                            let restore = restore.clone();
+                            Suspend::new(async move {
+                            match versions.await {
+                                Err(e) => view! { <p class="field-error">{e.to_string()}</p> }.into_any(),
+                                Ok(vs) => view! {
+                                    <ol reversed>
+                                        {vs.into_iter().map(|v| {
+                                            let restore = restore.clone();
+                                            view! {
+                                                <li data-testid="version">
+                                                    {format!("version {} · {} · {} bytes ", v.version, format_time(v.saved_at), v.bytes)}
+                                                    <button type="button" class="link" on:click=move |_| restore(v.version)>{format!("Restore version {}", v.version)}</button>
+                                                </li>
+                                            }
+                                        }).collect_view()}
+                                    </ol>
+                                }.into_any(),
+                            }
+                        })}}
+                    </Suspense>
+                </div>
+            </details>
+        </div>
+        {(!import_diags.is_empty()).then(|| view! {
+            <details class="import-diagnostics" open>
+                <summary>{format!("Import: {} finding(s)", import_diags.len())}</summary>
+                <ul>
+                    {import_diags.iter().map(|d| view! { <li><code>{d.code.as_str()}</code> " " {d.message.clone()}</li> }).collect_view()}
+                </ul>
+            </details>
+        })}
+        <Planner editor/>
+    }
+    .into_any()
+}

@@ -1,0 +1,289 @@
+//! Saved plans: the planner's storage, in the control plane's database (SQLite or PostgreSQL). A plan is a
+//! name and a list of versions; every save adds a version (the last [`KEPT_VERSIONS`] are kept), so work is
+//! never overwritten and any kept version can be restored. Bodies are validated `peerplan/v1` JSON.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::{
+    error::ApiError,
+    store::{new_id, Store},
+};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// How many versions of a plan are kept.
+pub const KEPT_VERSIONS: i64 = 100;
+/// The largest plan body accepted (a generated 1,000-VPC plan is about 3 MiB).
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// A plan in the list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    pub id: String,
+    pub name: String,
+    pub version: i64,
+    pub vpc_count: i64,
+    pub peering_count: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A plan with its current body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredPlan {
+    pub summary: PlanSummary,
+    /// The plan, `peerplan/v1` JSON.
+    pub body: String,
+    pub import_diagnostics: Vec<netmodel::Diagnostic>,
+}
+
+/// One saved version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanVersion {
+    pub version: i64,
+    pub saved_at: i64,
+    pub bytes: i64,
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("plan \"{id}\" not found"))
+}
+
+/// Validates a body and returns it canonical (pretty, sorted) with its counts.
+fn canonical(body: &str) -> Result<(String, i64, i64)> {
+    if body.len() > MAX_BODY {
+        return Err(ApiError::invalid(
+            "PLAN_TOO_LARGE",
+            format!(
+                "the plan is {} bytes; at most {MAX_BODY} are accepted",
+                body.len()
+            ),
+        ));
+    }
+    let plan =
+        netmodel::Plan::from_json(body).map_err(|e| ApiError::invalid("INVALID_PLAN", e.to_string()))?;
+    Ok((plan.to_json(), plan.vpcs.len() as i64, plan.peerings.len() as i64))
+}
+
+fn plan_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    crate::resources::text("name", name, true)?;
+    Ok(name.to_string())
+}
+
+fn summary_from(row: &sqlx::any::AnyRow) -> Result<PlanSummary> {
+    Ok(PlanSummary {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        version: row.try_get("version")?,
+        vpc_count: row.try_get("vpc_count")?,
+        peering_count: row.try_get("peering_count")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    /// Every plan, most recently changed first.
+    pub async fn list_plans(&self) -> Result<Vec<PlanSummary>> {
+        sqlx::query("SELECT * FROM plans ORDER BY updated_at DESC, id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(summary_from)
+            .collect()
+    }
+
+    /// Creates a plan from a body (version 1).
+    pub async fn create_plan(
+        &self,
+        name: &str,
+        body: &str,
+        import_diagnostics: &[netmodel::Diagnostic],
+    ) -> Result<PlanSummary> {
+        let name = plan_name(name)?;
+        let (body, vpcs, peerings) = canonical(body)?;
+        let id = new_id("plan");
+        let now = self.now();
+        let diags = serde_json::to_string(import_diagnostics).expect("diagnostics serialize");
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO plans (id, name, version, vpc_count, peering_count, import_diagnostics, created_at, updated_at)
+             VALUES ($1, $2, 1, $3, $4, $5, $6, $6)",
+        )
+        .bind(&id)
+        .bind(&name)
+        .bind(vpcs)
+        .bind(peerings)
+        .bind(&diags)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("INSERT INTO plan_versions (plan_id, version, body, saved_at) VALUES ($1, 1, $2, $3)")
+            .bind(&id)
+            .bind(&body)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        tx.commit().await?;
+        Ok(PlanSummary {
+            id,
+            name,
+            version: 1,
+            vpc_count: vpcs,
+            peering_count: peerings,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// A plan and its current body.
+    pub async fn get_plan(&self, id: &str) -> Result<StoredPlan> {
+        let row = sqlx::query("SELECT * FROM plans WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let summary = summary_from(&row)?;
+        let diags: String = row.try_get("import_diagnostics")?;
+        let body: String = sqlx::query("SELECT body FROM plan_versions WHERE plan_id = $1 AND version = $2")
+            .bind(id)
+            .bind(summary.version)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("body")?;
+        Ok(StoredPlan {
+            summary,
+            body,
+            import_diagnostics: serde_json::from_str(&diags).unwrap_or_default(),
+        })
+    }
+
+    /// Saves a new version of a plan; the name follows the plan's own `name` field when it has one. Saving
+    /// the body already current changes nothing. Returns the summary after the save.
+    pub async fn save_plan(&self, id: &str, body: &str) -> Result<PlanSummary> {
+        let (body, vpcs, peerings) = canonical(body)?;
+        let now = self.now();
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query("SELECT * FROM plans WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let mut summary = summary_from(&row)?;
+        let current: String =
+            sqlx::query("SELECT body FROM plan_versions WHERE plan_id = $1 AND version = $2")
+                .bind(id)
+                .bind(summary.version)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("body")?;
+        if current == body {
+            return Ok(summary);
+        }
+        summary.version += 1;
+        summary.vpc_count = vpcs;
+        summary.peering_count = peerings;
+        summary.updated_at = now;
+        sqlx::query("INSERT INTO plan_versions (plan_id, version, body, saved_at) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(summary.version)
+            .bind(&body)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("DELETE FROM plan_versions WHERE plan_id = $1 AND version <= $2")
+            .bind(id)
+            .bind(summary.version - KEPT_VERSIONS)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(
+            "UPDATE plans SET version = $1, vpc_count = $2, peering_count = $3, updated_at = $4 WHERE id = $5",
+        )
+        .bind(summary.version)
+        .bind(vpcs)
+        .bind(peerings)
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    /// Renames a plan.
+    pub async fn rename_plan(&self, id: &str, name: &str) -> Result<PlanSummary> {
+        let name = plan_name(name)?;
+        let n = sqlx::query("UPDATE plans SET name = $1, updated_at = $2 WHERE id = $3")
+            .bind(&name)
+            .bind(self.now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(not_found(id));
+        }
+        Ok(self.get_plan(id).await?.summary)
+    }
+
+    /// A copy of a plan's current version, as a new plan named "… (copy)".
+    pub async fn duplicate_plan(&self, id: &str) -> Result<PlanSummary> {
+        let p = self.get_plan(id).await?;
+        let name: String = format!("{} (copy)", p.summary.name).chars().take(255).collect();
+        self.create_plan(&name, &p.body, &p.import_diagnostics).await
+    }
+
+    /// Deletes a plan and its versions.
+    pub async fn delete_plan(&self, id: &str) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM plan_versions WHERE plan_id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        let n = sqlx::query("DELETE FROM plans WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(not_found(id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The kept versions of a plan, newest first.
+    pub async fn plan_versions(&self, id: &str) -> Result<Vec<PlanVersion>> {
+        self.get_plan(id).await?;
+        sqlx::query(
+            "SELECT version, saved_at, LENGTH(body) AS bytes FROM plan_versions WHERE plan_id = $1 ORDER BY version DESC",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(PlanVersion {
+                version: r.try_get("version")?,
+                saved_at: r.try_get("saved_at")?,
+                bytes: r.try_get::<i64, _>("bytes").or_else(|_| r.try_get::<i32, _>("bytes").map(i64::from))?,
+            })
+        })
+        .collect()
+    }
+
+    /// Makes an earlier version current again (as a new version, so the restore itself can be undone).
+    pub async fn restore_plan_version(&self, id: &str, version: i64) -> Result<StoredPlan> {
+        let body: String = sqlx::query("SELECT body FROM plan_versions WHERE plan_id = $1 AND version = $2")
+            .bind(id)
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("version {version} of plan \"{id}\" not found")))?
+            .try_get("body")?;
+        self.save_plan(id, &body).await?;
+        self.get_plan(id).await
+    }
+}

@@ -1,0 +1,74 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { expect, test } from "@playwright/test";
+import { PlannerPage } from "./pages/planner";
+
+test("a plan is saved as you draw and persists across a reload; an earlier version can be restored", async ({ page }) => {
+  const planner = new PlannerPage(page);
+  await planner.createPlan("Persisted plan");
+  await planner.addVpc("10.0.0.0/16");
+  await expect(planner.saveStatus).toHaveText("All changes saved (version 2)");
+  await planner.addVpc("172.16.0.0/16");
+  await expect(planner.saveStatus).toHaveText("All changes saved (version 3)");
+
+  await page.reload();
+  await expect(planner.vpcBoxes()).toHaveCount(2);
+  await expect(planner.statusBar).toHaveText("2 VPCs");
+
+  await page.getByText("History", { exact: true }).click();
+  await expect(page.getByTestId("version")).toHaveCount(3);
+  await page.getByRole("button", { name: "Restore version 2" }).click();
+  await expect(planner.vpcBoxes()).toHaveCount(1);
+  await expect(page.getByTestId("notice")).toContainText("Restored version 2 (saved as version 4)");
+  await page.reload();
+  await expect(planner.vpcBoxes()).toHaveCount(1);
+
+  // The list shows it; rename, duplicate and delete work from there.
+  await page.goto("/");
+  const row = page.getByTestId("plan-row").filter({ hasText: "Persisted plan" }).first();
+  await expect(row).toContainText("4");
+  await row.getByLabel("New name for Persisted plan").fill("Renamed plan");
+  await row.getByRole("button", { name: "Rename" }).click();
+  await expect(page.getByRole("link", { name: "Renamed plan", exact: true })).toBeVisible();
+  await page.getByRole("button", { name: "Duplicate Renamed plan" }).click();
+  await expect(page.getByRole("link", { name: "Renamed plan (copy)" })).toBeVisible();
+  page.on("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "Delete Renamed plan (copy)" }).click();
+  await expect(page.getByRole("link", { name: "Renamed plan (copy)" })).toHaveCount(0);
+  await page.screenshot({ path: "test-results/plans.png" });
+});
+
+test("AWS describe-* files import into a new plan with the import's findings shown", async ({ page }) => {
+  const dir = join(__dirname, "../../netmodel/tests/fixtures/aws/111122223333/us-east-1");
+  const files = readdirSync(dir).map((f) => join(dir, f));
+  await page.goto("/");
+  await page.getByLabel("Import (drop files here)").setInputFiles(files);
+  await page.getByRole("button", { name: "Import", exact: true }).click();
+  await expect(page).toHaveURL(/\/plans\/plan_/);
+  await expect(page.getByTestId("plan-name")).toContainText("Imported from AWS");
+  const planner = new PlannerPage(page);
+  await expect(planner.vpcBoxes().first()).toBeVisible();
+  expect(await planner.vpcBoxes().count()).toBeGreaterThan(1);
+  await expect(planner.canvas.getByTestId("peering").first()).toBeVisible();
+  await page.screenshot({ path: "test-results/aws-import.png" });
+});
+
+test("without JavaScript the plan list and a read-only diagram render", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/");
+  await page.getByLabel("New plan").fill("No-JS plan");
+  await page.getByRole("button", { name: "Create plan" }).click();
+  await expect(page).toHaveURL(/\/plans\/plan_/);
+  await expect(page.getByTestId("plan-name")).toHaveText("No-JS plan");
+  await page.goto("/");
+  await expect(page.getByRole("link", { name: "No-JS plan" }).first()).toBeVisible();
+  // An imported plan's diagram is drawn by the server.
+  await page.getByLabel("Import (drop files here)").setInputFiles(join(__dirname, "../../examples/seed.json"));
+  await page.getByRole("button", { name: "Import", exact: true }).click();
+  await expect(page.getByTestId("plan-name")).toHaveText("NFYio seed example: VPC A and VPC B");
+  await expect(page.locator('[data-testid="vpc-box"]')).toHaveCount(2);
+  await expect(page.locator('[data-testid="peering"][data-id="pcx-ab"]')).toHaveAttribute("data-status", "active");
+  await page.screenshot({ path: "test-results/no-js-diagram.png" });
+  await context.close();
+});
