@@ -9,6 +9,7 @@ pub mod edit;
 pub mod geometry;
 pub mod history;
 pub mod inspector;
+pub mod matrix_panel;
 pub mod pages;
 pub mod planner;
 pub mod storage;

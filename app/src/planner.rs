@@ -18,6 +18,7 @@ use crate::{
     geometry,
     history::History,
     inspector::Inspector,
+    matrix_panel::MatrixPanel,
     trace_panel::{TracePanel, TraceRequest},
 };
 
@@ -323,6 +324,7 @@ pub fn Planner(editor: Editor) -> impl IntoView {
                 <div class="side">
                     <Inspector editor/>
                     <TracePanel editor request=trace_request run/>
+                    <MatrixPanel editor request=trace_request run/>
                     <DiagnosticsPanel editor/>
                 </div>
             </div>

@@ -153,7 +153,7 @@ mod tests {
     #[test]
     fn times_format_as_utc_dates() {
         assert_eq!(super::format_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::format_time(1_795_994_520_000), "2026-11-28 21:22 UTC");
+        assert_eq!(super::format_time(1_795_900_920_000), "2026-11-28 21:22 UTC");
         assert_eq!(super::format_time(951_782_400_000), "2000-02-29 00:00 UTC");
     }
 }

@@ -148,6 +148,14 @@ pub fn TracePanel(
             to.set(eps.get(1).map(|e| e.0.clone()).unwrap_or_default());
         }
     });
+    // A trace asked for elsewhere (a matrix cell) shows in the form too.
+    Effect::new(move |_| {
+        if let Some(req) = request.get() {
+            from.set(req.from.clone());
+            to.set(req.to.clone());
+            port.set(req.port.map(|p| p.to_string()).unwrap_or_default());
+        }
+    });
     let trace = Memo::new(move |_| {
         let req = request.get()?;
         plan.with(|p| {

@@ -74,3 +74,25 @@ test("the help overlay lists the shortcuts and the theme switches", async ({ pag
   await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
   await page.screenshot({ path: "test-results/dark.png" });
 });
+
+test("a matrix cell opens its trace, and what-if shows the pairs a change would cut", async ({ page }) => {
+  const planner = new PlannerPage(page);
+  await planner.goto();
+  await planner.loadExample("transitive", "vpc-c");
+  const matrix = page.getByRole("region", { name: "Reachability matrix" });
+  await matrix.getByText("Reachability matrix").click();
+  const canvas = matrix.getByTestId("matrix-canvas");
+  await expect(matrix.getByTestId("matrix-legend")).toContainText("NOT_TRANSITIVE");
+  // Rows and columns: bucket-a (vpc-a), agent-b (vpc-b), service-c (vpc-c); 360 px / 3 = 120 px a cell.
+  await canvas.hover({ position: { x: 300, y: 60 } });
+  await expect(matrix.getByTestId("matrix-hover")).toHaveText("Bucket A (bucket-a) → Service C (service-c): NOT_TRANSITIVE");
+  await page.screenshot({ path: "test-results/matrix.png" });
+  await canvas.click({ position: { x: 300, y: 60 } });
+  await expect(planner.trace.getByTestId("trace-code")).toHaveText("NOT_TRANSITIVE");
+  await expect(planner.trace.getByLabel("Destination endpoint or address")).toHaveValue("service-c");
+
+  await matrix.getByLabel("What-if peering").selectOption("pcx-ab");
+  await matrix.getByLabel("What-if status").selectOption("deleted");
+  await expect(matrix.getByTestId("what-if-summary")).toContainText("0 pair(s) gain reachability, 2 lose it");
+  await expect(matrix.getByTestId("what-if-changes")).toContainText("Bucket A (bucket-a) → Agent B (agent-b): ACCEPTED → PEERING_NOT_ACTIVE");
+});
