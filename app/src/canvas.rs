@@ -185,10 +185,11 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
             view.set(View::default());
             return;
         }
-        let k = ((w - 40.0) / b.w).min((h - 40.0) / b.h).clamp(0.05, 1.5);
+        // Room on the left and below, and above for the zoom buttons.
+        let k = ((w - 40.0) / b.w).min((h - 70.0) / b.h).clamp(0.05, 1.5);
         view.set(View {
             tx: 20.0 - b.x * k,
-            ty: 20.0 - b.y * k,
+            ty: 50.0 - b.y * k,
             k,
         });
     };

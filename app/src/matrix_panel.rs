@@ -116,6 +116,18 @@ pub fn heat(
     })
 }
 
+/// The browser's clock in milliseconds (none outside the browser).
+fn now_ms() -> Option<f64> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        Some(js_sys::Date::now())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        None
+    }
+}
+
 /// The colour of a code (RGB).
 pub fn code_color(code: TraceCode) -> (u8, u8, u8) {
     use TraceCode::*;
@@ -206,6 +218,7 @@ pub fn MatrixPanel(
     let what_if_status = RwSignal::new("active".to_string());
     let hover = RwSignal::new(String::new());
     let canvas = NodeRef::<leptos::html::Canvas>::new();
+    let took_ms = RwSignal::new(None::<f64>);
 
     let heat = Memo::new(move |_| {
         if !open.get() {
@@ -234,7 +247,10 @@ pub fn MatrixPanel(
                 .and(status)
                 .map(|s| (PeeringId(id), s))
         };
-        Some(plan.with(|p| heat(p, protocol, port, what_if)))
+        let started = now_ms();
+        let result = plan.with(|p| heat(p, protocol, port, what_if));
+        took_ms.set(started.map(|s| now_ms().unwrap_or(s) - s));
+        Some(result)
     });
 
     // Paint the canvas whenever the matrix changes (in the browser only).
@@ -370,7 +386,10 @@ pub fn MatrixPanel(
                         counts.sort_by_key(|(c, _)| *c);
                         let listed: Vec<String> = changes.iter().take(12).map(|&(r, c, b, a)| format!("{} → {}: {} → {}", h.endpoints[r].1, h.endpoints[c].1, b.as_str(), a.as_str())).collect();
                         Some(view! {
-                            <p class="muted">{format!("{} endpoints in {} VPCs; rows are sources, columns destinations.", h.n(), h.groups.len())}</p>
+                            <p class="muted">
+                                {format!("{} endpoints in {} VPCs; rows are sources, columns destinations.", h.n(), h.groups.len())}
+                                <span data-testid="matrix-time">{took_ms.get_untracked().map(|t| format!(" Computed in {t:.0} ms.")).unwrap_or_default()}</span>
+                            </p>
                             {summary.map(|s| view! { <p data-testid="what-if-summary"><strong>{s}</strong></p> })}
                             <ul class="plain changes" data-testid="what-if-changes">
                                 {listed.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}

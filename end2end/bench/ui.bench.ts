@@ -1,0 +1,80 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { expect, test } from "@playwright/test";
+
+// Measures, in Chromium: how long a generated 1,000-VPC plan takes to render, frame times while panning it
+// (requestAnimationFrame intervals and the DrawFrame events of Chromium's performance trace), and how long the
+// 1,000 × 1,000 endpoint matrix takes to compute in the browser. Plans come from PEERPLAN_BIG_PLAN and
+// PEERPLAN_MATRIX_PLAN (written by `peerplan generate`). Results go to PEERPLAN_BENCH_OUT as JSON.
+
+function stats(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return { n: s.length, median: q(0.5), p95: q(0.95), max: s[s.length - 1] };
+}
+
+async function importPlan(page: import("@playwright/test").Page, path: string) {
+  await page.goto("/");
+  await page.getByLabel("Import (drop files here)").setInputFiles(path);
+  await page.getByRole("button", { name: "Import", exact: true }).click();
+  await expect(page).toHaveURL(/\/plans\/plan_/);
+}
+
+test("1,000-VPC render and pan; 1,000 × 1,000 matrix", async ({ page, browser }) => {
+  const out: Record<string, unknown> = {};
+  const big = process.env.PEERPLAN_BIG_PLAN!;
+  const vpcs = JSON.parse(readFileSync(big, "utf8")).vpcs.length;
+
+  // Render: from navigation to every VPC box drawn and the page hydrated (the canvas responds).
+  await importPlan(page, big);
+  const url = page.url();
+  const t0 = Date.now();
+  await page.goto(url);
+  await expect(page.locator('[data-testid="vpc-box"]')).toHaveCount(vpcs);
+  await expect(page.getByRole("button", { name: "Zoom out" })).toBeEnabled();
+  out.render_ms = Date.now() - t0;
+  out.svg_elements = await page.locator("svg.canvas *").count();
+
+  // Pan: drag the background for ~2 s while recording frame intervals.
+  const canvas = page.getByRole("region", { name: "Planner canvas" });
+  const box = (await canvas.boundingBox())!;
+  await page.evaluate(() => {
+    (window as any).__frames = [];
+    let last = performance.now();
+    const tick = (t: number) => {
+      (window as any).__frames.push(t - last);
+      last = t;
+      if ((window as any).__frames.length < 100000) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  await browser.startTracing(page, { categories: ["devtools.timeline", "disabled-by-default-devtools.timeline.frame"] });
+  const x = box.x + 20;
+  const y = box.y + box.height - 20;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  for (let i = 0; i < 120; i++) {
+    await page.mouse.move(x + (i % 60) * 6, y - (i % 40) * 4);
+  }
+  await page.mouse.up();
+  const trace = JSON.parse((await browser.stopTracing()).toString());
+  const raf: number[] = await page.evaluate(() => (window as any).__frames.slice(1));
+  out.pan_raf_ms = stats(raf);
+  const draws = (trace.traceEvents as Array<{ name: string; ts: number }>)
+    .filter((e) => e.name === "DrawFrame")
+    .map((e) => e.ts / 1000)
+    .sort((a, b) => a - b);
+  const intervals = draws.slice(1).map((t, i) => t - draws[i]);
+  out.pan_trace_drawframe_ms = intervals.length ? stats(intervals) : "no DrawFrame events in this Chromium's trace";
+
+  // Matrix: 1,000 endpoints, computed in the browser.
+  await importPlan(page, process.env.PEERPLAN_MATRIX_PLAN!);
+  await expect(page.locator('[data-testid="vpc-box"]').first()).toBeVisible();
+  const matrix = page.getByRole("region", { name: "Reachability matrix" });
+  await matrix.getByText("Reachability matrix").click();
+  await expect(matrix.getByTestId("matrix-time")).toContainText("Computed in");
+  out.matrix_text = await matrix.getByTestId("matrix-time").textContent();
+  out.matrix_endpoints = await matrix.locator("p.muted").first().textContent();
+
+  console.log(JSON.stringify(out, null, 2));
+  if (process.env.PEERPLAN_BENCH_OUT) writeFileSync(process.env.PEERPLAN_BENCH_OUT, JSON.stringify(out, null, 2));
+});
