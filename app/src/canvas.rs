@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use netmodel::{
     ids::VpcId,
-    model::{EndpointKind, PeeringStatus, Plan, Position},
+    model::{EndpointKind, GatewayKind, PeeringStatus, Plan, Position},
 };
 
 use crate::{
@@ -64,6 +64,15 @@ fn kind_glyph(kind: EndpointKind) -> &'static str {
         EndpointKind::LoadBalancer => "L",
         EndpointKind::Interface => "N",
         EndpointKind::Other => "?",
+    }
+}
+
+fn gateway_label(kind: GatewayKind) -> &'static str {
+    match kind {
+        GatewayKind::Internet => "IGW",
+        GatewayKind::Nat => "NAT",
+        GatewayKind::Vpn => "VGW",
+        GatewayKind::GatewayEndpoint => "VPCE",
     }
 }
 
@@ -233,6 +242,7 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
                     };
                     let label_w = label.chars().count() as f64 * 7.0 + 12.0;
                     let item = Item::Peering(id.clone());
+                    let key_item = item.clone();
                     Some(view! {
                         <g
                             class=status_class(pc.status)
@@ -243,6 +253,12 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
                             role="button"
                             tabindex="0"
                             aria-label=format!("peering {} between {} and {}, {}", pc.id, pc.requester.vpc, pc.accepter.vpc, pc.status)
+                            on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                                if ev.key() == "Enter" || ev.key() == " " {
+                                    ev.prevent_default();
+                                    select(key_item.clone(), ev.shift_key());
+                                }
+                            }
                             on:pointerdown=move |ev: leptos::ev::PointerEvent| {
                                 ev.stop_propagation();
                                 select(item.clone(), ev.shift_key());
@@ -330,7 +346,42 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
                         .collect_view();
                     let move_id = id.clone();
                     let link_id = id.clone();
+                    let key_id = id.clone();
                     let handle = (r.x + r.w, r.y + geometry::HEADER_H / 2.0);
+                    // Gateways sit on the box's top edge, right-aligned.
+                    let gateways = p
+                        .gateways
+                        .iter()
+                        .filter(|gw| gw.vpc == v.id)
+                        .enumerate()
+                        .map(|(i, gw)| {
+                            let label = gateway_label(gw.kind);
+                            let (x, y) = (r.x + r.w - 60.0 - i as f64 * 52.0, r.y - 10.0);
+                            view! {
+                                <g class="gateway" data-testid="gateway" aria-label=format!("{label} {}", gw.id)>
+                                    <rect x=x y=y width="46" height="20" rx="3"/>
+                                    <text x=x + 23.0 y=y + 14.0 text-anchor="middle">{label}</text>
+                                </g>
+                            }
+                        })
+                        .collect_view();
+                    // Overlaps with other VPCs, named under the box.
+                    let overlaps: Vec<String> = p
+                        .vpcs
+                        .iter()
+                        .filter(|o| o.id != v.id)
+                        .filter_map(|o| {
+                            v.blocks()
+                                .find_map(|a| o.blocks().find(|b| a.overlaps(b)).map(|b| format!("{} ({b})", o.id)))
+                        })
+                        .collect();
+                    let overlap_text = (!overlaps.is_empty()).then(|| {
+                        view! {
+                            <text class="overlap-note" data-testid="overlap-note" x=r.x + 4.0 y=r.y + r.h + 16.0>
+                                {format!("overlaps {}", overlaps.join(", "))}
+                            </text>
+                        }
+                    });
                     Some(view! {
                         <g
                             class="vpc-box"
@@ -349,6 +400,12 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
                                 role="button"
                                 tabindex="0"
                                 aria-label=format!("VPC {} {}", v.label(), blocks)
+                                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                                    if ev.key() == "Enter" || ev.key() == " " {
+                                        ev.prevent_default();
+                                        select(Item::Vpc(key_id.clone()), ev.shift_key());
+                                    }
+                                }
                                 on:pointerdown=move |ev: leptos::ev::PointerEvent| {
                                     ev.stop_propagation();
                                     select(Item::Vpc(move_id.clone()), ev.shift_key());
@@ -369,6 +426,8 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
                                 {format!("{} · {}", v.account, v.region)}
                             </text>
                             {subnets}
+                            {gateways}
+                            {overlap_text}
                             <circle
                                 class="peer-handle"
                                 cx=handle.0

@@ -455,6 +455,20 @@ mod tests {
     }
 
     #[test]
+    fn a_thousand_endpoints_fit_the_heat_map() {
+        let plan = netmodel::generate::generate(&netmodel::generate::GenerateOptions {
+            vpcs: 100,
+            subnets_per_vpc: 5,
+            endpoints_per_subnet: 2,
+            seed: 7,
+        })
+        .unwrap();
+        let h = heat(&plan, Protocol::Tcp, None, None).unwrap();
+        assert_eq!(h.n(), 1000);
+        assert_eq!(draw(&h).len(), (SIDE * SIDE * 4) as usize);
+    }
+
+    #[test]
     fn what_if_lists_the_pairs_that_gain_or_lose() {
         let plan = sample("seed");
         let h = heat(

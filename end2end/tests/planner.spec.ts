@@ -96,3 +96,65 @@ test("a matrix cell opens its trace, and what-if shows the pairs a change would 
   await expect(matrix.getByTestId("what-if-summary")).toContainText("0 pair(s) gain reachability, 2 lose it");
   await expect(matrix.getByTestId("what-if-changes")).toContainText("Bucket A (bucket-a) → Agent B (agent-b): ACCEPTED → PEERING_NOT_ACTIVE");
 });
+
+test("draw the seed from scratch, see it work, break the reply and fix it in one click", async ({ page }) => {
+  const planner = new PlannerPage(page);
+  await planner.goto();
+  await planner.addVpc("10.0.0.0/16");
+  await planner.addVpc("172.16.0.0/16");
+  for (const [vpc, name, kind, port] of [
+    ["vpc-1", "Bucket A", "bucket", "443"],
+    ["vpc-2", "Agent B", "agent", "7010"],
+  ]) {
+    await planner.selectVpc(vpc);
+    await planner.inspector.getByRole("button", { name: "Add subnet" }).click();
+    await planner.inspector.getByLabel("Endpoint name").fill(name);
+    await planner.inspector.getByLabel("Endpoint kind").selectOption(kind);
+    await planner.inspector.getByLabel("Endpoint port").fill(port);
+    await planner.inspector.getByRole("button", { name: "Add endpoint" }).click();
+  }
+  await expect(planner.canvas.getByTestId("endpoint")).toHaveCount(2);
+  await planner.drawPeering("vpc-1", "vpc-2");
+  await expect(planner.peering("pcx-1")).toHaveAttribute("data-status", "active");
+
+  // The default security group lets in only its own members: the request is stopped at Agent B's group.
+  await planner.runTrace("ep-1", "ep-2", "7010");
+  await expect(planner.trace.getByTestId("trace-code")).toHaveText("SG_DENY_INGRESS");
+  await planner.selectVpc("vpc-2");
+  await planner.inspector.getByLabel(/Ports of a new rule/).fill("7010");
+  await planner.inspector.getByLabel(/Source of a new rule/).fill("10.0.0.0/16");
+  await planner.inspector.getByRole("button", { name: "Add rule" }).click();
+  await expect(planner.trace.getByTestId("trace-code")).toHaveText("ACCEPTED");
+  await expect(planner.diagnostics).toContainText("No findings.");
+  await page.screenshot({ path: "test-results/seed-drawn.png" });
+
+  // Break the reply: Agent B's VPC loses its route back. The request arrives, the reply cannot return.
+  await planner.inspector.getByRole("button", { name: "Remove the route to 10.0.0.0/16" }).click();
+  await expect(planner.trace.getByTestId("trace-code")).toHaveText("RETURN_NO_ROUTE");
+  await expect(planner.trace.getByTestId("hops-return")).toBeVisible();
+  await expect(planner.diagnostics).toContainText("MISSING_RETURN_ROUTE");
+  await page.screenshot({ path: "test-results/reply-blocked.png" });
+  await planner.diagnostics
+    .locator("li", { hasText: "MISSING_RETURN_ROUTE" })
+    .getByRole("button", { name: "Apply fix" })
+    .click();
+  await expect(planner.trace.getByTestId("trace-code")).toHaveText("ACCEPTED");
+
+  // Break it by overlap: the overlap is named on both boxes.
+  await planner.addVpc("10.0.128.0/17");
+  await expect(planner.vpcBox("vpc-1").getByTestId("overlap-note")).toHaveText("overlaps vpc-3 (10.0.128.0/17)");
+  await expect(planner.vpcBox("vpc-3").getByTestId("overlap-note")).toHaveText("overlaps vpc-1 (10.0.0.0/16)");
+});
+
+test("VPCs and peerings are selectable from the keyboard", async ({ page }) => {
+  const planner = new PlannerPage(page);
+  await planner.goto();
+  await planner.loadExample("seed", "vpc-b");
+  await planner.vpcBox("vpc-a").locator(".vpc-frame").focus();
+  await page.keyboard.press("Enter");
+  await expect(planner.inspector).toContainText("VPC vpc-a");
+  await planner.peering("pcx-ab").focus();
+  await page.keyboard.press("Enter");
+  await expect(planner.inspector).toContainText("Peering pcx-ab");
+  await expect(planner.inspector.getByLabel("Peering status")).toHaveValue("active");
+});
