@@ -67,6 +67,15 @@ fn kind_glyph(kind: EndpointKind) -> &'static str {
     }
 }
 
+/// Up to this many drawn items (VPCs, subnets, endpoints, peerings) the canvas shows everything; beyond, only
+/// VPCs and peerings, so a 1,000-VPC plan stays a few thousand SVG elements and pans smoothly.
+pub const DETAIL_LIMIT: usize = 1_500;
+
+/// Whether the plan is small enough to draw subnets, endpoints, gateways and peering labels.
+pub fn is_detailed(p: &Plan) -> bool {
+    p.vpcs.len() + p.subnets.len() + p.endpoints.len() + p.peerings.len() <= DETAIL_LIMIT
+}
+
 fn gateway_label(kind: GatewayKind) -> &'static str {
     match kind {
         GatewayKind::Internet => "IGW",
@@ -228,6 +237,7 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
         let flagged = flagged.get();
         let sel = selected.get();
         plan.with(|p| {
+            let detailed = is_detailed(p);
             let peerings = p
                 .peerings
                 .iter()
@@ -266,8 +276,10 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
                         >
                             <line class="hit" x1=a.0 y1=a.1 x2=b.0 y2=b.1/>
                             <line class="edge" x1=a.0 y1=a.1 x2=b.0 y2=b.1/>
-                            <rect class="edge-label-bg" x=mid.0 - label_w / 2.0 y=mid.1 - 11.0 width=label_w height="18" rx="3"/>
-                            <text class="edge-label" x=mid.0 y=mid.1 + 3.0 text-anchor="middle">{label}</text>
+                            {detailed.then(|| view! {
+                                <rect class="edge-label-bg" x=mid.0 - label_w / 2.0 y=mid.1 - 11.0 width=label_w height="18" rx="3"/>
+                                <text class="edge-label" x=mid.0 y=mid.1 + 3.0 text-anchor="middle">{label}</text>
+                            })}
                         </g>
                     })
                 })
@@ -284,7 +296,7 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
                     let subnets = p
                         .subnets
                         .iter()
-                        .filter(|s| s.vpc == v.id)
+                        .filter(|s| detailed && s.vpc == v.id)
                         .filter_map(|s| {
                             let sr = *g.subnets.get(&s.id)?;
                             let sid = s.id.clone();
@@ -352,7 +364,7 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
                     let gateways = p
                         .gateways
                         .iter()
-                        .filter(|gw| gw.vpc == v.id)
+                        .filter(|gw| detailed && gw.vpc == v.id)
                         .enumerate()
                         .map(|(i, gw)| {
                             let label = gateway_label(gw.kind);
@@ -542,6 +554,11 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
                     {packet_view}
                 </g>
             </svg>
+            <Show when=move || plan.with(|p| !is_detailed(p))>
+                <p class="lod-note" data-testid="lod-note">
+                    "A large plan: the canvas shows VPCs and peerings only; select a VPC to see its subnets, endpoints and tables in the inspector."
+                </p>
+            </Show>
             <Show when=move || plan.with(|p| p.vpcs.is_empty())>
                 <p class="canvas-empty">
                     "Type a CIDR block and press “Add VPC”, or load an example. Drag a VPC’s round handle onto another VPC to peer them. Press ? for shortcuts."

@@ -5,7 +5,10 @@ import { PlannerPage } from "./pages/planner";
 
 test("a plan is saved as you draw and persists across a reload; an earlier version can be restored", async ({ page }) => {
   const planner = new PlannerPage(page);
-  await planner.createPlan("Persisted plan");
+  // Unique names: the suite may run again against the same server.
+  const name = `Persisted ${Date.now()}`;
+  const renamed = `Renamed ${Date.now()}`;
+  await planner.createPlan(name);
   await planner.addVpc("10.0.0.0/16");
   await expect(planner.saveStatus).toHaveText("All changes saved (version 2)");
   await planner.addVpc("172.16.0.0/16");
@@ -25,16 +28,17 @@ test("a plan is saved as you draw and persists across a reload; an earlier versi
 
   // The list shows it; rename, duplicate and delete work from there.
   await page.goto("/");
-  const row = page.getByTestId("plan-row").filter({ hasText: "Persisted plan" }).first();
+  const row = page.getByTestId("plan-row").filter({ hasText: name });
   await expect(row).toContainText("4");
-  await row.getByLabel("New name for Persisted plan").fill("Renamed plan");
+  await row.getByLabel(`New name for ${name}`).fill(renamed);
   await row.getByRole("button", { name: "Rename" }).click();
-  await expect(page.getByRole("link", { name: "Renamed plan", exact: true })).toBeVisible();
-  await page.getByRole("button", { name: "Duplicate Renamed plan" }).click();
-  await expect(page.getByRole("link", { name: "Renamed plan (copy)" })).toBeVisible();
+  await expect(page.getByRole("link", { name: renamed, exact: true })).toBeVisible();
+  await page.getByRole("button", { name: `Duplicate ${renamed}` }).click();
+  await expect(page.getByRole("link", { name: `${renamed} (copy)` })).toBeVisible();
   page.on("dialog", (d) => d.accept());
-  await page.getByRole("button", { name: "Delete Renamed plan (copy)" }).click();
-  await expect(page.getByRole("link", { name: "Renamed plan (copy)" })).toHaveCount(0);
+  await page.getByRole("button", { name: `Delete ${renamed} (copy)` }).click();
+  await expect(page.getByRole("link", { name: `${renamed} (copy)` })).toHaveCount(0);
+  await expect(page.getByRole("link", { name: renamed, exact: true })).toBeVisible();
   await page.screenshot({ path: "test-results/plans.png" });
 });
 
