@@ -43,7 +43,7 @@ impl Heat {
         let Some(after) = &self.after else { return vec![] };
         let n = self.n();
         let mut out: Vec<_> = (0..n * n)
-            .filter(|&i| self.codes[i] != after[i])
+            .filter(|&i| i / n != i % n && self.codes[i] != after[i])
             .map(|i| (i / n, i % n, self.codes[i], after[i]))
             .collect();
         out.sort_by_key(|&(r, c, _, a)| (!reaches(a), r, c));
@@ -165,6 +165,10 @@ pub fn draw(heat: &Heat) -> Vec<u8> {
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (SIDE, SIDE)).into_drawing_area();
         let color = |r: usize, c: usize| {
+            if r == c {
+                // An endpoint and itself: not a path through the network.
+                return RGBColor(245, 245, 245);
+            }
             let (cr, cg, cb) = match &heat.after {
                 Some(after) => diff_color(heat.code(r, c), after[r * n + c]),
                 None => code_color(heat.code(r, c)),
@@ -292,6 +296,9 @@ pub fn MatrixPanel(
             return String::new();
         };
         let n = h.n();
+        if r == c {
+            return format!("{}: the same endpoint", h.endpoints[r].1);
+        }
         let before = h.code(r, c);
         match &h.after {
             Some(after) if after[r * n + c] != before => format!(
@@ -377,7 +384,8 @@ pub fn MatrixPanel(
                         let lost = changes.iter().filter(|c| reaches(c.2) && !reaches(c.3)).count();
                         let summary = h.after.as_ref().map(|_| format!("{gained} pair(s) gain reachability, {lost} lose it, {} change otherwise", changes.len() - gained - lost));
                         let mut counts: Vec<(TraceCode, usize)> = vec![];
-                        for code in &h.codes {
+                        let n = h.n();
+                        for code in h.codes.iter().enumerate().filter(|(i, _)| i / n != i % n).map(|(_, c)| c) {
                             match counts.iter_mut().find(|(c, _)| c == code) {
                                 Some((_, n)) => *n += 1,
                                 None => counts.push((*code, 1)),
@@ -387,7 +395,7 @@ pub fn MatrixPanel(
                         let listed: Vec<String> = changes.iter().take(12).map(|&(r, c, b, a)| format!("{} → {}: {} → {}", h.endpoints[r].1, h.endpoints[c].1, b.as_str(), a.as_str())).collect();
                         Some(view! {
                             <p class="muted">
-                                {format!("{} endpoints in {} VPCs; rows are sources, columns destinations.", h.n(), h.groups.len())}
+                                {format!("{} endpoints in {} VPCs; rows are sources, columns destinations (the diagonal is each endpoint and itself).", h.n(), h.groups.len())}
                                 <span data-testid="matrix-time">{took_ms.get_untracked().map(|t| format!(" Computed in {t:.0} ms.")).unwrap_or_default()}</span>
                             </p>
                             {summary.map(|s| view! { <p data-testid="what-if-summary"><strong>{s}</strong></p> })}

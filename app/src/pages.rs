@@ -189,6 +189,17 @@ fn StoredPlanner(loaded: LoadedPlan) -> impl IntoView {
         timer.set_value(handle);
     });
 
+    // Leaving with a change not yet saved asks first (the browser's own prompt).
+    Effect::new(move |_| {
+        let handle = window_event_listener(leptos::ev::beforeunload, move |ev| {
+            if matches!(state.get_untracked(), SaveState::Pending | SaveState::Saving) {
+                ev.prevent_default();
+                ev.set_return_value("Changes are still being saved.");
+            }
+        });
+        on_cleanup(move || handle.remove());
+    });
+
     let vid = id.clone();
     let versions = Resource::new(
         move || (history_open.get(), versions_tick.get()),
