@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the control plane from its own OpenAPI document (/v1/openapi.json) with schemathesis, bounded: a fixed
-# seed, 20 examples per operation, loopback only. Fails on any server error, any status, header or content type
+# seed, 20 examples per operation, each phase run once (no --max-time: with it, schemathesis repeats fuzzing until
+# the time is spent), a 15-minute cap as a safety net, loopback only. Fails on any server error, any status, header or content type
 # the document does not declare, and any response that violates its schema.
 #
 # positive_data_acceptance is left out on purpose: a JSON schema cannot say that "10.0.0.0/33" is not a CIDR
@@ -17,14 +18,14 @@ KEY=$("$BIN" control-plane account create fuzz --data "$DATA" --format json |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["api_key"])')
 "$BIN" control-plane serve --addr "127.0.0.1:$PORT" --data "$DATA" --rate-limit 1000000 >"$DATA/server.log" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$PORT/v1/openapi.json" -o /dev/null 2>/dev/null && break
   sleep 0.1
 done
 cd "$DATA"
-"$ST" run "http://127.0.0.1:$PORT/v1/openapi.json" \
+timeout 900 "$ST" run "http://127.0.0.1:$PORT/v1/openapi.json" \
   -H "Authorization: Bearer $KEY" \
   --max-examples 20 --seed 1 --generation-database none --no-color \
   --checks all --exclude-checks positive_data_acceptance \
-  --request-timeout 10 --max-time 300
+  --request-timeout 10

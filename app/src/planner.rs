@@ -192,6 +192,10 @@ pub fn Planner(editor: Editor) -> impl IntoView {
             if let Some(id) = id {
                 editor.selected.set([Item::Vpc(id)].into_iter().collect());
             }
+            // Ready for the next one: a block of the same size that overlaps nothing.
+            if let Some(free) = plan.with_untracked(|p| edit::suggest_vpc_block(p, cidr.prefix_len())) {
+                cidr_input.set(free.to_string());
+            }
         }
     };
     let suggest = move |_| {
