@@ -1,4 +1,5 @@
-//! Loading and saving plans: server functions over the server's plan store (`controlplane::plans`, in the same
+//! Loading and saving plans: server functions (at fixed paths, `POST /api/plans/{name}`, URL-encoded
+//! arguments) over the server's plan store (`controlplane::plans`, in the same
 //! SQLite or PostgreSQL database as the control plane). The planner itself never needs the server for checks
 //! or traces; only for these.
 
@@ -67,7 +68,7 @@ mod server {
 }
 
 /// Every saved plan, most recently changed first.
-#[server]
+#[server(prefix = "/api/plans", endpoint = "list_plans")]
 pub async fn list_plans() -> Result<Vec<PlanInfo>, ServerFnError> {
     let store = server::store()?;
     Ok(store
@@ -80,14 +81,14 @@ pub async fn list_plans() -> Result<Vec<PlanInfo>, ServerFnError> {
 }
 
 /// A plan with its current version.
-#[server]
+#[server(prefix = "/api/plans", endpoint = "load_plan")]
 pub async fn load_plan(id: String) -> Result<LoadedPlan, ServerFnError> {
     let store = server::store()?;
     store.get_plan(&id).await.map(server::loaded).map_err(server::err)
 }
 
 /// Saves the plan as a new version (nothing happens when it did not change).
-#[server]
+#[server(prefix = "/api/plans", endpoint = "save_plan")]
 pub async fn save_plan(id: String, body: String) -> Result<PlanInfo, ServerFnError> {
     let store = server::store()?;
     store
@@ -98,7 +99,7 @@ pub async fn save_plan(id: String, body: String) -> Result<PlanInfo, ServerFnErr
 }
 
 /// The kept versions, newest first.
-#[server]
+#[server(prefix = "/api/plans", endpoint = "plan_versions")]
 pub async fn plan_versions(id: String) -> Result<Vec<VersionInfo>, ServerFnError> {
     let store = server::store()?;
     Ok(store
@@ -115,7 +116,7 @@ pub async fn plan_versions(id: String) -> Result<Vec<VersionInfo>, ServerFnError
 }
 
 /// Makes an earlier version current again (as a new version).
-#[server]
+#[server(prefix = "/api/plans", endpoint = "restore_version")]
 pub async fn restore_version(id: String, version: i64) -> Result<LoadedPlan, ServerFnError> {
     let store = server::store()?;
     store

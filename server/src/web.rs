@@ -69,6 +69,10 @@ pub fn router(cfg: &ServeConfig, control: AppState) -> Router {
                 move || shell(options.clone())
             },
         )
+        // Server functions carry whole plans (a 1,000-VPC plan is ~4.5 MB of JSON): above axum's 2 MB default.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            controlplane::plans::MAX_BODY + 1024 * 1024,
+        ))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
         .merge(crate::plans_web::router(store))

@@ -161,3 +161,66 @@ async fn plans_are_created_imported_and_survive_a_restart() {
         .unwrap();
     assert!(page.contains("Cannot open this plan"), "{page}");
 }
+
+/// A whole 1,000-VPC plan (several MB of JSON) saves through the planner's server function, the way autosave
+/// sends it; a bad body is refused and the stored version stays.
+#[tokio::test]
+async fn a_large_plan_saves_through_the_server_function() {
+    let data = tempfile::tempdir().unwrap();
+    let server = common::start(&["serve", "--no-demo"], data.path());
+    let http = client();
+    let r = http
+        .post(format!("{}/plans/new", server.base))
+        .form(&[("name", "Large")])
+        .send()
+        .await
+        .unwrap();
+    let id = r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/plans/")
+        .to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_peerplan"))
+        .args([
+            "generate",
+            "--vpcs",
+            "1000",
+            "--subnets-per-vpc",
+            "2",
+            "--endpoints-per-subnet",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let body = String::from_utf8(out.stdout).unwrap();
+    assert!(body.len() > 3_000_000, "a large plan: {} bytes", body.len());
+    let r = http
+        .post(format!("{}/api/plans/save_plan", server.base))
+        .form(&[("id", id.as_str()), ("body", body.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let saved: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (saved["version"].as_i64(), saved["vpc_count"].as_i64()),
+        (Some(2), Some(1000))
+    );
+
+    let r = http
+        .post(format!("{}/api/plans/save_plan", server.base))
+        .form(&[("id", id.as_str()), ("body", "{\"format\": \"peerplan/v9\"}")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_server_error() || r.status().is_client_error());
+    assert!(r.text().await.unwrap().contains("peerplan/v9"));
+    let r = http
+        .post(format!("{}/api/plans/load_plan", server.base))
+        .form(&[("id", id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let loaded: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(loaded["info"]["version"].as_i64(), Some(2));
+}
