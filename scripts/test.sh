@@ -42,9 +42,9 @@ cargo build -p server --bin peerplan
 bash scripts/schemathesis.sh "$CARGO_TARGET_DIR/debug/peerplan" 2>&1 | tee "$LOG/schemathesis.txt"
 grep -qE '[0-9]+ generated, [0-9]+ passed' "$LOG/schemathesis.txt"
 
-step "end-to-end: cargo leptos end-to-end --release (Playwright in Debian's Chromium)"
+step "end-to-end: cargo leptos end-to-end --release --split (Playwright in Debian's Chromium)"
 E2E_DATA=$(mktemp -d)
-PEERPLAN_DATA="$E2E_DATA" cargo leptos end-to-end --release 2>&1 | tee "$LOG/e2e.txt"
+PEERPLAN_DATA="$E2E_DATA" cargo leptos end-to-end --release --split 2>&1 | tee "$LOG/e2e.txt"
 rm -rf "$E2E_DATA"
 
 # The runners' own summary lines, then one total.

@@ -19,7 +19,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    ParamSegment, SsrMode, StaticSegment,
+    Lazy, ParamSegment, SsrMode, StaticSegment,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -59,8 +59,8 @@ pub fn App() -> impl IntoView {
             </header>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <Route path=StaticSegment("") view=pages::PlansPage ssr=SsrMode::Async/>
-                <Route path=(StaticSegment("plans"), ParamSegment("id")) view=pages::PlanPage ssr=SsrMode::Async/>
-                <Route path=StaticSegment("scratch") view=planner::PlannerPage/>
+                <Route path=(StaticSegment("plans"), ParamSegment("id")) view={Lazy::<pages::PlanRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=StaticSegment("scratch") view={Lazy::<pages::ScratchRoute>::new()}/>
             </Routes>
         </Router>
     }
@@ -71,5 +71,5 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_lazy(App);
 }

@@ -3,7 +3,7 @@
 //! autosave and a version history; rendered on the server as a read-only diagram until hydrated).
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::{hooks::use_params_map, lazy_route, LazyRoute};
 use netmodel::Plan;
 
 use crate::{
@@ -110,26 +110,56 @@ fn ImportForm() -> impl IntoView {
     }
 }
 
-/// A stored plan in the planner, saved automatically.
-#[component]
-pub fn PlanPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let loaded = Resource::new(id, storage::load_plan);
-    view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading the plan…"</p> }>
-            {move || Suspend::new(async move {
-                match loaded.await {
-                    Err(e) => view! {
-                        <main class="plans-page">
-                            <p class="field-error" role="alert">{format!("Cannot open this plan: {e}")}</p>
-                            <a href="/">"Back to the plans"</a>
-                        </main>
-                    }.into_any(),
-                    Ok(p) => view! { <StoredPlanner loaded=p/> }.into_any(),
-                }
-            })}
-        </Suspense>
+/// A stored plan in the planner, saved automatically. A lazy route: the planner's code is its own WASM chunk
+/// (with `cargo leptos --split`), loaded alongside the plan, so the plan list loads only what it needs.
+#[derive(Clone)]
+pub struct PlanRoute {
+    loaded: Resource<Result<LoadedPlan, ServerFnError>>,
+}
+
+#[lazy_route]
+impl LazyRoute for PlanRoute {
+    fn data() -> Self {
+        let params = use_params_map();
+        let id = move || params.read().get("id").unwrap_or_default();
+        PlanRoute {
+            loaded: Resource::new(id, storage::load_plan),
+        }
+    }
+
+    fn view(this: Self) -> AnyView {
+        let loaded = this.loaded;
+        view! {
+            <Suspense fallback=|| view! { <p class="muted">"Loading the plan…"</p> }>
+                {move || Suspend::new(async move {
+                    match loaded.await {
+                        Err(e) => view! {
+                            <main class="plans-page">
+                                <p class="field-error" role="alert">{format!("Cannot open this plan: {e}")}</p>
+                                <a href="/">"Back to the plans"</a>
+                            </main>
+                        }.into_any(),
+                        Ok(p) => view! { <StoredPlanner loaded=p/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        }
+        .into_any()
+    }
+}
+
+/// The scratch pad: the planner on an unsaved plan, a lazy route like [`PlanRoute`].
+#[derive(Clone)]
+pub struct ScratchRoute;
+
+#[lazy_route]
+impl LazyRoute for ScratchRoute {
+    fn data() -> Self {
+        ScratchRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <crate::planner::PlannerPage/> }.into_any()
     }
 }
 
