@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
 
 // Measures, in Chromium: how long a generated 1,000-VPC plan takes to render, frame times while panning it
-// (requestAnimationFrame intervals and the DrawFrame events of Chromium's performance trace), and how long the
+// (requestAnimationFrame intervals, and from Chromium's performance trace each frame's pipeline and each input's
+// latency), and how long the
 // 1,000 × 1,000 endpoint matrix takes to compute in the browser. Plans come from PEERPLAN_BIG_PLAN and
 // PEERPLAN_MATRIX_PLAN (written by `peerplan generate`). Results go to PEERPLAN_BENCH_OUT as JSON.
 
@@ -47,7 +48,9 @@ test("1,000-VPC render and pan; 1,000 × 1,000 matrix", async ({ page, browser }
     };
     requestAnimationFrame(tick);
   });
-  await browser.startTracing(page, { categories: ["devtools.timeline", "disabled-by-default-devtools.timeline.frame"] });
+  await browser.startTracing(page, {
+    categories: ["devtools.timeline", "disabled-by-default-devtools.timeline.frame", "benchmark", "cc", "viz"],
+  });
   const x = box.x + 20;
   const y = box.y + box.height - 20;
   await page.mouse.move(x, y);
@@ -59,12 +62,27 @@ test("1,000-VPC render and pan; 1,000 × 1,000 matrix", async ({ page, browser }
   const trace = JSON.parse((await browser.stopTracing()).toString());
   const raf: number[] = await page.evaluate(() => (window as any).__frames.slice(1));
   out.pan_raf_ms = stats(raf);
-  const draws = (trace.traceEvents as Array<{ name: string; ts: number }>)
-    .filter((e) => e.name === "DrawFrame")
-    .map((e) => e.ts / 1000)
-    .sort((a, b) => a - b);
-  const intervals = draws.slice(1).map((t, i) => t - draws[i]);
-  out.pan_trace_drawframe_ms = intervals.length ? stats(intervals) : "no DrawFrame events in this Chromium's trace";
+  // From Chromium's trace: each frame's pipeline (PipelineReporter, begin-frame to presentation) and each mouse
+  // move's latency to the frame that showed it (EventLatency); both are async begin/end pairs.
+  type Ev = { name: string; ph: string; ts: number; id?: string; id2?: { local?: string; global?: string } };
+  const durations = (name: string) => {
+    const open = new Map<string, number>();
+    const out: number[] = [];
+    for (const e of trace.traceEvents as Ev[]) {
+      if (e.name !== name) continue;
+      const key = e.id ?? e.id2?.local ?? e.id2?.global ?? "";
+      if (e.ph === "b") open.set(key, e.ts);
+      else if (e.ph === "e" && open.has(key)) {
+        out.push((e.ts - open.get(key)!) / 1000);
+        open.delete(key);
+      }
+    }
+    return out;
+  };
+  const frames = durations("PipelineReporter");
+  const latency = durations("EventLatency");
+  out.pan_trace_frame_pipeline_ms = frames.length ? stats(frames) : "no PipelineReporter events";
+  out.pan_trace_input_latency_ms = latency.length ? stats(latency) : "no EventLatency events";
 
   // Matrix: 1,000 endpoints, computed in the browser.
   await importPlan(page, process.env.PEERPLAN_MATRIX_PLAN!);
