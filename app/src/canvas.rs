@@ -67,8 +67,8 @@ fn kind_glyph(kind: EndpointKind) -> &'static str {
     }
 }
 
-/// Up to this many drawn items (VPCs, subnets, endpoints, peerings) the canvas shows everything; beyond, only
-/// VPCs and peerings, so a 1,000-VPC plan stays a few thousand SVG elements and pans smoothly.
+/// Up to this many drawn items (VPCs, subnets, endpoints, peerings) the canvas is SVG and shows everything;
+/// beyond, only VPCs and peerings, painted on an HTML canvas once the page is live (see [`crate::canvas2d`]).
 pub const DETAIL_LIMIT: usize = 1_500;
 
 /// Whether the plan is small enough to draw subnets, endpoints, gateways and peering labels.
@@ -230,6 +230,83 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
                 s.insert(item);
             }
         });
+    };
+
+    // Large plans are painted on an HTML canvas once the page is live (the server still sends the SVG, so the
+    // diagram shows without JavaScript and hydration matches).
+    let canvas_mode = RwSignal::new(false);
+    Effect::new(move |_| canvas_mode.set(plan.with(|p| !is_detailed(p))));
+    let bitmap = NodeRef::<leptos::html::Canvas>::new();
+    Effect::new(move |_| {
+        // Everything the painting depends on is read first, so any change repaints.
+        let mode = canvas_mode.get();
+        let mounted = bitmap.get();
+        let link = match drag.get() {
+            Some(Drag::Link { start, end, .. }) => Some((start, end)),
+            _ => None,
+        };
+        let (g, v, sel, fl) = (geometry.get(), view.get(), selected.get(), flagged.get());
+        plan.track();
+        if !mode {
+            return;
+        }
+        let Some(el) = mounted else { return };
+        let (w, h) = host
+            .get_untracked()
+            .map(|d| (d.client_width().max(1) as u32, d.client_height().max(1) as u32))
+            .unwrap_or((800, 600));
+        if el.width() != w || el.height() != h {
+            el.set_width(w);
+            el.set_height(h);
+        }
+        use leptos::wasm_bindgen::JsCast;
+        let Some(ctx) = el
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+        else {
+            return;
+        };
+        plan.with_untracked(|p| {
+            crate::canvas2d::paint(&ctx, (f64::from(w), f64::from(h)), p, &g, v, &sel, &fl, link)
+        });
+    });
+    let on_bitmap_down = move |ev: leptos::ev::PointerEvent| {
+        let v = view.get_untracked();
+        let at = (
+            (f64::from(ev.offset_x()) - v.tx) / v.k,
+            (f64::from(ev.offset_y()) - v.ty) / v.k,
+        );
+        let client = (f64::from(ev.client_x()), f64::from(ev.client_y()));
+        let hit = geometry.with_untracked(|g| plan.with_untracked(|p| crate::canvas2d::hit(p, g, at, v.k)));
+        match hit {
+            crate::canvas2d::Hit::Handle(vpc) => {
+                let start = geometry
+                    .with_untracked(|g| g.vpcs.get(&vpc).map(crate::canvas2d::handle_of))
+                    .unwrap_or(at);
+                drag.set(Some(Drag::Link {
+                    from: vpc,
+                    start,
+                    end: start,
+                    pointer: client,
+                }));
+            }
+            crate::canvas2d::Hit::Vpc(vpc) => {
+                select(Item::Vpc(vpc.clone()), ev.shift_key());
+                let origin = plan
+                    .with_untracked(|p| geometry::vpc_origin(p).get(&vpc).copied())
+                    .unwrap_or_default();
+                drag.set(Some(Drag::Move {
+                    vpc,
+                    start: client,
+                    origin,
+                    before: Box::new(plan.get_untracked()),
+                }));
+            }
+            crate::canvas2d::Hit::Peering(id) => select(Item::Peering(id), ev.shift_key()),
+            crate::canvas2d::Hit::Nothing => on_background_down(ev),
+        }
     };
 
     let drawing = move || {
@@ -534,29 +611,47 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
                 <button type="button" title="Zoom out" aria-label="Zoom out" on:click=move |_| zoom_by(1.0 / 1.2)>"−"</button>
                 <button type="button" title="Fit the plan" aria-label="Fit" on:click=move |_| fit(())>"Fit"</button>
             </div>
-            <svg
-                class="canvas"
-                role="region"
-                aria-label="Planner canvas"
-                data-vpc-width=VPC_W
-                on:pointermove=on_move
-                on:pointerup=on_up
-                on:pointerleave=on_up
-                on:wheel=on_wheel
+            <Show
+                when=move || !canvas_mode.get()
+                fallback=move || view! {
+                    <canvas
+                        class="canvas bitmap"
+                        role="region"
+                        aria-label="Planner canvas"
+                        data-testid="bitmap-canvas"
+                        node_ref=bitmap
+                        on:pointerdown=on_bitmap_down
+                        on:pointermove=on_move
+                        on:pointerup=on_up
+                        on:pointerleave=on_up
+                        on:wheel=on_wheel
+                    ></canvas>
+                }
             >
-                <rect class="canvas-bg" x="0" y="0" width="100%" height="100%" on:pointerdown=on_background_down/>
-                <g transform=move || {
-                    let v = view.get();
-                    format!("translate({} {}) scale({})", v.tx, v.ty, v.k)
-                }>
-                    {drawing}
-                    {link_line}
-                    {packet_view}
-                </g>
-            </svg>
+                <svg
+                    class="canvas"
+                    role="region"
+                    aria-label="Planner canvas"
+                    data-vpc-width=VPC_W
+                    on:pointermove=on_move
+                    on:pointerup=on_up
+                    on:pointerleave=on_up
+                    on:wheel=on_wheel
+                >
+                    <rect class="canvas-bg" x="0" y="0" width="100%" height="100%" on:pointerdown=on_background_down/>
+                    <g transform=move || {
+                        let v = view.get();
+                        format!("translate({} {}) scale({})", v.tx, v.ty, v.k)
+                    }>
+                        {drawing}
+                        {link_line}
+                        {packet_view}
+                    </g>
+                </svg>
+            </Show>
             <Show when=move || plan.with(|p| !is_detailed(p))>
                 <p class="lod-note" data-testid="lod-note">
-                    "A large plan: the canvas shows VPCs and peerings only; select a VPC to see its subnets, endpoints and tables in the inspector."
+                    "A large plan: the canvas shows VPCs and peerings only (painted on a canvas); select a VPC to see its subnets, endpoints and tables in the inspector."
                 </p>
             </Show>
             <Show when=move || plan.with(|p| p.vpcs.is_empty())>

@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod canvas;
+pub mod canvas2d;
 pub mod edit;
 pub mod geometry;
 pub mod history;

@@ -296,7 +296,11 @@ pub fn Planner(editor: Editor) -> impl IntoView {
                 <span class="field-warning" data-testid="typing-overlap">
                     {move || {
                         let o = typing_overlaps.get();
-                        if o.is_empty() { String::new() } else { format!("overlaps {}", o.join(", ")) }
+                        match o.len() {
+                            0 => String::new(),
+                            1..=3 => format!("overlaps {}", o.join(", ")),
+                            n => format!("overlaps {} and {} more", o[..3].join(", "), n - 3),
+                        }
                     }}
                 </span>
                 <span class="toolbar-spacer"></span>

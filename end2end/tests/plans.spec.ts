@@ -76,3 +76,58 @@ test("without JavaScript the plan list and a read-only diagram render", async ({
   await page.screenshot({ path: "test-results/no-js-diagram.png" });
   await context.close();
 });
+
+test("a large plan is painted on a canvas where VPCs can still be selected, peered and moved", async ({ page }) => {
+  // 800 VPCs in a chain of 799 peerings: 1,599 items, beyond the SVG canvas's 1,500.
+  const n = 800;
+  const vpcs = Array.from({ length: n }, (_, i) => ({
+    id: `vpc-${i}`,
+    name: `VPC ${i}`,
+    account: "acct-1",
+    region: "us-east-1",
+    cidr: `10.${Math.floor(i / 256)}.${i % 256}.0/24`,
+    position: { x: 40 + (i % 40) * 360, y: 40 + Math.floor(i / 40) * 200 },
+  }));
+  const peerings = Array.from({ length: n - 1 }, (_, i) => ({
+    id: `pcx-${i}`,
+    requester: { vpc: `vpc-${i}` },
+    accepter: { vpc: `vpc-${i + 1}` },
+    status: "active",
+  }));
+  const plan = { format: "peerplan/v1", name: `Large ${Date.now()}`, accounts: [{ id: "acct-1", name: "" }], vpcs, peerings };
+  await page.goto("/");
+  await page.getByLabel("Import (drop files here)").setInputFiles({
+    name: "large.json",
+    mimeType: "application/json",
+    buffer: Buffer.from(JSON.stringify(plan)),
+  });
+  await page.getByRole("button", { name: "Import", exact: true }).click();
+  await expect(page).toHaveURL(/\/plans\/plan_/);
+  const bitmap = page.getByTestId("bitmap-canvas");
+  await expect(bitmap).toBeVisible();
+  await expect(page.getByTestId("lod-note")).toBeVisible();
+  const planner = new PlannerPage(page);
+
+  // Select: vpc-0's box is at (40, 40)–(340, 130) in canvas pixels.
+  await bitmap.click({ position: { x: 100, y: 60 } });
+  await expect(planner.inspector).toContainText("VPC vpc-0");
+  await page.screenshot({ path: "test-results/large-plan-canvas.png" });
+
+  // Peer: drag vpc-0's handle (its right edge, 35 px down) onto vpc-2 (starting at x = 760).
+  const box = (await bitmap.boundingBox())!;
+  await page.mouse.move(box.x + 340, box.y + 75);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 800, box.y + 60, { steps: 8 });
+  await page.mouse.up();
+  await expect(page.getByTestId("notice")).toContainText("Peered vpc-0 and vpc-2");
+  await expect(planner.saveStatus).toHaveText("All changes saved (version 2)");
+
+  // Move vpc-0 down by 100 px; the change is saved.
+  await page.mouse.move(box.x + 100, box.y + 60);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 100, box.y + 160, { steps: 5 });
+  await page.mouse.up();
+  await expect(planner.saveStatus).toHaveText("All changes saved (version 3)");
+  await bitmap.click({ position: { x: 100, y: 160 } });
+  await expect(planner.inspector).toContainText("VPC vpc-0");
+});
