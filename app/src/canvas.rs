@@ -245,8 +245,12 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
             Some(Drag::Link { start, end, .. }) => Some((start, end)),
             _ => None,
         };
-        let (g, v, sel, fl) = (geometry.get(), view.get(), selected.get(), flagged.get());
+        // Tracked without cloning (a large plan's geometry is thousands of entries).
+        geometry.track();
+        selected.track();
+        flagged.track();
         plan.track();
+        let v = view.get();
         if !mode {
             return;
         }
@@ -268,8 +272,14 @@ pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u3
         else {
             return;
         };
-        plan.with_untracked(|p| {
-            crate::canvas2d::paint(&ctx, (f64::from(w), f64::from(h)), p, &g, v, &sel, &fl, link)
+        geometry.with_untracked(|g| {
+            selected.with_untracked(|sel| {
+                flagged.with_untracked(|fl| {
+                    plan.with_untracked(|p| {
+                        crate::canvas2d::paint(&ctx, (f64::from(w), f64::from(h)), p, g, v, sel, fl, link)
+                    })
+                })
+            })
         });
     });
     let on_bitmap_down = move |ev: leptos::ev::PointerEvent| {

@@ -94,28 +94,51 @@ pub fn paint(
             && r.y + r.h >= visible.y
             && r.y <= visible.y + visible.h
     };
-    for pc in &plan.peerings {
-        let Some((a, b)) = geometry::peering_line(plan, g, &pc.id) else {
-            continue;
-        };
-        let (color, dash) = match pc.status {
-            PeeringStatus::Active => ("#2e7d32", false),
-            PeeringStatus::Pending => ("#5b6474", true),
-            _ => ("#c62828", false),
-        };
-        let sel = selected.contains(&Item::Peering(pc.id.clone()));
-        ctx.set_stroke_style_str(color);
-        ctx.set_line_width(if sel { 5.0 } else { 2.5 });
+    // Peering lines, one path per style (a stroke per line would cost a draw call each).
+    type Style = (&'static str, bool, fn(PeeringStatus) -> bool);
+    let styles: [Style; 3] = [
+        ("#2e7d32", false, |s| s == PeeringStatus::Active),
+        ("#5b6474", true, |s| s == PeeringStatus::Pending),
+        ("#c62828", false, |s| !s.is_live()),
+    ];
+    let seg_in_view = |a: (f64, f64), b: (f64, f64)| {
+        let (x0, x1) = (a.0.min(b.0), a.0.max(b.0));
+        let (y0, y1) = (a.1.min(b.1), a.1.max(b.1));
+        x1 >= visible.x && x0 <= visible.x + visible.w && y1 >= visible.y && y0 <= visible.y + visible.h
+    };
+    for (color, dash, wanted) in styles {
         let dashes = js_sys::Array::new();
         if dash {
             dashes.push(&8.0.into());
             dashes.push(&6.0.into());
         }
         let _ = ctx.set_line_dash(&dashes);
+        ctx.set_stroke_style_str(color);
+        ctx.set_line_width(2.5);
         ctx.begin_path();
-        ctx.move_to(a.0, a.1);
-        ctx.line_to(b.0, b.1);
+        for pc in plan.peerings.iter().filter(|pc| wanted(pc.status)) {
+            let Some((a, b)) = geometry::peering_line(plan, g, &pc.id) else {
+                continue;
+            };
+            if seg_in_view(a, b) {
+                ctx.move_to(a.0, a.1);
+                ctx.line_to(b.0, b.1);
+            }
+        }
         ctx.stroke();
+    }
+    // Selected peerings on top, thicker.
+    ctx.set_line_width(5.0);
+    for pc in &plan.peerings {
+        if selected.contains(&Item::Peering(pc.id.clone())) {
+            if let Some((a, b)) = geometry::peering_line(plan, g, &pc.id) {
+                ctx.set_stroke_style_str("#1d2330");
+                ctx.begin_path();
+                ctx.move_to(a.0, a.1);
+                ctx.line_to(b.0, b.1);
+                ctx.stroke();
+            }
+        }
     }
     let _ = ctx.set_line_dash(&js_sys::Array::new());
     let detail = view.k >= 0.35;
