@@ -8,9 +8,9 @@ use netmodel::{
     cidr::{free_block, Cidr},
     ids::{AccountId, EndpointId, NetworkAclId, PeeringId, RouteTableId, SecurityGroupId, SubnetId, VpcId},
     model::{
-        AclEntry, Action, Direction, Endpoint, EndpointKind, NetworkAcl, Peering, PeeringOptions,
-        PeeringSide, PeeringStatus, Plan, Position, Protocol, Route, RouteTable, SecurityGroup, SgRef,
-        SgRule, Subnet, Target, Vpc,
+        AclEntry, Direction, Endpoint, EndpointKind, NetworkAcl, Peering, PeeringOptions, PeeringSide,
+        PeeringStatus, Plan, Position, Protocol, Route, RouteTable, SecurityGroup, SgRef, SgRule, Subnet,
+        Target, Vpc,
     },
     Code, Diagnostic,
 };
@@ -92,20 +92,15 @@ pub fn add_vpc(plan: &mut Plan, cidr: Cidr) -> VpcId {
         subnets: vec![],
         routes: vec![],
     });
-    let all = |direction| AclEntry {
-        rule: 100,
-        direction,
-        protocol: Protocol::All,
-        ports: None,
-        cidr: "0.0.0.0/0".parse().expect("valid"),
-        action: Action::Allow,
-    };
     plan.network_acls.push(NetworkAcl {
         id: NetworkAclId(format!("acl-{suffix}")),
         vpc: id.clone(),
         default: true,
         subnets: vec![],
-        entries: vec![all(Direction::Inbound), all(Direction::Outbound)],
+        entries: vec![
+            AclEntry::allow_all(100, Direction::Inbound),
+            AclEntry::allow_all(100, Direction::Outbound),
+        ],
     });
     let sg = SecurityGroupId(format!("sg-{suffix}"));
     plan.security_groups.push(SecurityGroup {
@@ -590,6 +585,27 @@ pub fn apply_fix(plan: &mut Plan, d: &Diagnostic) -> bool {
         _ => {}
     }
     *plan != before
+}
+
+/// A destination port typed in a form: empty means none (the destination's listening port).
+pub fn parse_port(text: &str) -> Result<Option<u16>, String> {
+    match text.trim() {
+        "" => Ok(None),
+        t => match t.parse::<u16>() {
+            Ok(p) if p > 0 => Ok(Some(p)),
+            _ => Err(format!("port {t:?} is not a number from 1 to 65535")),
+        },
+    }
+}
+
+/// A protocol picked in a form's select (`tcp`, `udp`, `icmp`, else all).
+pub fn parse_protocol(text: &str) -> Protocol {
+    match text {
+        "tcp" => Protocol::Tcp,
+        "udp" => Protocol::Udp,
+        "icmp" => Protocol::Icmp,
+        _ => Protocol::All,
+    }
 }
 
 /// The endpoint whose address is `ip`, if any.

@@ -7,9 +7,7 @@ use leptos::prelude::*;
 use netmodel::{
     cidr::{parse_block, parse_ipv4_block, Cidr},
     ids::{NetworkAclId, PeeringId, RouteTableId, SecurityGroupId, SubnetId, VpcId},
-    model::{
-        AclEntry, Action, Direction, EndpointKind, PeeringStatus, Plan, PortRange, Protocol, SgRule, Target,
-    },
+    model::{AclEntry, Action, Direction, EndpointKind, PeeringStatus, Plan, PortRange, SgRule, Target},
 };
 
 use crate::{
@@ -127,15 +125,6 @@ fn parse_ports(text: &str) -> Result<Option<PortRange>, String> {
     t.parse::<PortRange>()
         .map(Some)
         .map_err(|e| format!("ports {t:?}: {e}"))
-}
-
-fn parse_protocol(text: &str) -> Protocol {
-    match text {
-        "tcp" => Protocol::Tcp,
-        "udp" => Protocol::Udp,
-        "icmp" => Protocol::Icmp,
-        _ => Protocol::All,
-    }
 }
 
 /// A VPC's details.
@@ -324,16 +313,11 @@ fn SubnetRow(editor: Editor, id: SubnetId, label: String) -> impl IntoView {
     let port = RwSignal::new(String::new());
     let error = RwSignal::new(String::new());
     let add = move |_| {
-        let port_text = port.get_untracked();
-        let port = if port_text.trim().is_empty() {
-            None
-        } else {
-            match port_text.trim().parse::<u16>() {
-                Ok(p) if p > 0 => Some(p),
-                _ => {
-                    error.set(format!("port {port_text:?} is not a number from 1 to 65535"));
-                    return;
-                }
+        let port = match edit::parse_port(&port.get_untracked()) {
+            Ok(p) => p,
+            Err(e) => {
+                error.set(e);
+                return;
             }
         };
         let Some(addr) = editor
@@ -535,7 +519,7 @@ fn GroupView(editor: Editor, id: SecurityGroupId) -> impl IntoView {
                 return;
             }
         };
-        let protocol = parse_protocol(&protocol.get_untracked());
+        let protocol = edit::parse_protocol(&protocol.get_untracked());
         editor.edit(|p| {
             edit::add_ingress(
                 p,
@@ -641,7 +625,7 @@ fn AclView(editor: Editor, id: NetworkAclId) -> impl IntoView {
         } else {
             Direction::Inbound
         };
-        let protocol = parse_protocol(&protocol.get_untracked());
+        let protocol = edit::parse_protocol(&protocol.get_untracked());
         let action = if action.get_untracked() == "allow" {
             Action::Allow
         } else {

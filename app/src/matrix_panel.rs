@@ -228,18 +228,10 @@ pub fn MatrixPanel(
         if !open.get() {
             return None;
         }
-        let protocol = match protocol.get().as_str() {
-            "udp" => Protocol::Udp,
-            "icmp" => Protocol::Icmp,
-            _ => Protocol::Tcp,
-        };
-        let port_text = port.get();
-        let port = match port_text.trim() {
-            "" => None,
-            t => match t.parse::<u16>() {
-                Ok(p) if p > 0 => Some(p),
-                _ => return Some(Err(format!("port {t:?} is not a number from 1 to 65535"))),
-            },
+        let protocol = crate::edit::parse_protocol(&protocol.get());
+        let port = match crate::edit::parse_port(&port.get()) {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e)),
         };
         let what_if = {
             let id = what_if_peering.get();
@@ -323,16 +315,12 @@ pub fn MatrixPanel(
             return;
         };
         let Some(Ok(h)) = heat.get_untracked() else { return };
-        let proto = match protocol.get_untracked().as_str() {
-            "udp" => Protocol::Udp,
-            "icmp" => Protocol::Icmp,
-            _ => Protocol::Tcp,
-        };
+        let proto = crate::edit::parse_protocol(&protocol.get_untracked());
         request.set(Some(TraceRequest {
             from: h.endpoints[r].0.clone(),
             to: h.endpoints[c].0.clone(),
             protocol: proto,
-            port: port.get_untracked().trim().parse().ok(),
+            port: crate::edit::parse_port(&port.get_untracked()).ok().flatten(),
         }));
         run.update(|n| *n += 1);
         editor.notice.set(format!("Tracing {}.", describe(r, c)));

@@ -165,21 +165,12 @@ pub fn TracePanel(
     });
     let go = move |_| {
         error.set(String::new());
-        let protocol = match protocol.get_untracked().as_str() {
-            "udp" => Protocol::Udp,
-            "icmp" => Protocol::Icmp,
-            _ => Protocol::Tcp,
-        };
-        let port_text = port.get_untracked();
-        let port = if port_text.trim().is_empty() {
-            None
-        } else {
-            match port_text.trim().parse::<u16>() {
-                Ok(p) if p > 0 => Some(p),
-                _ => {
-                    error.set(format!("port {port_text:?} is not a number from 1 to 65535"));
-                    return;
-                }
+        let protocol = crate::edit::parse_protocol(&protocol.get_untracked());
+        let port = match crate::edit::parse_port(&port.get_untracked()) {
+            Ok(p) => p,
+            Err(e) => {
+                error.set(e);
+                return;
             }
         };
         let (f, t) = (from.get_untracked(), to.get_untracked());

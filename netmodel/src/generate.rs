@@ -219,22 +219,14 @@ pub fn generate(o: &GenerateOptions) -> Result<Plan, GenerateError> {
                 routes,
             });
         }
-        let allow_all = |rule, direction| AclEntry {
-            rule,
-            direction,
-            protocol: Protocol::All,
-            ports: None,
-            cidr: "0.0.0.0/0".parse().expect("valid"),
-            action: Action::Allow,
-        };
         plan.network_acls.push(NetworkAcl {
             id: format!("acl-{i:04}-default").into(),
             vpc: v.clone(),
             default: true,
             subnets: vec![],
             entries: vec![
-                allow_all(100, Direction::Inbound),
-                allow_all(100, Direction::Outbound),
+                AclEntry::allow_all(100, Direction::Inbound),
+                AclEntry::allow_all(100, Direction::Outbound),
             ],
         });
         // Database subnets (every third from the third on) sit behind a restricted, stateless ACL.

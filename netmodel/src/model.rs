@@ -521,6 +521,20 @@ pub struct AclEntry {
     pub action: Action,
 }
 
+impl AclEntry {
+    /// The entry AWS puts in a default network ACL: allow all traffic from and to anywhere.
+    pub fn allow_all(rule: u16, direction: Direction) -> AclEntry {
+        AclEntry {
+            rule,
+            direction,
+            protocol: Protocol::All,
+            ports: None,
+            cidr: "0.0.0.0/0".parse().expect("valid"),
+            action: Action::Allow,
+        }
+    }
+}
+
 /// What kind of thing an endpoint is (for icons and documentation).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(JsonSchema))]
