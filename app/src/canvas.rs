@@ -97,7 +97,7 @@ fn status_class(s: PeeringStatus) -> &'static str {
 #[component]
 pub fn Canvas(editor: Editor, packet: Memo<Option<PacketPath>>, run: RwSignal<u32>) -> impl IntoView {
     let plan = editor.plan;
-    let geometry = Memo::new(move |_| plan.with(geometry::layout));
+    let geometry = editor.geometry;
     let view = editor.view;
     let drag = RwSignal::new(None::<Drag>);
     let flagged = editor.flagged;

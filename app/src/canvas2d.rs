@@ -199,9 +199,10 @@ mod tests {
 
     #[test]
     fn hits_find_handles_boxes_and_peering_lines() {
-        let text =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seed.json")).unwrap();
-        let plan = Plan::from_json(&text).unwrap();
+        let plan = crate::planner::example("seed")
+            .expect("an example")
+            .1
+            .expect("a valid example");
         let g = geometry::layout(&plan);
         let a = g.vpcs[&"vpc-a".into()];
         assert_eq!(hit(&plan, &g, handle_of(&a), 1.0), Hit::Handle("vpc-a".into()));

@@ -774,8 +774,10 @@ mod tests {
 
     #[test]
     fn the_transitive_samples_fix_makes_a_reach_c() {
-        let text = include_str!("../../examples/transitive.json");
-        let mut plan = Plan::from_json(text).unwrap();
+        let mut plan = crate::planner::example("transitive")
+            .expect("an example")
+            .1
+            .unwrap();
         assert_eq!(trace_code(&plan, "bucket-a", "service-c", 8080), "NOT_TRANSITIVE");
         let diags = netmodel::check(&plan, &CheckOptions::default());
         let d = diags

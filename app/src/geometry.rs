@@ -278,9 +278,10 @@ mod tests {
     use netmodel::sim;
 
     fn sample(name: &str) -> Plan {
-        let text = std::fs::read_to_string(format!("{}/../examples/{name}.json", env!("CARGO_MANIFEST_DIR")))
-            .unwrap();
-        Plan::from_json(&text).unwrap()
+        crate::planner::example(name)
+            .expect("an example")
+            .1
+            .expect("a valid example")
     }
 
     #[test]

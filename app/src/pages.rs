@@ -191,7 +191,7 @@ fn StoredPlanner(loaded: LoadedPlan) -> impl IntoView {
     let timer = StoredValue::new(None::<leptos::prelude::TimeoutHandle>);
     let save_id = id.clone();
     Effect::new(move |first: Option<()>| {
-        let body = editor.plan.with(Plan::to_json);
+        editor.plan.track();
         if first.is_none() {
             return;
         }
@@ -203,6 +203,8 @@ fn StoredPlanner(loaded: LoadedPlan) -> impl IntoView {
         let handle = set_timeout_with_handle(
             move || {
                 state.set(SaveState::Saving);
+                // Serialised when the timer fires, not on every change (a drag changes the plan each frame).
+                let body = editor.plan.with_untracked(Plan::to_json);
                 leptos::task::spawn_local(async move {
                     match storage::save_plan(id, body).await {
                         Ok(info) => {

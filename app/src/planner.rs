@@ -41,6 +41,14 @@ pub const EXAMPLES: [(&str, &str, &str); 3] = [
     ),
 ];
 
+/// One of [`EXAMPLES`] by key: its label and the plan.
+pub fn example(key: &str) -> Option<(&'static str, Result<Plan, netmodel::PlanError>)> {
+    EXAMPLES
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, label, json)| (*label, Plan::from_json(json)))
+}
+
 /// The planner's state, shared by its parts (all fields are reactive handles, so it is `Copy`).
 #[derive(Clone, Copy)]
 pub struct Editor {
@@ -57,6 +65,8 @@ pub struct Editor {
     pub notice: RwSignal<String>,
     /// Bumped to ask the canvas to fit the whole plan in view (after a load).
     pub fit: RwSignal<u64>,
+    /// Where everything is drawn, laid out once per change for the canvas and the traced packet alike.
+    pub geometry: Memo<geometry::Geometry>,
 }
 
 impl Editor {
@@ -76,6 +86,7 @@ impl Editor {
             diagnostics,
             notice: RwSignal::new(String::new()),
             fit: RwSignal::new(0),
+            geometry: Memo::new(move |_| plan.with(geometry::layout)),
         }
     }
 
@@ -179,9 +190,10 @@ pub fn Planner(editor: Editor) -> impl IntoView {
         let req = trace_request.get()?;
         plan.with(|p| {
             let trace = req.trace(p)?;
-            let g = geometry::layout(p);
-            let dest = req.destination_point(p, &g);
-            geometry::packet_path(p, &g, &trace, &req.source_id(p)?, dest)
+            editor.geometry.with(|g| {
+                let dest = req.destination_point(p, g);
+                geometry::packet_path(p, g, &trace, &req.source_id(p)?, dest)
+            })
         })
     });
 
@@ -209,8 +221,8 @@ pub fn Planner(editor: Editor) -> impl IntoView {
     };
     let load_example = move |ev: leptos::ev::Event| {
         let key = event_target_value(&ev);
-        if let Some((_, label, json)) = EXAMPLES.iter().find(|(k, _, _)| *k == key) {
-            match Plan::from_json(json) {
+        if let Some((label, plan)) = example(&key) {
+            match plan {
                 Ok(p) => {
                     editor.replace(p);
                     editor.notice.set(format!("Loaded the example “{label}”."));
@@ -546,12 +558,24 @@ const EXPORTS: [(&str, &str, &str); 9] = [
 /// as a download, so the page stays as it is (and it works before hydration too).
 #[component]
 fn ExportMenu(plan: RwSignal<Plan>) -> impl IntoView {
-    let json = Memo::new(move |_| plan.with(Plan::to_json));
+    // The plan goes into the form when it is submitted, not on every edit (a large plan is megabytes of JSON);
+    // the server renders it in, so the menu works before hydration too.
+    let field = NodeRef::<leptos::html::Input>::new();
+    let rendered = if cfg!(feature = "ssr") {
+        plan.with_untracked(Plan::to_json)
+    } else {
+        String::new()
+    };
+    let fill = move |_: leptos::ev::SubmitEvent| {
+        if let Some(input) = field.get_untracked() {
+            input.set_value(&plan.with_untracked(Plan::to_json));
+        }
+    };
     view! {
         <details class="export-menu">
             <summary>"Export"</summary>
-            <form method="post" action="/api/export/json" class="export-form" aria-label="Export the plan">
-                <input type="hidden" name="plan" value=move || json.get()/>
+            <form method="post" action="/api/export/json" class="export-form" aria-label="Export the plan" on:submit=fill>
+                <input type="hidden" name="plan" value=rendered node_ref=field/>
                 <ul>
                     {EXPORTS
                         .iter()
