@@ -79,6 +79,8 @@ codes! {
     EndpointOutsideSubnet => "ENDPOINT_OUTSIDE_SUBNET",
     /// Imported data referenced something that was not imported.
     ImportDanglingRef => "IMPORT_DANGLING_REF",
+    /// The import changed what it read: two views of one object merged, or control characters replaced.
+    ImportNote => "IMPORT_NOTE",
 }
 
 impl std::fmt::Display for Code {

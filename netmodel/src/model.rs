@@ -740,7 +740,152 @@ impl PlanError {
     }
 }
 
+/// The most characters a text field of a plan (name, id, account, region, zone, description, status message) holds.
+pub const MAX_TEXT_CHARS: usize = 1024;
+
+/// Whether a character is refused in a plan's text: C0 and C1 control characters, DEL, the line and paragraph
+/// separators U+2028/U+2029, and the bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E,
+/// U+2066–U+2069) that make text read differently from what it is.
+pub fn is_forbidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Checks one text field of a plan: no control characters (see [`is_forbidden_char`]) and at most
+/// [`MAX_TEXT_CHARS`] characters. The same rule serves the plan JSON, the planner's forms and the importers' output;
+/// `field` is where the value is (`vpcs[2].name`), and the error shows the value escaped.
+///
+/// ```
+/// use netmodel::model::validate_name;
+/// assert!(validate_name("vpcs[0].name", "prod – eu").is_ok());
+/// let e = validate_name("vpcs[0].name", "a\nrm -rf ~").unwrap_err();
+/// assert_eq!(e.to_string(), r#"vpcs[0].name: "a\nrm -rf ~" holds a control character (U+000A), which is not allowed"#);
+/// ```
+pub fn validate_name(field: &str, value: &str) -> Result<(), PlanError> {
+    if let Some(c) = value.chars().find(|c| is_forbidden_char(*c)) {
+        return Err(PlanError::at(
+            field,
+            format!(
+                "{:?} holds a control character (U+{:04X}), which is not allowed",
+                value, c as u32
+            ),
+        ));
+    }
+    let n = value.chars().count();
+    if n > MAX_TEXT_CHARS {
+        let head: String = value.chars().take(40).collect();
+        return Err(PlanError::at(
+            field,
+            format!("{head:?}… is {n} characters long (at most {MAX_TEXT_CHARS})"),
+        ));
+    }
+    Ok(())
+}
+
+/// The path of a text field in a plan (`vpcs[2].name`), built only when asked for.
+pub type FieldPath<'a> = &'a dyn Fn() -> String;
+
 impl Plan {
+    /// Calls `f` with every text field of the plan (its path, built only when asked for, and its value), in
+    /// document order; stops at the first error. [`Plan::validate`] runs [`validate_name`] through it.
+    pub fn visit_text<E>(&self, f: &mut dyn FnMut(FieldPath<'_>, &str) -> Result<(), E>) -> Result<(), E> {
+        f(&|| "name".into(), &self.name)?;
+        for (i, a) in self.accounts.iter().enumerate() {
+            f(&|| format!("accounts[{i}].id"), a.id.as_str())?;
+            f(&|| format!("accounts[{i}].name"), &a.name)?;
+        }
+        for (i, v) in self.vpcs.iter().enumerate() {
+            f(&|| format!("vpcs[{i}].id"), v.id.as_str())?;
+            f(&|| format!("vpcs[{i}].name"), &v.name)?;
+            f(&|| format!("vpcs[{i}].account"), v.account.as_str())?;
+            f(&|| format!("vpcs[{i}].region"), &v.region)?;
+        }
+        for (i, s) in self.subnets.iter().enumerate() {
+            f(&|| format!("subnets[{i}].id"), s.id.as_str())?;
+            f(&|| format!("subnets[{i}].name"), &s.name)?;
+            f(&|| format!("subnets[{i}].vpc"), s.vpc.as_str())?;
+            f(&|| format!("subnets[{i}].az"), &s.az)?;
+        }
+        for (i, t) in self.route_tables.iter().enumerate() {
+            f(&|| format!("route_tables[{i}].id"), t.id.as_str())?;
+            f(&|| format!("route_tables[{i}].vpc"), t.vpc.as_str())?;
+            for (j, s) in t.subnets.iter().enumerate() {
+                f(&|| format!("route_tables[{i}].subnets[{j}]"), s.as_str())?;
+            }
+            for (j, r) in t.routes.iter().enumerate() {
+                let id = match &r.target {
+                    Target::Local | Target::Blackhole => continue,
+                    Target::Peering(p) => p.as_str(),
+                    Target::InternetGateway(g)
+                    | Target::NatGateway(g)
+                    | Target::VpnGateway(g)
+                    | Target::GatewayEndpoint(g) => g.as_str(),
+                };
+                f(&|| format!("route_tables[{i}].routes[{j}].target"), id)?;
+            }
+        }
+        for (i, g) in self.security_groups.iter().enumerate() {
+            f(&|| format!("security_groups[{i}].id"), g.id.as_str())?;
+            f(&|| format!("security_groups[{i}].name"), &g.name)?;
+            f(&|| format!("security_groups[{i}].vpc"), g.vpc.as_str())?;
+            for (dir, rules) in [("ingress", &g.ingress), ("egress", &g.egress)] {
+                for (j, r) in rules.iter().enumerate() {
+                    if let Some(sg) = &r.sg {
+                        if let Some(a) = &sg.account {
+                            f(&|| format!("security_groups[{i}].{dir}[{j}].sg"), a.as_str())?;
+                        }
+                        f(
+                            &|| format!("security_groups[{i}].{dir}[{j}].sg"),
+                            sg.group.as_str(),
+                        )?;
+                    }
+                    f(
+                        &|| format!("security_groups[{i}].{dir}[{j}].description"),
+                        &r.description,
+                    )?;
+                }
+            }
+        }
+        for (i, a) in self.network_acls.iter().enumerate() {
+            f(&|| format!("network_acls[{i}].id"), a.id.as_str())?;
+            f(&|| format!("network_acls[{i}].vpc"), a.vpc.as_str())?;
+            for (j, s) in a.subnets.iter().enumerate() {
+                f(&|| format!("network_acls[{i}].subnets[{j}]"), s.as_str())?;
+            }
+        }
+        for (i, e) in self.endpoints.iter().enumerate() {
+            f(&|| format!("endpoints[{i}].id"), e.id.as_str())?;
+            f(&|| format!("endpoints[{i}].name"), &e.name)?;
+            f(&|| format!("endpoints[{i}].subnet"), e.subnet.as_str())?;
+            for (j, g) in e.security_groups.iter().enumerate() {
+                f(&|| format!("endpoints[{i}].security_groups[{j}]"), g.as_str())?;
+            }
+        }
+        for (i, g) in self.gateways.iter().enumerate() {
+            f(&|| format!("gateways[{i}].id"), g.id.as_str())?;
+            f(&|| format!("gateways[{i}].name"), &g.name)?;
+            f(&|| format!("gateways[{i}].vpc"), g.vpc.as_str())?;
+            if let Some(s) = &g.subnet {
+                f(&|| format!("gateways[{i}].subnet"), s.as_str())?;
+            }
+        }
+        for (i, p) in self.peerings.iter().enumerate() {
+            f(&|| format!("peerings[{i}].id"), p.id.as_str())?;
+            for (side, s) in [("requester", &p.requester), ("accepter", &p.accepter)] {
+                f(&|| format!("peerings[{i}].{side}.vpc"), s.vpc.as_str())?;
+                f(&|| format!("peerings[{i}].{side}.account"), s.account.as_str())?;
+                f(&|| format!("peerings[{i}].{side}.region"), &s.region)?;
+            }
+            if let Some(m) = &p.status_message {
+                f(&|| format!("peerings[{i}].status_message"), m)?;
+            }
+        }
+        Ok(())
+    }
+
     /// An empty plan with the format tag set.
     pub fn new(name: impl Into<String>) -> Plan {
         Plan {
@@ -781,6 +926,14 @@ impl Plan {
                 ),
             ));
         }
+        self.visit_text(&mut |path, value| {
+            // The common case (short, clean text) without building the path.
+            if value.len() <= MAX_TEXT_CHARS && !value.chars().any(is_forbidden_char) {
+                Ok(())
+            } else {
+                validate_name(&path(), value)
+            }
+        })?;
         fn unique<'a, T: Ord + fmt::Display + 'a>(
             list: &str,
             ids: impl Iterator<Item = &'a T>,
@@ -1247,6 +1400,51 @@ mod tests {
             Plan::from_json(&unknown).unwrap_err().to_string(),
             "network_acls[0].vpc: unknown VPC \"nope\""
         );
+    }
+
+    #[test]
+    fn control_characters_in_text_are_refused_naming_the_field() {
+        let mut base: serde_json::Value = serde_json::from_str(&minimal("10.1.0.0/16")).unwrap();
+        base["name"] = "plan".into();
+        base["vpcs"][1]["name"] = "VPC 2".into();
+        for (pointer, path) in [
+            ("/name", "name"),
+            ("/accounts/0/id", "accounts[0].id"),
+            ("/vpcs/1/name", "vpcs[1].name"),
+            ("/vpcs/0/region", "vpcs[0].region"),
+            ("/vpcs/0/account", "vpcs[0].account"),
+        ] {
+            for bad in [
+                "a\nb",
+                "\u{1b}[31m",
+                "x\u{7f}",
+                "\u{85}",
+                "line\u{2028}sep",
+                "\u{202e}txt.exe",
+                "\0",
+            ] {
+                let mut doc = base.clone();
+                *doc.pointer_mut(pointer).unwrap() = bad.into();
+                let e = Plan::from_json(&doc.to_string()).unwrap_err();
+                assert_eq!(e.path, path, "{bad:?} at {pointer}: {e}");
+                assert!(
+                    e.message.contains(&format!("{bad:?}")) && e.message.contains("control character"),
+                    "{e}"
+                );
+            }
+        }
+        // Descriptions and peering messages too; long text; ordinary Unicode passes.
+        let text = r#"{"format":"peerplan/v1","accounts":[{"id":"a"}],
+            "vpcs":[{"id":"v","account":"a","region":"r","cidr":"10.0.0.0/16"}],
+            "security_groups":[{"id":"g","vpc":"v","ingress":[{"protocol":"all","cidr":"10.0.0.0/8","description":"x\ty"}]}]}"#;
+        assert_eq!(
+            Plan::from_json(text).unwrap_err().path,
+            "security_groups[0].ingress[0].description"
+        );
+        let long = "é".repeat(MAX_TEXT_CHARS + 1);
+        let e = validate_name("vpcs[0].name", &long).unwrap_err();
+        assert!(e.message.contains("1025 characters long"), "{e}");
+        assert!(validate_name("vpcs[0].name", "prod — ünïcode 東京 $(x) `y` 'z' \"w\"").is_ok());
     }
 
     #[test]

@@ -1,4 +1,7 @@
-//! AWS import on fixtures shaped like the AWS CLI documentation's examples.
+//! AWS import on fixtures shaped like the AWS CLI documentation's examples: one account's export
+//! (`fixtures/aws`), a cross-account estate exported per account and region (`fixtures/aws-cross-account`: two
+//! accounts × two regions, a cross-account inter-region peering seen from both sides, a cross-account
+//! security-group reference) and a conflicting pair of exports (`fixtures/aws-conflict`).
 
 use std::path::Path;
 
@@ -6,10 +9,16 @@ use netmodel::{
     check,
     import::aws::{import, SourceFile},
     model::*,
-    CheckOptions, Code,
+    sim::{trace, ClientProfile, Flow, Topology, TraceCode},
+    CheckOptions, Code, Severity,
 };
 
 fn fixtures() -> Vec<SourceFile> {
+    fixture_folder("aws")
+}
+
+/// Every file below `tests/fixtures/NAME`, with its path relative to that folder (as `peerplan import` reads it).
+fn fixture_folder(name: &str) -> Vec<SourceFile> {
     fn walk(dir: &Path, root: &Path, out: &mut Vec<SourceFile>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
@@ -23,7 +32,9 @@ fn fixtures() -> Vec<SourceFile> {
             }
         }
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aws");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let mut out = Vec::new();
     walk(&root, &root, &mut out);
     out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -204,4 +215,199 @@ fn garbage_files_are_errors() {
             assert_eq!(e.path, "f.json");
         }
     }
+}
+
+const A: &str = "123456789012";
+const B: &str = "210987654321";
+const INTER: &str = "pcx-0interregionEXAMPLE";
+const SAME: &str = "pcx-0sameregionEXAMPLE";
+
+#[test]
+fn cross_account_views_of_one_peering_merge_into_one() {
+    let imported = import(&fixture_folder("aws-cross-account")).unwrap();
+    let plan = &imported.plan;
+    assert_eq!(plan.vpcs.len(), 4);
+    assert_eq!(plan.peerings.len(), 2, "{:#?}", plan.peerings);
+    let accounts: Vec<&str> = plan.accounts.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(accounts, [A, B]);
+
+    // Requester's view: pending-acceptance; accepter's view: active. The more advanced status wins, with a note.
+    let p = plan.peering(&INTER.into()).unwrap();
+    assert_eq!(p.status, PeeringStatus::Active);
+    assert_eq!(
+        (
+            p.requester.vpc.as_str(),
+            p.requester.account.as_str(),
+            p.requester.region.as_str()
+        ),
+        ("vpc-0a1useEXAMPLE", A, "us-east-1")
+    );
+    assert_eq!(
+        (
+            p.accepter.vpc.as_str(),
+            p.accepter.account.as_str(),
+            p.accepter.region.as_str()
+        ),
+        ("vpc-0b2euwEXAMPLE", B, "eu-west-1")
+    );
+    assert!(p.is_cross_account() && p.is_inter_region());
+    assert_eq!(p.status_message.as_deref(), Some("Active"));
+    // Only the accepter's view turns DNS resolution on; the merge keeps it.
+    assert!(p.options.dns_resolution);
+    let note = imported
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::ImportNote && d.items == [INTER])
+        .unwrap_or_else(|| panic!("no note: {:#?}", imported.diagnostics));
+    assert_eq!(note.severity, Severity::Info);
+    assert!(
+        note.message.contains("pending-acceptance") && note.message.contains("active"),
+        "{}",
+        note.message
+    );
+    // The same-region peering agrees in both views: no note.
+    assert_eq!(plan.peering(&SAME.into()).unwrap().status, PeeringStatus::Active);
+    assert!(!imported.diagnostics.iter().any(|d| d.items == [SAME]));
+    // Every VPC keeps its export's region; nothing is dangling.
+    let region = |v: &str| plan.vpc(&v.into()).unwrap().region.clone();
+    assert_eq!(region("vpc-0a2euwEXAMPLE"), "eu-west-1");
+    assert_eq!(region("vpc-0b1useEXAMPLE"), "us-east-1");
+    assert!(
+        imported
+            .diagnostics
+            .iter()
+            .all(|d| d.code != Code::ImportDanglingRef),
+        "{:#?}",
+        imported.diagnostics
+    );
+}
+
+#[test]
+fn cross_account_estate_checks_and_traces_across_its_peerings() {
+    let imported = import(&fixture_folder("aws-cross-account")).unwrap();
+    let plan = &imported.plan;
+    // The cross-account group reference survives as account/sg-id.
+    let db = plan.security_group(&"sg-0b1useEXAMPLE".into()).unwrap();
+    assert_eq!(
+        db.ingress[0].sg.as_ref().unwrap().to_string(),
+        format!("{A}/sg-0a1useEXAMPLE")
+    );
+    let diags = check(plan, &CheckOptions::default());
+    assert!(diags.iter().all(|d| d.severity != Severity::Error), "{diags:#?}");
+    let t = Topology::new(plan);
+    let flow = |to: &str, port: u16| Flow {
+        from: "client-a".into(),
+        to: to.into(),
+        protocol: Protocol::Tcp,
+        port: Some(port),
+        client: ClientProfile::Linux,
+    };
+    // Across accounts and regions.
+    let web = trace(&t, &flow("web-b", 443)).unwrap();
+    assert_eq!(web.code, TraceCode::Accepted, "{web:#?}");
+    assert!(
+        web.forward.iter().any(|h| h.component.contains(INTER)),
+        "{web:#?}"
+    );
+    // Across accounts in one region, admitted by the reference to the other account's group.
+    let db = trace(&t, &flow("db-b", 5432)).unwrap();
+    assert_eq!(db.code, TraceCode::Accepted, "{db:#?}");
+    assert!(db.forward.iter().any(|h| h.component.contains(SAME)), "{db:#?}");
+    let closed = trace(&t, &flow("db-b", 22)).unwrap();
+    assert_ne!(closed.code, TraceCode::Accepted);
+}
+
+#[test]
+fn one_peering_id_with_two_vpc_pairs_is_refused() {
+    let e = import(&fixture_folder("aws-conflict")).unwrap_err();
+    assert_eq!(e.path, "210987654321/us-east-1/vpc-peering-connections.json");
+    for needle in [
+        SAME,
+        "vpc-0a1useEXAMPLE",
+        "vpc-0b1useEXAMPLE",
+        "vpc-0b3useEXAMPLE",
+        "123456789012/us-east-1/vpc-peering-connections.json",
+    ] {
+        assert!(e.message.contains(needle), "{needle} not in {e}");
+    }
+}
+
+#[test]
+fn an_object_in_two_exports_is_kept_once_when_equal_and_refused_when_not() {
+    let files = fixture_folder("aws-cross-account");
+    let vpcs = files
+        .iter()
+        .find(|f| f.path.ends_with("123456789012/us-east-1/vpcs.json"))
+        .unwrap()
+        .clone();
+    let sgs = files
+        .iter()
+        .find(|f| f.path.ends_with("210987654321/us-east-1/security-groups.json"))
+        .unwrap()
+        .clone();
+    // The same VPC and group exported again (say by an organisation-wide dump): kept once.
+    let mut twice = files.clone();
+    for f in [&vpcs, &sgs] {
+        twice.push(SourceFile {
+            path: format!("org-dump/{}", f.path),
+            text: f.text.clone(),
+        });
+    }
+    let plan = import(&twice).unwrap().plan;
+    assert_eq!(plan.vpcs.len(), 4);
+    assert_eq!(plan.security_groups.len(), 4);
+    // The same VPC with another block: refused, naming the VPC, both blocks and both files.
+    let mut conflicting = files.clone();
+    conflicting.push(SourceFile {
+        path: "org-dump/vpcs.json".into(),
+        text: vpcs.text.replace("10.10.0.0/16", "10.99.0.0/16"),
+    });
+    let e = import(&conflicting).unwrap_err();
+    assert_eq!(e.path, "org-dump/vpcs.json");
+    for needle in [
+        "vpc-0a1useEXAMPLE",
+        "10.10.0.0/16",
+        "10.99.0.0/16",
+        "123456789012/us-east-1/vpcs.json",
+    ] {
+        assert!(e.message.contains(needle), "{needle} not in {e}");
+    }
+    // A group reference naming the wrong owner account is refused.
+    let mut wrong_owner = files.clone();
+    let at = wrong_owner.iter().position(|f| f.path == sgs.path).unwrap();
+    wrong_owner[at].text = sgs
+        .text
+        .replace(&format!("\"UserId\": \"{A}\""), "\"UserId\": \"999999999999\"");
+    let e = import(&wrong_owner).unwrap_err();
+    assert!(
+        e.message.contains("999999999999/sg-0a1useEXAMPLE") && e.message.contains(A),
+        "{e}"
+    );
+}
+
+#[test]
+fn control_characters_in_tags_are_replaced_with_a_note() {
+    let mut files = fixture_folder("aws-cross-account");
+    let at = files
+        .iter()
+        .position(|f| f.path.ends_with("123456789012/us-east-1/vpcs.json"))
+        .unwrap();
+    files[at].text = files[at]
+        .text
+        .replace("\"a-use\"", "\"a-use\\n$(touch /tmp/x)\\u202e\"");
+    let imported = import(&files).unwrap();
+    let vpc = imported.plan.vpc(&"vpc-0a1useEXAMPLE".into()).unwrap();
+    assert_eq!(vpc.name, "a-use\u{FFFD}$(touch /tmp/x)\u{FFFD}");
+    let note = imported
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::ImportNote && d.items == ["vpc-0a1useEXAMPLE"])
+        .unwrap_or_else(|| panic!("{:#?}", imported.diagnostics));
+    assert!(
+        note.message.contains(&files[at].path)
+            && note.message.contains("Tags[0].Value")
+            && note.message.contains("\\n$(touch /tmp/x)"),
+        "{}",
+        note.message
+    );
 }

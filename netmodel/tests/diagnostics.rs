@@ -392,6 +392,7 @@ fn every_code_has_a_stable_name() {
         "SG_REF_NOT_PEERED",
         "INTER_REGION_LIMITS",
         "IMPORT_DANGLING_REF",
+        "IMPORT_NOTE",
     ] {
         assert!(names.contains(&must), "{must} missing");
     }

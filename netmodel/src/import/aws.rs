@@ -5,8 +5,22 @@
 //! Network interfaces become endpoints. Peerings keep their status, deleted and cross-account ones included;
 //! a peer VPC that was not imported is added from the peering's `VpcInfo`. A reference to something that was not
 //! imported is an `IMPORT_DANGLING_REF` diagnostic, never a crash.
+//!
+//! Cross-account estates are exported one account (and region) at a time, so one object can be listed in several
+//! files: a peering appears in both accounts' `describe-vpc-peering-connections`. Two views of one peering are
+//! merged (each side's info from whichever view has it, the more advanced status when they disagree, with an
+//! `IMPORT_NOTE`); any other object listed twice is kept once when both views agree. Views that contradict each
+//! other (a peering id joining two different VPC pairs, a VPC with two different blocks) are an [`ImportError`]
+//! naming the id, both values and both files.
+//!
+//! Text is checked as the plan's edge checks it ([`crate::model::validate_name`]): a string holding control
+//! characters (say a `Name` tag with a newline) has them replaced with U+FFFD, and one longer than
+//! [`MAX_TEXT_CHARS`] is cut, each with an `IMPORT_NOTE` naming the file, the field and the value. Refusing
+//! someone's whole estate over one odd tag would be harsh; the note says what changed.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use std::fmt::Write;
 
 use serde_json::Value;
 
@@ -99,11 +113,280 @@ fn name_tag(v: &Value) -> String {
         .to_string()
 }
 
+/// The field that holds each record's id, by top-level key.
+fn id_field(key: &str) -> &'static str {
+    match key {
+        "Vpcs" => "VpcId",
+        "Subnets" => "SubnetId",
+        "RouteTables" => "RouteTableId",
+        "SecurityGroups" => "GroupId",
+        "NetworkAcls" => "NetworkAclId",
+        "VpcPeeringConnections" => "VpcPeeringConnectionId",
+        "NetworkInterfaces" => "NetworkInterfaceId",
+        "InternetGateways" => "InternetGatewayId",
+        "NatGateways" => "NatGatewayId",
+        "VpnGateways" => "VpnGatewayId",
+        _ => "VpcEndpointId",
+    }
+}
+
+/// One record of a describe-* output: the file it came from, that file's region (from its path), the JSON.
+struct Record {
+    path: String,
+    region: Option<String>,
+    value: Value,
+}
+
+/// Replaces control characters (see [`is_forbidden_char`]) in every string below `value` with U+FFFD and cuts
+/// strings to [`MAX_TEXT_CHARS`], calling `note(json_path, original)` for each string changed.
+fn sanitize(value: &mut Value, at: &mut String, note: &mut dyn FnMut(&str, &str)) {
+    match value {
+        Value::String(text) => {
+            let bad = text.chars().any(is_forbidden_char);
+            if bad || text.len() > MAX_TEXT_CHARS {
+                let clean: String = text
+                    .chars()
+                    .take(MAX_TEXT_CHARS)
+                    .map(|c| if is_forbidden_char(c) { '\u{FFFD}' } else { c })
+                    .collect();
+                if bad || clean.len() < text.len() {
+                    note(at, text);
+                    *text = clean;
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let len = at.len();
+                let _ = write!(at, "[{i}]");
+                sanitize(item, at, note);
+                at.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map.iter_mut() {
+                let len = at.len();
+                let _ = write!(at, ".{k}");
+                sanitize(item, at, note);
+                at.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A text for a message: escaped (`{:?}`), cut after 60 characters.
+fn preview(text: &str) -> String {
+    let head: String = text.chars().take(60).collect();
+    if head.len() < text.len() {
+        format!("{head:?}…")
+    } else {
+        format!("{head:?}")
+    }
+}
+
+/// Where each object first came from, so that a second view of it can be merged or refused naming both files.
+#[derive(Default)]
+struct Seen {
+    first: BTreeMap<(&'static str, String), (usize, String)>,
+}
+
+impl Seen {
+    /// Adds `item` to `list` unless an equal object with the same id is already there; an object with the same id
+    /// and different data is an error naming the id, the fields that differ and both files.
+    fn add<T: PartialEq + serde::Serialize>(
+        &mut self,
+        kind: &'static str,
+        list: &mut Vec<T>,
+        item: T,
+        id: &str,
+        path: &str,
+    ) -> Result<(), ImportError> {
+        match self.first.get(&(kind, id.to_string())) {
+            None => {
+                self.first
+                    .insert((kind, id.to_string()), (list.len(), path.to_string()));
+                list.push(item);
+                Ok(())
+            }
+            Some((i, _)) if list[*i] == item => Ok(()),
+            Some((i, first_path)) => Err(conflict(kind, id, &list[*i], &item, first_path, path)),
+        }
+    }
+}
+
+/// The error for two different descriptions of one object: which fields differ, with both values.
+fn conflict<T: serde::Serialize>(
+    kind: &str,
+    id: &str,
+    first: &T,
+    second: &T,
+    first_path: &str,
+    path: &str,
+) -> ImportError {
+    let (a, b) = (
+        serde_json::to_value(first).unwrap_or(Value::Null),
+        serde_json::to_value(second).unwrap_or(Value::Null),
+    );
+    let show = |v: Option<&Value>| {
+        let t = v.map(Value::to_string).unwrap_or_else(|| "(none)".into());
+        if t.chars().count() > 120 {
+            format!("{}…", t.chars().take(120).collect::<String>())
+        } else {
+            t
+        }
+    };
+    let mut fields: Vec<String> = Vec::new();
+    if let (Some(a), Some(b)) = (a.as_object(), b.as_object()) {
+        let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        for k in keys {
+            if a.get(k) != b.get(k) {
+                fields.push(format!(
+                    "{k} {} in {first_path} but {} here",
+                    show(a.get(k)),
+                    show(b.get(k))
+                ));
+            }
+        }
+    }
+    ImportError {
+        path: path.to_string(),
+        message: format!(
+            "{kind} {id} is described twice with different data: {}",
+            fields.join("; ")
+        ),
+    }
+}
+
+/// How far a peering's status code has come: initiating-request < pending-acceptance < provisioning < active <
+/// deleting < the terminal ones (deleted, failed, rejected, expired). Two views that disagree keep the higher.
+pub fn peering_status_rank(code: &str) -> u8 {
+    match code {
+        "initiating-request" => 0,
+        "pending-acceptance" => 1,
+        "provisioning" => 2,
+        "active" => 3,
+        "deleting" => 4,
+        "deleted" | "failed" | "rejected" | "expired" => 5,
+        _ => 0,
+    }
+}
+
+/// Merges the views of one peering (one per file that lists it) into one record: the VPC pair must agree; each
+/// side's info takes every field from the first view that has it (an account's view lacks, e.g., the other side's
+/// blocks while pending); the status is the most advanced; DNS resolution is on if either view says so.
+fn merge_peering(id: &str, views: &[&Record], ctx: &mut Ctx) -> Result<Value, ImportError> {
+    let pair = |r: &Record| {
+        (
+            r.value
+                .pointer("/RequesterVpcInfo/VpcId")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string(),
+            r.value
+                .pointer("/AccepterVpcInfo/VpcId")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string(),
+        )
+    };
+    let first = views[0];
+    let first_pair = pair(first);
+    let mut merged = first.value.clone();
+    for view in &views[1..] {
+        let this_pair = pair(view);
+        if this_pair != first_pair {
+            return Err(ImportError {
+                path: view.path.clone(),
+                message: format!(
+                    "peering {id} joins {} (requester) and {} (accepter) here but {} and {} in {}: \
+                     one peering id cannot join two VPC pairs",
+                    this_pair.0, this_pair.1, first_pair.0, first_pair.1, first.path
+                ),
+            });
+        }
+        for side in ["RequesterVpcInfo", "AccepterVpcInfo"] {
+            let Some(theirs) = view.value.get(side).and_then(Value::as_object) else {
+                continue;
+            };
+            let Some(ours) = merged.get_mut(side).and_then(Value::as_object_mut) else {
+                merged[side] = Value::Object(theirs.clone());
+                continue;
+            };
+            for (k, v) in theirs {
+                match ours.get(k) {
+                    None | Some(Value::Null) => {
+                        ours.insert(k.clone(), v.clone());
+                    }
+                    Some(mine) if (k == "OwnerId" || k == "Region") && mine != v => {
+                        return Err(ImportError {
+                            path: view.path.clone(),
+                            message: format!(
+                                "peering {id}: {side}.{k} is {v} here but {mine} in {}",
+                                first.path
+                            ),
+                        });
+                    }
+                    Some(_) => {}
+                }
+            }
+            let dns = theirs
+                .get("PeeringOptions")
+                .and_then(|o| o.get("AllowDnsResolutionFromRemoteVpc"))
+                .and_then(Value::as_bool);
+            if dns == Some(true) && merged[side].get("PeeringOptions").is_some_and(Value::is_object) {
+                merged[side]["PeeringOptions"]["AllowDnsResolutionFromRemoteVpc"] = Value::Bool(true);
+            }
+        }
+    }
+    // The most advanced status (and its message); a note when the views disagree.
+    let code_of = |v: &Value| {
+        v.pointer("/Status/Code")
+            .and_then(Value::as_str)
+            .unwrap_or("pending-acceptance")
+            .to_string()
+    };
+    let mut best = first;
+    for v in &views[1..] {
+        if peering_status_rank(&code_of(&v.value)) > peering_status_rank(&code_of(&best.value)) {
+            best = v;
+        }
+    }
+    if let (Some(obj), Some(status)) = (merged.as_object_mut(), best.value.get("Status")) {
+        obj.insert("Status".into(), status.clone());
+    }
+    if views.iter().any(|v| code_of(&v.value) != code_of(&best.value)) {
+        let codes: Vec<String> = views
+            .iter()
+            .map(|v| format!("{} in {}", code_of(&v.value), v.path))
+            .collect();
+        ctx.note(
+            vec![id.to_string()],
+            format!(
+                "peering {id} is listed with different statuses ({}); kept {}, the more advanced",
+                codes.join(", "),
+                code_of(&best.value)
+            ),
+        );
+    }
+    Ok(merged)
+}
+
 struct Ctx {
     diags: Vec<Diagnostic>,
 }
 
 impl Ctx {
+    fn note(&mut self, items: Vec<String>, message: String) {
+        self.diags.push(Diagnostic {
+            code: Code::ImportNote,
+            severity: Severity::Info,
+            items,
+            message,
+            fix: None,
+        });
+    }
+
     fn dangling(&mut self, items: Vec<String>, message: String) {
         self.diags.push(Diagnostic {
             code: Code::ImportDanglingRef,
@@ -128,14 +411,15 @@ fn cidr(ctx: &mut Ctx, owner: &str, text: Option<&str>) -> Option<Cidr> {
 
 /// Imports a set of describe-* outputs.
 pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
-    // Group the records by key, remembering each record's file region.
-    let mut records: BTreeMap<&str, Vec<(Option<String>, Value)>> = BTreeMap::new();
+    // Group the records by key, remembering each record's file and its region.
+    let mut records: BTreeMap<&str, Vec<Record>> = BTreeMap::new();
+    let mut ctx = Ctx { diags: Vec::new() };
     for f in files {
-        let value: Value = serde_json::from_str(&f.text).map_err(|e| ImportError {
+        let mut value: Value = serde_json::from_str(&f.text).map_err(|e| ImportError {
             path: f.path.clone(),
             message: format!("not JSON: {e}"),
         })?;
-        let Some(obj) = value.as_object() else {
+        let Some(obj) = value.as_object_mut() else {
             return Err(ImportError {
                 path: f.path.clone(),
                 message: "expected a JSON object".into(),
@@ -151,25 +435,45 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
                 ),
             });
         };
-        let Some(list) = obj[*key].as_array() else {
+        let Some(list) = obj.get_mut(*key).and_then(Value::as_array_mut) else {
             return Err(ImportError {
                 path: f.path.clone(),
                 message: format!("\"{key}\" is not a list"),
             });
         };
         let region = region_of_path(&f.path);
-        records
-            .entry(key)
-            .or_default()
-            .extend(list.iter().map(|v| (region.clone(), v.clone())));
+        for (i, mut v) in list.drain(..).enumerate() {
+            let id = s(&v, id_field(key)).map(str::to_string);
+            let mut at = format!("{key}[{i}]");
+            sanitize(&mut v, &mut at, &mut |field, text| {
+                let of = id.as_deref().map(|i| format!(" of {i}")).unwrap_or_default();
+                ctx.note(
+                    id.iter().cloned().collect(),
+                    format!(
+                        "{}: {field}{of} is {}: control characters were replaced with U+FFFD (and text beyond \
+                         {MAX_TEXT_CHARS} characters cut)",
+                        f.path,
+                        preview(text)
+                    ),
+                );
+            });
+            records.entry(key).or_default().push(Record {
+                path: f.path.clone(),
+                region: region.clone(),
+                value: v,
+            });
+        }
     }
-    let mut ctx = Ctx { diags: Vec::new() };
     let mut plan = Plan::new("Imported from AWS");
+    let mut seen = Seen::default();
     let get = |k: &str| records.get(k).map(Vec::as_slice).unwrap_or(&[]);
 
     // Region of each VPC: its file's region, else the availability zone of one of its subnets.
     let mut vpc_region: BTreeMap<String, String> = BTreeMap::new();
-    for (region, sn) in get("Subnets") {
+    for Record {
+        region, value: sn, ..
+    } in get("Subnets")
+    {
         if let Some(vpc) = s(sn, "VpcId") {
             let r = region
                 .clone()
@@ -180,7 +484,12 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
         }
     }
     let mut accounts = BTreeSet::new();
-    for (region, v) in get("Vpcs") {
+    for Record {
+        path,
+        region,
+        value: v,
+    } in get("Vpcs")
+    {
         let Some(id) = s(v, "VpcId") else { continue };
         let Some(primary) = cidr(&mut ctx, id, s(v, "CidrBlock")) else {
             continue;
@@ -205,7 +514,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
             .clone()
             .or_else(|| vpc_region.get(id).cloned())
             .unwrap_or_else(|| "unknown".into());
-        plan.vpcs.push(Vpc {
+        let mut vpc = Vpc {
             id: id.into(),
             name: name_tag(v),
             account: account.into(),
@@ -214,11 +523,51 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
             secondary_cidrs: secondary,
             ipv6_cidrs: ipv6,
             position: None,
-        });
+        };
+        // A VPC in two exports: fill in what one view lacks (region, name); the rest must agree.
+        if let Some((i, first_path)) = seen.first.get(&("VPC", id.to_string())) {
+            let first = &mut plan.vpcs[*i];
+            if first.region == "unknown" {
+                first.region = vpc.region.clone();
+            } else if vpc.region == "unknown" {
+                vpc.region = first.region.clone();
+            }
+            if first.name.is_empty() {
+                first.name = vpc.name.clone();
+            } else if vpc.name.is_empty() {
+                vpc.name = first.name.clone();
+            } else if first.name != vpc.name {
+                ctx.note(
+                    vec![id.to_string()],
+                    format!(
+                        "VPC {id} is named {:?} in {first_path} but {:?} in {path}; kept the first",
+                        first.name, vpc.name
+                    ),
+                );
+                vpc.name = first.name.clone();
+            }
+        }
+        seen.add("VPC", &mut plan.vpcs, vpc, id, path)?;
     }
 
-    // Peerings; a peer VPC that was not imported comes from the peering's VpcInfo.
-    for (region, p) in get("VpcPeeringConnections") {
+    // Peerings, one per id with its views merged; a peer VPC that was not imported comes from the peering's VpcInfo.
+    let mut views: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
+    let mut order = Vec::new();
+    for r in get("VpcPeeringConnections") {
+        if let Some(id) = s(&r.value, "VpcPeeringConnectionId") {
+            let list = views.entry(id).or_default();
+            if list.is_empty() {
+                order.push(id);
+            }
+            list.push(r);
+        }
+    }
+    let mut peerings = Vec::new();
+    for id in order {
+        let list = &views[id];
+        peerings.push((list[0].region.clone(), merge_peering(id, list, &mut ctx)?));
+    }
+    for (region, p) in &peerings {
         let Some(id) = s(p, "VpcPeeringConnectionId") else {
             continue;
         };
@@ -288,11 +637,12 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
             "deleted" | "deleting" => PeeringStatus::Deleted,
             _ => PeeringStatus::Pending,
         };
-        let dns = p
-            .pointer("/RequesterVpcInfo/PeeringOptions/AllowDnsResolutionFromRemoteVpc")
-            .or_else(|| p.pointer("/AccepterVpcInfo/PeeringOptions/AllowDnsResolutionFromRemoteVpc"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        // The model has one switch: on when either side resolves the other's names.
+        let dns = ["RequesterVpcInfo", "AccepterVpcInfo"].iter().any(|side| {
+            p.pointer(&format!("/{side}/PeeringOptions/AllowDnsResolutionFromRemoteVpc"))
+                .and_then(Value::as_bool)
+                == Some(true)
+        });
         plan.peerings.push(Peering {
             id: id.into(),
             requester,
@@ -313,7 +663,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
     }
     let vpc_ids: BTreeSet<String> = plan.vpcs.iter().map(|v| v.id.0.clone()).collect();
 
-    for (_, sn) in get("Subnets") {
+    for Record { path, value: sn, .. } in get("Subnets") {
         let (Some(id), Some(vpc)) = (s(sn, "SubnetId"), s(sn, "VpcId")) else {
             continue;
         };
@@ -327,7 +677,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
         let Some(block) = cidr(&mut ctx, id, s(sn, "CidrBlock")) else {
             continue;
         };
-        plan.subnets.push(Subnet {
+        let subnet = Subnet {
             id: id.into(),
             name: name_tag(sn),
             vpc: vpc.into(),
@@ -336,7 +686,8 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
                 .iter()
                 .find_map(|a| s(a, "Ipv6CidrBlock").and_then(|t| t.parse().ok())),
             az: s(sn, "AvailabilityZone").unwrap_or_default().to_string(),
-        });
+        };
+        seen.add("subnet", &mut plan.subnets, subnet, id, path)?;
     }
     let subnet_ids: BTreeMap<String, String> = plan
         .subnets
@@ -345,69 +696,75 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
         .collect();
 
     // Gateways.
-    let mut gateway =
-        |ctx: &mut Ctx, id: &str, vpc: Option<&str>, kind: GatewayKind, subnet: Option<&str>, dest| {
-            let Some(vpc) = vpc else { return };
-            if !vpc_ids.contains(vpc) {
-                ctx.dangling(
-                    vec![id.into(), vpc.into()],
-                    format!("gateway {id} is attached to VPC {vpc}, which was not imported"),
-                );
-                return;
-            }
-            plan.gateways.push(Gateway {
-                id: id.into(),
-                vpc: vpc.into(),
-                kind,
-                subnet: subnet
-                    .filter(|s| subnet_ids.get(*s).is_some_and(|v| v == vpc))
-                    .map(Into::into),
-                destinations: dest,
-                name: String::new(),
-            });
+    let mut gateway = |ctx: &mut Ctx,
+                       path: &str,
+                       id: &str,
+                       vpc: Option<&str>,
+                       kind: GatewayKind,
+                       subnet: Option<&str>|
+     -> Result<(), ImportError> {
+        let Some(vpc) = vpc else { return Ok(()) };
+        if !vpc_ids.contains(vpc) {
+            ctx.dangling(
+                vec![id.into(), vpc.into()],
+                format!("gateway {id} is attached to VPC {vpc}, which was not imported"),
+            );
+            return Ok(());
+        }
+        let gw = Gateway {
+            id: id.into(),
+            vpc: vpc.into(),
+            kind,
+            subnet: subnet
+                .filter(|s| subnet_ids.get(*s).is_some_and(|v| v == vpc))
+                .map(Into::into),
+            destinations: vec![],
+            name: String::new(),
         };
-    for (_, g) in get("InternetGateways") {
+        seen.add("gateway", &mut plan.gateways, gw, id, path)
+    };
+    for Record { path, value: g, .. } in get("InternetGateways") {
         let Some(id) = s(g, "InternetGatewayId") else {
             continue;
         };
         for a in arr(g, "Attachments") {
-            gateway(&mut ctx, id, s(a, "VpcId"), GatewayKind::Internet, None, vec![]);
+            gateway(&mut ctx, path, id, s(a, "VpcId"), GatewayKind::Internet, None)?;
         }
     }
-    for (_, g) in get("NatGateways") {
+    for Record { path, value: g, .. } in get("NatGateways") {
         let Some(id) = s(g, "NatGatewayId") else { continue };
         if matches!(s(g, "State"), Some("deleted") | Some("deleting") | Some("failed")) {
             continue;
         }
         gateway(
             &mut ctx,
+            path,
             id,
             s(g, "VpcId"),
             GatewayKind::Nat,
             s(g, "SubnetId"),
-            vec![],
-        );
+        )?;
     }
-    for (_, g) in get("VpnGateways") {
+    for Record { path, value: g, .. } in get("VpnGateways") {
         let Some(id) = s(g, "VpnGatewayId") else { continue };
         for a in arr(g, "VpcAttachments")
             .iter()
             .filter(|a| s(a, "State") != Some("detached"))
         {
-            gateway(&mut ctx, id, s(a, "VpcId"), GatewayKind::Vpn, None, vec![]);
+            gateway(&mut ctx, path, id, s(a, "VpcId"), GatewayKind::Vpn, None)?;
         }
     }
-    for (_, g) in get("VpcEndpoints") {
+    for Record { path, value: g, .. } in get("VpcEndpoints") {
         let Some(id) = s(g, "VpcEndpointId") else { continue };
         if s(g, "VpcEndpointType").unwrap_or("Gateway") == "Gateway" {
             gateway(
                 &mut ctx,
+                path,
                 id,
                 s(g, "VpcId"),
                 GatewayKind::GatewayEndpoint,
                 None,
-                vec![],
-            );
+            )?;
         }
     }
     let gateway_ids: BTreeMap<String, GatewayKind> =
@@ -415,7 +772,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
     let peering_ids: BTreeSet<String> = plan.peerings.iter().map(|p| p.id.0.clone()).collect();
 
     // Route tables.
-    for (_, rt) in get("RouteTables") {
+    for Record { path, value: rt, .. } in get("RouteTables") {
         let (Some(id), Some(vpc)) = (s(rt, "RouteTableId"), s(rt, "VpcId")) else {
             continue;
         };
@@ -509,13 +866,14 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
             };
             routes.push(Route { destination, target });
         }
-        plan.route_tables.push(RouteTable {
+        let table = RouteTable {
             id: id.into(),
             vpc: vpc.into(),
             main,
             subnets,
             routes,
-        });
+        };
+        seen.add("route table", &mut plan.route_tables, table, id, path)?;
     }
     // Two main tables for one VPC cannot happen in AWS; keep the first.
     let mut mains = BTreeSet::new();
@@ -528,10 +886,19 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
     // Security groups (first pass ids, then rules).
     let sg_ids: BTreeMap<String, String> = get("SecurityGroups")
         .iter()
-        .filter_map(|(_, g)| Some((s(g, "GroupId")?.to_string(), s(g, "VpcId")?.to_string())))
+        .filter_map(|r| {
+            Some((
+                s(&r.value, "GroupId")?.to_string(),
+                s(&r.value, "VpcId")?.to_string(),
+            ))
+        })
         .filter(|(_, vpc)| vpc_ids.contains(vpc))
         .collect();
-    for (_, g) in get("SecurityGroups") {
+    let sg_owner: BTreeMap<&str, &str> = get("SecurityGroups")
+        .iter()
+        .filter_map(|r| Some((s(&r.value, "GroupId")?, s(&r.value, "OwnerId")?)))
+        .collect();
+    for Record { path, value: g, .. } in get("SecurityGroups") {
         let (Some(id), Some(vpc)) = (s(g, "GroupId"), s(g, "VpcId")) else {
             continue;
         };
@@ -542,7 +909,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
             );
             continue;
         }
-        let mut rules = |key: &str| -> Vec<SgRule> {
+        let mut rules = |key: &str| -> Result<Vec<SgRule>, ImportError> {
             let mut out = Vec::new();
             for perm in arr(g, key) {
                 let protocol = perm
@@ -592,6 +959,18 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
                 for pair in arr(perm, "UserIdGroupPairs") {
                     let Some(gid) = s(pair, "GroupId") else { continue };
                     if sg_ids.contains_key(gid) {
+                        // `account/sg-id` across accounts: the account named must be the group's owner.
+                        if let (Some(user), Some(owner)) = (s(pair, "UserId"), sg_owner.get(gid)) {
+                            if user != *owner {
+                                return Err(ImportError {
+                                    path: path.clone(),
+                                    message: format!(
+                                        "security group {id} references {user}/{gid}, but {gid} belongs to \
+                                         account {owner}"
+                                    ),
+                                });
+                            }
+                        }
                         let account = s(pair, "UserId")
                             .filter(|u| Some(*u) != s(g, "OwnerId"))
                             .map(AccountId::from);
@@ -608,21 +987,22 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
                     }
                 }
             }
-            out
+            Ok(out)
         };
-        let ingress = rules("IpPermissions");
-        let egress = rules("IpPermissionsEgress");
-        plan.security_groups.push(SecurityGroup {
+        let ingress = rules("IpPermissions")?;
+        let egress = rules("IpPermissionsEgress")?;
+        let group = SecurityGroup {
             id: id.into(),
             name: s(g, "GroupName").unwrap_or_default().into(),
             vpc: vpc.into(),
             ingress,
             egress,
-        });
+        };
+        seen.add("security group", &mut plan.security_groups, group, id, path)?;
     }
 
     // Network ACLs.
-    for (_, acl) in get("NetworkAcls") {
+    for Record { path, value: acl, .. } in get("NetworkAcls") {
         let (Some(id), Some(vpc)) = (s(acl, "NetworkAclId"), s(acl, "VpcId")) else {
             continue;
         };
@@ -674,21 +1054,22 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
                 },
             });
         }
-        let mut seen = BTreeSet::new();
-        entries.retain(|e| seen.insert((e.direction, e.rule)));
+        let mut numbers = BTreeSet::new();
+        entries.retain(|e| numbers.insert((e.direction, e.rule)));
         let subnets = arr(acl, "Associations")
             .iter()
             .filter_map(|a| s(a, "SubnetId"))
             .filter(|sid| subnet_ids.get(*sid).is_some_and(|v| v == vpc))
             .map(SubnetId::from)
             .collect();
-        plan.network_acls.push(NetworkAcl {
+        let acl = NetworkAcl {
             id: id.into(),
             vpc: vpc.into(),
             default: acl.get("IsDefault").and_then(Value::as_bool).unwrap_or(false),
             subnets,
             entries,
-        });
+        };
+        seen.add("network ACL", &mut plan.network_acls, acl, id, path)?;
     }
     // A subnet is associated with exactly one ACL; explicit associations win over the default's list.
     let mut acl_seen = BTreeSet::new();
@@ -704,7 +1085,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
     }
 
     // Network interfaces become endpoints.
-    for (_, eni) in get("NetworkInterfaces") {
+    for Record { path, value: eni, .. } in get("NetworkInterfaces") {
         let Some(id) = s(eni, "NetworkInterfaceId") else {
             continue;
         };
@@ -759,7 +1140,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
                     .unwrap_or_default()
             }
         };
-        plan.endpoints.push(Endpoint {
+        let endpoint = Endpoint {
             id: id.into(),
             name,
             kind,
@@ -768,7 +1149,8 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
             ipv6,
             security_groups: groups,
             ports: vec![],
-        });
+        };
+        seen.add("network interface", &mut plan.endpoints, endpoint, id, path)?;
     }
 
     plan.validate().map_err(|e| ImportError {
@@ -777,6 +1159,8 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
     })?;
     ctx.diags
         .sort_by(|a, b| (&a.items, &a.message).cmp(&(&b.items, &b.message)));
+    // An object listed in two files reports what it lacks once.
+    ctx.diags.dedup();
     Ok(Imported {
         plan,
         diagnostics: ctx.diags,
