@@ -3,7 +3,8 @@
 //! Computed the fast way: endpoints that every rule treats alike form one class — same VPC, route table,
 //! network ACL and security groups, and the same address *atom* (the interval between consecutive boundaries
 //! of every block any route, ACL entry, security-group rule or VPC mentions). One trace per pair of classes
-//! decides every cell of that pair, so a plan with thousands of endpoints needs only (classes)² traces. The
+//! (and per "same subnet or not", since a pair inside one subnet skips the network ACLs) decides every cell of
+//! that pair, so a plan with thousands of endpoints needs only about (classes)² traces. The
 //! result equals tracing every pair (a property test checks this).
 
 use std::{collections::HashMap, net::IpAddr};
@@ -214,8 +215,13 @@ pub fn matrix(
     let plan = t.plan;
     let atoms = Atoms::new(t);
     let n = plan.endpoints.len();
+    let mut holders: HashMap<IpAddr, usize> = HashMap::new();
+    for e in &plan.endpoints {
+        for a in e.ipv4.map(IpAddr::V4).into_iter().chain(e.ipv6.map(IpAddr::V6)) {
+            *holders.entry(a).or_default() += 1;
+        }
+    }
     let mut class_of = Vec::with_capacity(n);
-    let mut reps: Vec<usize> = Vec::new();
     let mut index: HashMap<ClassKey, usize> = HashMap::new();
     for (i, e) in plan.endpoints.iter().enumerate() {
         let subnet = t.subnet_index(&e.subnet);
@@ -224,6 +230,14 @@ pub fn matrix(
             |addr: IpAddr| t.first_subnet_holding(t.vpc_index_of_subnet(subnet), addr) == Some(subnet);
         let consistent =
             e.ipv4.map(IpAddr::V4).is_none_or(own_first) && e.ipv6.map(IpAddr::V6).is_none_or(own_first);
+        // An address that another endpoint holds too (overlapping VPCs): where a packet for it lands decides
+        // which interface receives it, so such an endpoint is its own class.
+        let shared = e
+            .ipv4
+            .map(IpAddr::V4)
+            .into_iter()
+            .chain(e.ipv6.map(IpAddr::V6))
+            .any(|a| holders.get(&a).is_some_and(|&k| k > 1));
         let mut groups: Vec<String> = e.security_groups.iter().map(|g| g.0.clone()).collect();
         groups.sort();
         groups.dedup();
@@ -234,43 +248,45 @@ pub fn matrix(
             groups,
             atom4: e.ipv4.map(|a| atoms.of(IpAddr::V4(a))),
             atom6: e.ipv6.map(|a| atoms.of(IpAddr::V6(a))),
-            alone: (!consistent).then_some(i),
+            alone: (!consistent || shared).then_some(i),
             first_port: if port.is_none() && protocol.has_ports() {
                 e.ports.first().copied()
             } else {
                 None
             },
         };
-        let next = reps.len();
+        let next = index.len();
         let c = *index.entry(key).or_insert(next);
-        if c == next {
-            reps.push(i);
-        }
         class_of.push(c);
     }
-    let k = reps.len();
-    let mut table = vec![0u8; k * k];
-    for a in 0..k {
-        for b in 0..k {
-            let flow = Flow {
-                from: plan.endpoints[reps[a]].id.0.clone(),
-                to: plan.endpoints[reps[b]].id.0.clone(),
-                protocol,
-                port,
-                client,
-            };
-            let code = verdict(t, &flow)?;
-            table[a * k + b] = TraceCode::ALL
-                .iter()
-                .position(|c| *c == code)
-                .expect("known code") as u8;
-        }
-    }
+    // One trace per (source class, destination class, same subnet or not): a pair inside one subnet skips the
+    // network ACLs and the route table, so it never shares a verdict with a pair across subnets. Each entry is
+    // traced the first time a cell needs it, with that cell's own pair, so the representative always has the
+    // right relation.
+    let k = index.len();
+    const UNSET: u8 = u8::MAX;
+    let mut table = vec![UNSET; k * k * 2];
+    let subnet_of: Vec<usize> = plan.endpoints.iter().map(|e| t.subnet_index(&e.subnet)).collect();
     let mut cells = vec![0u8; n * n];
-    for (i, row) in cells.chunks_mut(n.max(1)).enumerate().take(n) {
-        let base = &table[class_of[i] * k..(class_of[i] + 1) * k];
-        for (cell, &c) in row.iter_mut().zip(&class_of) {
-            *cell = base[c];
+    for i in 0..n {
+        for j in 0..n {
+            let same = usize::from(subnet_of[i] == subnet_of[j]);
+            let slot = (class_of[i] * k + class_of[j]) * 2 + same;
+            if table[slot] == UNSET {
+                let flow = Flow {
+                    from: plan.endpoints[i].id.0.clone(),
+                    to: plan.endpoints[j].id.0.clone(),
+                    protocol,
+                    port,
+                    client,
+                };
+                let code = verdict(t, &flow)?;
+                table[slot] = TraceCode::ALL
+                    .iter()
+                    .position(|c| *c == code)
+                    .expect("known code") as u8;
+            }
+            cells[i * n + j] = table[slot];
         }
     }
     Ok(Matrix {

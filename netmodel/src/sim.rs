@@ -69,6 +69,31 @@ pub enum Disposition {
     Dropped,
 }
 
+impl Disposition {
+    /// The disposition as printed: `ACCEPTED`, `EXITED` or `DROPPED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Accepted => "ACCEPTED",
+            Disposition::Exited => "EXITED",
+            Disposition::Dropped => "DROPPED",
+        }
+    }
+}
+
+/// The words of a verdict as shown to a person: the disposition, unless the code already says it, then the code.
+/// A verdict reads `DROPPED NO_ROUTE` or `ACCEPTED`, never `ACCEPTED ACCEPTED`.
+///
+/// ```
+/// use netmodel::sim::{verdict_words, Disposition, TraceCode};
+/// assert_eq!(verdict_words(Disposition::Accepted, TraceCode::Accepted), (None, "ACCEPTED"));
+/// assert_eq!(verdict_words(Disposition::Exited, TraceCode::Exited), (None, "EXITED"));
+/// assert_eq!(verdict_words(Disposition::Dropped, TraceCode::NoRoute), (Some("DROPPED"), "NO_ROUTE"));
+/// ```
+pub fn verdict_words(disposition: Disposition, code: TraceCode) -> (Option<&'static str>, &'static str) {
+    let (word, code) = (disposition.as_str(), code.as_str());
+    ((word != code).then_some(word), code)
+}
+
 macro_rules! trace_codes {
     ($($(#[$doc:meta])* $name:ident => $text:literal,)*) => {
         /// The closed set of trace codes.
@@ -200,6 +225,10 @@ pub struct Topology<'p> {
     peering: HashMap<&'p PeeringId, usize>,
     endpoint_by_key: HashMap<&'p str, usize>,
     endpoint_by_ip: HashMap<IpAddr, usize>,
+    /// Every endpoint holding an address.
+    holders_by_ip: HashMap<IpAddr, Vec<usize>>,
+    /// The interfaces of each subnet by address: who receives a packet that arrives in a subnet.
+    interface_by_subnet_ip: HashMap<(usize, IpAddr), usize>,
     subnet_rt: Vec<Option<usize>>,
     subnet_acl: Vec<Option<usize>>,
     /// Route-table entries with the implicit local routes, longest prefix first.
@@ -242,6 +271,18 @@ impl<'p> Topology<'p> {
             }
             for ip in e.ipv4.map(IpAddr::V4).into_iter().chain(e.ipv6.map(IpAddr::V6)) {
                 endpoint_by_ip.entry(ip).or_insert(i);
+            }
+        }
+        let mut interface_by_subnet_ip = HashMap::new();
+        let mut holders_by_ip: HashMap<IpAddr, Vec<usize>> = HashMap::new();
+        for (i, e) in plan.endpoints.iter().enumerate() {
+            for ip in e.ipv4.map(IpAddr::V4).into_iter().chain(e.ipv6.map(IpAddr::V6)) {
+                holders_by_ip.entry(ip).or_default().push(i);
+            }
+            if let Some(&s) = subnet.get(&e.subnet) {
+                for ip in e.ipv4.map(IpAddr::V4).into_iter().chain(e.ipv6.map(IpAddr::V6)) {
+                    interface_by_subnet_ip.entry((s, ip)).or_insert(i);
+                }
             }
         }
         let main_rt: HashMap<&VpcId, usize> = plan
@@ -323,6 +364,8 @@ impl<'p> Topology<'p> {
             peering,
             endpoint_by_key,
             endpoint_by_ip,
+            interface_by_subnet_ip,
+            holders_by_ip,
             subnet_rt,
             subnet_acl,
             rt_routes,
@@ -392,6 +435,53 @@ impl<'p> Topology<'p> {
             let sn = &self.plan.subnets[s];
             sn.cidr.contains_addr(addr) || sn.ipv6_cidr.is_some_and(|c| c.contains_addr(addr))
         })
+    }
+
+    /// Every endpoint holding `addr` (more than one only where VPC blocks overlap).
+    fn holders(&self, addr: IpAddr) -> impl Iterator<Item = &'p Endpoint> + '_ {
+        self.holders_by_ip
+            .get(&addr)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.plan.endpoints[i])
+    }
+
+    /// Whether `addr` lies in the subnet's own block (IPv4 or IPv6): traffic to it never leaves the subnet.
+    fn subnet_contains(&self, subnet: usize, addr: IpAddr) -> bool {
+        let sn = &self.plan.subnets[subnet];
+        sn.cidr.contains_addr(addr) || sn.ipv6_cidr.is_some_and(|c| c.contains_addr(addr))
+    }
+
+    /// The interface (endpoint position) of `subnet` that holds `addr`, if any.
+    pub fn interface_at(&self, subnet: usize, addr: IpAddr) -> Option<usize> {
+        self.interface_by_subnet_ip.get(&(subnet, addr)).copied()
+    }
+
+    /// Up to three endpoints of a subnet, nearest to `addr` first (for "nothing holds this address").
+    fn nearest_endpoints(&self, subnet: usize, addr: IpAddr) -> Vec<String> {
+        let key = |ip: IpAddr| -> u128 {
+            match ip {
+                IpAddr::V4(a) => u32::from(a) as u128,
+                IpAddr::V6(a) => u128::from(a),
+            }
+        };
+        let target = key(addr);
+        let id = &self.plan.subnets[subnet].id;
+        let mut near: Vec<(u128, String)> = self
+            .plan
+            .endpoints
+            .iter()
+            .filter(|e| &e.subnet == id)
+            .filter_map(|e| {
+                let ip = match addr {
+                    IpAddr::V4(_) => e.ipv4.map(IpAddr::V4),
+                    IpAddr::V6(_) => e.ipv6.map(IpAddr::V6),
+                }?;
+                Some((key(ip).abs_diff(target), format!("{} ({ip})", e.label())))
+            })
+            .collect();
+        near.sort();
+        near.into_iter().take(3).map(|(_, l)| l).collect()
     }
 
     /// The VPC holding `addr` among all VPCs (first by id), if any.
@@ -543,12 +633,20 @@ fn sg_stage(
             }
             let hit = match (&r.cidr, &r.sg) {
                 (Some(c), _) => c.contains_addr(remote),
-                (_, Some(g)) => other.is_some_and(|o| {
-                    o.security_groups.contains(&g.group)
+                (_, Some(g)) => {
+                    let member = |o: &Endpoint| o.security_groups.contains(&g.group);
+                    // Ingress: the source interface. Egress: the rule names a group, so it allows the address of
+                    // any interface in that group (with overlapping VPCs, more than one may hold it).
+                    let holds = if egress {
+                        t.holders(remote).any(member)
+                    } else {
+                        other.is_some_and(member)
+                    };
+                    holds
                         && t.sg
                             .get(&g.group)
                             .is_some_and(|&i| sg_ref_reaches(t, own_vpc, &t.plan.security_groups[i].vpc))
-                }),
+                }
                 _ => false,
             };
             if hit {
@@ -976,6 +1074,74 @@ fn target_stage(
                 });
             }
             // Outside the peer: the peer will not forward it (no transit, no edge-to-edge routing).
+            hops.push(|| {
+                peering_hop(
+                    pc,
+                    p,
+                    &format!("{} is not inside {} ({})", p.dst, peer.id, blocks(peer)),
+                    HopResult::Drop,
+                )
+            });
+            Err(beyond_peer(t, src_vpc, peer_i, pc, p))
+        }
+    }
+}
+
+/// Why traffic sent over a peering for an address outside the peer goes no further. An address inside another
+/// modelled VPC is a transitive attempt (`NOT_TRANSITIVE`, fixed by peering directly), whatever the peer's own
+/// routes would do with it; an address outside every modelled VPC that the peer would send out through a
+/// gateway is `EDGE_TO_EDGE`; anything else is a route wider than the peer (`NOT_TRANSITIVE`, narrow it).
+fn beyond_peer(t: &Topology, src_vpc: usize, peer_i: usize, pc: &Peering, p: &Packet) -> Stop {
+    let plan = t.plan;
+    let me = &plan.vpcs[src_vpc];
+    let peer = &plan.vpcs[peer_i];
+    // The VPC the sender presumably meant: one holding the address other than the peer — another VPC rather
+    // than the sender itself, preferably one the peer is peered with.
+    let holder = plan
+        .vpcs
+        .iter()
+        .enumerate()
+        .filter(|&(i, v)| i != peer_i && v.holds(p.dst))
+        .min_by_key(|&(i, v)| {
+            (
+                i == src_vpc,
+                !plan
+                    .peerings
+                    .iter()
+                    .any(|q| q.status.is_live() && q.peer_of(&peer.id) == Some(&v.id)),
+            )
+        });
+    match holder {
+        Some((i, _)) if i == src_vpc => Stop {
+            code: TraceCode::NotTransitive,
+            explanation: format!(
+                "{} belongs to {} itself; {} does not send traffic back over {} (a peering carries only traffic for the peer's own blocks).",
+                p.dst, me.id, peer.id, pc.id
+            ),
+            fix: Some(format!("narrow the route to {}'s blocks ({})", peer.id, blocks(peer))),
+        },
+        Some((_, c)) => {
+            let direct = plan
+                .peerings
+                .iter()
+                .find(|q| q.status == PeeringStatus::Active && q.peer_of(&me.id) == Some(&c.id));
+            let explanation = match direct {
+                Some(d) => format!(
+                    "{} lies in {}, which {} reaches directly over {}, not over {}; peering is not transitive, so {} does not forward traffic from {} to {}.",
+                    p.dst, c.id, me.id, d.id, pc.id, peer.id, me.id, c.id
+                ),
+                None => format!(
+                    "{} and {} are not peered; peering is not transitive, so {} does not forward traffic from {} to {}.",
+                    me.id, c.id, peer.id, me.id, c.id
+                ),
+            };
+            Stop {
+                code: TraceCode::NotTransitive,
+                explanation,
+                fix: Some(direct_peering_fix(t, me, c)),
+            }
+        }
+        None => {
             let peer_gateway = t
                 .main_rt
                 .get(&peer.id)
@@ -989,53 +1155,29 @@ fn target_stage(
                             | Target::GatewayEndpoint(_)
                     )
                 });
-            hops.push(|| {
-                peering_hop(
-                    pc,
-                    p,
-                    &format!("{} is not inside {} ({})", p.dst, peer.id, blocks(peer)),
-                    HopResult::Drop,
-                )
-            });
-            if let Some((_, gw)) = peer_gateway {
-                return Err(Stop {
+            match peer_gateway {
+                Some((_, gw)) => Stop {
                     code: TraceCode::EdgeToEdge,
                     explanation: format!(
                         "{} arrives in {} over {} and would leave through {gw}; peering does not support edge-to-edge routing.",
                         p.dst, peer.id, pc.id
                     ),
-                    fix: Some(format!("give {} its own gateway (or NAT) for {} instead of going through {}", me.id, p.dst, peer.id)),
-                });
+                    fix: Some(format!(
+                        "give {} its own gateway (or NAT) for {} instead of going through {}",
+                        me.id, p.dst, peer.id
+                    )),
+                },
+                None => Stop {
+                    code: TraceCode::NotTransitive,
+                    explanation: format!(
+                        "{} is outside {} ({}); a peering carries only traffic for the peer's own blocks.",
+                        p.dst,
+                        peer.id,
+                        blocks(peer)
+                    ),
+                    fix: Some(format!("narrow the route to {}'s blocks ({})", peer.id, blocks(peer))),
+                },
             }
-            // The VPC the sender presumably meant: one holding the address, other than itself and the peer,
-            // preferably one the peer is peered with.
-            let third = plan
-                .vpcs
-                .iter()
-                .enumerate()
-                .filter(|&(i, v)| i != src_vpc && i != peer_i && v.holds(p.dst))
-                .min_by_key(|(_, v)| {
-                    !plan
-                        .peerings
-                        .iter()
-                        .any(|q| q.status.is_live() && q.peer_of(&peer.id) == Some(&v.id))
-                })
-                .map(|(_, v)| v);
-            let (explanation, fix) = match third {
-                Some(c) => (
-                    format!("{} and {} are not peered; peering is not transitive, so {} does not forward traffic from {} to {}.", me.id, c.id, peer.id, me.id, c.id),
-                    Some(direct_peering_fix(t, me, c)),
-                ),
-                None => (
-                    format!("{} is outside {} ({}); a peering carries only traffic for the peer's own blocks.", p.dst, peer.id, blocks(peer)),
-                    Some(format!("narrow the route to {}'s blocks ({})", peer.id, blocks(peer))),
-                ),
-            };
-            Err(Stop {
-                code: TraceCode::NotTransitive,
-                explanation,
-                fix,
-            })
         }
     }
 }
@@ -1052,6 +1194,22 @@ fn direct_peering_fix(t: &Topology, a: &Vpc, c: &Vpc) -> String {
             .map(|&i| t.plan.route_tables[i].id.to_string())
             .unwrap_or_else(|| format!("{}'s route table", v.id))
     };
+    if let Some(direct) = t
+        .plan
+        .peerings
+        .iter()
+        .find(|q| q.status == PeeringStatus::Active && q.peer_of(&a.id) == Some(&c.id))
+    {
+        return format!(
+            "{} and {} are already peered over {}: point the route for {} in {} at {} instead",
+            a.id,
+            c.id,
+            direct.id,
+            c.cidr,
+            table(a),
+            direct.id
+        );
+    }
     let mut fix = format!(
         "Create a peering between {} and {} and add {} → pcx… to {} and {} → pcx… to {}",
         a.id,
@@ -1269,56 +1427,133 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
     p.desc = &request_desc;
     let src_subnet = t.subnet[&src.subnet];
     let src_vpc = t.vpc_of_subnet(src_subnet);
+    // Traffic between two interfaces of one subnet never crosses the subnet's boundary: its network ACL is not
+    // evaluated (either way) and the route table is not consulted; security groups still decide.
+    let same_subnet = t.subnet_contains(src_subnet, dst_addr);
 
-    let outcome = (|| -> Result<Option<(usize, Option<usize>)>, Stop> {
+    let outcome = (|| -> Result<Option<Arrival>, Stop> {
         sg_stage(t, src, true, &p, dst_ep, &mut forward)?;
-        acl_stage(
-            t,
-            src_subnet,
-            Direction::Outbound,
-            &p,
-            TraceCode::NaclDenyOutbound,
-            &mut forward,
-        )?;
-        let route = route_stage(t, src_subnet, &p, &mut forward)?;
-        let (vpc, via) = match target_stage(t, src_vpc, route, &p, &mut forward)? {
-            Next::Exit => return Ok(None),
-            Next::Arrive { vpc, via } => (vpc, via),
+        let (dst_subnet, via) = if same_subnet {
+            same_subnet_hops(t, src_subnet, Stage::NaclOutbound, &p, &mut forward);
+            forward.push(|| Hop {
+                stage: Stage::Route,
+                component: t.table_name(src_subnet).to_string(),
+                lookup: format!("{} is in {}", p.dst, plan.subnets[src_subnet].id),
+                decided_by: "same subnet: delivered directly, the route table is not consulted".into(),
+                candidates: vec![],
+                result: HopResult::Pass,
+            });
+            (src_subnet, None)
+        } else {
+            acl_stage(
+                t,
+                src_subnet,
+                Direction::Outbound,
+                &p,
+                TraceCode::NaclDenyOutbound,
+                &mut forward,
+            )?;
+            let route = route_stage(t, src_subnet, &p, &mut forward)?;
+            let (vpc, via) = match target_stage(t, src_vpc, route, &p, &mut forward)? {
+                Next::Exit => return Ok(None),
+                Next::Arrive { vpc, via } => (vpc, via),
+            };
+            let Some(dst_subnet) = t.subnet_holding(vpc, p.dst) else {
+                return Err(Stop {
+                    code: TraceCode::UnknownDestination,
+                    explanation: format!(
+                        "{} lies in {} but in none of its subnets: nothing there can receive it.",
+                        p.dst, plan.vpcs[vpc].id
+                    ),
+                    fix: None,
+                });
+            };
+            if dst_subnet == src_subnet {
+                // Only when subnets overlap (an invalid plan); treat it as the same subnet.
+                same_subnet_hops(t, src_subnet, Stage::NaclInbound, &p, &mut forward);
+            } else {
+                acl_stage(
+                    t,
+                    dst_subnet,
+                    Direction::Inbound,
+                    &p,
+                    TraceCode::NaclDenyInbound,
+                    &mut forward,
+                )?;
+            }
+            (dst_subnet, via)
         };
-        let Some(dst_subnet) = t.subnet_holding(vpc, p.dst) else {
+        if same_subnet {
+            same_subnet_hops(t, src_subnet, Stage::NaclInbound, &p, &mut forward);
+        }
+        // The interface that receives the packet: the one in the arrival subnet holding the address (with
+        // overlapping VPCs it may not be the endpoint that was named).
+        let receiver = match dst_ep.filter(|d| t.subnet[&d.subnet] == dst_subnet) {
+            Some(d) => Some(d),
+            None => t.interface_at(dst_subnet, p.dst).map(|i| &plan.endpoints[i]),
+        };
+        let Some(receiver) = receiver else {
+            let sn = &plan.subnets[dst_subnet];
+            forward.push(|| Hop {
+                stage: Stage::Deliver,
+                component: sn.id.to_string(),
+                lookup: p.describe(),
+                decided_by: format!("no modelled interface in {} holds {}", sn.id, p.dst),
+                candidates: vec![],
+                result: HopResult::Drop,
+            });
+            let near = if record {
+                t.nearest_endpoints(dst_subnet, p.dst)
+            } else {
+                Vec::new()
+            };
+            let named = match dst_ep {
+                Some(d) => format!(
+                    " ({} is in {}, which the packet does not reach)",
+                    d.label(),
+                    d.subnet
+                ),
+                None => String::new(),
+            };
             return Err(Stop {
                 code: TraceCode::UnknownDestination,
                 explanation: format!(
-                    "{} lies in {} but in none of its subnets.",
-                    p.dst, plan.vpcs[vpc].id
+                    "{} arrives in subnet {} ({}), but no modelled interface holds that address{named}: nothing answers. {}",
+                    p.dst,
+                    sn.id,
+                    sn.cidr,
+                    if near.is_empty() {
+                        format!("{} has no endpoints.", sn.id)
+                    } else {
+                        format!("Nearest endpoints: {}.", near.join(", "))
+                    }
                 ),
-                fix: None,
+                fix: Some(format!(
+                    "trace to an endpoint of {} (or add an endpoint holding {})",
+                    sn.id, p.dst
+                )),
             });
         };
-        acl_stage(
-            t,
-            dst_subnet,
-            Direction::Inbound,
-            &p,
-            TraceCode::NaclDenyInbound,
-            &mut forward,
-        )?;
-        if let Some(d) = dst_ep.filter(|d| t.subnet[&d.subnet] == dst_subnet) {
-            sg_stage(t, d, false, &p, Some(src), &mut forward)?;
-        }
+        sg_stage(t, receiver, false, &p, Some(src), &mut forward)?;
         forward.push(|| Hop {
             stage: Stage::Deliver,
-            component: dst_ep
-                .map(|d| d.id.to_string())
-                .unwrap_or_else(|| plan.subnets[dst_subnet].id.to_string()),
+            component: receiver.id.to_string(),
             lookup: p.describe(),
             decided_by: "delivered".into(),
             candidates: vec![],
             result: HopResult::Pass,
         });
-        Ok(Some((dst_subnet, via)))
+        Ok(Some(Arrival {
+            subnet: dst_subnet,
+            via,
+            receiver,
+        }))
     })();
-    let (dst_subnet, via) = match outcome {
+    let Arrival {
+        subnet: dst_subnet,
+        via,
+        receiver,
+    } = match outcome {
         Err(s) => return Ok(dropped(s.code, s.explanation, s.fix, forward, ret, notes)),
         Ok(None) => {
             return Ok(Trace {
@@ -1341,19 +1576,28 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
         }
         Ok(Some(x)) => x,
     };
-    if let Some(d) = dst_ep {
-        if flow.protocol.has_ports() && !d.ports.is_empty() && !d.ports.contains(&port.from) {
-            notes.push(format!(
-                "{} declares listening ports {} and does not listen on {}: the connection would be refused.",
-                d.label(),
-                d.ports
-                    .iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                port.from
-            ));
-        }
+    if let Some(d) = dst_ep.filter(|d| d.id != receiver.id) {
+        notes.push(format!(
+            "{} is held in {} by {}, not by {}: the packet reaches {} (overlapping addresses).",
+            p.dst,
+            dst_subnet_name(t, dst_subnet),
+            receiver.label(),
+            d.label(),
+            receiver.label()
+        ));
+    }
+    if flow.protocol.has_ports() && !receiver.ports.is_empty() && !receiver.ports.contains(&port.from) {
+        notes.push(format!(
+            "{} declares listening ports {} and does not listen on {}: the connection would be refused.",
+            receiver.label(),
+            receiver
+                .ports
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            port.from
+        ));
     }
 
     // The reply: stateless ACLs on the ephemeral ports, and the route back.
@@ -1372,6 +1616,19 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
     let reply_desc = if record { reply.format() } else { String::new() };
     reply.desc = &reply_desc;
     let back = (|| -> StageResult {
+        if dst_subnet == src_subnet {
+            same_subnet_hops(t, dst_subnet, Stage::NaclOutbound, &reply, &mut ret);
+            ret.push(|| Hop {
+                stage: Stage::Route,
+                component: t.table_name(dst_subnet).to_string(),
+                lookup: format!("{} is in {} (reply)", reply.dst, plan.subnets[dst_subnet].id),
+                decided_by: "same subnet: delivered directly, the route table is not consulted".into(),
+                candidates: vec![],
+                result: HopResult::Pass,
+            });
+            same_subnet_hops(t, src_subnet, Stage::NaclInbound, &reply, &mut ret);
+            return Ok(());
+        }
         acl_stage(
             t,
             dst_subnet,
@@ -1400,10 +1657,10 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
         explanation: if !record {
             String::new()
         } else {
-            let target = dst_ep.map(|d| d.label()).unwrap_or_else(|| p.dst.to_string());
             format!(
-                "{} reaches {target} with {}{} {}, and the reply returns.",
+                "{} reaches {} with {}{} {}, and the reply returns.",
                 src.label(),
+                receiver.label(),
                 p.protocol,
                 if p.protocol.has_ports() {
                     format!(" port {}", port.from)
@@ -1411,6 +1668,7 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
                     String::new()
                 },
                 match via {
+                    None if dst_subnet == src_subnet => "inside its subnet".to_string(),
                     None => "inside its VPC".to_string(),
                     Some(pi) => format!("over {}", plan.peerings[pi].id),
                 }
@@ -1421,6 +1679,33 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
         return_path: ret.hops,
         notes,
     })
+}
+
+/// Where a request arrived: the subnet, the peering it came over (`None`: inside the VPC), and the interface
+/// that received it.
+struct Arrival<'p> {
+    subnet: usize,
+    via: Option<usize>,
+    receiver: &'p Endpoint,
+}
+
+fn dst_subnet_name(t: &Topology, subnet: usize) -> String {
+    t.plan.subnets[subnet].id.to_string()
+}
+
+/// The hop of a network ACL that is not evaluated because the traffic stays inside one subnet.
+fn same_subnet_hops(t: &Topology, subnet: usize, stage: Stage, p: &Packet, hops: &mut Rec) {
+    hops.push(|| Hop {
+        stage,
+        component: match t.subnet_acl[subnet] {
+            Some(a) => t.plan.network_acls[a].id.to_string(),
+            None => t.plan.subnets[subnet].id.to_string(),
+        },
+        lookup: p.describe(),
+        decided_by: "same subnet: network ACL not evaluated".into(),
+        candidates: vec![],
+        result: HopResult::Pass,
+    });
 }
 
 /// A trace as readable text: verdict, explanation, fix, then the hops.
@@ -1464,11 +1749,10 @@ pub fn render_text(flow: &Flow, tr: &Trace) -> String {
     };
     section("request", &tr.forward);
     section("reply", &tr.return_path);
-    out.push_str(
-        &format!("verdict: {:?} ({})\n", tr.disposition, tr.code)
-            .to_uppercase()
-            .replacen("VERDICT", "verdict", 1),
-    );
+    match verdict_words(tr.disposition, tr.code) {
+        (Some(word), code) => out.push_str(&format!("verdict: {word} ({code})\n")),
+        (None, code) => out.push_str(&format!("verdict: {code}\n")),
+    }
     out.push_str(&format!("why: {}\n", tr.explanation));
     if let Some(fix) = &tr.fix {
         out.push_str(&format!("fix: {fix}\n"));

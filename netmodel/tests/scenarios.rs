@@ -585,3 +585,121 @@ fn ipv6_peering_works_like_ipv4() {
         TraceCode::NaclDenyOutbound
     );
 }
+
+/// A custom ACL that denies port 443 both ways, and a second host in a's subnet.
+fn denying_acl_and_a_neighbour(net: Net) -> Net {
+    net.edit(|p| {
+        p["network_acls"][0]["entries"] = json!([
+            {"rule": 50, "direction": "outbound", "protocol": "tcp", "ports": "443", "cidr": "0.0.0.0/0", "action": "deny"},
+            {"rule": 50, "direction": "inbound", "protocol": "tcp", "ports": "443", "cidr": "0.0.0.0/0", "action": "deny"},
+            {"rule": 100, "direction": "inbound", "protocol": "all", "cidr": "0.0.0.0/0", "action": "allow"},
+            {"rule": 100, "direction": "outbound", "protocol": "all", "cidr": "0.0.0.0/0", "action": "allow"}]);
+        p["endpoints"].as_array_mut().unwrap().push(
+            json!({"id": "a-host2", "subnet": "a-sn", "ipv4": "10.0.1.11", "security_groups": ["a-sg"]}),
+        );
+    })
+}
+
+#[test]
+fn network_acl_is_not_evaluated_between_interfaces_of_one_subnet() {
+    let plan = denying_acl_and_a_neighbour(Net::new().vpc("a", "10.0.0.0/16")).build();
+    let t = run(&plan, "a-host", "a-host2", 443);
+    assert_eq!(t.code, TraceCode::Accepted, "{}", t.explanation);
+    let same_subnet: Vec<_> = t
+        .forward
+        .iter()
+        .chain(&t.return_path)
+        .filter(|h| h.decided_by == "same subnet: network ACL not evaluated")
+        .collect();
+    assert_eq!(same_subnet.len(), 4, "outbound and inbound, request and reply");
+    // The security groups still decide: port 22 is not allowed in by a-sg.
+    assert_eq!(run(&plan, "a-host", "a-host2", 22).code, TraceCode::SgDenyIngress);
+    // Across subnets the same ACL drops it.
+    let across = denying_acl_and_a_neighbour(Net::new().vpc("a", "10.0.0.0/16"))
+        .edit(|p| {
+            p["subnets"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"id": "a-sn2", "vpc": "a", "cidr": "10.0.2.0/24"}));
+            p["endpoints"][1]["subnet"] = json!("a-sn2");
+            p["endpoints"][1]["ipv4"] = json!("10.0.2.11");
+        })
+        .build();
+    assert_eq!(code(&across, "a-host", "a-host2"), TraceCode::NaclDenyOutbound);
+}
+
+#[test]
+fn third_vpc_behind_a_peer_with_an_internet_gateway_is_not_transitive() {
+    // A peers with B, B with C; B has a default route to its internet gateway. A's route for C's block over
+    // the A–B peering is a transitive attempt (fixed by peering A and C), not edge-to-edge routing.
+    let plan = Net::new()
+        .vpc("a", "10.0.0.0/16")
+        .vpc("b", "172.16.0.0/16")
+        .vpc("c", "192.168.0.0/16")
+        .link("pcx-ab", "a", "b")
+        .link("pcx-bc", "b", "c")
+        .edit(|p| p["gateways"] = json!([{"id": "igw-b", "vpc": "b", "kind": "internet"}]))
+        .route("b", "0.0.0.0/0", json!({"internet_gateway": "igw-b"}))
+        .route("a", "192.168.0.0/16", json!({"peering": "pcx-ab"}))
+        .build();
+    let t = run(&plan, "a-host", "c-host", 443);
+    assert_eq!(t.code, TraceCode::NotTransitive, "{}", t.explanation);
+    let fix = t.fix.unwrap();
+    assert!(fix.starts_with("Create a peering between a and c"), "{fix}");
+    // Outside every modelled VPC, the same route is edge-to-edge.
+    let plan = Net::new()
+        .vpc("a", "10.0.0.0/16")
+        .vpc("b", "172.16.0.0/16")
+        .link("pcx-ab", "a", "b")
+        .edit(|p| p["gateways"] = json!([{"id": "igw-b", "vpc": "b", "kind": "internet"}]))
+        .route("b", "0.0.0.0/0", json!({"internet_gateway": "igw-b"}))
+        .route("a", "0.0.0.0/0", json!({"peering": "pcx-ab"}))
+        .build();
+    assert_eq!(code(&plan, "a-host", "198.51.100.7"), TraceCode::EdgeToEdge);
+}
+
+#[test]
+fn address_no_interface_holds_is_unknown_destination() {
+    let plan = Net::new()
+        .vpc("a", "10.0.0.0/16")
+        .vpc("b", "172.16.0.0/16")
+        .link("pcx-ab", "a", "b")
+        .build();
+    let t = run(&plan, "a-host", "172.16.1.99", 443);
+    assert_eq!(t.code, TraceCode::UnknownDestination);
+    assert!(t.explanation.contains("b-sn"), "{}", t.explanation);
+    assert!(
+        t.explanation.contains("b-host (172.16.1.10)"),
+        "nearest endpoint named: {}",
+        t.explanation
+    );
+    assert!(t.return_path.is_empty(), "no host, so no reply is evaluated");
+    // In the source's own subnet too (no ACL crossed).
+    assert_eq!(code(&plan, "a-host", "10.0.1.99"), TraceCode::UnknownDestination);
+    // The destination subnet's inbound ACL is still checked first.
+    let denied = Net::new()
+        .vpc("a", "10.0.0.0/16")
+        .vpc("b", "172.16.0.0/16")
+        .link("pcx-ab", "a", "b")
+        .edit(|p| {
+            p["network_acls"][1]["entries"][0]["action"] = json!("deny");
+        })
+        .build();
+    assert_eq!(code(&denied, "a-host", "172.16.1.99"), TraceCode::NaclDenyInbound);
+    // A reply ACL that would deny does not matter: nothing replies.
+    let no_reply = Net::new()
+        .vpc("a", "10.0.0.0/16")
+        .vpc("b", "172.16.0.0/16")
+        .link("pcx-ab", "a", "b")
+        .edit(|p| {
+            p["network_acls"][1]["entries"][1]["action"] = json!("deny");
+        })
+        .build();
+    assert_eq!(
+        code(&no_reply, "a-host", "172.16.1.99"),
+        TraceCode::UnknownDestination
+    );
+    assert_eq!(code(&no_reply, "a-host", "b-host"), TraceCode::ReturnNaclDeny);
+    // Outside every modelled network the routing verdicts stay.
+    assert_eq!(code(&plan, "a-host", "198.51.100.7"), TraceCode::NoRoute);
+}
