@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    cidr::{free_block, overlapping_pairs, Cidr},
+    cidr::{overlapping_pairs, Cidr, FreeSpace},
     ids::*,
     model::*,
 };
@@ -195,7 +195,15 @@ fn cidr_overlaps(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
             owner.push(i);
         }
     }
-    let all_used: Vec<Cidr> = blocks.clone();
+    // One index of the used space answers every suggestion: each VPC to renumber gets one block (the same in
+    // every finding that names it), and no two VPCs are offered the same space.
+    let mut free = FreeSpace::new(&blocks);
+    let mut offered: BTreeMap<(VpcId, u8), Option<Cidr>> = BTreeMap::new();
+    let mut suggest = |vpc: &Vpc, len: u8| -> Option<Cidr> {
+        *offered
+            .entry((vpc.id.clone(), len))
+            .or_insert_with(|| free.take(len))
+    };
     let mut pairs: BTreeMap<(usize, usize), (Cidr, Cidr)> = BTreeMap::new();
     for o in overlapping_pairs(&blocks) {
         let (va, vb) = (owner[o.a], owner[o.b]);
@@ -222,7 +230,7 @@ fn cidr_overlaps(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
                 b.label()
             ),
         );
-        if let Some(free) = free_block(&all_used, b.cidr.prefix_len()) {
+        if let Some(free) = suggest(b, b.cidr.prefix_len()) {
             d = d.with_fix(format!("renumber {} to a free block such as {free}", b.id));
         }
         out.push(d);
@@ -249,7 +257,7 @@ fn cidr_overlaps(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
                     p.id
                 ),
             );
-            if let Some(free) = free_block(&all_used, y.prefix_len()) {
+            if let Some(free) = suggest(b, y.prefix_len()) {
                 d = d.with_fix(format!(
                     "renumber {} to a free block such as {free}, then request the peering again",
                     b.id
