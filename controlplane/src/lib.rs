@@ -8,6 +8,7 @@ pub mod error;
 pub mod handlers;
 pub mod plans;
 pub mod resources;
+pub mod routes;
 pub mod service;
 pub mod store;
 pub mod wire;

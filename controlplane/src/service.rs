@@ -13,7 +13,7 @@ use axum::{
     extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request},
     http::{request::Parts, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::{delete, get, post},
+    routing::get,
     Json, Router,
 };
 use serde::{de::DeserializeOwned, Serialize};
@@ -22,7 +22,7 @@ use sqlx::Row;
 
 use crate::{
     error::{error_response, ApiError},
-    handlers,
+    routes::{operations, ApiDoc},
     store::Store,
     wire,
 };
@@ -260,126 +260,6 @@ async fn method_not_allowed() -> Response {
     )
 }
 
-/// Every `/v1` route, as (method, path) — the security tests walk this list, and a test checks it against the
-/// OpenAPI document. `/v1/openapi.json` is public and not in it.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("POST", "/v1/vpcs"),
-    ("GET", "/v1/vpcs"),
-    ("GET", "/v1/vpcs/{id}"),
-    ("PATCH", "/v1/vpcs/{id}"),
-    ("DELETE", "/v1/vpcs/{id}"),
-    ("POST", "/v1/subnets"),
-    ("GET", "/v1/subnets"),
-    ("GET", "/v1/subnets/{id}"),
-    ("DELETE", "/v1/subnets/{id}"),
-    ("POST", "/v1/route-tables"),
-    ("GET", "/v1/route-tables"),
-    ("GET", "/v1/route-tables/{id}"),
-    ("DELETE", "/v1/route-tables/{id}"),
-    ("POST", "/v1/route-tables/{id}/routes"),
-    ("DELETE", "/v1/route-tables/{id}/routes"),
-    ("POST", "/v1/route-tables/{id}/associations"),
-    ("DELETE", "/v1/route-tables/{id}/associations/{subnet_id}"),
-    ("POST", "/v1/security-groups"),
-    ("GET", "/v1/security-groups"),
-    ("GET", "/v1/security-groups/{id}"),
-    ("PATCH", "/v1/security-groups/{id}"),
-    ("DELETE", "/v1/security-groups/{id}"),
-    ("POST", "/v1/security-groups/{id}/rules"),
-    ("DELETE", "/v1/security-groups/{id}/rules/{rule_id}"),
-    ("POST", "/v1/network-acls"),
-    ("GET", "/v1/network-acls"),
-    ("GET", "/v1/network-acls/{id}"),
-    ("DELETE", "/v1/network-acls/{id}"),
-    ("POST", "/v1/network-acls/{id}/entries"),
-    (
-        "DELETE",
-        "/v1/network-acls/{id}/entries/{direction}/{rule_number}",
-    ),
-    ("POST", "/v1/network-acls/{id}/associations"),
-    ("POST", "/v1/endpoints"),
-    ("GET", "/v1/endpoints"),
-    ("GET", "/v1/endpoints/{id}"),
-    ("PATCH", "/v1/endpoints/{id}"),
-    ("DELETE", "/v1/endpoints/{id}"),
-    ("POST", "/v1/vpc-peering"),
-    ("GET", "/v1/vpc-peering"),
-    ("GET", "/v1/vpc-peering/{id}"),
-    ("DELETE", "/v1/vpc-peering/{id}"),
-    ("POST", "/v1/vpc-peering/{id}/accept"),
-    ("POST", "/v1/vpc-peering/{id}/reject"),
-];
-
-/// The OpenAPI 3.1 document, generated from the handlers' annotations.
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "NFYio-compatible VPC control plane (Peerplan)",
-        description = "Accounts, VPC resources and the VPC peering lifecycle, as in the NFYio VPC peering document; AWS semantics where it is silent."
-    ),
-    paths(
-        handlers::create_vpc,
-            handlers::list_vpcs,
-            handlers::get_vpc,
-            handlers::update_vpc,
-            handlers::delete_vpc,
-            handlers::create_subnet,
-            handlers::list_subnets,
-            handlers::get_subnet,
-            handlers::delete_subnet,
-            handlers::create_route_table,
-            handlers::list_route_tables,
-            handlers::get_route_table,
-            handlers::delete_route_table,
-            handlers::add_route,
-            handlers::delete_route,
-            handlers::associate_route_table,
-            handlers::disassociate_route_table,
-            handlers::create_security_group,
-            handlers::list_security_groups,
-            handlers::get_security_group,
-            handlers::update_security_group,
-            handlers::delete_security_group,
-            handlers::add_sg_rule,
-            handlers::delete_sg_rule,
-            handlers::create_network_acl,
-            handlers::list_network_acls,
-            handlers::get_network_acl,
-            handlers::delete_network_acl,
-            handlers::add_acl_entry,
-            handlers::delete_acl_entry,
-            handlers::associate_network_acl,
-            handlers::create_endpoint,
-            handlers::list_endpoints,
-            handlers::get_endpoint,
-            handlers::update_endpoint,
-            handlers::delete_endpoint,
-            handlers::create_peering,
-            handlers::list_peerings,
-            handlers::get_peering,
-            handlers::delete_peering,
-            handlers::accept_peering,
-            handlers::reject_peering
-    ),
-    components(schemas(wire::ErrorBody, wire::ErrorDetail)),
-    modifiers(&BearerAuth),
-    tags(
-        (name = "vpcs"), (name = "subnets"), (name = "route-tables"), (name = "security-groups"),
-        (name = "network-acls"), (name = "endpoints"), (name = "vpc-peering")
-    )
-)]
-pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
-    }
-}
-
 async fn openapi_json() -> Response {
     static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let body = DOC.get_or_init(|| {
@@ -396,95 +276,11 @@ async fn openapi_json() -> Response {
 
 /// The `/v1` router (nest it at the root; its paths include `/v1`).
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/v1/openapi.json", get(openapi_json))
-        .route("/v1/vpcs", post(handlers::create_vpc).get(handlers::list_vpcs))
-        .route(
-            "/v1/vpcs/{id}",
-            get(handlers::get_vpc)
-                .patch(handlers::update_vpc)
-                .delete(handlers::delete_vpc),
-        )
-        .route(
-            "/v1/subnets",
-            post(handlers::create_subnet).get(handlers::list_subnets),
-        )
-        .route(
-            "/v1/subnets/{id}",
-            get(handlers::get_subnet).delete(handlers::delete_subnet),
-        )
-        .route(
-            "/v1/route-tables",
-            post(handlers::create_route_table).get(handlers::list_route_tables),
-        )
-        .route(
-            "/v1/route-tables/{id}",
-            get(handlers::get_route_table).delete(handlers::delete_route_table),
-        )
-        .route(
-            "/v1/route-tables/{id}/routes",
-            post(handlers::add_route).delete(handlers::delete_route),
-        )
-        .route(
-            "/v1/route-tables/{id}/associations",
-            post(handlers::associate_route_table),
-        )
-        .route(
-            "/v1/route-tables/{id}/associations/{subnet_id}",
-            delete(handlers::disassociate_route_table),
-        )
-        .route(
-            "/v1/security-groups",
-            post(handlers::create_security_group).get(handlers::list_security_groups),
-        )
-        .route(
-            "/v1/security-groups/{id}",
-            get(handlers::get_security_group)
-                .patch(handlers::update_security_group)
-                .delete(handlers::delete_security_group),
-        )
-        .route("/v1/security-groups/{id}/rules", post(handlers::add_sg_rule))
-        .route(
-            "/v1/security-groups/{id}/rules/{rule_id}",
-            delete(handlers::delete_sg_rule),
-        )
-        .route(
-            "/v1/network-acls",
-            post(handlers::create_network_acl).get(handlers::list_network_acls),
-        )
-        .route(
-            "/v1/network-acls/{id}",
-            get(handlers::get_network_acl).delete(handlers::delete_network_acl),
-        )
-        .route("/v1/network-acls/{id}/entries", post(handlers::add_acl_entry))
-        .route(
-            "/v1/network-acls/{id}/entries/{direction}/{rule_number}",
-            delete(handlers::delete_acl_entry),
-        )
-        .route(
-            "/v1/network-acls/{id}/associations",
-            post(handlers::associate_network_acl),
-        )
-        .route(
-            "/v1/endpoints",
-            post(handlers::create_endpoint).get(handlers::list_endpoints),
-        )
-        .route(
-            "/v1/endpoints/{id}",
-            get(handlers::get_endpoint)
-                .patch(handlers::update_endpoint)
-                .delete(handlers::delete_endpoint),
-        )
-        .route(
-            "/v1/vpc-peering",
-            post(handlers::create_peering).get(handlers::list_peerings),
-        )
-        .route(
-            "/v1/vpc-peering/{id}",
-            get(handlers::get_peering).delete(handlers::delete_peering),
-        )
-        .route("/v1/vpc-peering/{id}/accept", post(handlers::accept_peering))
-        .route("/v1/vpc-peering/{id}/reject", post(handlers::reject_peering))
+    let mut router = Router::new().route("/v1/openapi.json", get(openapi_json));
+    for op in operations() {
+        router = router.route(&op.path, op.route);
+    }
+    router
         .route("/v1/{*rest}", axum::routing::any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
