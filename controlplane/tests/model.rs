@@ -1,10 +1,11 @@
 //! Model-based test: random sequences of create / accept / reject / delete / expire operations by three
 //! accounts, against a small reference model of the rules. The service (over HTTP) agrees at every step: the
-//! same HTTP status, the same error code, the same resulting peering status.
+//! same HTTP status, the same error code, the same resulting peering status. Each sequence runs on SQLite and,
+//! when configured, on PostgreSQL.
 
 mod common;
 
-use common::{start_with, Api};
+use common::{backends, start_with, Api};
 use controlplane::store::Limits;
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -196,13 +197,13 @@ impl Model {
     }
 }
 
-async fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
+async fn run_case(backend: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let limits = Limits {
         active_per_vpc: 2,
         pending_per_account: 2,
         ..Limits::default()
     };
-    let server = start_with("sqlite", limits.clone(), 1e9).await;
+    let server = start_with(backend, limits.clone(), 1e9).await;
     let mut accounts = Vec::new();
     for name in ["A", "B", "C"] {
         accounts.push(Api::new_account(&server, name).await);
@@ -272,7 +273,7 @@ async fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
         };
         let (e_status, e_code, e_peering) = expected;
-        prop_assert_eq!(status, e_status, "step {}: {:?} → {}", step, op, body);
+        prop_assert_eq!(status, e_status, "{} step {}: {:?} → {}", backend, step, op, body);
         if let Some(code) = e_code {
             prop_assert_eq!(
                 body["error"]["code"].as_str(),
@@ -310,6 +311,8 @@ proptest! {
     #[test]
     fn service_agrees_with_the_model(ops in proptest::collection::vec(op(), 1..25)) {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(run_case(ops))?;
+        for backend in backends() {
+            rt.block_on(run_case(backend, ops.clone()))?;
+        }
     }
 }
