@@ -1,6 +1,8 @@
 //! Snapshot tests of every text export for the seed sample, the transitive (three-VPC) sample and a
 //! multi-account, inter-region sample; the SVG map is valid XML naming every VPC and peering; the PNG decodes at
-//! the layout's size; the HTML page renders the same documentation and never passes markup through.
+//! the layout's size and matches a committed reference render (the shipped font, not the machine's); a map beyond
+//! the PNG pixel budget is scaled down to fit; the HTML page renders the same documentation and never passes
+//! markup through.
 
 use netmodel::{
     check,
@@ -136,9 +138,123 @@ fn png_map_decodes_at_the_layout_size_and_is_drawn() {
         let dark = img.pixels().filter(|p| p.0.iter().all(|c| *c < 100)).count();
         assert!(dark > 500, "{name}: only {dark} dark pixels");
     }
-    // The same plan draws the same pixels (the font is shipped, not looked up on the machine).
+}
+
+/// The seed's map as rendered with the shipped DejaVu Sans (`netmodel/fonts/`), committed. Set
+/// `PEERPLAN_BLESS=1` to rewrite it after a deliberate change to the drawing.
+const SEED_MAP_REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/seed-map.png");
+
+#[test]
+fn png_map_matches_the_committed_reference_render() {
+    // Comparing two renders in one process cannot tell the shipped font from one looked up on the machine (the
+    // machine has DejaVu fonts too); a reference rendered with the shipped font and its rasterizer can.
     let (_, seed) = &samples()[0];
-    assert_eq!(map::png(seed).unwrap(), map::png(seed).unwrap());
+    let png = map::png(seed).unwrap();
+    if std::env::var_os("PEERPLAN_BLESS").is_some() {
+        std::fs::write(SEED_MAP_REFERENCE, &png).unwrap();
+    }
+    let decode = |bytes: &[u8]| {
+        image::load_from_memory_with_format(bytes, image::ImageFormat::Png)
+            .unwrap()
+            .to_rgb8()
+    };
+    let reference = decode(&std::fs::read(SEED_MAP_REFERENCE).expect("the committed reference render"));
+    let actual = decode(&png);
+    assert_eq!(actual.dimensions(), reference.dimensions(), "the seed map's size");
+    let differ = actual
+        .pixels()
+        .zip(reference.pixels())
+        .filter(|(a, b)| a != b)
+        .count();
+    if differ > 0 {
+        let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("seed-map.actual.png");
+        std::fs::write(&out, &png).unwrap();
+        panic!(
+            "{differ} pixels differ from {SEED_MAP_REFERENCE} (this render: {}); a font other than the shipped \
+             DejaVu Sans, or a changed drawing (then PEERPLAN_BLESS=1)",
+            out.display()
+        );
+    }
+    // The same plan draws the same pixels.
+    assert_eq!(png, map::png(seed).unwrap());
+}
+
+#[test]
+fn png_of_a_map_beyond_the_pixel_budget_is_scaled_down_to_fit_with_a_note() {
+    let plan = netmodel::generate::generate(&netmodel::generate::GenerateOptions {
+        vpcs: 1_000,
+        subnets_per_vpc: 1,
+        endpoints_per_subnet: 0,
+        seed: 1,
+    })
+    .unwrap();
+    let layout = map_layout(&plan);
+    let full = u64::from(layout.width) * u64::from(layout.height);
+    assert!(
+        full > map::MAX_PNG_PIXELS,
+        "{}×{} fits already",
+        layout.width,
+        layout.height
+    );
+
+    let png = map::png(&plan).expect("a PNG of any plan");
+    let img = image::load_from_memory_with_format(&png, image::ImageFormat::Png)
+        .unwrap()
+        .to_rgb8();
+    let (w, h) = img.dimensions();
+    let pixels = u64::from(w) * u64::from(h);
+    assert!(pixels <= map::MAX_PNG_PIXELS, "{w}×{h} is over the budget");
+    // Scaled just enough: the image uses most of the budget, at the layout's proportions (plus the note band).
+    assert!(
+        pixels * 10 > map::MAX_PNG_PIXELS * 9,
+        "{w}×{h} is needlessly small"
+    );
+    let scale = map::png_scale(&plan);
+    assert!(scale < 1.0 && scale > 0.5, "scale {scale}");
+    assert_eq!(w, (f64::from(layout.width) * scale).ceil() as u32);
+    let band = h - (f64::from(layout.height) * scale).ceil() as u32;
+    assert!((20..=60).contains(&band), "a note band of {band} pixels");
+    // The band: the note's background with dark text on it.
+    let note_bg = image::Rgb([254, 243, 199]);
+    let is_dark = |p: &image::Rgb<u8>| p.0.iter().all(|c| *c < 100);
+    let band_pixels: Vec<image::Rgb<u8>> = (0..band)
+        .flat_map(|y| (0..w.min(700)).map(move |x| (x, y)))
+        .map(|(x, y)| *img.get_pixel(x, y))
+        .collect();
+    let background = band_pixels.iter().filter(|p| **p == note_bg).count();
+    assert!(background > band_pixels.len() / 2, "no note band");
+    let text = band_pixels.iter().filter(|p| is_dark(p)).count();
+    assert!(text > 300, "only {text} dark pixels in the note band");
+    // The map below it: boxes and peering lines.
+    let dark = img
+        .pixels()
+        .skip((band * w) as usize)
+        .filter(|p| is_dark(p))
+        .count();
+    assert!(dark > 100_000, "only {dark} dark pixels in the map");
+}
+
+#[test]
+fn png_of_a_map_far_beyond_the_pixel_budget_is_drawn_too() {
+    // Two VPCs ten million pixels apart: a scale of a few percent, and the note still fits.
+    let mut plan = Plan::from_json(include_str!("../../examples/seed.json")).unwrap();
+    plan.vpcs[1].position = Some(netmodel::model::Position {
+        x: 10_000_000.0,
+        y: 0.0,
+    });
+    plan.vpcs[0].position = Some(netmodel::model::Position { x: 0.0, y: 0.0 });
+    let png = map::png(&plan).expect("a PNG of any plan");
+    let img = image::load_from_memory_with_format(&png, image::ImageFormat::Png)
+        .unwrap()
+        .to_rgb8();
+    let (w, h) = img.dimensions();
+    assert!(
+        u64::from(w) * u64::from(h) <= map::MAX_PNG_PIXELS,
+        "{w}×{h} is over the budget"
+    );
+    let scale = map::png_scale(&plan);
+    assert!(scale < 0.1, "scale {scale}");
+    assert!(h > 40 && w >= 760, "{w}×{h}");
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! The peering map drawn with plotters: SVG (text as text) and PNG (text rasterized with the DejaVu Sans font
 //! shipped in `netmodel/fonts/`, so a PNG is the same on every machine). Boxes are placed by
-//! [`super::map_layout`]: the UI's positions when every VPC has one, else by account and region.
+//! [`super::map_layout`]: the UI's positions when every VPC has one, else by account and region. A map larger
+//! than a PNG's pixel budget is drawn scaled down to fit, with a note above it saying so ([`png_scale`]).
 
 use std::sync::Once;
 
 use image::ImageEncoder;
 use plotters::{
-    coord::Shift,
+    coord::CoordTranslate,
     element::DashedPathElement,
     prelude::*,
     style::{FontStyle, RGBColor},
@@ -18,8 +19,12 @@ use crate::model::{PeeringStatus, Plan};
 /// DejaVu Sans (Bitstream Vera licence, in `fonts/DejaVu-LICENSE.txt`).
 const FONT: &[u8] = include_bytes!("../../fonts/DejaVuSans.ttf");
 const FAMILY: &str = "sans-serif";
-/// Largest PNG drawn (40 megapixels, 120 MB of RGB while drawing).
-const MAX_PNG_PIXELS: u64 = 40_000_000;
+/// Largest PNG drawn (40 megapixels, 120 MB of RGB while drawing); a larger map is scaled down to fit.
+pub const MAX_PNG_PIXELS: u64 = 40_000_000;
+/// Height of the band above a scaled-down map that holds the note, in pixels.
+const NOTE_BAND: u32 = 40;
+/// Narrowest scaled-down PNG, so that the note fits (the map is drawn at the left).
+const NOTE_MIN_WIDTH: u32 = 760;
 
 /// What drawing a map can fail with (plotters and PNG encoding errors, as text).
 #[derive(Debug, thiserror::Error)]
@@ -67,18 +72,85 @@ fn font(size: f64, color: RGBColor) -> TextStyle<'static> {
     (FAMILY, size).into_font().color(&color)
 }
 
+/// Map coordinates (those of [`map_layout`]) to image pixels: scaled by `factor`, then moved down by `top`.
+/// At factor 1 and top 0 it is the identity, so the SVG and a PNG that fits are drawn exactly as laid out.
+#[derive(Clone, Copy, Debug)]
+struct Scaled {
+    factor: f64,
+    top: i32,
+}
+
+impl Scaled {
+    const IDENTITY: Scaled = Scaled { factor: 1.0, top: 0 };
+
+    /// A font of `size` map pixels, at this scale (at least one image pixel).
+    fn font(&self, size: f64, color: RGBColor) -> TextStyle<'static> {
+        font((size * self.factor).max(1.0), color)
+    }
+
+    /// A line `width` map pixels wide, at this scale (at least one image pixel).
+    fn stroke(&self, color: RGBColor, width: u32) -> ShapeStyle {
+        let w = (f64::from(width) * self.factor).round().max(1.0) as u32;
+        color.stroke_width(w)
+    }
+}
+
+impl CoordTranslate for Scaled {
+    type From = (i32, i32);
+    fn translate(&self, &(x, y): &(i32, i32)) -> (i32, i32) {
+        let scale = |v: i32| (f64::from(v) * self.factor).round() as i32;
+        (scale(x), scale(y) + self.top)
+    }
+}
+
+/// The factor a PNG of this plan's map is drawn at: 1 when the map fits in [`MAX_PNG_PIXELS`], else the largest
+/// that makes the image (with its note band, at least [`NOTE_MIN_WIDTH`] wide) fit.
+pub fn png_scale(plan: &Plan) -> f64 {
+    let layout = map_layout(plan);
+    png_size(layout.width, layout.height).0
+}
+
+/// The scale and the image size (width, height, note band) for a map of `w`×`h`.
+fn png_size(w: u32, h: u32) -> (f64, u32, u32, u32) {
+    if u64::from(w) * u64::from(h) <= MAX_PNG_PIXELS {
+        return (1.0, w, h, 0);
+    }
+    let mut factor = (MAX_PNG_PIXELS as f64 / (f64::from(w) * f64::from(h))).sqrt();
+    loop {
+        let iw = ((f64::from(w) * factor).ceil() as u32).max(NOTE_MIN_WIDTH);
+        let ih = (f64::from(h) * factor).ceil() as u32 + NOTE_BAND;
+        if u64::from(iw) * u64::from(ih) <= MAX_PNG_PIXELS {
+            return (factor, iw, ih, NOTE_BAND);
+        }
+        factor *= 0.99;
+    }
+}
+
+/// The scale as a percentage for the note: "40%", "4.5%", "0.25%".
+fn percent(factor: f64) -> String {
+    let p = factor * 100.0;
+    let text = if p >= 10.0 {
+        format!("{:.0}", p.floor())
+    } else if p >= 1.0 {
+        format!("{:.1}", (p * 10.0).floor() / 10.0)
+    } else {
+        format!("{:.2}", (p * 100.0).floor() / 100.0)
+    };
+    format!("{text}%")
+}
+
 fn draw<DB: DrawingBackend>(
     plan: &Plan,
     layout: &MapLayout,
-    root: &DrawingArea<DB, Shift>,
+    root: &DrawingArea<DB, Scaled>,
 ) -> Result<(), MapError> {
-    root.fill(&WHITE).map_err(err)?;
+    let pen = *root.as_coord_spec();
     let title = if plan.name.is_empty() {
         "Peering map"
     } else {
         &plan.name
     };
-    root.draw(&Text::new(title.to_string(), (24, 16), font(22.0, INK)))
+    root.draw(&Text::new(title.to_string(), (24, 16), pen.font(22.0, INK)))
         .map_err(err)?;
     let center = |i: usize| {
         let (x, y) = layout.boxes[i].1;
@@ -93,7 +165,7 @@ fn draw<DB: DrawingBackend>(
         };
         let (from, to) = (center(a), center(b));
         let color = edge_color(p.status);
-        let style = color.stroke_width(3);
+        let style = pen.stroke(color, 3);
         if p.status == PeeringStatus::Pending {
             root.draw(&DashedPathElement::new(vec![from, to], 10, 6, style))
                 .map_err(err)?;
@@ -123,7 +195,7 @@ fn draw<DB: DrawingBackend>(
         .map_err(err)?;
         root.draw(&Rectangle::new(
             [(*x, *y), (x + BOX_W, y + BOX_H)],
-            color.stroke_width(2),
+            pen.stroke(color, 2),
         ))
         .map_err(err)?;
         root.draw(&Rectangle::new([(*x, *y), (x + 6, y + BOX_H)], color.filled()))
@@ -133,29 +205,33 @@ fn draw<DB: DrawingBackend>(
         } else {
             vpc.name.clone()
         };
-        root.draw(&Text::new(name, (x + 16, y + 10), font(17.0, INK)))
+        root.draw(&Text::new(name, (x + 16, y + 10), pen.font(17.0, INK)))
             .map_err(err)?;
         let blocks: Vec<String> = vpc.blocks().map(|b| b.to_string()).collect();
-        root.draw(&Text::new(blocks.join(", "), (x + 16, y + 36), font(14.0, INK)))
-            .map_err(err)?;
+        root.draw(&Text::new(
+            blocks.join(", "),
+            (x + 16, y + 36),
+            pen.font(14.0, INK),
+        ))
+        .map_err(err)?;
         root.draw(&Text::new(
             format!("account {}", vpc.account),
             (x + 16, y + 60),
-            font(13.0, color),
+            pen.font(13.0, color),
         ))
         .map_err(err)?;
         root.draw(&Text::new(
             format!("region {}", vpc.region),
             (x + 16, y + 80),
-            font(13.0, MUTED),
+            pen.font(13.0, MUTED),
         ))
         .map_err(err)?;
     }
-    // Each label at the middle of its edge, or further along it when that spot is taken.
+    // Each label at the middle of its edge, or further along it when that spot is taken (placed in map
+    // coordinates: measured at full size, drawn at the pen's).
     let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
     for (label, color, from, to) in labels {
-        let style = font(13.0, color);
-        let (w, h) = root.estimate_text_size(&label, &style).map_err(err)?;
+        let (w, h) = root.estimate_text_size(&label, &font(13.0, color)).map_err(err)?;
         let (w, h) = (w as i32, h as i32);
         let at = |(t, dy): (f64, i32)| {
             let x = from.0 + (f64::from(to.0 - from.0) * t) as i32;
@@ -185,11 +261,15 @@ fn draw<DB: DrawingBackend>(
         .map_err(err)?;
         root.draw(&Rectangle::new(
             [top_left, (mid.0 + w as i32 / 2 + 4, mid.1 + h as i32 / 2 + 3)],
-            color.stroke_width(1),
+            pen.stroke(color, 1),
         ))
         .map_err(err)?;
-        root.draw(&Text::new(label, (top_left.0 + 4, top_left.1 + 3), style))
-            .map_err(err)?;
+        root.draw(&Text::new(
+            label,
+            (top_left.0 + 4, top_left.1 + 3),
+            pen.font(13.0, color),
+        ))
+        .map_err(err)?;
     }
     // Legend.
     let ly = layout.height as i32 - 36;
@@ -199,7 +279,7 @@ fn draw<DB: DrawingBackend>(
         ("pending", PeeringStatus::Pending),
         ("failed / rejected / expired / deleted", PeeringStatus::Failed),
     ] {
-        let style = edge_color(status).stroke_width(3);
+        let style = pen.stroke(edge_color(status), 3);
         let line = vec![(lx, ly + 8), (lx + 40, ly + 8)];
         if status == PeeringStatus::Pending {
             root.draw(&DashedPathElement::new(line, 10, 6, style))
@@ -207,46 +287,60 @@ fn draw<DB: DrawingBackend>(
         } else {
             root.draw(&PathElement::new(line, style)).map_err(err)?;
         }
-        let text_style = font(13.0, INK);
-        root.draw(&Text::new(label.to_string(), (lx + 48, ly), text_style.clone()))
+        root.draw(&Text::new(label.to_string(), (lx + 48, ly), pen.font(13.0, INK)))
             .map_err(err)?;
-        lx += 48 + root.estimate_text_size(label, &text_style).map_err(err)?.0 as i32 + 32;
+        lx += 48 + root.estimate_text_size(label, &font(13.0, INK)).map_err(err)?.0 as i32 + 32;
     }
     root.draw(&Text::new(
         "box colour = account".to_string(),
         (lx, ly),
-        font(13.0, MUTED),
+        pen.font(13.0, MUTED),
     ))
     .map_err(err)?;
     root.present().map_err(err)
 }
 
-/// The peering map as an SVG document.
+/// The peering map as an SVG document (full size: SVG has no pixel budget).
 pub fn svg(plan: &Plan) -> Result<String, MapError> {
     register_font();
     let layout = map_layout(plan);
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (layout.width, layout.height)).into_drawing_area();
-        draw(plan, &layout, &root)?;
+        root.fill(&WHITE).map_err(err)?;
+        draw(plan, &layout, &root.apply_coord_spec(Scaled::IDENTITY))?;
     }
     Ok(out)
 }
 
-/// The peering map as a PNG image (RGB, the size of [`map_layout`]).
+/// The peering map as a PNG image (RGB): the size of [`map_layout`] when that fits in [`MAX_PNG_PIXELS`], else
+/// scaled down by [`png_scale`] to fit, under a band that says "Scaled to 40% …".
 pub fn png(plan: &Plan) -> Result<Vec<u8>, MapError> {
     register_font();
     let layout = map_layout(plan);
-    let (w, h) = (layout.width, layout.height);
-    if u64::from(w) * u64::from(h) > MAX_PNG_PIXELS {
-        return Err(MapError(format!(
-            "a {w}×{h} map is too large for a PNG (at most {MAX_PNG_PIXELS} pixels); export it as SVG"
-        )));
-    }
+    let (factor, w, h, band) = png_size(layout.width, layout.height);
     let mut pixels = vec![0u8; w as usize * h as usize * 3];
     {
         let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
-        draw(plan, &layout, &root)?;
+        root.fill(&WHITE).map_err(err)?;
+        if band > 0 {
+            let note = format!(
+                "Scaled to {} to fit a PNG's {} megapixels (the map is {}×{}); export it as SVG for full size.",
+                percent(factor),
+                MAX_PNG_PIXELS / 1_000_000,
+                layout.width,
+                layout.height
+            );
+            root.draw(&Rectangle::new(
+                [(0, 0), (w as i32, band as i32)],
+                RGBColor(254, 243, 199).filled(),
+            ))
+            .map_err(err)?;
+            root.draw(&Text::new(note, (12, 12), font(15.0, INK)))
+                .map_err(err)?;
+        }
+        let top = i32::try_from(band).map_err(err)?;
+        draw(plan, &layout, &root.apply_coord_spec(Scaled { factor, top }))?;
     }
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out)
