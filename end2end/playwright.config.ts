@@ -8,7 +8,8 @@ export default defineConfig({
   expect: { timeout: 15_000 },
   fullyParallel: false,
   workers: 1,
-  forbidOnly: !!process.env.CI,
+  // Always: a stray `test.only` would silently shrink the suite (scripts/e2e-verify.sh counts it too).
+  forbidOnly: true,
   retries: 0,
   reporter: [["list"]],
   outputDir: "test-results",

@@ -46,6 +46,8 @@ step "end-to-end: cargo leptos end-to-end --release --split (Playwright in Debia
 E2E_DATA=$(mktemp -d)
 PEERPLAN_DATA="$E2E_DATA" cargo leptos end-to-end --release --split 2>&1 | tee "$LOG/e2e.txt"
 rm -rf "$E2E_DATA"
+# Its exit status is 0 even when the build failed and Playwright never ran: check the run and its count.
+bash scripts/e2e-verify.sh "$LOG/e2e.txt"
 
 # The runners' own summary lines, then one total.
 passed=$(grep -oE 'test result: ok\. [0-9]+ passed' "$LOG/cargo-test.txt" | awk '{s+=$4} END {print s+0}')
