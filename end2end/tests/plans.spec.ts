@@ -29,7 +29,15 @@ test("a plan is saved as you draw and persists across a reload; an earlier versi
   // The list shows it; rename, duplicate and delete work from there.
   await page.goto("/");
   const row = page.getByTestId("plan-row").filter({ hasText: name });
-  await expect(row).toContainText("4");
+  // The version cell itself (the name and the "Changed" time hold digits too): 4 versions, 1 VPC, 0 peerings.
+  const headers = await page.getByRole("table", { name: "Plans" }).getByRole("columnheader").allTextContents();
+  const cell = (header: string) => {
+    expect(headers, `a "${header}" column`).toContain(header);
+    return row.getByRole("cell").nth(headers.indexOf(header));
+  };
+  await expect(cell("Version")).toHaveText("4");
+  await expect(cell("VPCs")).toHaveText("1");
+  await expect(cell("Peerings")).toHaveText("0");
   await row.getByLabel(`New name for ${name}`).fill(renamed);
   await row.getByRole("button", { name: "Rename" }).click();
   await expect(page.getByRole("link", { name: renamed, exact: true })).toBeVisible();
