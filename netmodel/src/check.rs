@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     cidr::{overlapping_pairs, Cidr, FreeSpace},
+    graph::PeeringGraph,
     ids::*,
     model::*,
 };
@@ -77,6 +78,11 @@ codes! {
     InterRegionLimits => "INTER_REGION_LIMITS",
     /// An endpoint's address lies outside its subnet.
     EndpointOutsideSubnet => "ENDPOINT_OUTSIDE_SUBNET",
+    /// The plan's VPCs fall into several groups that no active peering joins: they cannot reach each other.
+    IsolatedGroups => "ISOLATED_GROUPS",
+    /// VPC pairs of one group are joined only through other VPCs (peering is not transitive); with the
+    /// peerings a full mesh would need, and past the per-VPC quota the advice to use a hub.
+    TransitiveOnly => "TRANSITIVE_ONLY",
     /// Imported data referenced something that was not imported.
     ImportDanglingRef => "IMPORT_DANGLING_REF",
     /// The import changed what it read: two views of one object merged, or control characters replaced.
@@ -154,10 +160,12 @@ impl Default for CheckOptions {
 /// Every diagnostic of the plan, sorted by severity, code, then items.
 pub fn check(plan: &Plan, opts: &CheckOptions) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let graph = PeeringGraph::new(plan);
     cidr_overlaps(plan, opts, &mut out);
     subnets(plan, &mut out);
     peerings(plan, opts, &mut out);
-    routes(plan, &mut out);
+    groups(plan, &graph, opts, &mut out);
+    routes(plan, &graph, &mut out);
     security_groups(plan, &mut out);
     out.sort_by(|a, b| {
         (a.severity, a.code, &a.items, &a.message).cmp(&(b.severity, b.code, &b.items, &b.message))
@@ -444,6 +452,74 @@ fn peerings(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Groups of VPCs joined by active peerings: several groups are a note (they cannot reach each other), and a
+/// group whose VPCs are not all peered pairwise is a note with what a full mesh would take.
+fn groups(plan: &Plan, graph: &PeeringGraph, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
+    if plan.peerings.iter().all(|p| p.status != PeeringStatus::Active) {
+        return; // nothing is peered yet: every VPC on its own says nothing
+    }
+    let groups = graph.groups();
+    const SHOWN: usize = 10;
+    let list = |vpcs: &[&VpcId]| -> String {
+        let mut names: Vec<&str> = vpcs.iter().take(SHOWN).map(|v| v.as_str()).collect();
+        if vpcs.len() > SHOWN {
+            names.push("…");
+        }
+        format!("{{{}}}", names.join(", "))
+    };
+    if groups.len() > 1 {
+        let shown: Vec<String> = groups.iter().take(SHOWN).map(|g| list(&g.vpcs)).collect();
+        let more = if groups.len() > SHOWN {
+            format!(" and {} more", groups.len() - SHOWN)
+        } else {
+            String::new()
+        };
+        out.push(Diagnostic::info(
+            Code::IsolatedGroups,
+            groups.iter().take(SHOWN).map(|g| g.vpcs[0].to_string()).collect(),
+            format!(
+                "{} isolated groups: {}{more}; VPCs in different groups cannot reach each other over peering",
+                groups.len(),
+                shown.join(", ")
+            ),
+        ));
+    }
+    for g in groups.iter().filter(|g| g.transitive_only_pairs() > 0) {
+        let n = g.vpcs.len();
+        let example = graph
+            .example_transitive_pair(g)
+            .map(|t| format!(" (e.g. {} and {}, through {})", t.a, t.c, t.via))
+            .unwrap_or_default();
+        let k = g.transitive_only_pairs();
+        let (pairs, verb, pronoun) = if k == 1 {
+            ("pair", "is", "the two")
+        } else {
+            ("pairs", "are", "they")
+        };
+        let mut d = Diagnostic::info(
+            Code::TransitiveOnly,
+            g.vpcs.iter().take(50).map(|v| v.to_string()).collect(),
+            format!(
+                "{k} VPC {pairs} of the group {} {verb} joined only through other VPCs{example}: peering is not \
+                 transitive, so {pronoun} cannot talk; a full mesh of these {n} VPCs needs {} peerings ({k} more)",
+                list(&g.vpcs),
+                g.full_mesh(),
+            ),
+        );
+        d = if n - 1 > opts.active_per_vpc {
+            d.with_fix(format!(
+                "a full mesh would give each VPC {} active peerings, past the quota of {}: connect these VPCs \
+                 through a hub (a transit gateway) instead, or peer only the pairs that must talk",
+                n - 1,
+                opts.active_per_vpc
+            ))
+        } else {
+            d.with_fix("peer directly the pairs that must talk (each with routes both ways)")
+        };
+        out.push(d);
+    }
+}
+
 /// A route table's VPC's blocks that its subnets use (the subnets' blocks, or the VPC's when none).
 fn source_blocks(plan: &Plan, rt: &RouteTable, vpc: &Vpc) -> Vec<Cidr> {
     let subnets = plan.subnets_using(rt);
@@ -468,7 +544,7 @@ pub fn lookup<'a>(plan: &'a Plan, rt: &'a RouteTable, dst: std::net::IpAddr) -> 
         .max_by_key(|(d, t)| (d.prefix_len(), matches!(t, Target::Local)))
 }
 
-fn routes(plan: &Plan, out: &mut Vec<Diagnostic>) {
+fn routes(plan: &Plan, graph: &PeeringGraph, out: &mut Vec<Diagnostic>) {
     let mut used: BTreeMap<&PeeringId, BTreeSet<&VpcId>> = BTreeMap::new();
     for rt in &plan.route_tables {
         let Some(vpc) = plan.vpc(&rt.vpc) else { continue };
@@ -534,7 +610,7 @@ fn routes(plan: &Plan, out: &mut Vec<Diagnostic>) {
                         peer.blocks().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
                     )),
                 );
-                transitive(plan, rt, vpc, r, p, peer, out);
+                transitive(plan, graph, rt, vpc, r, p, peer, out);
             }
             return_path(plan, rt, vpc, p, peer, out);
         }
@@ -575,9 +651,12 @@ fn routes(plan: &Plan, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// A route over `p` to blocks that sit in a VPC peered with the peer but not with this VPC.
+/// A route over `p` to blocks that sit in a VPC peered with the peer but not with this VPC: asked of the peering
+/// graph (the peer's neighbours), not of every peering.
+#[allow(clippy::too_many_arguments)]
 fn transitive(
     plan: &Plan,
+    graph: &PeeringGraph,
     rt: &RouteTable,
     vpc: &Vpc,
     r: &Route,
@@ -585,26 +664,15 @@ fn transitive(
     peer: &Vpc,
     out: &mut Vec<Diagnostic>,
 ) {
-    for q in plan
-        .peerings
-        .iter()
-        .filter(|q| q.status.is_live() && q.id != p.id)
-    {
-        let Some(third_id) = q.peer_of(&peer.id) else {
-            continue;
-        };
-        if third_id == &vpc.id {
+    for (q, third_id) in graph.peerings_of(&peer.id) {
+        if !q.status.is_live() || q.id == p.id || third_id == &vpc.id {
             continue;
         }
         let Some(third) = plan.vpc(third_id) else { continue };
         if !third.blocks().any(|b| b.overlaps(&r.destination)) {
             continue;
         }
-        let direct = plan
-            .peerings
-            .iter()
-            .find(|d| d.status.is_live() && d.peer_of(&vpc.id) == Some(third_id));
-        if direct.is_some() {
+        if graph.between(&vpc.id, third_id, |d| d.status.is_live()).is_some() {
             continue;
         }
         let third_table = plan

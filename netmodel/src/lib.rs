@@ -2,7 +2,8 @@
 //!
 //! Layers: [`cidr`] (prefix maths, overlap sweep, free blocks) → [`model`] (VPCs, subnets, route tables,
 //! security groups, network ACLs, endpoints, gateways, peerings; the `peerplan/v1` JSON format) → [`check`]
-//! (diagnostics with stable codes) → [`import`] (AWS describe-* JSON).
+//! (diagnostics with stable codes; [`graph`] is the peering graph it asks graph questions of) → [`import`] (AWS
+//! describe-* JSON).
 //! Nothing here does I/O; it builds for wasm32 and native alike.
 #![forbid(unsafe_code)]
 
@@ -10,6 +11,7 @@ pub mod check;
 pub mod cidr;
 pub mod export;
 pub mod generate;
+pub mod graph;
 pub mod ids;
 pub mod import;
 pub mod matrix;

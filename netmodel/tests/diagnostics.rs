@@ -393,9 +393,77 @@ fn every_code_has_a_stable_name() {
         "INTER_REGION_LIMITS",
         "IMPORT_DANGLING_REF",
         "IMPORT_NOTE",
+        "ISOLATED_GROUPS",
+        "TRANSITIVE_ONLY",
     ] {
         assert!(names.contains(&must), "{must} missing");
     }
     let json = serde_json::to_string(&Code::PeeringCidrOverlap).unwrap();
     assert_eq!(json, "\"PEERING_CIDR_OVERLAP\"");
+}
+
+#[test]
+fn transitive_only_pairs_are_a_note_with_the_mesh_they_need() {
+    // A–B–C: A and C reach each other only through B.
+    let d = find(&transitive(), Code::TransitiveOnly);
+    assert_eq!(d.severity, Severity::Info);
+    assert_eq!(d.items, vec!["vpc-a", "vpc-b", "vpc-c"]);
+    assert!(d.message.starts_with("1 VPC pair of the group {vpc-a, vpc-b, vpc-c} is joined only through other VPCs (e.g. vpc-a and vpc-c, through vpc-b)"), "{}", d.message);
+    assert!(
+        d.message
+            .ends_with("a full mesh of these 3 VPCs needs 3 peerings (1 more)"),
+        "{}",
+        d.message
+    );
+    // Peering A and C completes the mesh.
+    let meshed = edited(transitive(), |p| {
+        let mut ac = p.peerings[0].clone();
+        ac.id = "pcx-ac".into();
+        ac.accepter.vpc = "vpc-c".into();
+        p.peerings.push(ac);
+    });
+    assert!(!codes(&meshed).contains(&Code::TransitiveOnly));
+    // The seed (two peered VPCs) has neither note.
+    assert!(!codes(&seed()).contains(&Code::TransitiveOnly));
+    assert!(!codes(&seed()).contains(&Code::IsolatedGroups));
+}
+
+#[test]
+fn a_mesh_past_the_quota_is_advised_a_hub() {
+    // One hub with 60 spokes: a full mesh would give each VPC 60 active peerings (quota 50).
+    let mut plan = seed();
+    plan.peerings.clear();
+    plan.route_tables.iter_mut().for_each(|t| t.routes.clear());
+    let hub = plan.vpcs[0].clone();
+    for i in 0..60 {
+        let mut v = hub.clone();
+        v.id = format!("spoke-{i}").as_str().into();
+        v.cidr = c(&format!("10.{}.0.0/16", 100 + i));
+        v.secondary_cidrs.clear();
+        v.ipv6_cidrs.clear();
+        plan.vpcs.push(v);
+        let mut p = seed().peerings[0].clone();
+        p.id = format!("pcx-{i}").as_str().into();
+        p.requester.vpc = hub.id.clone();
+        p.accepter.vpc = format!("spoke-{i}").as_str().into();
+        plan.peerings.push(p);
+    }
+    let d = find(&plan, Code::TransitiveOnly);
+    assert!(
+        d.fix
+            .as_deref()
+            .unwrap()
+            .contains("through a hub (a transit gateway)"),
+        "{:?}",
+        d.fix
+    );
+    // vpc-b is not peered with anything now: two isolated groups.
+    let g = find(&plan, Code::IsolatedGroups);
+    assert!(
+        g.message
+            .starts_with("2 isolated groups: {vpc-a, spoke-0, spoke-1,"),
+        "{}",
+        g.message
+    );
+    assert_eq!(g.items, vec!["vpc-a", "vpc-b"]);
 }
