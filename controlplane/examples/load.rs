@@ -90,9 +90,21 @@ async fn main() {
             .json()
             .await
             .unwrap();
+        // Routes target a gateway of their table's VPC.
+        let gw: Value = http
+            .post(format!("{base}/v1/gateways"))
+            .bearer_auth(&key)
+            .json(&json!({"vpc_id": v["id"], "kind": "internet"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         vpcs.push((
             v["id"].as_str().unwrap().to_string(),
             v["main_route_table_id"].as_str().unwrap().to_string(),
+            gw["id"].as_str().unwrap().to_string(),
         ));
     }
     let vpcs = std::sync::Arc::new(vpcs);
@@ -156,11 +168,11 @@ async fn main() {
     phase("route creation", concurrency, seconds, 50_000, move |w, i| {
         let (h, b, k, v) = (h.clone(), b.clone(), k.clone(), v.clone());
         async move {
-            let table = &v[(w * 7 + i) % n_vpcs].1;
+            let (_, table, gateway) = &v[(w * 7 + i) % n_vpcs];
             let dest = format!("172.{}.{}.0/24", 16 + (i / 256) % 16, i % 256);
             h.post(format!("{b}/v1/route-tables/{table}/routes"))
                 .bearer_auth(&k)
-                .json(&json!({"destination_cidr": dest, "target": format!("igw_w{w}")}))
+                .json(&json!({"destination_cidr": dest, "target": gateway}))
                 .send()
                 .await
                 .is_ok_and(|r| r.status() == 201 || r.status() == 409)

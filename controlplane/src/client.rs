@@ -330,6 +330,16 @@ impl Client {
         self.delete_unit(&format!("/v1/endpoints/{id}")).await
     }
 
+    pub async fn create_gateway(&self, req: &wire::CreateGateway) -> Result<wire::Gateway, ClientError> {
+        self.post("/v1/gateways", req).await
+    }
+    pub async fn list_gateways(&self) -> Result<Vec<wire::Gateway>, ClientError> {
+        self.all("/v1/gateways?").await
+    }
+    pub async fn delete_gateway(&self, id: &str) -> Result<(), ClientError> {
+        self.delete_unit(&format!("/v1/gateways/{id}")).await
+    }
+
     async fn all<T: DeserializeOwned>(&self, path_with_query: &str) -> Result<Vec<T>, ClientError> {
         let mut out = Vec::new();
         let mut cursor = String::new();

@@ -21,8 +21,15 @@ pub enum ApiError {
     Invalid { code: &'static str, message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
-    #[error("the same Idempotency-Key was used with a different request body")]
-    IdempotencyMismatch,
+    /// An `Idempotency-Key` reused with another method, path or body (the message says which).
+    #[error("{0}")]
+    IdempotencyKeyReused(String),
+    /// A request body larger than the limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// A request body whose `Content-Type` is not `application/json`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("too many requests for this API key; retry after a second")]
     RateLimited,
     #[error("storage error: {0}")]
@@ -54,7 +61,11 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
             ApiError::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
-            ApiError::IdempotencyMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "IDEMPOTENCY_KEY_REUSED"),
+            ApiError::IdempotencyKeyReused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "IDEMPOTENCY_KEY_REUSED"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE")
+            }
             ApiError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
             ApiError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
         }

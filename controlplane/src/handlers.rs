@@ -4,17 +4,17 @@
 use std::collections::HashMap;
 
 use axum::{
-    body::Bytes,
     extract::{Path, Query, State},
-    http::{HeaderMap, StatusCode},
-    response::Response,
+    http::StatusCode,
+    response::{IntoResponse, Response},
     Json,
 };
 use utoipa::{IntoParams, IntoResponses};
 
 use crate::{
     error::ApiError,
-    service::{idempotent, AppState, Body, Caller},
+    service::{AppState, Body, Caller},
+    validate,
     wire::{self, Page},
 };
 
@@ -30,8 +30,9 @@ fn limit(q: &Params) -> Result<Option<i64>, ApiError> {
         .transpose()
 }
 
-fn cursor(q: &Params) -> Option<&str> {
-    q.get("cursor").map(String::as_str)
+/// The `cursor` of a list whose ids start with one of `prefixes` (400 for anything else).
+fn cursor<'a>(q: &'a Params, prefixes: &[&str]) -> Result<Option<&'a str>, ApiError> {
+    validate::cursor(q.get("cursor").map(String::as_str), prefixes)
 }
 
 fn vpc(q: &Params) -> Option<&str> {
@@ -42,6 +43,16 @@ fn required<'a>(q: &'a Params, name: &str) -> Result<&'a str, ApiError> {
     q.get(name)
         .map(String::as_str)
         .ok_or_else(|| ApiError::invalid("MISSING_PARAMETER", format!("{name} query parameter is required")))
+}
+
+/// A 201 with the created object.
+fn created<T: serde::Serialize>(value: T) -> Response {
+    (StatusCode::CREATED, Json(value)).into_response()
+}
+
+/// A 200 with the changed object.
+fn done<T: serde::Serialize>(value: T) -> Response {
+    (StatusCode::OK, Json(value)).into_response()
 }
 
 /// Paging of every list.
@@ -82,7 +93,10 @@ pub struct DestinationQuery {
     destination_cidr: String,
 }
 
-/// Makes a POST safe to retry: the same key and body return the first response again.
+/// Makes a POST safe to retry: the same key, method, path and body (compared as parsed JSON) return the first
+/// response again, also when sent concurrently (one runs, the others wait for its response). Reused on another
+/// method or path or with another body it is 422 `IDEMPOTENCY_KEY_REUSED`; a request that failed releases its
+/// key; 409 `IDEMPOTENCY_KEY_IN_PROGRESS` if the first request is still running after 10 seconds.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)]
@@ -120,12 +134,21 @@ pub enum ApiErrors {
     /// The body is larger than 1 MiB.
     #[response(status = 413)]
     TooLarge(wire::ErrorBody),
-    /// The Idempotency-Key was used with another body.
+    /// `IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used with another method, path or body.
     #[response(status = 422)]
     IdempotencyKeyReused(wire::ErrorBody),
     /// The key's rate limit is exceeded.
     #[response(status = 429)]
     RateLimited(wire::ErrorBody),
+}
+
+/// The error of operations that take a JSON body.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum JsonBodyErrors {
+    /// `UNSUPPORTED_MEDIA_TYPE`: the body's Content-Type is not `application/json` (the message names it).
+    #[response(status = 415)]
+    UnsupportedMediaType(wire::ErrorBody),
 }
 
 /// Creates a VPC with its main route table, default network ACL and default security group.
@@ -136,19 +159,15 @@ pub enum ApiErrors {
     operation_id = "create_vpc",
     params(IdempotencyHeader),
     request_body = wire::CreateVpc,
-    responses((status = 201, body = wire::Vpc), ApiErrors),
+    responses((status = 201, body = wire::Vpc), ApiErrors, JsonBodyErrors),
     security(("bearer" = []))
 )]
 pub async fn create_vpc(
     State(st): State<AppState>,
     Caller(me): Caller,
-    headers: HeaderMap,
     body: Body<wire::CreateVpc>,
 ) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
-        st.store.create_vpc(&me, &body.value)
-    })
-    .await
+    Ok(created(st.store.create_vpc(&me, &body.value).await?))
 }
 
 /// Lists the account's VPCs.
@@ -166,7 +185,9 @@ pub async fn list_vpcs(
     Caller(me): Caller,
     Query(q): Query<Params>,
 ) -> Result<Json<Page<wire::Vpc>>, ApiError> {
-    Ok(Json(st.store.list_vpcs(&me, cursor(&q), limit(&q)?).await?))
+    Ok(Json(
+        st.store.list_vpcs(&me, cursor(&q, &["vpc"])?, limit(&q)?).await?,
+    ))
 }
 
 /// Gets one VPC.
@@ -195,7 +216,7 @@ pub async fn get_vpc(
     operation_id = "update_vpc",
     params(("id" = String, Path, description = "The object's id")),
     request_body = wire::UpdateVpc,
-    responses((status = 200, body = wire::Vpc), ApiErrors),
+    responses((status = 200, body = wire::Vpc), ApiErrors, JsonBodyErrors),
     security(("bearer" = []))
 )]
 pub async fn update_vpc(
@@ -234,19 +255,15 @@ pub async fn delete_vpc(
     operation_id = "create_subnet",
     params(IdempotencyHeader),
     request_body = wire::CreateSubnet,
-    responses((status = 201, body = wire::Subnet), ApiErrors),
+    responses((status = 201, body = wire::Subnet), ApiErrors, JsonBodyErrors),
     security(("bearer" = []))
 )]
 pub async fn create_subnet(
     State(st): State<AppState>,
     Caller(me): Caller,
-    headers: HeaderMap,
     body: Body<wire::CreateSubnet>,
 ) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
-        st.store.create_subnet(&me, &body.value)
-    })
-    .await
+    Ok(created(st.store.create_subnet(&me, &body.value).await?))
 }
 
 /// Lists the account's subnets.
@@ -264,7 +281,11 @@ pub async fn list_subnets(
     Caller(me): Caller,
     Query(q): Query<Params>,
 ) -> Result<Json<Page<wire::Subnet>>, ApiError> {
-    Ok(Json(st.store.list_subnets(&me, cursor(&q), limit(&q)?).await?))
+    Ok(Json(
+        st.store
+            .list_subnets(&me, cursor(&q, &["subnet"])?, limit(&q)?)
+            .await?,
+    ))
 }
 
 /// Gets one subnet.
@@ -312,19 +333,15 @@ pub async fn delete_subnet(
     operation_id = "create_route_table",
     params(IdempotencyHeader),
     request_body = wire::CreateRouteTable,
-    responses((status = 201, body = wire::RouteTable), ApiErrors),
+    responses((status = 201, body = wire::RouteTable), ApiErrors, JsonBodyErrors),
     security(("bearer" = []))
 )]
 pub async fn create_route_table(
     State(st): State<AppState>,
     Caller(me): Caller,
-    headers: HeaderMap,
     body: Body<wire::CreateRouteTable>,
 ) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
-        st.store.create_route_table(&me, &body.value)
-    })
-    .await
+    Ok(created(st.store.create_route_table(&me, &body.value).await?))
 }
 
 /// Lists the account's route tables.
@@ -343,7 +360,9 @@ pub async fn list_route_tables(
     Query(q): Query<Params>,
 ) -> Result<Json<Page<wire::RouteTable>>, ApiError> {
     Ok(Json(
-        st.store.list_route_tables(&me, cursor(&q), limit(&q)?).await?,
+        st.store
+            .list_route_tables(&me, cursor(&q, &["rtb"])?, limit(&q)?)
+            .await?,
     ))
 }
 
@@ -392,20 +411,16 @@ pub async fn delete_route_table(
     operation_id = "add_route",
     params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
     request_body = wire::CreateRoute,
-    responses((status = 201, body = wire::RouteTable), ApiErrors),
+    responses((status = 201, body = wire::RouteTable), ApiErrors, JsonBodyErrors),
     security(("bearer" = []))
 )]
 pub async fn add_route(
     State(st): State<AppState>,
     Caller(me): Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Body<wire::CreateRoute>,
 ) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
-        st.store.add_route(&me, &id, &body.value)
-    })
-    .await
+    Ok(created(st.store.add_route(&me, &id, &body.value).await?))
 }
 
 /// Deletes the route for a destination.
@@ -439,20 +454,16 @@ pub async fn delete_route(
     operation_id = "associate_route_table",
     params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
     request_body = wire::Association,
-    responses((status = 200, body = wire::RouteTable), ApiErrors),
+    responses((status = 200, body = wire::RouteTable), ApiErrors, JsonBodyErrors),
     security(("bearer" = []))
 )]
 pub async fn associate_route_table(
     State(st): State<AppState>,
     Caller(me): Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Body<wire::Association>,
 ) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::OK, || {
-        st.store.associate_route_table(&me, &id, &body.value)
-    })
-    .await
+    Ok(done(st.store.associate_route_table(&me, &id, &body.value).await?))
 }
 
 /// Removes a subnet's association; it uses the main table again.
@@ -483,19 +494,15 @@ pub async fn disassociate_route_table(
     operation_id = "create_security_group",
     params(IdempotencyHeader),
     request_body = wire::CreateSecurityGroup,
-    responses((status = 201, body = wire::SecurityGroup), ApiErrors),
+    responses((status = 201, body = wire::SecurityGroup), ApiErrors, JsonBodyErrors),
     security(("bearer" = []))
 )]
 pub async fn create_security_group(
     State(st): State<AppState>,
     Caller(me): Caller,
-    headers: HeaderMap,
     body: Body<wire::CreateSecurityGroup>,
 ) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
-        st.store.create_security_group(&me, &body.value)
-    })
-    .await
+    Ok(created(st.store.create_security_group(&me, &body.value).await?))
 }
 
 /// Lists the account's security groups.
@@ -515,7 +522,7 @@ pub async fn list_security_groups(
 ) -> Result<Json<Page<wire::SecurityGroup>>, ApiError> {
     Ok(Json(
         st.store
-            .list_security_groups(&me, vpc(&q), cursor(&q), limit(&q)?)
+            .list_security_groups(&me, vpc(&q), cursor(&q, &["sg"])?, limit(&q)?)
             .await?,
     ))
 }
@@ -546,7 +553,7 @@ pub async fn get_security_group(
     operation_id = "update_security_group",
     params(("id" = String, Path, description = "The object's id")),
     request_body = wire::UpdateSecurityGroup,
-    responses((status = 200, body = wire::SecurityGroup), ApiErrors),
+    responses((status = 200, body = wire::SecurityGroup), ApiErrors, JsonBodyErrors),
     security(("bearer" = []))
 )]
 pub async fn update_security_group(
@@ -585,20 +592,16 @@ pub async fn delete_security_group(
     operation_id = "add_sg_rule",
     params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
     request_body = wire::CreateSgRule,
-    responses((status = 201, body = wire::SgRule), ApiErrors),
+    responses((status = 201, body = wire::SgRule), ApiErrors, JsonBodyErrors),
     security(("bearer" = []))
 )]
 pub async fn add_sg_rule(
     State(st): State<AppState>,
     Caller(me): Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Body<wire::CreateSgRule>,
 ) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
-        st.store.add_sg_rule(&me, &id, &body.value)
-    })
-    .await
+    Ok(created(st.store.add_sg_rule(&me, &id, &body.value).await?))
 }
 
 /// Deletes a rule.
@@ -627,19 +630,15 @@ pub async fn delete_sg_rule(
     operation_id = "create_network_acl",
     params(IdempotencyHeader),
     request_body = wire::CreateNetworkAcl,
-    responses((status = 201, body = wire::NetworkAcl), ApiErrors),
+    responses((status = 201, body = wire::NetworkAcl), ApiErrors, JsonBodyErrors),
     security(("bearer" = []))
 )]
 pub async fn create_network_acl(
     State(st): State<AppState>,
     Caller(me): Caller,
-    headers: HeaderMap,
     body: Body<wire::CreateNetworkAcl>,
 ) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
-        st.store.create_network_acl(&me, &body.value)
-    })
-    .await
+    Ok(created(st.store.create_network_acl(&me, &body.value).await?))
 }
 
 /// Lists the account's network ACLs.
@@ -659,7 +658,7 @@ pub async fn list_network_acls(
 ) -> Result<Json<Page<wire::NetworkAcl>>, ApiError> {
     Ok(Json(
         st.store
-            .list_network_acls(&me, vpc(&q), cursor(&q), limit(&q)?)
+            .list_network_acls(&me, vpc(&q), cursor(&q, &["acl"])?, limit(&q)?)
             .await?,
     ))
 }
@@ -709,20 +708,16 @@ pub async fn delete_network_acl(
     operation_id = "add_acl_entry",
     params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
     request_body = wire::CreateAclEntry,
-    responses((status = 201, body = wire::NetworkAcl), ApiErrors),
+    responses((status = 201, body = wire::NetworkAcl), ApiErrors, JsonBodyErrors),
     security(("bearer" = []))
 )]
 pub async fn add_acl_entry(
     State(st): State<AppState>,
     Caller(me): Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Body<wire::CreateAclEntry>,
 ) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
-        st.store.add_acl_entry(&me, &id, &body.value)
-    })
-    .await
+    Ok(created(st.store.add_acl_entry(&me, &id, &body.value).await?))
 }
 
 /// Deletes the entry with a number in one direction (ingress or egress).
@@ -755,20 +750,16 @@ pub async fn delete_acl_entry(
     operation_id = "associate_network_acl",
     params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
     request_body = wire::Association,
-    responses((status = 200, body = wire::NetworkAcl), ApiErrors),
+    responses((status = 200, body = wire::NetworkAcl), ApiErrors, JsonBodyErrors),
     security(("bearer" = []))
 )]
 pub async fn associate_network_acl(
     State(st): State<AppState>,
     Caller(me): Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Body<wire::Association>,
 ) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::OK, || {
-        st.store.associate_network_acl(&me, &id, &body.value)
-    })
-    .await
+    Ok(done(st.store.associate_network_acl(&me, &id, &body.value).await?))
 }
 
 /// Creates an endpoint (instance, bucket, agent, service…) with an address in a subnet.
@@ -779,19 +770,15 @@ pub async fn associate_network_acl(
     operation_id = "create_endpoint",
     params(IdempotencyHeader),
     request_body = wire::CreateEndpoint,
-    responses((status = 201, body = wire::Endpoint), ApiErrors),
+    responses((status = 201, body = wire::Endpoint), ApiErrors, JsonBodyErrors),
     security(("bearer" = []))
 )]
 pub async fn create_endpoint(
     State(st): State<AppState>,
     Caller(me): Caller,
-    headers: HeaderMap,
     body: Body<wire::CreateEndpoint>,
 ) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
-        st.store.create_endpoint(&me, &body.value)
-    })
-    .await
+    Ok(created(st.store.create_endpoint(&me, &body.value).await?))
 }
 
 /// Lists the account's endpoints.
@@ -811,7 +798,7 @@ pub async fn list_endpoints(
 ) -> Result<Json<Page<wire::Endpoint>>, ApiError> {
     Ok(Json(
         st.store
-            .list_endpoints(&me, vpc(&q), cursor(&q), limit(&q)?)
+            .list_endpoints(&me, vpc(&q), cursor(&q, &["ep"])?, limit(&q)?)
             .await?,
     ))
 }
@@ -842,7 +829,7 @@ pub async fn get_endpoint(
     operation_id = "update_endpoint",
     params(("id" = String, Path, description = "The object's id")),
     request_body = wire::UpdateEndpoint,
-    responses((status = 200, body = wire::Endpoint), ApiErrors),
+    responses((status = 200, body = wire::Endpoint), ApiErrors, JsonBodyErrors),
     security(("bearer" = []))
 )]
 pub async fn update_endpoint(
@@ -873,6 +860,85 @@ pub async fn delete_endpoint(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Creates a gateway (internet `igw_…`, NAT `nat_…`, VPN `vgw_…` or gateway endpoint `vpce_…`) in a VPC, for
+/// routes of that VPC to target.
+#[utoipa::path(
+    post,
+    path = "/v1/gateways",
+    tag = "gateways",
+    operation_id = "create_gateway",
+    params(IdempotencyHeader),
+    request_body = wire::CreateGateway,
+    responses((status = 201, body = wire::Gateway), ApiErrors, JsonBodyErrors),
+    security(("bearer" = []))
+)]
+pub async fn create_gateway(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    body: Body<wire::CreateGateway>,
+) -> Result<Response, ApiError> {
+    Ok(created(st.store.create_gateway(&me, &body.value).await?))
+}
+
+/// Lists the account's gateways.
+#[utoipa::path(
+    get,
+    path = "/v1/gateways",
+    tag = "gateways",
+    operation_id = "list_gateways",
+    params(PageQuery, VpcQuery),
+    responses((status = 200, body = Page<wire::Gateway>), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn list_gateways(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Query(q): Query<Params>,
+) -> Result<Json<Page<wire::Gateway>>, ApiError> {
+    // Gateway ids have four prefixes.
+    let cursor = cursor(&q, &["igw", "nat", "vgw", "vpce"])?;
+    Ok(Json(
+        st.store.list_gateways(&me, vpc(&q), cursor, limit(&q)?).await?,
+    ))
+}
+
+/// Gets one gateway.
+#[utoipa::path(
+    get,
+    path = "/v1/gateways/{id}",
+    tag = "gateways",
+    operation_id = "get_gateway",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 200, body = wire::Gateway), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn get_gateway(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<wire::Gateway>, ApiError> {
+    Ok(Json(st.store.get_gateway(&me, &id).await?))
+}
+
+/// Deletes a gateway that no route targets.
+#[utoipa::path(
+    delete,
+    path = "/v1/gateways/{id}",
+    tag = "gateways",
+    operation_id = "delete_gateway",
+    params(("id" = String, Path, description = "The object's id")),
+    responses((status = 204, description = "Deleted"), ApiErrors),
+    security(("bearer" = []))
+)]
+pub async fn delete_gateway(
+    State(st): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    st.store.delete_gateway(&me, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Requests a peering connection, as in the seed (failed at once when blocks overlap).
 #[utoipa::path(
     post,
@@ -881,19 +947,15 @@ pub async fn delete_endpoint(
     operation_id = "create_peering",
     params(IdempotencyHeader),
     request_body = wire::CreatePeering,
-    responses((status = 201, body = wire::Peering), ApiErrors),
+    responses((status = 201, body = wire::Peering), ApiErrors, JsonBodyErrors),
     security(("bearer" = []))
 )]
 pub async fn create_peering(
     State(st): State<AppState>,
     Caller(me): Caller,
-    headers: HeaderMap,
     body: Body<wire::CreatePeering>,
 ) -> Result<Response, ApiError> {
-    idempotent(&st, &me, &headers, &body.raw, StatusCode::CREATED, || {
-        st.store.create_peering(&me, &body.value)
-    })
-    .await
+    Ok(created(st.store.create_peering(&me, &body.value).await?))
 }
 
 /// Lists the peerings the account is part of.
@@ -917,7 +979,7 @@ pub async fn list_peerings(
                 &me,
                 q.get("status").map(String::as_str),
                 vpc(&q),
-                cursor(&q),
+                cursor(&q, &["pcx"])?,
                 limit(&q)?,
             )
             .await?,
@@ -974,17 +1036,8 @@ pub async fn accept_peering(
     State(st): State<AppState>,
     Caller(me): Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    idempotent(
-        &st,
-        &me,
-        &headers,
-        &Bytes::from(id.clone()),
-        StatusCode::OK,
-        || st.store.accept_peering(&me, &id),
-    )
-    .await
+    Ok(done(st.store.accept_peering(&me, &id).await?))
 }
 
 /// Rejects a pending request (the accepter's account only).
@@ -1001,15 +1054,6 @@ pub async fn reject_peering(
     State(st): State<AppState>,
     Caller(me): Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    idempotent(
-        &st,
-        &me,
-        &headers,
-        &Bytes::from(id.clone()),
-        StatusCode::OK,
-        || st.store.reject_peering(&me, &id),
-    )
-    .await
+    Ok(done(st.store.reject_peering(&me, &id).await?))
 }

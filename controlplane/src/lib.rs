@@ -4,11 +4,15 @@
 
 pub mod client;
 pub mod clock;
+pub mod connection;
 pub mod error;
+pub mod gateways;
 pub mod handlers;
+pub mod idempotency;
 pub mod plans;
 pub mod resources;
 pub mod routes;
 pub mod service;
 pub mod store;
+pub mod validate;
 pub mod wire;

@@ -68,7 +68,7 @@ fn canonical(body: &str) -> Result<(String, i64, i64)> {
 
 fn plan_name(name: &str) -> Result<String> {
     let name = name.trim();
-    crate::resources::text("name", name, true)?;
+    crate::validate::name("name", name, true)?;
     Ok(name.to_string())
 }
 

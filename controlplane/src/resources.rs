@@ -12,7 +12,7 @@ use sqlx::{any::AnyRow, Row};
 use crate::{
     error::ApiError,
     store::{blocks_json, cidr, page_limit, paginate, Store, WriteTx},
-    wire,
+    validate, wire,
 };
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -31,23 +31,6 @@ const ENDPOINT_KINDS: &[&str] = &[
     "interface",
     "other",
 ];
-
-/// A name or description: at most 255 characters, no control characters.
-pub(crate) fn text(field: &str, value: &str, required: bool) -> Result<()> {
-    if required && value.trim().is_empty() {
-        return Err(ApiError::invalid(
-            "INVALID_NAME",
-            format!("{field} must not be empty"),
-        ));
-    }
-    if value.chars().count() > 255 || value.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "INVALID_NAME",
-            format!("{field}: {value:?} must be at most 255 characters without control characters"),
-        ));
-    }
-    Ok(())
-}
 
 fn direction(value: &str) -> Result<&'static str> {
     match value {
@@ -412,11 +395,13 @@ impl Store {
         account: &str,
         req: &wire::CreateSecurityGroup,
     ) -> Result<wire::SecurityGroup> {
-        text("name", &req.name, true)?;
-        text("description", &req.description, false)?;
+        validate::name("name", &req.name, true)?;
+        validate::name("description", &req.description, false)?;
         let vpc = self.get_vpc(account, &req.vpc_id).await?;
         let id = crate::store::new_id("sg");
         let mut tx = self.write_tx().await?;
+        // Names are unique per VPC: check and insert under a lock on the VPC (see `Store::lock_rows`).
+        self.lock_rows(&mut tx, "vpcs", &[&vpc.id]).await?;
         self.check_group_name(&mut tx, &vpc.id, &req.name, "").await?;
         sqlx::query(
             "INSERT INTO security_groups (id, account_id, vpc_id, name, description, is_default, created_at) \
@@ -526,8 +511,9 @@ impl Store {
     ) -> Result<wire::SecurityGroup> {
         let g = self.get_security_group(account, id).await?;
         let mut tx = self.write_tx().await?;
+        self.lock_rows(&mut tx, "vpcs", &[&g.vpc_id]).await?;
         if let Some(name) = &req.name {
-            text("name", name, true)?;
+            validate::name("name", name, true)?;
             if g.default && *name != g.name {
                 return Err(ApiError::invalid(
                     "DEFAULT_SECURITY_GROUP",
@@ -537,7 +523,7 @@ impl Store {
             self.check_group_name(&mut tx, &g.vpc_id, name, id).await?;
         }
         if let Some(d) = &req.description {
-            text("description", d, false)?;
+            validate::name("description", d, false)?;
         }
         sqlx::query("UPDATE security_groups SET name = $1, description = $2 WHERE id = $3")
             .bind(req.name.as_ref().unwrap_or(&g.name))
@@ -603,7 +589,7 @@ impl Store {
         let g = self.get_security_group(account, id).await?;
         let dir = direction(&req.direction)?;
         let (protocol, from, to) = protocol_and_ports(&req.protocol, req.from_port, req.to_port)?;
-        text("description", &req.description, false)?;
+        validate::name("description", &req.description, false)?;
         let (cidr_text, ref_group) = match (&req.cidr, &req.security_group_id) {
             (Some(c), None) => (Some(cidr("cidr", c)?.to_string()), None),
             (None, Some(r)) => {
@@ -618,6 +604,8 @@ impl Store {
             }
         };
         let mut tx = self.write_tx().await?;
+        // Count, then insert: under a lock on the group (see `Store::lock_rows`).
+        self.lock_rows(&mut tx, "security_groups", &[id]).await?;
         let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sg_rules WHERE group_id = $1 AND direction = $2")
             .bind(id)
             .bind(dir)
@@ -824,6 +812,8 @@ impl Store {
             }
         };
         let mut tx = self.write_tx().await?;
+        // Count, then insert: under a lock on the ACL (see `Store::lock_rows`).
+        self.lock_rows(&mut tx, "network_acls", &[id]).await?;
         let n: i64 =
             sqlx::query("SELECT COUNT(*) AS n FROM acl_entries WHERE acl_id = $1 AND direction = $2")
                 .bind(id)
@@ -968,7 +958,7 @@ impl Store {
     /// Creates an endpoint with an address in its subnet: the given one (not one of the five AWS reserves, not
     /// taken) or the next free one.
     pub async fn create_endpoint(&self, account: &str, req: &wire::CreateEndpoint) -> Result<wire::Endpoint> {
-        text("name", &req.name, true)?;
+        validate::name("name", &req.name, true)?;
         if !ENDPOINT_KINDS.contains(&req.kind.as_str()) {
             return Err(ApiError::invalid(
                 "INVALID_KIND",
@@ -998,6 +988,8 @@ impl Store {
         let first = u32::from(net.network()) + 4;
         let last = u32::from(net.broadcast()).saturating_sub(1);
         let mut tx = self.write_tx().await?;
+        // The next free address is chosen from the subnet's taken ones: under a lock on the subnet.
+        self.lock_rows(&mut tx, "subnets", &[&subnet.id]).await?;
         let ip = match &req.private_ip {
             Some(text) => {
                 let ip: Ipv4Addr = text.parse().map_err(|_| {
@@ -1122,7 +1114,7 @@ impl Store {
     ) -> Result<wire::Endpoint> {
         let mut e = self.get_endpoint(account, id).await?;
         if let Some(name) = &req.name {
-            text("name", name, true)?;
+            validate::name("name", name, true)?;
             e.name = name.clone();
         }
         if let Some(ports) = &req.ports {
@@ -1154,7 +1146,7 @@ impl Store {
 
     /// Renames a VPC.
     pub async fn update_vpc(&self, account: &str, id: &str, req: &wire::UpdateVpc) -> Result<wire::Vpc> {
-        text("name", &req.name, true)?;
+        validate::name("name", &req.name, true)?;
         self.get_vpc(account, id).await?;
         sqlx::query("UPDATE vpcs SET name = $1 WHERE id = $2")
             .bind(&req.name)

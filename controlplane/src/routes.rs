@@ -114,6 +114,10 @@ pub fn operations() -> Vec<Operation> {
         get_endpoint,
         update_endpoint,
         delete_endpoint,
+        create_gateway,
+        list_gateways,
+        get_gateway,
+        delete_gateway,
         create_peering,
         list_peerings,
         get_peering,
@@ -134,7 +138,7 @@ pub fn operations() -> Vec<Operation> {
     modifiers(&Operations, &BearerAuth),
     tags(
         (name = "vpcs"), (name = "subnets"), (name = "route-tables"), (name = "security-groups"),
-        (name = "network-acls"), (name = "endpoints"), (name = "vpc-peering")
+        (name = "network-acls"), (name = "endpoints"), (name = "gateways"), (name = "vpc-peering")
     )
 )]
 pub struct ApiDoc;

@@ -3,7 +3,6 @@
 
 use std::{
     collections::HashMap,
-    future::Future,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -11,20 +10,17 @@ use std::{
 use axum::{
     body::Bytes,
     extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request},
-    http::{request::Parts, HeaderMap, StatusCode},
+    http::{header, request::Parts, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
-    Json, Router,
+    Router,
 };
-use serde::{de::DeserializeOwned, Serialize};
-use sha2::{Digest, Sha256};
-use sqlx::Row;
+use serde::de::DeserializeOwned;
 
 use crate::{
     error::{error_response, ApiError},
     routes::{operations, ApiDoc},
     store::Store,
-    wire,
 };
 use utoipa::OpenApi;
 
@@ -132,7 +128,8 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// A JSON body: bad JSON, wrong types and unknown fields are 400 with the reason; too large is 413.
+/// A JSON body: another `Content-Type` than `application/json` is 415 (before the body is read); bad JSON,
+/// wrong types and unknown fields are 400 with the reason; too large is 413.
 pub struct Body<T> {
     pub value: T,
     pub raw: Bytes,
@@ -142,6 +139,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        json_content_type(req.headers()).map_err(IntoResponse::into_response)?;
+        declared_size(req.headers()).map_err(IntoResponse::into_response)?;
         let raw = Bytes::from_request(req, state).await.map_err(|e| {
             let status = e.status();
             let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -162,90 +161,44 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
-/// Runs a POST once per `Idempotency-Key`: the same key and body return the first response again; the same
-/// key with another body is 422.
-pub(crate) async fn idempotent<T, F, Fut>(
-    state: &AppState,
-    caller: &str,
-    headers: &HeaderMap,
-    raw: &Bytes,
-    status: StatusCode,
-    run: F,
-) -> Result<Response, ApiError>
-where
-    T: Serialize,
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<T, ApiError>>,
-{
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string);
-    let Some(key) = key else {
-        return Ok((status, Json(run().await?)).into_response());
-    };
-    if key.is_empty() || key.len() > 255 {
-        return Err(ApiError::invalid(
-            "INVALID_IDEMPOTENCY_KEY",
-            "Idempotency-Key must be 1 to 255 characters",
-        ));
+/// Refuses at once (413, before reading it) a body whose `Content-Length` is over [`BODY_LIMIT`]; a body that
+/// only turns out too large while read is refused then.
+pub(crate) fn declared_size(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > BODY_LIMIT as u64 => Err(ApiError::PayloadTooLarge(format!(
+            "request body: {n} bytes is more than the limit of {BODY_LIMIT} bytes"
+        ))),
+        _ => Ok(()),
     }
-    let hash = hex::encode(Sha256::digest(raw));
-    let pool = state.store.pool();
-    let prior = sqlx::query(
-        "SELECT request_hash, status, body FROM idempotency WHERE account_id = $1 AND idem_key = $2",
-    )
-    .bind(caller)
-    .bind(&key)
-    .fetch_optional(pool)
-    .await?;
-    if let Some(row) = prior {
-        let prior_hash: String = row.try_get("request_hash")?;
-        if prior_hash != hash {
-            return Err(ApiError::IdempotencyMismatch);
-        }
-        let code: i64 = row.try_get("status")?;
-        let body: String = row.try_get("body")?;
-        let status = StatusCode::from_u16(code as u16).unwrap_or(StatusCode::OK);
-        return Ok((
-            status,
-            [(axum::http::header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response());
+}
+
+/// Refuses a body that is not declared `application/json` (parameters such as `charset` allowed).
+fn json_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let given = headers.get(header::CONTENT_TYPE);
+    let essence = given.and_then(|v| v.to_str().ok()).map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    });
+    if essence.as_deref() == Some("application/json") {
+        return Ok(());
     }
-    let (status, body) = match run().await {
-        Ok(v) => (status, serde_json::to_string(&v).expect("serializable")),
-        Err(e @ ApiError::Storage(_)) => return Err(e),
-        Err(e) => {
-            let (s, code) = e.status_and_code();
-            let body = wire::ErrorBody {
-                error: wire::ErrorDetail {
-                    code: code.to_string(),
-                    message: e.to_string(),
-                },
-            };
-            (s, serde_json::to_string(&body).expect("serializable"))
-        }
+    let received = match given {
+        None => "no Content-Type".to_string(),
+        Some(v) => format!(
+            "Content-Type {}",
+            crate::validate::shown(&String::from_utf8_lossy(v.as_bytes()))
+        ),
     };
-    sqlx::query(
-        "INSERT INTO idempotency (account_id, idem_key, request_hash, status, body, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, idem_key) DO NOTHING",
-    )
-    .bind(caller)
-    .bind(&key)
-    .bind(&hash)
-    .bind(status.as_u16() as i64)
-    .bind(&body)
-    .bind(state.store.clock.now_ms())
-    .execute(pool)
-    .await?;
-    Ok((
-        status,
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response())
+    Err(ApiError::UnsupportedMediaType(format!(
+        "request body: {received}; send the body as application/json"
+    )))
 }
 
 async fn not_found() -> Response {
@@ -283,10 +236,15 @@ pub fn router(state: AppState) -> Router {
     router
         .route("/v1/{*rest}", axum::routing::any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::idempotency::layer,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        .layer(axum::middleware::from_fn(crate::connection::layer))
         .with_state(state)
 }

@@ -10,7 +10,7 @@ use sqlx::{
     AnyPool, Row,
 };
 
-use crate::{clock::Clock, error::ApiError, wire};
+use crate::{clock::Clock, error::ApiError, gateways::ROUTES_PER_TABLE, validate, wire};
 
 /// Limits of the peering lifecycle (AWS defaults).
 #[derive(Clone, Debug)]
@@ -89,8 +89,7 @@ pub(crate) fn parse_blocks(text: &str) -> Vec<String> {
 }
 
 pub(crate) fn cidr(field: &str, text: &str) -> Result<netmodel::cidr::Cidr> {
-    netmodel::cidr::Cidr::from_str(text)
-        .map_err(|e| ApiError::invalid("INVALID_CIDR", format!("{field}: {e}")))
+    validate::cidr(field, text)
 }
 
 fn vpc_from(row: &AnyRow) -> Result<wire::Vpc> {
@@ -222,6 +221,32 @@ impl Store {
         })
     }
 
+    /// Serialises a quota or uniqueness check on a parent object (an account, a VPC, a route table, a
+    /// group…) with the insert it guards, inside a write transaction.
+    ///
+    /// On PostgreSQL, under READ COMMITTED, two transactions that each count a parent's children and then
+    /// insert one both see the old count and together exceed the quota. A row lock on the parent
+    /// (`SELECT … FOR NO KEY UPDATE`, which excludes the other checkers but not the foreign-key checks of
+    /// unrelated inserts) makes the second transaction wait until the first commits; its count then includes
+    /// the first one's insert. Several parents are locked in id order, and tables always in the order accounts
+    /// → VPCs → objects of a VPC, so two transactions never wait for each other.
+    ///
+    /// On SQLite nothing is needed: a write transaction begins IMMEDIATE and holds the database's only write
+    /// lock from its first statement, so no two writers' checks and inserts interleave.
+    pub(crate) async fn lock_rows(&self, tx: &mut WriteTx, table: &str, ids: &[&str]) -> Result<()> {
+        if !self.postgres {
+            return Ok(());
+        }
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let sql = format!("SELECT id FROM {table} WHERE id = $1 FOR NO KEY UPDATE");
+        for id in ids {
+            sqlx::query(&sql).bind(id).fetch_optional(&mut ***tx).await?;
+        }
+        Ok(())
+    }
+
     /// Whether this store is PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         self.postgres
@@ -312,41 +337,37 @@ impl Store {
 
     /// Creates a VPC and its main route table.
     pub async fn create_vpc(&self, account: &str, req: &wire::CreateVpc) -> Result<wire::Vpc> {
-        if req.name.trim().is_empty() {
-            return Err(ApiError::invalid("INVALID_NAME", "name must not be empty"));
-        }
-        if req.region.trim().is_empty() {
-            return Err(ApiError::invalid("INVALID_REGION", "region must not be empty"));
-        }
-        let primary = cidr("cidr_block", &req.cidr_block)?;
-        if !primary.is_v4() {
-            return Err(ApiError::invalid(
-                "INVALID_CIDR",
-                format!("cidr_block: \"{}\" is not an IPv4 block", req.cidr_block),
-            ));
-        }
-        if !(16..=28).contains(&primary.prefix_len()) {
-            return Err(ApiError::invalid(
-                "INVALID_CIDR",
-                format!("cidr_block: \"{}\" must be between /16 and /28", req.cidr_block),
-            ));
-        }
+        // The blocks first (a bad block is the likeliest mistake), then the other fields; the same checks as
+        // every other operation that takes these fields (`validate`).
+        validate::vpc_block_counts(req.secondary_cidr_blocks.len(), req.ipv6_cidr_blocks.len())?;
+        let primary = validate::ipv4_block("cidr_block", &req.cidr_block)?;
+        let mut blocks = vec![("cidr_block".to_string(), primary)];
         for (i, b) in req.secondary_cidr_blocks.iter().enumerate() {
-            if !cidr(&format!("secondary_cidr_blocks[{i}]"), b)?.is_v4() {
-                return Err(ApiError::invalid(
-                    "INVALID_CIDR",
-                    format!("secondary_cidr_blocks[{i}]: \"{b}\" is not an IPv4 block"),
-                ));
-            }
+            let field = format!("secondary_cidr_blocks[{i}]");
+            blocks.push((field.clone(), validate::ipv4_block(&field, b)?));
         }
         for (i, b) in req.ipv6_cidr_blocks.iter().enumerate() {
-            if cidr(&format!("ipv6_cidr_blocks[{i}]"), b)?.is_v4() {
+            let field = format!("ipv6_cidr_blocks[{i}]");
+            let block = cidr(&field, b)?;
+            if block.is_v4() {
                 return Err(ApiError::invalid(
                     "INVALID_CIDR",
-                    format!("ipv6_cidr_blocks[{i}]: \"{b}\" is not an IPv6 block"),
+                    format!("{field}: {} is not an IPv6 block", validate::shown(b)),
+                ));
+            }
+            blocks.push((field, block));
+        }
+        // AWS refuses a block that overlaps another block of the same VPC.
+        for (i, (field, block)) in blocks.iter().enumerate() {
+            if let Some((other_field, other)) = blocks[..i].iter().find(|(_, o)| o.overlaps(block)) {
+                return Err(ApiError::invalid(
+                    "CIDR_OVERLAP",
+                    format!("{field}: {block} overlaps {other_field} ({other})"),
                 ));
             }
         }
+        validate::name("name", &req.name, true)?;
+        validate::region("region", &req.region)?;
         let canon = |b: &String| {
             netmodel::cidr::Cidr::from_str(b)
                 .map(|c| c.to_string())
@@ -451,6 +472,7 @@ impl Store {
         for sql in [
             "DELETE FROM routes WHERE route_table_id IN (SELECT id FROM route_tables WHERE vpc_id = $1)",
             "DELETE FROM route_tables WHERE vpc_id = $1",
+            "DELETE FROM gateways WHERE vpc_id = $1",
             "DELETE FROM endpoints WHERE vpc_id = $1",
             "DELETE FROM subnet_associations WHERE subnet_id IN (SELECT id FROM subnets WHERE vpc_id = $1)",
             "DELETE FROM subnets WHERE vpc_id = $1",
@@ -482,6 +504,10 @@ impl Store {
     pub async fn create_subnet(&self, account: &str, req: &wire::CreateSubnet) -> Result<wire::Subnet> {
         let vpc = self.get_vpc(account, &req.vpc_id).await?;
         let block = cidr("cidr_block", &req.cidr_block)?;
+        if block.is_v4() {
+            validate::ipv4_block("cidr_block", &req.cidr_block)?;
+        }
+        validate::availability_zone("availability_zone", &req.availability_zone, &vpc.region)?;
         let inside = all_blocks(&vpc)
             .iter()
             .filter_map(|b| b.parse::<netmodel::cidr::Cidr>().ok())
@@ -496,6 +522,8 @@ impl Store {
             ));
         }
         let mut tx = self.write_tx().await?;
+        // Concurrent creates in one VPC must not both pass the overlap check.
+        self.lock_rows(&mut tx, "vpcs", &[&vpc.id]).await?;
         let existing = sqlx::query("SELECT id, cidr_block FROM subnets WHERE vpc_id = $1")
             .bind(&vpc.id)
             .fetch_all(&mut **tx)
@@ -689,7 +717,8 @@ impl Store {
         Ok(paginate(items, limit, |v| v.id.clone()))
     }
 
-    /// Adds a route. A peering target must be a peering of this table's VPC.
+    /// Adds a route (at most [`ROUTES_PER_TABLE`] per table). The target must be a peering or a gateway of this
+    /// table's VPC.
     pub async fn add_route(
         &self,
         account: &str,
@@ -698,36 +727,8 @@ impl Store {
     ) -> Result<wire::RouteTable> {
         let rt = self.get_route_table(account, table).await?;
         let dest = cidr("destination_cidr", &req.destination_cidr)?;
-        let target = req.target.trim();
-        if target.starts_with("pcx_") {
-            let p = sqlx::query("SELECT requester_vpc_id, accepter_vpc_id FROM peerings WHERE id = $1")
-                .bind(target)
-                .fetch_optional(&self.pool)
-                .await?;
-            let involved = p.is_some_and(|p| {
-                p.try_get::<String, _>("requester_vpc_id").ok().as_deref() == Some(&rt.vpc_id)
-                    || p.try_get::<String, _>("accepter_vpc_id").ok().as_deref() == Some(&rt.vpc_id)
-            });
-            if !involved {
-                return Err(ApiError::invalid(
-                    "INVALID_ROUTE_TARGET",
-                    format!(
-                        "target: peering \"{target}\" is not a peering connection of VPC {}",
-                        rt.vpc_id
-                    ),
-                ));
-            }
-        } else if !["igw_", "nat_", "vgw_", "vpce_"]
-            .iter()
-            .any(|p| target.starts_with(p))
-        {
-            return Err(ApiError::invalid(
-                "INVALID_ROUTE_TARGET",
-                format!(
-                    "target: \"{target}\" is not a peering (pcx_…) or gateway (igw_, nat_, vgw_, vpce_…) id"
-                ),
-            ));
-        }
+        let target = req.target.as_str();
+        self.check_route_target(account, &rt.vpc_id, target).await?;
         if rt
             .routes
             .iter()
@@ -738,6 +739,20 @@ impl Store {
                 format!("destination_cidr: {dest} is the VPC's local route"),
             ));
         }
+        let mut tx = self.write_tx().await?;
+        // Count, then insert: under a lock on the table (see `lock_rows`).
+        self.lock_rows(&mut tx, "route_tables", &[table]).await?;
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM routes WHERE route_table_id = $1")
+            .bind(table)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("n")?;
+        if n >= ROUTES_PER_TABLE {
+            return Err(ApiError::conflict(
+                "ROUTE_QUOTA_EXCEEDED",
+                format!("route table {table} already has {n} routes (limit {ROUTES_PER_TABLE}, local routes aside)"),
+            ));
+        }
         let inserted = sqlx::query(
             "INSERT INTO routes (route_table_id, destination_cidr, target, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (route_table_id, destination_cidr) DO NOTHING",
@@ -746,7 +761,7 @@ impl Store {
         .bind(dest.to_string())
         .bind(target)
         .bind(self.now())
-        .execute(&self.pool)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
         if inserted == 0 {
@@ -755,6 +770,7 @@ impl Store {
                 format!("destination_cidr: route table {table} already has a route for {dest}"),
             ));
         }
+        tx.commit().await?;
         self.get_route_table(account, table).await
     }
 
@@ -888,6 +904,14 @@ impl Store {
         };
         let id = new_id("pcx");
         let mut tx = self.write_tx().await?;
+        // The quotas below count, then insert: lock what they count on (see `lock_rows`).
+        if status == "pending" {
+            self.lock_rows(&mut tx, "accounts", &[account]).await?;
+        }
+        if status == "active" {
+            self.lock_rows(&mut tx, "vpcs", &[&requester.id, &accepter.id])
+                .await?;
+        }
         if status == "pending" {
             let pending: i64 = sqlx::query(
                 "SELECT COUNT(*) AS n FROM peerings WHERE requester_account_id = $1 AND status = 'pending'",
@@ -1064,6 +1088,8 @@ impl Store {
         }
         let mut tx = self.write_tx().await?;
         if to == "active" {
+            self.lock_rows(&mut tx, "vpcs", &[&p.requester_vpc_id, &p.accepter_vpc_id])
+                .await?;
             self.check_active_quota(&mut tx, &[&p.requester_vpc_id, &p.accepter_vpc_id])
                 .await?;
         }

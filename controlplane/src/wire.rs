@@ -90,8 +90,31 @@ pub struct CreateRouteTable {
 #[serde(deny_unknown_fields)]
 pub struct CreateRoute {
     pub destination_cidr: String,
-    /// `local`, a peering id (`pcx_…`), or a gateway id.
+    /// A peering of the table's VPC (`pcx_…`) or a gateway of the table's VPC (`igw_…`, `nat_…`, `vgw_…`,
+    /// `vpce_…`, see `POST /v1/gateways`).
     pub target: String,
+}
+
+/// `POST /v1/gateways`: a gateway in a VPC, for routes to target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGateway {
+    pub vpc_id: String,
+    /// `internet` (id `igw_…`), `nat` (`nat_…`), `vpn` (`vgw_…`) or `endpoint` (a gateway endpoint, `vpce_…`).
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// A gateway as returned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Gateway {
+    pub id: String,
+    pub account_id: String,
+    pub vpc_id: String,
+    pub kind: String,
+    pub name: String,
+    pub created_at: i64,
 }
 
 /// One route; `state` is `blackhole` while its peering is not active.

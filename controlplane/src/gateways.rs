@@ -1,0 +1,197 @@
+//! Storage of gateways — internet (`igw_…`), NAT (`nat_…`), VPN (`vgw_…`) and gateway endpoints (`vpce_…`) —
+//! and the check of a route's target: a peering of the table's VPC, or a gateway of that VPC that exists.
+//! Same conventions as [`crate::store`]: one transaction per change, 404 for anything of another account.
+
+use sqlx::{any::AnyRow, Row};
+
+use crate::{
+    error::ApiError,
+    store::{new_id, page_limit, paginate, Store},
+    validate::{self, shown},
+    wire,
+};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Kinds of gateway and the prefix of their ids.
+pub const GATEWAY_KINDS: &[(&str, &str)] = &[
+    ("internet", "igw"),
+    ("nat", "nat"),
+    ("vpn", "vgw"),
+    ("endpoint", "vpce"),
+];
+
+/// Routes per route table besides the local ones (AWS's default quota).
+pub const ROUTES_PER_TABLE: i64 = 50;
+
+fn gateway_from(row: &AnyRow) -> Result<wire::Gateway> {
+    Ok(wire::Gateway {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        vpc_id: row.try_get("vpc_id")?,
+        kind: row.try_get("kind")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The shape of an id: `prefix_` and 1–32 lowercase hex digits or letters (ids are `new_id`s).
+fn id_shaped(text: &str, prefix: &str) -> bool {
+    text.strip_prefix(prefix)
+        .and_then(|r| r.strip_prefix('_'))
+        .is_some_and(|r| {
+            (1..=32).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+impl Store {
+    /// Creates a gateway in a VPC of the account.
+    pub async fn create_gateway(&self, account: &str, req: &wire::CreateGateway) -> Result<wire::Gateway> {
+        let Some((kind, prefix)) = GATEWAY_KINDS.iter().find(|(k, _)| *k == req.kind) else {
+            let kinds: Vec<&str> = GATEWAY_KINDS.iter().map(|(k, _)| *k).collect();
+            return Err(ApiError::invalid(
+                "INVALID_KIND",
+                format!("kind: {} is not one of {}", shown(&req.kind), kinds.join(", ")),
+            ));
+        };
+        validate::name("name", &req.name, false)?;
+        let vpc = self.get_vpc(account, &req.vpc_id).await?;
+        let g = wire::Gateway {
+            id: new_id(prefix),
+            account_id: account.to_string(),
+            vpc_id: vpc.id,
+            kind: kind.to_string(),
+            name: req.name.clone(),
+            created_at: self.now(),
+        };
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO gateways (id, account_id, vpc_id, kind, name, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&g.id)
+        .bind(account)
+        .bind(&g.vpc_id)
+        .bind(&g.kind)
+        .bind(&g.name)
+        .bind(g.created_at)
+        .execute(&mut **tx)
+        .await?;
+        tx.commit().await?;
+        Ok(g)
+    }
+
+    /// A gateway of the account.
+    pub async fn get_gateway(&self, account: &str, id: &str) -> Result<wire::Gateway> {
+        let row = sqlx::query("SELECT * FROM gateways WHERE id = $1 AND account_id = $2")
+            .bind(id)
+            .bind(account)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(gateway_from)
+            .transpose()?
+            .ok_or_else(|| ApiError::NotFound(format!("gateway {} not found", shown(id))))
+    }
+
+    /// The account's gateways, optionally of one VPC.
+    pub async fn list_gateways(
+        &self,
+        account: &str,
+        vpc: Option<&str>,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<wire::Page<wire::Gateway>> {
+        let limit = page_limit(limit)?;
+        let rows = sqlx::query(
+            "SELECT * FROM gateways WHERE account_id = $1 AND ($2 = '' OR vpc_id = $2) AND id > $3 ORDER BY id LIMIT $4",
+        )
+        .bind(account)
+        .bind(vpc.unwrap_or(""))
+        .bind(cursor.unwrap_or(""))
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows.iter().map(gateway_from).collect::<Result<Vec<_>>>()?;
+        Ok(paginate(items, limit, |g| g.id.clone()))
+    }
+
+    /// Deletes a gateway no route targets (AWS: a dependency violation otherwise).
+    pub async fn delete_gateway(&self, account: &str, id: &str) -> Result<()> {
+        self.get_gateway(account, id).await?;
+        let mut tx = self.write_tx().await?;
+        let used: i64 = sqlx::query("SELECT COUNT(*) AS n FROM routes WHERE target = $1")
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("n")?;
+        if used > 0 {
+            return Err(ApiError::conflict(
+                "GATEWAY_IN_USE",
+                format!("gateway {id} is the target of {used} routes; delete them first"),
+            ));
+        }
+        sqlx::query("DELETE FROM gateways WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checks a route's target for a table of `vpc`: a peering connection of the VPC, or a gateway of the VPC
+    /// in the account. Malformed ids are 400; well-formed ids of nothing there are 404 naming the id.
+    pub(crate) async fn check_route_target(&self, account: &str, vpc: &str, target: &str) -> Result<()> {
+        if id_shaped(target, "pcx") {
+            let p = sqlx::query(
+                "SELECT id FROM peerings WHERE id = $1 AND (requester_vpc_id = $2 OR accepter_vpc_id = $2)",
+            )
+            .bind(target)
+            .bind(vpc)
+            .fetch_optional(&self.pool)
+            .await?;
+            return match p {
+                Some(_) => Ok(()),
+                None => Err(ApiError::invalid(
+                    "INVALID_ROUTE_TARGET",
+                    format!("target: peering \"{target}\" is not a peering connection of VPC {vpc}"),
+                )),
+            };
+        }
+        if !GATEWAY_KINDS.iter().any(|(_, p)| id_shaped(target, p)) {
+            return Err(ApiError::invalid(
+                "INVALID_ROUTE_TARGET",
+                format!(
+                    "target: {} is not a peering (pcx_…) or gateway (igw_…, nat_…, vgw_…, vpce_…) id",
+                    shown(target)
+                ),
+            ));
+        }
+        let g = sqlx::query("SELECT id FROM gateways WHERE id = $1 AND account_id = $2 AND vpc_id = $3")
+            .bind(target)
+            .bind(account)
+            .bind(vpc)
+            .fetch_optional(&self.pool)
+            .await?;
+        match g {
+            Some(_) => Ok(()),
+            None => Err(ApiError::NotFound(format!(
+                "target: gateway \"{target}\" not found in VPC {vpc} of your account (create it with POST /v1/gateways)"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_shaped;
+
+    #[test]
+    fn ids_have_a_prefix_and_a_short_lowercase_tail() {
+        assert!(id_shaped("igw_0123456789abcdef", "igw"));
+        assert!(!id_shaped("igw_", "igw"));
+        assert!(!id_shaped(&format!("igw_{}", "a".repeat(100_000)), "igw"));
+        assert!(!id_shaped("nat_\u{0}\u{1b}[31m", "nat"));
+        assert!(!id_shaped("igw-1", "igw"));
+        assert!(!id_shaped("vpce_1", "vpc"));
+    }
+}
