@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Installs what Peerplan's build and tests need, skipping whatever is already present at the right version.
+# Installs what Peerplan needs, skipping whatever is already present at the right version.
+#   scripts/install.sh run    what building and running needs (the wasm target, cargo-leptos, wasm-bindgen, wasm-opt)
+#   scripts/install.sh [test] that, plus what the tests need (Chromium, curl/jq, PostgreSQL, schemathesis, Playwright)
 # Safe to run again and again. Everything comes from the package registries (crates.io, npm, Debian):
 # cargo-leptos would otherwise download wasm-bindgen / wasm-opt from elsewhere, which fails on closed machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+FOR=${1:-test}
+case "$FOR" in
+  run | test) ;;
+  *) echo "usage: scripts/install.sh [run|test] (got '$FOR')" >&2; exit 2 ;;
+esac
 
 log() { printf '\033[1;34m[install]\033[0m %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -38,6 +45,10 @@ fi
 if ! "$ROOT/tools/binaryen/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q 'version 132'; then
   log "installing wasm-opt (npm binaryen@132.0.0) into tools/binaryen"
   npm install --prefix "$ROOT/tools/binaryen" --no-audit --no-fund --silent binaryen@132.0.0
+fi
+
+if [ "$FOR" = run ]; then
+  exit 0
 fi
 
 # 5. Debian's Chromium for Playwright (never a downloaded browser).
