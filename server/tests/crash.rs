@@ -1,24 +1,69 @@
-//! Durability: writes under load against the real `peerplan control-plane serve` process, `kill -9`, restart on
-//! the same data folder — every acknowledged peering is there and `PRAGMA integrity_check` is ok.
+//! Durability: writes under load against the real `peerplan control-plane serve` process, `kill -9` while
+//! requests are in flight, restart on the same data — every acknowledged peering is there (and, on SQLite,
+//! `PRAGMA integrity_check` is ok). Runs on SQLite and, when `PEERPLAN_TEST_POSTGRES_URL` is set, on a fresh
+//! PostgreSQL database (required with `PEERPLAN_REQUIRE_POSTGRES=1`).
 
 mod common;
 
-use std::{process::Command, sync::Arc};
+use std::{
+    collections::BTreeSet,
+    process::Command,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
 
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-fn create_account(data: &std::path::Path, name: &str) -> Value {
+/// How long the load may take to reach the acknowledgements the test waits for before the kill.
+const ACK_DEADLINE: Duration = Duration::from_secs(60);
+/// Acknowledged peerings to wait for before the kill.
+const ACKS_BEFORE_KILL: usize = 60;
+/// Clients sending peering requests back to back (so that several are in flight at any moment).
+const WORKERS: usize = 8;
+
+/// The databases to run on: SQLite always; PostgreSQL (the admin URL) when configured.
+fn backends() -> Vec<Option<String>> {
+    let pg = std::env::var("PEERPLAN_TEST_POSTGRES_URL").ok();
+    if pg.is_none() && std::env::var("PEERPLAN_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+        panic!("PEERPLAN_REQUIRE_POSTGRES=1 but PEERPLAN_TEST_POSTGRES_URL is not set");
+    }
+    std::iter::once(None).chain(pg.map(Some)).collect()
+}
+
+/// A fresh database on the PostgreSQL server of `admin` (created with `psql`); its URL.
+fn fresh_postgres(admin: &str) -> String {
+    let name = format!(
+        "crash_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let out = Command::new("psql")
+        .args([admin, "-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .output()
+        .expect("run psql");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (base, query) = admin.split_once('?').unwrap_or((admin, ""));
+    let base = base.rsplit_once('/').unwrap().0;
+    if query.is_empty() {
+        format!("{base}/{name}")
+    } else {
+        format!("{base}/{name}?{query}")
+    }
+}
+
+fn create_account(data: &std::path::Path, database: &[&str], name: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_peerplan"))
-        .args([
-            "control-plane",
-            "account",
-            "create",
-            name,
-            "--format",
-            "json",
-            "--data",
-        ])
+        .args(["control-plane", "account", "create", name, "--format", "json"])
+        .args(database)
+        .arg("--data")
         .arg(data)
         .output()
         .unwrap();
@@ -28,12 +73,31 @@ fn create_account(data: &std::path::Path, name: &str) -> Value {
 
 #[tokio::test]
 async fn acknowledged_peerings_survive_kill_9() {
+    for backend in backends() {
+        let url = backend.as_deref().map(fresh_postgres);
+        let database: Vec<&str> = match &url {
+            Some(u) => vec!["--database-url", u],
+            None => vec![],
+        };
+        let name = if url.is_some() { "postgres" } else { "sqlite" };
+        kill_9_under_load(name, &database).await;
+    }
+}
+
+async fn kill_9_under_load(backend: &str, database: &[&str]) {
     let data = tempfile::tempdir().unwrap();
-    let acct = create_account(data.path(), "crash");
+    let acct = create_account(data.path(), database, "crash");
     assert!(acct["account_id"].as_str().unwrap().starts_with("account_"));
     let key = acct["api_key"].as_str().unwrap().to_string();
-    let mut server = common::start(&["control-plane", "serve"], data.path());
-    let http = reqwest::Client::new();
+    let serve: Vec<&str> = ["control-plane", "serve"]
+        .into_iter()
+        .chain(database.iter().copied())
+        .collect();
+    let mut server = common::start(&serve, data.path());
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
     let base = server.base.clone();
     // Forty VPCs: peer them pairwise while the server is killed.
     let mut vpcs = Vec::new();
@@ -50,53 +114,78 @@ async fn acknowledged_peerings_survive_kill_9() {
             .unwrap();
         vpcs.push(v["id"].as_str().unwrap().to_string());
     }
+    // Every request gets a sequence number when it starts; `answered` holds those that got a response.
+    let started = Arc::new(AtomicUsize::new(0));
+    let answered = Arc::new(Mutex::new(BTreeSet::<usize>::new()));
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut workers = Vec::new();
-    for w in 0..4 {
-        let (http, base, key, vpcs, acked) = (
-            http.clone(),
-            base.clone(),
-            key.clone(),
-            vpcs.clone(),
-            acked.clone(),
-        );
+    for w in 0..WORKERS {
+        let (http, base, key, vpcs) = (http.clone(), base.clone(), key.clone(), vpcs.clone());
+        let (started, answered, acked) = (started.clone(), answered.clone(), acked.clone());
         workers.push(tokio::spawn(async move {
-            for i in (w..39).step_by(4) {
+            for i in (w..39).step_by(WORKERS) {
                 for j in i + 1..40 {
+                    let seq = started.fetch_add(1, Ordering::SeqCst);
                     let res = http
                         .post(format!("{base}/v1/vpc-peering"))
                         .bearer_auth(&key)
                         .json(&json!({"requester_vpc_id": vpcs[i], "accepter_vpc_id": vpcs[j], "auto_accept": true}))
                         .send()
                         .await;
-                    match res {
-                        Ok(r) if r.status() == 201 => {
-                            let v: Value = match r.json().await {
-                                Ok(v) => v,
-                                Err(_) => return,
-                            };
-                            acked.lock().await.push(v["id"].as_str().unwrap().to_string());
-                        }
-                        Ok(_) => {}
-                        Err(_) => return, // the server is gone
+                    let Ok(res) = res else { return }; // the server is gone
+                    let status = res.status();
+                    let Ok(v) = res.json::<Value>().await else {
+                        return;
+                    };
+                    answered.lock().await.insert(seq);
+                    if status == 201 {
+                        acked.lock().await.push(v["id"].as_str().unwrap().to_string());
                     }
                 }
             }
         }));
     }
-    // Let some writes land, then kill -9 in the middle of the load.
-    while acked.lock().await.len() < 60 {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // Let some writes land, then kill -9 in the middle of the load: fail, not hang, if they do not.
+    let deadline = Instant::now() + ACK_DEADLINE;
+    loop {
+        let n = acked.lock().await.len();
+        if n >= ACKS_BEFORE_KILL {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{backend}: only {n} of {ACKS_BEFORE_KILL} peerings acknowledged after {ACK_DEADLINE:?} \
+             ({} requests started, {} answered)",
+            started.load(Ordering::SeqCst),
+            answered.lock().await.len()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let started_at_kill = started.load(Ordering::SeqCst);
     server.child.kill().unwrap(); // SIGKILL
     server.child.wait().unwrap();
     for w in workers {
-        let _ = w.await;
+        tokio::time::timeout(Duration::from_secs(60), w)
+            .await
+            .unwrap_or_else(|_| panic!("{backend}: a client still waits 60 s after the kill"))
+            .unwrap();
     }
+    // Requests started before the kill that never got a response were in flight when the server died.
+    let answered = answered.lock().await.clone();
+    let in_flight = (0..started_at_kill).filter(|s| !answered.contains(s)).count();
+    assert!(
+        in_flight > 0,
+        "{backend}: no request was in flight at the kill ({started_at_kill} started, all answered)"
+    );
     let acked = acked.lock().await.clone();
-    assert!(acked.len() >= 60);
+    assert!(acked.len() >= ACKS_BEFORE_KILL);
+    eprintln!(
+        "{backend}: kill -9 with {in_flight} requests in flight; {} of {started_at_kill} answered, {} acknowledged",
+        answered.len(),
+        acked.len()
+    );
 
-    let server = common::start(&["control-plane", "serve"], data.path());
+    let server = common::start(&serve, data.path());
     for id in &acked {
         let res = http
             .get(format!("{}/v1/vpc-peering/{id}", server.base))
@@ -104,11 +193,14 @@ async fn acknowledged_peerings_survive_kill_9() {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 200, "acknowledged peering {id} lost");
+        assert_eq!(res.status(), 200, "{backend}: acknowledged peering {id} lost");
         let v: Value = res.json().await.unwrap();
-        assert_eq!(v["status"], "active");
+        assert_eq!(v["status"], "active", "{backend}: {id}");
     }
     drop(server);
+    if !database.is_empty() {
+        return;
+    }
     let out = Command::new("python3")
         .args(["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])"])
         .arg(data.path().join("controlplane.db"))
