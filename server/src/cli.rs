@@ -31,7 +31,8 @@ pub enum Command {
     Trace(TraceArgs),
     /// Reachability of every endpoint to every endpoint for one protocol and port.
     Matrix(MatrixArgs),
-    /// Export a plan: documentation (md), peering map (dot, mermaid), API calls (curl), json, csv matrix.
+    /// Export a plan: documentation (md, html), peering map (svg, png, dot, mermaid), API calls (curl), the plan
+    /// (json), reachability matrix (csv).
     Export(ExportArgs),
     /// Generate a synthetic but realistic plan (for demos, scale tests and benchmarks).
     Generate(GenerateArgs),
@@ -326,6 +327,80 @@ fn report(command: &str, outcome: anyhow::Result<()>) -> ExitCode {
         Err(e) => {
             eprintln!("peerplan {command}: {e:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, ValueEnum};
+
+    use super::*;
+
+    /// The words of a help text (`md|html`, `(svg,` and `png)` count as words).
+    fn words(text: &str) -> Vec<String> {
+        text.split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Every format `--format` accepts, by the name clap parses.
+    fn export_formats() -> Vec<String> {
+        ExportFormat::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn export_help_lists_every_format_the_command_accepts() {
+        let formats = export_formats();
+        assert_eq!(formats.len(), 9, "{formats:?}");
+        let mut cli = Cli::command();
+        // `peerplan --help` shows the subcommand's one-line summary; `peerplan export --help` starts with it.
+        let summary = cli
+            .find_subcommand("export")
+            .and_then(|c| c.get_about())
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let top = cli.render_long_help().to_string();
+        let export = cli.find_subcommand_mut("export").expect("an export subcommand");
+        let long = export.render_long_help().to_string();
+        let short = export.render_help().to_string();
+        for (name, text) in [
+            ("summary", &summary),
+            ("peerplan --help", &top),
+            ("peerplan export --help", &long),
+            ("peerplan export -h", &short),
+        ] {
+            let words = words(text);
+            let missing: Vec<&String> = formats.iter().filter(|f| !words.contains(f)).collect();
+            assert!(missing.is_empty(), "{name} does not list {missing:?}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn readme_lists_every_export_format() {
+        let readme = include_str!("../../README.md");
+        let usages: Vec<&str> = readme
+            .lines()
+            .filter(|l| l.starts_with("peerplan export") && l.contains("--format"))
+            .collect();
+        assert!(
+            !usages.is_empty(),
+            "the README shows no `peerplan export … --format` usage"
+        );
+        for usage in usages {
+            let words = words(usage);
+            let missing: Vec<String> = export_formats()
+                .into_iter()
+                .filter(|f| !words.contains(f))
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "the README's `{usage}` does not list {missing:?}"
+            );
         }
     }
 }
