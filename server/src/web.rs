@@ -54,6 +54,7 @@ pub fn router(cfg: &ServeConfig, control: AppState) -> Router {
     let context_store = store.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/favicon.ico", get(favicon))
         .route(
             "/api/export/{format}",
             post(crate::exports::export_handler).layer(axum::extract::DefaultBodyLimit::max(
@@ -81,6 +82,19 @@ pub fn router(cfg: &ServeConfig, control: AppState) -> Router {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// The site icon (`public/favicon.ico`, 16, 32 and 48 px), built into the binary: browsers ask every page for
+/// `/favicon.ico`, whether or not the site folder was built.
+async fn favicon() -> impl axum::response::IntoResponse {
+    const FAVICON: &[u8] = include_bytes!("../../public/favicon.ico");
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "image/x-icon"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
 }
 
 /// Binds, prints the address it listens on (scripts and tests read that line), and serves until Ctrl+C.
