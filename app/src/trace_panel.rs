@@ -250,11 +250,7 @@ pub fn TracePanel(
                     let ok = t.code == sim::TraceCode::Accepted || t.code == sim::TraceCode::Exited;
                     view! {
                         <div class=if ok { "verdict ok" } else { "verdict dropped" } data-testid="trace-verdict">
-                            <div>
-                                <strong>{format!("{:?}", t.disposition).to_uppercase()}</strong>
-                                " "
-                                <code data-testid="trace-code">{t.code.as_str()}</code>
-                            </div>
+                            <VerdictLine disposition=t.disposition code=t.code/>
                             <p class="why">{t.explanation.clone()}</p>
                             {t.fix.clone().map(|f| view! { <p class="fix">"Fix: " {f}</p> })}
                             {t.notes.iter().map(|n| view! { <p class="muted">{n.clone()}</p> }).collect_view()}
@@ -269,5 +265,18 @@ pub fn TracePanel(
                 }
             }}
         </section>
+    }
+}
+
+/// The verdict's first line: the disposition, then the code when it says more — `DROPPED NO_ROUTE`, but
+/// `ACCEPTED` once (see [`sim::verdict_words`]).
+#[component]
+fn VerdictLine(disposition: sim::Disposition, code: sim::TraceCode) -> impl IntoView {
+    let (word, code) = sim::verdict_words(disposition, code);
+    view! {
+        <div data-testid="trace-verdict-line">
+            {word.map(|w| view! { <strong>{w}</strong> " " })}
+            <code data-testid="trace-code">{code}</code>
+        </div>
     }
 }
