@@ -56,8 +56,30 @@ pub fn not_transitive_pairs(plan: &Plan) -> Vec<(String, String, String)> {
     out
 }
 
-fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|")
+/// Text from a plan inside Markdown (a table cell, a heading, a list item): `<`, `>` and `&` as HTML entities
+/// (rendered Markdown is HTML), Markdown's own punctuation (`\\`, `` ` ``, `*`, `_`, `[`, `]`, `|`, `#`, `~`)
+/// backslash-escaped, and line breaks and other control characters as U+FFFD, so a name shows as written and never
+/// becomes markup, a link or a new table row.
+///
+/// ```
+/// assert_eq!(netmodel::export::md_escape("<b>*a*|[x](y)"), "&lt;b&gt;\\*a\\*\\|\\[x\\](y)");
+/// ```
+pub fn md_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '&' => o.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' => {
+                o.push('\\');
+                o.push(c);
+            }
+            c if is_forbidden_char(c) => o.push('\u{FFFD}'),
+            c => o.push(c),
+        }
+    }
+    o
 }
 
 /// The peering documentation in Markdown.
@@ -81,9 +103,9 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} |",
-            v.account,
-            v.region,
-            v.id,
+            md_escape(&v.account.0),
+            md_escape(&v.region),
+            md_escape(&v.id.0),
             md_escape(&v.name),
             v4.join(", "),
             if v6.is_empty() {
@@ -115,13 +137,13 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} → {} | {} → {} | {} | {} |",
-                p.id,
-                p.requester.vpc,
-                p.accepter.vpc,
-                p.requester.account,
-                p.accepter.account,
-                p.requester.region,
-                p.accepter.region,
+                md_escape(&p.id.0),
+                md_escape(&p.requester.vpc.0),
+                md_escape(&p.accepter.vpc.0),
+                md_escape(&p.requester.account.0),
+                md_escape(&p.accepter.account.0),
+                md_escape(&p.requester.region),
+                md_escape(&p.accepter.region),
                 status_word(p),
                 notes.join("; ")
             );
@@ -131,7 +153,7 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
     let _ = writeln!(o, "\n## Peering matrix\n");
     let _ = write!(o, "| |");
     for v in &plan.vpcs {
-        let _ = write!(o, " {} |", v.id);
+        let _ = write!(o, " {} |", md_escape(&v.id.0));
     }
     let _ = write!(o, "\n|---|");
     for _ in &plan.vpcs {
@@ -139,7 +161,7 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
     }
     let _ = writeln!(o);
     for a in &plan.vpcs {
-        let _ = write!(o, "| **{}** |", a.id);
+        let _ = write!(o, "| **{}** |", md_escape(&a.id.0));
         for b in &plan.vpcs {
             let cell = if a.id == b.id {
                 "—".to_string()
@@ -148,7 +170,7 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
                     .peerings
                     .iter()
                     .filter(|p| p.peer_of(&a.id) == Some(&b.id) && p.status != PeeringStatus::Deleted)
-                    .map(|p| format!("{} ({})", p.id, status_word(p)))
+                    .map(|p| format!("{} ({})", md_escape(&p.id.0), status_word(p)))
                     .collect();
                 if found.is_empty() {
                     " ".to_string()
@@ -169,17 +191,22 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
         let _ = writeln!(
             o,
             "### {} route table{}\n",
-            v.label(),
+            md_escape(&v.label()),
             if tables.len() > 1 { "s" } else { "" }
         );
         for t in tables {
-            let _ = writeln!(o, "{}{}:\n", t.id, if t.main { " (main)" } else { "" });
+            let _ = writeln!(
+                o,
+                "{}{}:\n",
+                md_escape(&t.id.0),
+                if t.main { " (main)" } else { "" }
+            );
             let _ = writeln!(o, "| Destination | Target |\n|---|---|");
             for b in v.blocks() {
                 let _ = writeln!(o, "| {b} | local |");
             }
             for r in &t.routes {
-                let _ = writeln!(o, "| {} | {} |", r.destination, r.target);
+                let _ = writeln!(o, "| {} | {} |", r.destination, md_escape(&r.target.to_string()));
             }
             let _ = writeln!(o);
         }
@@ -204,14 +231,16 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
             for r in rules {
                 let peer = match (&r.cidr, &r.sg) {
                     (Some(c), _) if concerns(c) => c.to_string(),
-                    (_, Some(s)) => format!("group {s}"),
+                    (_, Some(s)) => format!("group {}", md_escape(&s.to_string())),
                     _ => continue,
                 };
                 let ports = r.ports.map(|p| p.to_string()).unwrap_or_else(|| "all".into());
                 let _ = writeln!(
                     o,
                     "| {} ({}) | {dir} | {} | {ports} | {peer} | allow |",
-                    g.id, g.vpc, r.protocol
+                    md_escape(&g.id.0),
+                    md_escape(&g.vpc.0),
+                    r.protocol
                 );
             }
         }
@@ -234,7 +263,11 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
             let _ = writeln!(
                 o,
                 "| {} ({}) | {dir} rule {} | {} | {ports} | {} | {action} |",
-                a.id, a.vpc, e.rule, e.protocol, e.cidr
+                md_escape(&a.id.0),
+                md_escape(&a.vpc.0),
+                e.rule,
+                e.protocol,
+                e.cidr
             );
         }
     }
@@ -268,7 +301,10 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
         for (a, c, b) in nt {
             let _ = writeln!(
                 o,
-                "- {a} and {c} (both peered with {b}): create a direct peering to connect them."
+                "- {} and {} (both peered with {}): create a direct peering to connect them.",
+                md_escape(&a),
+                md_escape(&c),
+                md_escape(&b)
             );
         }
     }
@@ -307,9 +343,9 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
                     };
                     lines.push(format!(
                         "- From {} ({}): `{cmd}` — expects {}",
-                        src.label(),
+                        md_escape(&src.label()),
                         src.ipv4.map(|a| a.to_string()).unwrap_or_default(),
-                        dst.label()
+                        md_escape(&dst.label())
                     ));
                 }
             }
@@ -330,8 +366,34 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
     o
 }
 
+/// A quoted DOT string: `\\` and `"` escaped; control characters (line breaks included) become U+FFFD.
 fn dot_id(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' | '"' => {
+                o.push('\\');
+                o.push(c);
+            }
+            c if is_forbidden_char(c) => o.push('\u{FFFD}'),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// A quoted DOT label of several lines, each escaped as by [`dot_id`].
+fn dot_lines(lines: &[&str]) -> String {
+    let inner: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let q = dot_id(l);
+            q[1..q.len() - 1].to_string()
+        })
+        .collect();
+    format!("\"{}\"", inner.join("\n"))
 }
 
 /// The peering map as Graphviz DOT: VPCs clustered by account, peerings styled by status.
@@ -350,7 +412,7 @@ pub fn dot(plan: &Plan) -> String {
                 o,
                 "    {} [label={}];",
                 dot_id(&v.id.0),
-                dot_id(&format!("{}\n{}\n{}", v.label(), blocks.join(", "), v.region))
+                dot_lines(&[&v.label(), &blocks.join(", "), &v.region])
             );
         }
         let _ = writeln!(o, "  }}");
@@ -380,6 +442,26 @@ fn mermaid_id(s: &str) -> String {
         .collect()
 }
 
+/// Text inside a quoted Mermaid label: `"`, `<`, `>`, `&`, `#` and `` ` `` as Mermaid entity codes (`#quot;`,
+/// `#lt;`, …), so a name can neither end the label nor become HTML or a Markdown string; control characters as
+/// U+FFFD.
+fn mermaid_text(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("#quot;"),
+            '<' => o.push_str("#lt;"),
+            '>' => o.push_str("#gt;"),
+            '&' => o.push_str("#amp;"),
+            '#' => o.push_str("#35;"),
+            '`' => o.push_str("#96;"),
+            c if is_forbidden_char(c) => o.push('\u{FFFD}'),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
 /// The peering map as a Mermaid flowchart.
 pub fn mermaid(plan: &Plan) -> String {
     let mut o = String::from("flowchart LR\n");
@@ -388,7 +470,7 @@ pub fn mermaid(plan: &Plan) -> String {
             o,
             "  subgraph {}[\"account {}\"]",
             mermaid_id(&format!("acct_{}", a.id)),
-            a.id
+            mermaid_text(&a.id.0)
         );
         for v in plan.vpcs.iter().filter(|v| v.account == a.id) {
             let blocks: Vec<String> = v.blocks().map(|b| b.to_string()).collect();
@@ -396,9 +478,9 @@ pub fn mermaid(plan: &Plan) -> String {
                 o,
                 "    {}[\"{}<br/>{}<br/>{}\"]",
                 mermaid_id(&v.id.0),
-                v.label().replace('"', "'"),
+                mermaid_text(&v.label()),
                 blocks.join(", "),
-                v.region
+                mermaid_text(&v.region)
             );
         }
         let _ = writeln!(o, "  end");
@@ -413,7 +495,7 @@ pub fn mermaid(plan: &Plan) -> String {
             o,
             "  {} {arrow}|\"{} ({})\"| {}",
             mermaid_id(&p.requester.vpc.0),
-            p.id,
+            mermaid_text(&p.id.0),
             p.status,
             mermaid_id(&p.accepter.vpc.0)
         );
@@ -439,8 +521,32 @@ pub fn key_var(account: &str) -> String {
     format!("API_KEY_{v}")
 }
 
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
+/// A word for bash, quoted: single quotes (`'` as `'\''`), so nothing in it is expanded. Control characters
+/// (refused in plans, but the export does not rely on that) are written as ANSI-C `$'\xHH'` pieces, except NUL,
+/// which no bash string can hold, written as U+FFFD.
+pub fn sh_quote(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('\'');
+    for c in s.chars() {
+        match c {
+            '\'' => o.push_str("'\\''"),
+            '\0' => o.push('\u{FFFD}'),
+            c if c.is_ascii_control() => {
+                let _ = write!(o, "'$'\\x{:02x}''", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('\'');
+    o
+}
+
+/// Text for a one-line comment or message in an export: every character the plan's edge refuses (control
+/// characters, line separators, bidi controls) becomes U+FFFD, so no text can end the line it is on.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if is_forbidden_char(c) { '\u{FFFD}' } else { c })
+        .collect()
 }
 
 /// Which side's calls a script contains.
@@ -467,23 +573,29 @@ pub fn curl_script(plan: &Plan, part: ScriptPart) -> String {
     accounts.dedup();
     let mut o = String::new();
     o.push_str("#!/usr/bin/env bash\n");
+    // Text from the plan goes into comments through `one_line` and into commands through `sh_quote` (single
+    // quotes), never inside double quotes or a `${VAR:?…}` message, where bash would expand it.
     let _ = writeln!(
         o,
         "# Peerplan: apply {} — generated, safe to run twice.",
         if plan.name.is_empty() {
-            "the plan"
+            "the plan".to_string()
         } else {
-            plan.name.as_str()
+            one_line(&plan.name)
         }
     );
     o.push_str("# Needs curl and jq. Set BASE_URL and one API key per account:\n");
     for a in &accounts {
-        let _ = writeln!(o, "#   export {}=…   # account {a}", key_var(a));
+        let _ = writeln!(o, "#   export {}=…   # account {}", key_var(a), one_line(a));
     }
     o.push_str("set -euo pipefail\nBASE_URL=\"${BASE_URL:-https://api.yourdomain.com}\"\n");
     for a in &accounts {
         let v = key_var(a);
-        let _ = writeln!(o, ": \"${{{v}:?set {v} to the API key of account {a}}}\"");
+        let _ = writeln!(
+            o,
+            "[ -n \"${{{v}:-}}\" ] || {{ echo \"peerplan apply: set {v} to the API key of account \"{} >&2; exit 1; }}",
+            sh_quote(a)
+        );
     }
     o.push_str(r#"
 fail() { echo "peerplan apply: $*" >&2; exit 1; }
@@ -531,7 +643,7 @@ ensure_route() {
   if api "$1" GET "/v1/route-tables/$2" | jq -e --arg d "$3" --arg t "$4" '.routes | any(.destination_cidr == $d and .target == $t)' >/dev/null; then
     echo "route $3 → $4 in $2: present"
   else
-    api "$1" POST "/v1/route-tables/$2/routes" "{\"destination_cidr\": \"$3\", \"target\": \"$4\"}" >/dev/null
+    api "$1" POST "/v1/route-tables/$2/routes" "$(jq -cn --arg d "$3" --arg t "$4" '{destination_cidr: $d, target: $t}')" >/dev/null
     echo "route $3 → $4 in $2: added"
   fi
 }
@@ -548,13 +660,17 @@ ensure_route() {
         let var = format!("PCX_{}", mermaid_id(&p.id.0).to_ascii_uppercase());
         let _ = writeln!(
             o,
-            "\n# ---- {}: {} ({}) ↔ {} ({}) ----",
-            p.id,
-            rv.label(),
-            rv.account,
-            av.label(),
-            av.account
+            "\n# ---- {} ----",
+            one_line(&format!(
+                "{}: {} ({}) ↔ {} ({})",
+                p.id,
+                rv.label(),
+                rv.account,
+                av.label(),
+                av.account
+            ))
         );
+        let id = sh_quote(&p.id.0);
         let _ = writeln!(
             o,
             "REQ_VPC=$(vpc_field \"{rk}\" {} id)",
@@ -575,27 +691,27 @@ ensure_route() {
                 );
                 let _ = writeln!(
                     o,
-                    "  {var}=$(api \"{rk}\" POST /v1/vpc-peering \"{{\\\"requester_vpc_id\\\": \\\"$REQ_VPC\\\", \\\"accepter_vpc_id\\\": \\\"$ACC_VPC\\\", \\\"requester_region\\\": \\\"{}\\\", \\\"accepter_region\\\": \\\"{}\\\", \\\"accepter_account_id\\\": \\\"$ACC_ACCOUNT\\\"}}\" | jq -r .id)",
-                    rv.region, av.region
+                    "  {var}=$(api \"{rk}\" POST /v1/vpc-peering \"$(jq -cn --arg r \"$REQ_VPC\" --arg a \"$ACC_VPC\" --arg rr {} --arg ar {} --arg acct \"$ACC_ACCOUNT\" '{{requester_vpc_id: $r, accepter_vpc_id: $a, requester_region: $rr, accepter_region: $ar, accepter_account_id: $acct}}')\" | jq -r .id)",
+                    sh_quote(&rv.region),
+                    sh_quote(&av.region)
                 );
             } else {
                 let _ = writeln!(
                     o,
-                    "  {var}=$(api \"{rk}\" POST /v1/vpc-peering \"{{\\\"requester_vpc_id\\\": \\\"$REQ_VPC\\\", \\\"accepter_vpc_id\\\": \\\"$ACC_VPC\\\", \\\"requester_region\\\": \\\"{}\\\", \\\"accepter_region\\\": \\\"{}\\\", \\\"auto_accept\\\": true}}\" | jq -r .id)",
-                    rv.region, av.region
+                    "  {var}=$(api \"{rk}\" POST /v1/vpc-peering \"$(jq -cn --arg r \"$REQ_VPC\" --arg a \"$ACC_VPC\" --arg rr {} --arg ar {} '{{requester_vpc_id: $r, accepter_vpc_id: $a, requester_region: $rr, accepter_region: $ar, auto_accept: true}}')\" | jq -r .id)",
+                    sh_quote(&rv.region),
+                    sh_quote(&av.region)
                 );
             }
             let _ = writeln!(
                 o,
-                "  echo \"{}: requested as ${var}\"\nelse\n  echo \"{}: exists as ${var}\"\nfi",
-                p.id, p.id
+                "  echo {id}\": requested as ${var}\"\nelse\n  echo {id}\": exists as ${var}\"\nfi"
             );
         } else {
             let _ = writeln!(o, "{var}=$(live_peering \"{ak}\" \"$ACC_VPC\" \"$REQ_VPC\")");
             let _ = writeln!(
                 o,
-                "[ -n \"${var}\" ] || fail \"{}: the requester has not requested it yet\"",
-                p.id
+                "[ -n \"${var}\" ] || fail {id}\": the requester has not requested it yet\""
             );
         }
         if p.status == PeeringStatus::Active {
@@ -604,18 +720,17 @@ ensure_route() {
                     o,
                     "STATUS=$(api \"{ak}\" GET \"/v1/vpc-peering/${var}\" | jq -r .status)"
                 );
-                let _ = writeln!(o, "if [ \"$STATUS\" = pending ]; then api \"{ak}\" POST \"/v1/vpc-peering/${var}/accept\" >/dev/null; echo \"{}: accepted\"; fi", p.id);
+                let _ = writeln!(o, "if [ \"$STATUS\" = pending ]; then api \"{ak}\" POST \"/v1/vpc-peering/${var}/accept\" >/dev/null; echo {id}\": accepted\"; fi");
             }
             let _ = writeln!(o, "for _ in $(seq 60); do");
             let _ = writeln!(
                 o,
                 "  STATUS=$(api \"{rk}\" GET \"/v1/vpc-peering/${var}\" | jq -r .status)"
             );
-            let _ = writeln!(o, "  [ \"$STATUS\" = active ] && break\n  [ \"$STATUS\" = pending ] || fail \"{}: status is $STATUS (see status_message)\"\n  sleep 2\ndone", p.id);
+            let _ = writeln!(o, "  [ \"$STATUS\" = active ] && break\n  [ \"$STATUS\" = pending ] || fail {id}\": status is $STATUS (see status_message)\"\n  sleep 2\ndone");
             let _ = writeln!(
                 o,
-                "[ \"$STATUS\" = active ] || fail \"{}: still $STATUS; the accepter must accept it\"",
-                p.id
+                "[ \"$STATUS\" = active ] || fail {id}\": still $STATUS; the accepter must accept it\""
             );
         }
         // Routes of the plan that target this peering, on both sides.
@@ -638,8 +753,8 @@ ensure_route() {
                 format!("$(api \"{key}\" GET \"/v1/vpcs/${vpc_var}\" | jq -r .main_route_table_id)")
             } else {
                 format!(
-                    "$(fail \"route table {} is not the main table; create it first\")",
-                    rt.id
+                    "$(fail 'route table '{}' is not the main table; create it first')",
+                    sh_quote(&rt.id.0)
                 )
             };
             let _ = writeln!(o, "TABLE={table}");
@@ -659,14 +774,6 @@ ensure_route() {
     security_group_calls(plan, part, &live, &mut o);
     o.push_str("echo \"peerplan apply: done\"\n");
     o
-}
-
-/// Text inside a bash double-quoted string.
-fn dq(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('$', "\\$")
-        .replace('`', "\\`")
 }
 
 /// The security groups of the VPCs taking part in live peerings, with their rules: each group found by name in
@@ -730,28 +837,29 @@ fn security_group_calls(plan: &Plan, part: ScriptPart, live: &[&Peering], o: &mu
                         else {
                             let _ = writeln!(
                                 o,
-                                "# skipped: a rule of {} names group {}, which is not in the plan",
-                                g.id, sg.group
+                                "# skipped: {}",
+                                one_line(&format!(
+                                    "a rule of {} names group {}, which is not in the plan",
+                                    g.id, sg.group
+                                ))
                             );
                             continue;
                         };
-                        rule["security_group_id"] = "@GROUP@".into();
                         Some(expr)
                     }
                     (None, None) => continue,
                 };
-                let body = dq(&rule.to_string());
+                let body = sh_quote(&rule.to_string());
                 match reference {
                     Some(expr) => {
                         let _ = writeln!(o, "REF={expr}");
                         let _ = writeln!(
                             o,
-                            "ensure_rule \"{key}\" \"$GROUP\" \"{}\"",
-                            body.replace("@GROUP@", "$REF")
+                            "ensure_rule \"{key}\" \"$GROUP\" \"$(jq -c --arg g \"$REF\" '.security_group_id = $g' <<<{body})\""
                         );
                     }
                     None => {
-                        let _ = writeln!(o, "ensure_rule \"{key}\" \"$GROUP\" \"{body}\"");
+                        let _ = writeln!(o, "ensure_rule \"{key}\" \"$GROUP\" {body}");
                     }
                 }
             }

@@ -411,3 +411,59 @@ fn control_characters_in_tags_are_replaced_with_a_note() {
         note.message
     );
 }
+
+/// Found by `fuzz_parsers`: an association listed twice, a peering side whose region or owner contradicts the
+/// VPC's export, and empty ids used to produce a plan that failed the plan's own validation.
+#[test]
+fn odd_exports_give_a_valid_plan_or_an_error_naming_the_file() {
+    let files = fixture_folder("aws-cross-account");
+    let with = |suffix: &str, edit: &dyn Fn(&str) -> String| -> Vec<SourceFile> {
+        let mut files = files.clone();
+        let f = files.iter_mut().find(|f| f.path.ends_with(suffix)).unwrap();
+        f.text = edit(&f.text);
+        files
+    };
+    // A subnet associated twice with a route table: kept once.
+    let twice = with("123456789012/us-east-1/route-tables.json", &|t| {
+        let mut v: serde_json::Value = serde_json::from_str(t).unwrap();
+        let assoc = v["RouteTables"][0]["Associations"].as_array_mut().unwrap();
+        let extra = serde_json::json!({"Main": false, "SubnetId": "subnet-0a1useEXAMPLE"});
+        assoc.push(extra.clone());
+        assoc.push(extra);
+        v.to_string()
+    });
+    let plan = import(&twice).unwrap().plan;
+    let table = plan
+        .route_tables
+        .iter()
+        .find(|t| t.id.0 == "rtb-0a1useEXAMPLE")
+        .unwrap();
+    assert_eq!(table.subnets, vec!["subnet-0a1useEXAMPLE".into()]);
+    // A peering that places a VPC in another region than its export: refused, naming the file and both regions.
+    let moved = with("123456789012/us-east-1/vpc-peering-connections.json", &|t| {
+        t.replacen("\"Region\": \"us-east-1\"", "\"Region\": \"ap-south-1\"", 1)
+    });
+    let e = import(&moved).unwrap_err();
+    // (Here B's view of the same peering disagrees first; without it, the VPC's own export does.)
+    assert_eq!(e.path, "210987654321/eu-west-1/vpc-peering-connections.json");
+    assert!(
+        e.message.contains("ap-south-1") && e.message.contains("us-east-1"),
+        "{e}"
+    );
+    let alone: Vec<SourceFile> = moved
+        .into_iter()
+        .filter(|f| !f.path.starts_with("210987654321/eu-west-1/vpc-peering"))
+        .collect();
+    let e = import(&alone).unwrap_err();
+    assert_eq!(e.path, "123456789012/us-east-1/vpc-peering-connections.json");
+    assert!(
+        e.message.contains("\"ap-south-1\"") && e.message.contains("vpc-0a1useEXAMPLE"),
+        "{e}"
+    );
+    // An empty owner or id names nothing: treated as absent.
+    let empty = with("210987654321/us-east-1/vpcs.json", &|t| {
+        t.replace("\"OwnerId\": \"210987654321\"", "\"OwnerId\": \"\"")
+    });
+    let plan = import(&empty).unwrap().plan;
+    assert!(plan.accounts.iter().all(|a| !a.id.0.is_empty()));
+}

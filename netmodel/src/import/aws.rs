@@ -92,8 +92,9 @@ fn region_of_az(az: &str) -> Option<String> {
     (trimmed.len() < az.len() && is_region_name(trimmed)).then(|| trimmed.to_string())
 }
 
+/// A string field; an empty string counts as absent (an empty id or owner names nothing).
 fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
+    v.get(key).and_then(Value::as_str).filter(|t| !t.is_empty())
 }
 
 fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
@@ -565,9 +566,13 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
     let mut peerings = Vec::new();
     for id in order {
         let list = &views[id];
-        peerings.push((list[0].region.clone(), merge_peering(id, list, &mut ctx)?));
+        peerings.push((
+            list[0].path.clone(),
+            list[0].region.clone(),
+            merge_peering(id, list, &mut ctx)?,
+        ));
     }
-    for (region, p) in &peerings {
+    for (file, region, p) in &peerings {
         let Some(id) = s(p, "VpcPeeringConnectionId") else {
             continue;
         };
@@ -598,7 +603,11 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
                 accounts.insert(account.clone());
                 plan.vpcs.push(Vpc {
                     id: vpc.into(),
-                    name: format!("{vpc} (peer, not imported)"),
+                    // (The id is cut so that the name stays within MAX_TEXT_CHARS.)
+                    name: format!(
+                        "{} (peer, not imported)",
+                        vpc.chars().take(MAX_TEXT_CHARS - 40).collect::<String>()
+                    ),
                     account: account.clone().into(),
                     region: side_region.clone().unwrap_or_else(|| "unknown".into()),
                     cidr: primary,
@@ -615,10 +624,24 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
                 });
             }
             let vpc_obj = plan.vpcs.iter().find(|v| v.id.0 == vpc).expect("just ensured");
+            // The peering's view of the VPC must agree with the VPC's own export.
+            for (what, said, known) in [
+                ("Region", s(&info, "Region"), vpc_obj.region.as_str()),
+                ("OwnerId", Some(account.as_str()), vpc_obj.account.as_str()),
+            ] {
+                if let Some(said) = said.filter(|s| *s != "unknown" && known != "unknown" && *s != known) {
+                    return Err(ImportError {
+                        path: file.clone(),
+                        message: format!(
+                            "peering {id}: {key}.{what} is {said:?}, but VPC {vpc} was imported with {known:?}"
+                        ),
+                    });
+                }
+            }
             sides.push(PeeringSide {
                 vpc: vpc.into(),
                 account: vpc_obj.account.clone(),
-                region: side_region.unwrap_or_else(|| vpc_obj.region.clone()),
+                region: vpc_obj.region.clone(),
             });
         }
         // A side that could not be resolved has been reported above.
@@ -875,12 +898,14 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
         };
         seen.add("route table", &mut plan.route_tables, table, id, path)?;
     }
-    // Two main tables for one VPC cannot happen in AWS; keep the first.
+    // Two main tables for one VPC cannot happen in AWS, nor a subnet associated twice; keep the first.
     let mut mains = BTreeSet::new();
+    let mut associated = BTreeSet::new();
     for rt in &mut plan.route_tables {
         if rt.main && !mains.insert(rt.vpc.clone()) {
             rt.main = false;
         }
+        rt.subnets.retain(|s| associated.insert(s.clone()));
     }
 
     // Security groups (first pass ids, then rules).
