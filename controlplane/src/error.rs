@@ -72,6 +72,28 @@ impl ApiError {
     }
 }
 
+/// Longest error message, in characters; the field checks shorten the values they quote well below this.
+pub const MAX_MESSAGE: usize = 600;
+
+/// A message cut to [`MAX_MESSAGE`] characters, keeping its start (which names the field) and its end (which
+/// says what is wrong), so no error echoes a huge value back.
+///
+/// ```
+/// use controlplane::error::shorten_message;
+/// let long = format!("name: \"{}\" is too long", "x".repeat(10_000));
+/// let short = shorten_message(long);
+/// assert!(short.chars().count() <= 600 && short.starts_with("name: ") && short.ends_with("is too long"));
+/// ```
+pub fn shorten_message(message: String) -> String {
+    let count = message.chars().count();
+    if count <= MAX_MESSAGE {
+        return message;
+    }
+    let head: String = message.chars().take(360).collect();
+    let tail: String = message.chars().skip(count - 200).collect();
+    format!("{head} … [{} characters left out] … {tail}", count - 560)
+}
+
 /// The JSON error response for a status, code and message.
 pub fn error_response(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     (
@@ -79,7 +101,7 @@ pub fn error_response(status: StatusCode, code: &str, message: impl Into<String>
         Json(ErrorBody {
             error: ErrorDetail {
                 code: code.to_string(),
-                message: message.into(),
+                message: shorten_message(message.into()),
             },
         }),
     )

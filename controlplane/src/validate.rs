@@ -60,7 +60,7 @@ pub fn name(field: &str, value: &str, required: bool) -> Result<()> {
             ),
         ));
     }
-    if value.chars().any(char::is_control) {
+    if !value.chars().all(printable) {
         return Err(ApiError::invalid(
             "INVALID_NAME",
             format!(
@@ -70,6 +70,16 @@ pub fn name(field: &str, value: &str, required: bool) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Not a control character (NUL, escape, newline…), not a line or paragraph separator, not a bidirectional
+/// override (which make text display other than it reads).
+fn printable(c: char) -> bool {
+    !c.is_control()
+        && !matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// A region name such as `us-east-1`, `eu-west-2` or `us-gov-west-1`: `^[a-z]{2}(-[a-z]+)+-\d+$`.
@@ -208,6 +218,9 @@ mod tests {
         assert!(name("name", "a\u{0}", true).is_err());
         assert!(name("name", "a\nb", true).is_err());
         assert!(name("name", "\u{1b}[31m", true).is_err());
+        assert!(name("name", "evil\u{202E}txt.exe", true).is_err());
+        assert!(name("name", "a\u{2028}b", true).is_err());
+        assert!(name("name", "家族 👨\u{200D}👩\u{200D}👧", true).is_ok());
         assert!(name("name", "  ", true).is_err());
         assert!(name("description", "", false).is_ok());
         let e = name("name", &"x".repeat(1_000_000), true)
