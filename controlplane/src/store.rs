@@ -821,6 +821,14 @@ impl Store {
     /// Requests a peering. Overlapping blocks → created `failed` with the reason; `auto_accept` only within the
     /// caller's account.
     pub async fn create_peering(&self, account: &str, req: &wire::CreatePeering) -> Result<wire::Peering> {
+        for (field, given) in [
+            ("requester_region", &req.requester_region),
+            ("accepter_region", &req.accepter_region),
+        ] {
+            if let Some(region) = given {
+                validate::region(field, region)?;
+            }
+        }
         self.expire_due().await?;
         // Both VPCs in one read.
         let vpcs = sqlx::query("SELECT * FROM vpcs WHERE id IN ($1, $2)")

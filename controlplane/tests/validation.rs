@@ -96,9 +96,25 @@ async fn regions_and_availability_zones_follow_a_known_pattern() {
             let shown: String = format!("{region:?}").chars().take(20).collect();
             refused(got, 400, "INVALID_REGION", &shown);
         }
+        let mut vpcs = Vec::new();
         for region in ["us-east-1", "eu-west-1", "ap-southeast-2", "us-gov-west-1"] {
-            a.vpc_in(region, "10.0.0.0/16", region).await;
+            vpcs.push(
+                a.vpc_in(region, &format!("10.{}.0.0/16", 10 + vpcs.len()), region)
+                    .await,
+            );
         }
+        // The regions a peering request names follow the same pattern.
+        let got = a
+            .call(
+                "POST",
+                "/v1/vpc-peering",
+                Some(
+                    json!({"requester_vpc_id": vpcs[0]["id"], "accepter_vpc_id": vpcs[1]["id"],
+                            "requester_region": "us-east-1", "accepter_region": "eu-west-1\n$(reboot)"}),
+                ),
+            )
+            .await;
+        refused(got, 400, "INVALID_REGION", "accepter_region");
         let v = a.vpc("v", "10.1.0.0/16").await;
         let subnet = |az: String, cidr: &str| {
             a.call(
