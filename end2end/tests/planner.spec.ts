@@ -26,6 +26,7 @@ test("a transitive trace stops at the A–B peering with NOT_TRANSITIVE", async 
   await planner.loadExample("transitive", "vpc-c");
   await planner.runTrace("bucket-a", "service-c");
   await expect(planner.trace.getByTestId("trace-code")).toHaveText("NOT_TRANSITIVE");
+  await expect(planner.trace.getByTestId("trace-verdict-line")).toHaveText("DROPPED NOT_TRANSITIVE");
   await expect(planner.trace.getByTestId("trace-verdict")).toContainText("not transitive");
   const drop = planner.trace.locator('[data-testid="hop"][data-result="drop"]');
   await expect(drop).toHaveAttribute("data-stage", "Peering");
@@ -38,6 +39,9 @@ test("a transitive trace stops at the A–B peering with NOT_TRANSITIVE", async 
   await page.screenshot({ path: "test-results/trace-transitive.png" });
   await planner.diagnostics.getByRole("button", { name: "Apply fix" }).first().click();
   await expect(planner.trace.getByTestId("trace-code")).toHaveText("ACCEPTED");
+  // The code is the disposition here: said once, not "ACCEPTED ACCEPTED".
+  await expect(planner.trace.getByTestId("trace-verdict")).not.toContainText("ACCEPTED ACCEPTED");
+  await expect(planner.trace.getByTestId("trace-verdict-line")).toHaveText("ACCEPTED");
 });
 
 test("a security-group change flips a trace, and undo restores it", async ({ page }) => {

@@ -20,3 +20,26 @@ test("a bad CIDR is refused while typing, naming the value", async ({ page }) =>
   await expect(page.locator("#vpc-cidr-error")).toHaveText('"10.0.0.0/33" is not a CIDR block: prefix length out of range');
   await expect(planner.addVpcButton).toBeDisabled();
 });
+
+test("pages load without a failed request or a console error: the favicon is shipped", async ({ page }) => {
+  const problems: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+  });
+  // Browsers ask every page for /favicon.ico, linked or not.
+  const icon = await page.request.get("/favicon.ico");
+  expect(icon.status()).toBe(200);
+  expect(icon.headers()["content-type"]).toBe("image/x-icon");
+  expect([...(await icon.body()).subarray(0, 4)]).toEqual([0, 0, 1, 0]);
+
+  await page.goto("/");
+  await expect(page.getByRole("button", { name: "Create plan" })).toBeVisible();
+  const planner = new PlannerPage(page);
+  await planner.goto();
+  await planner.addVpc("10.0.0.0/16"); // hydrated: the planner's lazy code has loaded too
+  await page.waitForLoadState("networkidle");
+  expect(problems).toEqual([]);
+});
