@@ -6,6 +6,7 @@
 
 pub mod canvas;
 pub mod canvas2d;
+pub mod csrf;
 pub mod edit;
 pub mod geometry;
 pub mod history;
@@ -33,6 +34,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
+                <csrf::CsrfMeta/>
                 <MetaTags/>
             </head>
             <body>

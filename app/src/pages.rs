@@ -7,6 +7,7 @@ use leptos_router::{hooks::use_params_map, lazy_route, LazyRoute};
 use netmodel::Plan;
 
 use crate::{
+    csrf::CsrfField,
     planner::{Editor, Planner},
     storage::{self, format_time, LoadedPlan},
 };
@@ -19,6 +20,7 @@ pub fn PlansPage() -> impl IntoView {
         <main class="plans-page">
             <section class="plans-actions">
                 <form method="post" action="/plans/new" class="inline-form" aria-label="Create a plan">
+                    <CsrfField/>
                     <label for="new-plan-name">"New plan"</label>
                     <input id="new-plan-name" type="text" name="name" value="Untitled plan" maxlength="255" required/>
                     <button type="submit">"Create plan"</button>
@@ -47,13 +49,16 @@ pub fn PlansPage() -> impl IntoView {
                                             <td>{format_time(p.updated_at)}</td>
                                             <td class="row-actions">
                                                 <form method="post" action=format!("/plans/{}/rename", p.id) class="inline-form">
+                                                    <CsrfField/>
                                                     <input type="text" name="name" value=p.name.clone() maxlength="255" required aria-label=format!("New name for {}", p.name)/>
                                                     <button type="submit" class="secondary">"Rename"</button>
                                                 </form>
                                                 <form method="post" action=format!("/plans/{}/duplicate", p.id)>
+                                                    <CsrfField/>
                                                     <button type="submit" class="secondary" aria-label=format!("Duplicate {}", p.name)>"Duplicate"</button>
                                                 </form>
-                                                <form method="post" action=format!("/plans/{}/delete", p.id) onsubmit=format!("return confirm('Delete the plan \"{}\" and all its versions?')", p.name.replace(['\'', '"', '\\'], ""))>
+                                                <form method="post" action=format!("/plans/{}/delete", p.id) on:submit=confirm_delete(p.name.clone())>
+                                                    <CsrfField/>
                                                     <button type="submit" class="danger" aria-label=format!("Delete {}", p.name)>"Delete"</button>
                                                 </form>
                                             </td>
@@ -66,6 +71,19 @@ pub fn PlansPage() -> impl IntoView {
                 })}
             </Suspense>
         </main>
+    }
+}
+
+/// Asks before a plan is deleted (once the page is live; without JavaScript the form posts at once). A handler,
+/// not an inline `onsubmit` attribute: the Content-Security-Policy allows no inline script.
+fn confirm_delete(name: String) -> impl Fn(leptos::ev::SubmitEvent) + Clone {
+    move |ev: leptos::ev::SubmitEvent| {
+        let sure = window()
+            .confirm_with_message(&format!("Delete the plan \"{name}\" and all its versions?"))
+            .unwrap_or(false);
+        if !sure {
+            ev.prevent_default();
+        }
     }
 }
 
@@ -102,6 +120,7 @@ fn ImportForm() -> impl IntoView {
             on:dragleave=move |_| over.set(false)
             on:drop=on_drop
         >
+            <CsrfField/>
             <label for="import-files">"Import (drop files here)"</label>
             <input id="import-files" type="file" name="files" accept=".json,application/json" multiple required node_ref=input/>
             <button type="submit">"Import"</button>

@@ -575,6 +575,7 @@ fn ExportMenu(plan: RwSignal<Plan>) -> impl IntoView {
         <details class="export-menu">
             <summary>"Export"</summary>
             <form method="post" action="/api/export/json" class="export-form" aria-label="Export the plan" on:submit=fill>
+                <crate::csrf::CsrfField/>
                 <input type="hidden" name="plan" value=rendered node_ref=field/>
                 <ul>
                     {EXPORTS

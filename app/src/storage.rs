@@ -1,5 +1,6 @@
 //! Loading and saving plans: server functions (at fixed paths, `POST /api/plans/{name}`, URL-encoded
-//! arguments) over the server's plan store (`controlplane::plans`, in the same
+//! arguments, the page's CSRF token in a header: [`crate::csrf::CsrfClient`]) over the server's plan store
+//! (`controlplane::plans`, in the same
 //! SQLite or PostgreSQL database as the control plane). The planner itself never needs the server for checks
 //! or traces; only for these.
 
@@ -68,7 +69,7 @@ mod server {
 }
 
 /// Every saved plan, most recently changed first.
-#[server(prefix = "/api/plans", endpoint = "list_plans")]
+#[server(prefix = "/api/plans", endpoint = "list_plans", client = crate::csrf::CsrfClient)]
 pub async fn list_plans() -> Result<Vec<PlanInfo>, ServerFnError> {
     let store = server::store()?;
     Ok(store
@@ -81,14 +82,14 @@ pub async fn list_plans() -> Result<Vec<PlanInfo>, ServerFnError> {
 }
 
 /// A plan with its current version.
-#[server(prefix = "/api/plans", endpoint = "load_plan")]
+#[server(prefix = "/api/plans", endpoint = "load_plan", client = crate::csrf::CsrfClient)]
 pub async fn load_plan(id: String) -> Result<LoadedPlan, ServerFnError> {
     let store = server::store()?;
     store.get_plan(&id).await.map(server::loaded).map_err(server::err)
 }
 
 /// Saves the plan as a new version (nothing happens when it did not change).
-#[server(prefix = "/api/plans", endpoint = "save_plan")]
+#[server(prefix = "/api/plans", endpoint = "save_plan", client = crate::csrf::CsrfClient)]
 pub async fn save_plan(id: String, body: String) -> Result<PlanInfo, ServerFnError> {
     let store = server::store()?;
     store
@@ -99,7 +100,7 @@ pub async fn save_plan(id: String, body: String) -> Result<PlanInfo, ServerFnErr
 }
 
 /// The kept versions, newest first.
-#[server(prefix = "/api/plans", endpoint = "plan_versions")]
+#[server(prefix = "/api/plans", endpoint = "plan_versions", client = crate::csrf::CsrfClient)]
 pub async fn plan_versions(id: String) -> Result<Vec<VersionInfo>, ServerFnError> {
     let store = server::store()?;
     Ok(store
@@ -116,7 +117,7 @@ pub async fn plan_versions(id: String) -> Result<Vec<VersionInfo>, ServerFnError
 }
 
 /// Makes an earlier version current again (as a new version).
-#[server(prefix = "/api/plans", endpoint = "restore_version")]
+#[server(prefix = "/api/plans", endpoint = "restore_version", client = crate::csrf::CsrfClient)]
 pub async fn restore_version(id: String, version: i64) -> Result<LoadedPlan, ServerFnError> {
     let store = server::store()?;
     store

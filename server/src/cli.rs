@@ -42,6 +42,20 @@ pub enum Command {
     /// The NFYio-compatible control plane: run it alone, manage accounts.
     #[command(subcommand, name = "control-plane")]
     ControlPlane(ControlPlaneCommand),
+    /// Internal: the worker process of one web export (plan on standard input, the file on standard output).
+    #[command(name = "export-worker", hide = true)]
+    ExportWorker(ExportWorkerArgs),
+}
+
+/// Arguments of the hidden `peerplan export-worker` (see `crate::heavy`).
+#[derive(Debug, clap::Args)]
+pub struct ExportWorkerArgs {
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    #[arg(long, value_enum, default_value_t = ScriptPartArg::All)]
+    pub part: ScriptPartArg,
+    #[arg(long, default_value_t = 443)]
+    pub port: u16,
 }
 
 /// Output formats of the reporting commands.
@@ -226,6 +240,20 @@ pub struct ServeArgs {
     /// Control-plane requests per second allowed per API key (bursts of twice that); 429 beyond.
     #[arg(long, default_value_t = 2000.0, env = "PEERPLAN_RATE_LIMIT")]
     pub rate_limit: f64,
+    /// Another host name (or NAME:PORT) the planner answers to, besides its bind address, localhost, 127.0.0.1
+    /// and [::1] (e.g. the name a reverse proxy forwards); other Host headers get 421. Repeatable.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    pub allowed_hosts: Vec<String>,
+    /// Listen on a non-loopback --addr although the planner has no sign-in yet: anyone who can reach it can
+    /// read, change and delete every plan. Demo accounts are never seeded then.
+    #[arg(long)]
+    pub insecure_public: bool,
+    /// Web exports (and other heavy work) that may run at once; more wait up to 2 s, then get 503.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub export_concurrency: usize,
+    /// Seconds one web export may run before it is stopped (503).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub export_timeout: u64,
 }
 
 /// `peerplan control-plane …`
@@ -285,6 +313,10 @@ pub async fn run(cli: Cli) -> ExitCode {
                 database_url: args.database_url,
                 demo: !args.no_demo,
                 rate_limit: args.rate_limit,
+                allowed_hosts: args.allowed_hosts,
+                insecure_public: args.insecure_public,
+                export_concurrency: args.export_concurrency,
+                export_timeout: std::time::Duration::from_secs(args.export_timeout),
             };
             report("serve", web::serve(cfg).await)
         }
@@ -316,6 +348,21 @@ pub async fn run(cli: Cli) -> ExitCode {
         ),
         Command::Import(ImportCommand::Aws { folder, output }) => {
             report("import aws", commands::import_aws(&folder, &output))
+        }
+        Command::ExportWorker(args) => {
+            let part = match args.part {
+                ScriptPartArg::All => netmodel::export::ScriptPart::All,
+                ScriptPartArg::Requester => netmodel::export::ScriptPart::Requester,
+                ScriptPartArg::Accepter => netmodel::export::ScriptPart::Accepter,
+            };
+            // The message alone: the web export shows it as it is.
+            crate::exports::worker(args.format, part, args.port).map_or_else(
+                |e| {
+                    eprintln!("{e:#}");
+                    ExitCode::from(2)
+                },
+                |()| ExitCode::SUCCESS,
+            )
         }
     }
 }

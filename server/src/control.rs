@@ -3,7 +3,6 @@
 
 use std::{path::Path, sync::Arc};
 
-use anyhow::Context;
 use controlplane::{
     clock::SystemClock,
     service::AppState,
@@ -11,14 +10,22 @@ use controlplane::{
     wire,
 };
 
-/// The database URL: the given one, else `sqlite://DATA/controlplane.db`.
+/// The database URL: the given one, else `sqlite://DATA/controlplane.db` — the folder created 0700 and the
+/// database file 0600 before SQLite opens it (its `-wal` and `-shm` files take the database's mode).
 pub fn database_url(data: &Path, url: Option<&str>) -> anyhow::Result<String> {
     match url {
         Some(u) => Ok(u.to_string()),
         None => {
-            std::fs::create_dir_all(data)
-                .with_context(|| format!("cannot create data folder {}", data.display()))?;
-            Ok(format!("sqlite://{}", data.join("controlplane.db").display()))
+            crate::datadir::private_dir(data)?;
+            let db = data.join("controlplane.db");
+            crate::datadir::private_file(&db)?;
+            for side in ["controlplane.db-wal", "controlplane.db-shm"] {
+                let path = data.join(side);
+                if path.exists() {
+                    crate::datadir::private_file(&path)?;
+                }
+            }
+            Ok(format!("sqlite://{}", db.display()))
         }
     }
 }
@@ -37,7 +44,8 @@ pub fn state(store: Store, rate_limit: f64) -> AppState {
 }
 
 /// On an empty database: the seed's two accounts, VPC A (10.0.0.0/16) with Bucket A (10.0.2.10) and VPC B
-/// (172.16.0.0/16) with Agent B (172.16.2.20, listening on 7010), each in a subnet (as in `examples/seed.json`). Their keys go to `DATA/demo-keys.json` (returned), never into logs.
+/// (172.16.0.0/16) with Agent B (172.16.2.20, listening on 7010), each in a subnet (as in `examples/seed.json`).
+/// Their keys go to `DATA/demo-keys.json` (created 0600; returned), never into logs.
 pub async fn seed_demo(store: &Store, data: &Path) -> anyhow::Result<Option<std::path::PathBuf>> {
     if store.account_count().await? > 0 {
         return Ok(None);
@@ -90,12 +98,7 @@ pub async fn seed_demo(store: &Store, data: &Path) -> anyhow::Result<Option<std:
             {"name": "Account B", "account_id": b.account_id, "api_key": b.api_key, "vpc_id": vpc_b.id, "main_route_table_id": vpc_b.main_route_table_id}
         ]
     });
-    std::fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-    }
+    crate::datadir::private_dir(data)?;
+    crate::datadir::write_secret(&path, (serde_json::to_string_pretty(&doc)? + "\n").as_bytes())?;
     Ok(Some(path))
 }

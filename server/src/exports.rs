@@ -7,7 +7,10 @@ use netmodel::{
     CheckOptions, Diagnostic,
 };
 
-use crate::cli::ExportFormat;
+use crate::{
+    cli::ExportFormat,
+    heavy::{HeavyError, HeavyWork},
+};
 
 /// The file name extension and media type of a format.
 pub fn file_kind(format: ExportFormat) -> (&'static str, &'static str) {
@@ -67,7 +70,11 @@ pub const MAX_PLAN_BYTES: usize = 16 * 1024 * 1024;
 /// (`Content-Type: application/json`, options in the query: `?part=requester&port=443`) or as the menu's form
 /// (`plan`, `part`, `port` fields, so a download works with or without JavaScript). The answer is the file, as an
 /// attachment named after the format.
+///
+/// The rendering runs under the server's [`HeavyWork`] cap and budget, in a worker process that is killed when
+/// the client goes away: 503 with `Retry-After` when all slots stay busy, 503 naming the budget when it runs out.
 pub async fn export_handler(
+    axum::extract::Extension(heavy): axum::extract::Extension<HeavyWork>,
     axum::extract::Path(format): axum::extract::Path<String>,
     axum::extract::Query(query): axum::extract::Query<ExportOptions>,
     headers: axum::http::HeaderMap,
@@ -107,10 +114,9 @@ pub async fn export_handler(
             Err(_) => return bad(StatusCode::BAD_REQUEST, "the plan is not UTF-8 text".into()),
         }
     };
-    let plan = match Plan::from_json(&text) {
-        Ok(p) => p,
-        Err(e) => return bad(StatusCode::BAD_REQUEST, format!("the plan cannot be read: {e}")),
-    };
+    if let Err(e) = Plan::from_json(&text) {
+        return bad(StatusCode::BAD_REQUEST, format!("the plan cannot be read: {e}"));
+    }
     let part = match options.part.as_deref().unwrap_or("all") {
         "all" => ScriptPart::All,
         "requester" => ScriptPart::Requester,
@@ -134,12 +140,29 @@ pub async fn export_handler(
             }
         },
     };
-    // Rendering a large map is CPU work: keep it off the async workers.
-    let rendered = tokio::task::spawn_blocking(move || render(&plan, &[], format, part, port)).await;
-    let bytes = match rendered {
-        Ok(Ok(b)) => b,
-        Ok(Err(e)) => return bad(StatusCode::UNPROCESSABLE_ENTITY, format!("cannot export: {e}")),
-        Err(_) => return bad(StatusCode::INTERNAL_SERVER_ERROR, "the export failed".into()),
+    // Rendering a large plan is heavy CPU work: capped, on a budget, in a worker process (crate::heavy).
+    let format_name = clap::ValueEnum::to_possible_value(&format)
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default();
+    let args = worker_args(&format_name, options.part.as_deref().unwrap_or("all"), port);
+    let bytes = match heavy.run(&args, text).await {
+        Ok(b) => b,
+        Err(e @ HeavyError::Busy(_)) => {
+            let mut res = bad(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                axum::http::HeaderValue::from(crate::heavy::RETRY_AFTER_SECS),
+            );
+            return res;
+        }
+        Err(e @ HeavyError::OverBudget(_)) => return bad(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(HeavyError::Failed(m)) => {
+            return bad(StatusCode::UNPROCESSABLE_ENTITY, format!("cannot export: {m}"))
+        }
+        Err(e @ HeavyError::Spawn { .. }) => {
+            tracing::error!(error = %e, "export worker");
+            return bad(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+        }
     };
     let (ext, mime) = file_kind(format);
     let name = if format == ExportFormat::Curl && part != ScriptPart::All {
@@ -177,4 +200,36 @@ struct ExportForm {
 
 fn serde_urlencoded_form(body: &[u8]) -> Result<ExportForm, String> {
     serde_urlencoded::from_bytes(body).map_err(|e| format!("the export form cannot be read: {e}"))
+}
+
+/// The command line of the worker that renders one web export (`peerplan export-worker …`).
+fn worker_args(format: &str, part: &str, port: u16) -> Vec<String> {
+    [
+        "export-worker",
+        "--format",
+        format,
+        "--part",
+        part,
+        "--port",
+        &port.to_string(),
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
+/// `peerplan export-worker`: reads a plan (peerplan/v1 JSON) on standard input and writes one export of it to
+/// standard output — the web export's worker process ([`crate::heavy`]). Bad input or a failed render: the
+/// message on standard error.
+pub fn worker(format: ExportFormat, part: ScriptPart, port: u16) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| anyhow::anyhow!("the plan is not UTF-8 text: {e}"))?;
+    let plan = Plan::from_json(&text).map_err(|e| anyhow::anyhow!("the plan cannot be read: {e}"))?;
+    let bytes = render(&plan, &[], format, part, port)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&bytes)?;
+    out.flush()?;
+    Ok(())
 }

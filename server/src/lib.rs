@@ -6,8 +6,11 @@
 pub mod cli;
 pub mod commands;
 pub mod control;
+pub mod datadir;
 pub mod exports;
+pub mod heavy;
 pub mod plan_io;
 pub mod plans_web;
+pub mod security;
 pub mod telemetry;
 pub mod web;

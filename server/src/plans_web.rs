@@ -1,6 +1,7 @@
 //! The plan list's form actions, as plain HTTP (so they work with and without JavaScript): create, import
 //! (one Peerplan JSON file, or AWS describe-* JSON files, as multipart uploads), rename, duplicate, delete.
 //! Each answers with a redirect (303) to where the person goes next, or a short page naming what was wrong.
+//! Every form carries the session's CSRF token (`csrf_token`), checked by [`crate::security::guard`].
 
 use axum::{
     extract::{Multipart, Path, State},
@@ -86,6 +87,10 @@ pub async fn import(State(store): State<Store>, mut form: Multipart) -> Response
     loop {
         match form.next_field().await {
             Ok(Some(field)) => {
+                // The CSRF token (checked by crate::security before this handler runs) is not a file.
+                if field.name() == Some(crate::security::CSRF_FIELD) {
+                    continue;
+                }
                 let name = field.file_name().unwrap_or("upload.json").to_string();
                 match field.text().await {
                     Ok(text) => files.push(SourceFile { path: name, text }),
@@ -171,7 +176,9 @@ pub fn router(store: Store) -> axum::Router {
         .route("/plans/new", post(create))
         .route(
             "/plans/import",
-            post(import).layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
+            post(import).layer(axum::extract::DefaultBodyLimit::max(
+                crate::security::MAX_IMPORT_FORM_BYTES,
+            )),
         )
         .route("/plans/{id}/rename", post(rename))
         .route("/plans/{id}/duplicate", post(duplicate))

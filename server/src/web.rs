@@ -1,5 +1,5 @@
 //! The HTTP server behind `peerplan serve`: SSR and hydration of the app, static files, the
-//! export downloads (`POST /api/export/{format}`), `/healthz`.
+//! export downloads (`POST /api/export/{format}`), `/healthz`; guarded by [`crate::security`].
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -27,6 +27,14 @@ pub struct ServeConfig {
     pub demo: bool,
     /// Control-plane requests per second per API key.
     pub rate_limit: f64,
+    /// Host names served besides the bind address and the loopback names (`--allowed-host`).
+    pub allowed_hosts: Vec<String>,
+    /// Serve on a non-loopback address without sign-in (`--insecure-public`).
+    pub insecure_public: bool,
+    /// Web exports running at once.
+    pub export_concurrency: usize,
+    /// How long one web export may run.
+    pub export_timeout: std::time::Duration,
 }
 
 /// Leptos options for this build; the site root comes from cargo-leptos when it runs us
@@ -45,39 +53,68 @@ pub fn leptos_options(cfg: &ServeConfig) -> LeptosOptions {
         .build()
 }
 
+/// What every rendered page and server function finds in its context: the plan store, and from the request
+/// (put there by [`crate::security::guard`]) the CSRF token its forms echo and the nonce its inline scripts carry.
+fn page_context(store: controlplane::store::Store) -> impl Fn() + Clone + Send + 'static {
+    move || {
+        use leptos::prelude::{provide_context, use_context};
+        provide_context(store.clone());
+        if let Some(parts) = use_context::<axum::http::request::Parts>() {
+            if let Some(token) = parts.extensions.get::<app::csrf::CsrfToken>() {
+                provide_context(token.clone());
+            }
+            if let Some(nonce) = parts.extensions.get::<crate::security::CspNonce>() {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
+            }
+        }
+    }
+}
+
 /// The whole application router: the control plane's `/v1`, `/healthz`, the exports, the plan forms, then the
-/// Leptos app (whose server functions find the plan store in their context).
-pub fn router(cfg: &ServeConfig, control: AppState) -> Router {
+/// Leptos app (whose server functions find the plan store in their context) — all behind
+/// [`crate::security::guard`] (Host, Origin, CSRF token, Content-Security-Policy) and the fixed security headers.
+/// Fails on a bad `--allowed-host`.
+pub fn router(cfg: &ServeConfig, control: AppState) -> anyhow::Result<Router> {
     let options = leptos_options(cfg);
     let routes = generate_route_list(App);
     let store = control.store.clone();
-    let context_store = store.clone();
-    Router::new()
+    let context = page_context(store.clone());
+    let heavy = crate::heavy::HeavyWork::new(
+        cfg.export_concurrency,
+        cfg.export_timeout,
+        crate::heavy::this_program(),
+    );
+    let guard = crate::security::Guard {
+        hosts: std::sync::Arc::new(crate::security::AllowedHosts::new(cfg.addr, &cfg.allowed_hosts)?),
+    };
+    let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/favicon.ico", get(favicon))
         .route(
             "/api/export/{format}",
-            post(crate::exports::export_handler).layer(axum::extract::DefaultBodyLimit::max(
-                crate::exports::MAX_PLAN_BYTES,
-            )),
+            post(crate::exports::export_handler)
+                .layer::<_, std::convert::Infallible>(axum::Extension(heavy))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::exports::MAX_PLAN_BYTES,
+                )),
         )
-        .leptos_routes_with_context(
-            &options,
-            routes,
-            move || leptos::prelude::provide_context(context_store.clone()),
-            {
-                let options = options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&options, routes, context.clone(), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
         // Server functions carry whole plans (a 1,000-VPC plan is ~4.5 MB of JSON): above axum's 2 MB default.
         .layer(axum::extract::DefaultBodyLimit::max(
             controlplane::plans::MAX_BODY + 1024 * 1024,
         ))
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(options)
         .merge(crate::plans_web::router(store))
         .merge(controlplane::service::router(control))
+        .layer(axum::middleware::from_fn_with_state(
+            guard,
+            crate::security::guard,
+        ));
+    Ok(crate::security::headers(app))
 }
 
 async fn healthz() -> &'static str {
@@ -98,15 +135,22 @@ async fn favicon() -> impl axum::response::IntoResponse {
 }
 
 /// Binds, prints the address it listens on (scripts and tests read that line), and serves until Ctrl+C.
+/// Refuses a non-loopback address without `--insecure-public` before anything is created or bound; never
+/// seeds the demo accounts on such an address.
 pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&cfg.data_dir)
-        .map_err(|e| anyhow::anyhow!("cannot create data folder {}: {e}", cfg.data_dir.display()))?;
+    crate::security::check_bind(&cfg.addr, cfg.insecure_public)?;
+    crate::security::AllowedHosts::new(cfg.addr, &cfg.allowed_hosts)?;
+    crate::datadir::private_dir(&cfg.data_dir)?;
     let listener = tokio::net::TcpListener::bind(cfg.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.addr))?;
     let local = listener.local_addr()?;
     let store = crate::control::open(&cfg.data_dir, cfg.database_url.as_deref()).await?;
-    if cfg.demo {
+    let public = !crate::security::is_loopback(&local);
+    if cfg.demo && public {
+        println!("control plane: not seeding the demo accounts on the public address {local}");
+    }
+    if cfg.demo && !public {
         if let Some(path) = crate::control::seed_demo(&store, &cfg.data_dir).await? {
             println!(
                 "control plane: seeded the demo accounts; their API keys are in {}",
@@ -118,7 +162,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let app = router(
         &ServeConfig { addr: local, ..cfg },
         crate::control::state(store, rate),
-    );
+    )?;
     println!("peerplan listening on http://{local}");
     tracing::info!(%local, "serving");
     axum::serve(listener, app)

@@ -4,14 +4,7 @@
 
 mod common;
 
-use reqwest::{multipart, redirect::Policy, StatusCode};
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
+use reqwest::{multipart, StatusCode};
 
 fn file(name: &str, text: String) -> multipart::Part {
     multipart::Part::text(text).file_name(name.to_string())
@@ -20,10 +13,10 @@ fn file(name: &str, text: String) -> multipart::Part {
 #[tokio::test]
 async fn plans_are_created_imported_and_survive_a_restart() {
     let data = tempfile::tempdir().unwrap();
-    let http = client();
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let (created, imported, aws) = {
         let server = common::start(&["serve"], data.path());
+        let http = common::planner_client(&common::csrf_token(&server.base).await);
         let r = http
             .post(format!("{}/plans/new", server.base))
             .form(&[("name", "Empty <plan>")])
@@ -97,6 +90,7 @@ async fn plans_are_created_imported_and_survive_a_restart() {
 
     // Restarted on the same data folder.
     let server = common::start(&["serve"], data.path());
+    let http = common::planner_client(&common::csrf_token(&server.base).await);
     let list = http
         .get(format!("{}/", server.base))
         .send()
@@ -168,7 +162,7 @@ async fn plans_are_created_imported_and_survive_a_restart() {
 async fn a_large_plan_saves_through_the_server_function() {
     let data = tempfile::tempdir().unwrap();
     let server = common::start(&["serve", "--no-demo"], data.path());
-    let http = client();
+    let http = common::planner_client(&common::csrf_token(&server.base).await);
     let r = http
         .post(format!("{}/plans/new", server.base))
         .form(&[("name", "Large")])

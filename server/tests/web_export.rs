@@ -28,7 +28,7 @@ async fn every_format_downloads_like_the_cli() {
     let server = common::start(&["serve"], data.path());
     let plan =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seed.json")).unwrap();
-    let http = reqwest::Client::new();
+    let http = common::planner_client(&common::csrf_token(&server.base).await);
     for (format, ext, mime) in [
         ("md", "md", "text/markdown"),
         ("html", "html", "text/html"),
@@ -80,7 +80,7 @@ async fn every_format_downloads_like_the_cli() {
 async fn bad_requests_name_the_value() {
     let data = tempfile::tempdir().unwrap();
     let server = common::start(&["serve"], data.path());
-    let http = reqwest::Client::new();
+    let http = common::planner_client(&common::csrf_token(&server.base).await);
     let post = |path: &str, body: &str| {
         http.post(format!("{}{path}", server.base))
             .header("content-type", "application/json")

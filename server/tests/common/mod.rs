@@ -47,3 +47,37 @@ pub fn start(args: &[&str], data: &Path) -> Running {
         .expect("peerplan did not report its address");
     Running { child, base }
 }
+
+/// The CSRF token of a new planner session: the `peerplan_csrf` cookie a page sets, which the page also
+/// renders into its `<meta name="csrf-token">`.
+pub async fn csrf_token(base: &str) -> String {
+    let page = reqwest::get(format!("{base}/")).await.expect("GET /");
+    let cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("peerplan_csrf="))
+        .and_then(|v| v.split(';').next())
+        .expect("the page sets the peerplan_csrf cookie")
+        .to_string();
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("<meta name=\"csrf-token\" content=\"{cookie}\"")),
+        "the page renders the cookie's token"
+    );
+    cookie
+}
+
+/// A client that passes the CSRF check the way the planner's own script does: the session cookie, and its
+/// token in the `x-csrf-token` header. Redirects are not followed.
+pub fn planner_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("cookie", format!("peerplan_csrf={token}").parse().unwrap());
+    headers.insert("x-csrf-token", token.parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
