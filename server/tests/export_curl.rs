@@ -186,3 +186,84 @@ async fn script_stops_on_the_first_failure_with_a_clear_message() {
         "{err}"
     );
 }
+
+/// Issue 11: text from a plan (names, ids, accounts, regions) that carries shell syntax is quoted in the exported
+/// script, which runs none of it — neither with the keys missing (the key check's message) nor against a server that
+/// does not answer; text with control characters is refused when the plan is loaded, naming the field.
+#[test]
+fn shell_syntax_in_plan_text_runs_nothing_and_control_characters_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plan: Value = serde_json::from_str(include_str!("../../examples/seed.json")).unwrap();
+    let account = "acct-$(touch CANARY)";
+    let peering = "pcx-`touch CANARY`";
+    plan["name"] = "seed; touch CANARY".into();
+    plan["accounts"][0]["id"] = account.into();
+    plan["vpcs"][0]["account"] = account.into();
+    plan["vpcs"][0]["name"] = "VPC A'; touch CANARY; '".into();
+    plan["vpcs"][1]["name"] = "VPC B\"; touch CANARY; \"$(touch CANARY)".into();
+    plan["vpcs"][1]["region"] = "us-east-1${X:?$(touch CANARY)}".into();
+    plan["peerings"][0]["id"] = peering.into();
+    for t in plan["route_tables"].as_array_mut().unwrap() {
+        t["routes"][0]["target"]["peering"] = peering.into();
+    }
+    let plan_file = dir.path().join("plan.json");
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    let script = dir.path().join("apply.sh");
+    let out = Command::new(env!("CARGO_BIN_EXE_peerplan"))
+        .args(["export", "--format", "curl", "-o"])
+        .arg(&script)
+        .arg(&plan_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let syntax = Command::new("bash").arg("-n").arg(&script).output().unwrap();
+    assert!(
+        syntax.status.success(),
+        "{}",
+        String::from_utf8_lossy(&syntax.stderr)
+    );
+
+    let canary = dir.path().join("CANARY");
+    // Keys missing: the check names the account as written.
+    let out = Command::new("bash")
+        .arg(&script)
+        .current_dir(dir.path())
+        .env_remove("API_KEY_ACCT_B")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("account {account}")), "{err}");
+    assert!(
+        !canary.exists(),
+        "the key check ran a command from the account id"
+    );
+    // Keys set, nothing listening: the first call fails, and nothing from the plan ran on the way.
+    let out = Command::new("bash")
+        .arg(&script)
+        .current_dir(dir.path())
+        .env("BASE_URL", "http://127.0.0.1:9")
+        .env(netmodel::export::key_var(account), "ppk_x")
+        .env("API_KEY_ACCT_B", "ppk_x")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot reach http://127.0.0.1:9"), "{err}");
+    assert!(!canary.exists(), "the script ran a command from the plan");
+
+    // A newline in a name is refused at load, with the field and the value escaped.
+    plan["vpcs"][0]["name"] = "VPC A\ntouch CANARY".into();
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_peerplan"))
+        .args(["export", "--format", "curl"])
+        .arg(&plan_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(r#"vpcs[0].name: "VPC A\ntouch CANARY" holds a control character"#),
+        "{err}"
+    );
+}
