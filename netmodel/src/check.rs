@@ -1,7 +1,7 @@
 //! Diagnostics: a plan that parses but would fail or misbehave. Each finding has a stable [`Code`], a
 //! [`Severity`], the ids involved, a message and, where one exists, a concrete fix.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -165,8 +165,8 @@ pub fn check(plan: &Plan, opts: &CheckOptions) -> Vec<Diagnostic> {
     subnets(plan, &mut out);
     peerings(plan, opts, &mut out);
     groups(plan, &graph, opts, &mut out);
-    routes(plan, &graph, &mut out);
-    security_groups(plan, &mut out);
+    routes(plan, &graph, &RouteIndex::new(plan), &mut out);
+    security_groups(plan, &graph, &mut out);
     out.sort_by(|a, b| {
         (a.severity, a.code, &a.items, &a.message).cmp(&(b.severity, b.code, &b.items, &b.message))
     });
@@ -521,8 +521,8 @@ fn groups(plan: &Plan, graph: &PeeringGraph, opts: &CheckOptions, out: &mut Vec<
 }
 
 /// A route table's VPC's blocks that its subnets use (the subnets' blocks, or the VPC's when none).
-fn source_blocks(plan: &Plan, rt: &RouteTable, vpc: &Vpc) -> Vec<Cidr> {
-    let subnets = plan.subnets_using(rt);
+fn source_blocks(index: &RouteIndex, rt: &RouteTable, vpc: &Vpc) -> Vec<Cidr> {
+    let subnets = index.subnets_using(rt);
     if subnets.is_empty() {
         vpc.blocks().copied().collect()
     } else {
@@ -544,7 +544,47 @@ pub fn lookup<'a>(plan: &'a Plan, rt: &'a RouteTable, dst: std::net::IpAddr) -> 
         .max_by_key(|(d, t)| (d.prefix_len(), matches!(t, Target::Local)))
 }
 
-fn routes(plan: &Plan, graph: &PeeringGraph, out: &mut Vec<Diagnostic>) {
+/// Route tables by VPC and the subnets using each table, built once so the route checks never scan the plan per
+/// route.
+struct RouteIndex<'p> {
+    tables_of: HashMap<&'p VpcId, Vec<&'p RouteTable>>,
+    subnets_of: HashMap<&'p RouteTableId, Vec<&'p Subnet>>,
+}
+
+impl<'p> RouteIndex<'p> {
+    fn new(plan: &'p Plan) -> RouteIndex<'p> {
+        let mut tables_of: HashMap<&VpcId, Vec<&RouteTable>> = HashMap::new();
+        for t in &plan.route_tables {
+            tables_of.entry(&t.vpc).or_default().push(t);
+        }
+        let mut subnets_of: HashMap<&RouteTableId, Vec<&Subnet>> = HashMap::new();
+        let uses = crate::model::associations(
+            plan.route_tables
+                .iter()
+                .map(|t| (&t.vpc, t.main, t.subnets.as_slice())),
+            &plan.subnets,
+        );
+        for (s, table) in plan.subnets.iter().zip(uses) {
+            if let Some(t) = table {
+                subnets_of.entry(&plan.route_tables[t].id).or_default().push(s);
+            }
+        }
+        RouteIndex {
+            tables_of,
+            subnets_of,
+        }
+    }
+
+    fn tables_of(&self, vpc: &VpcId) -> &[&'p RouteTable] {
+        self.tables_of.get(vpc).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    fn subnets_using(&self, rt: &RouteTable) -> &[&'p Subnet] {
+        self.subnets_of.get(&rt.id).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+fn routes(plan: &Plan, graph: &PeeringGraph, index: &RouteIndex, out: &mut Vec<Diagnostic>) {
     let mut used: BTreeMap<&PeeringId, BTreeSet<&VpcId>> = BTreeMap::new();
     for rt in &plan.route_tables {
         let Some(vpc) = plan.vpc(&rt.vpc) else { continue };
@@ -612,7 +652,7 @@ fn routes(plan: &Plan, graph: &PeeringGraph, out: &mut Vec<Diagnostic>) {
                 );
                 transitive(plan, graph, rt, vpc, r, p, peer, out);
             }
-            return_path(plan, rt, vpc, p, peer, out);
+            return_path(plan, index, rt, vpc, p, peer, out);
         }
     }
     for p in plan.peerings.iter().filter(|p| p.status == PeeringStatus::Active) {
@@ -714,12 +754,21 @@ fn transitive(
 }
 
 /// Checks the peer routes back over the same peering.
-fn return_path(plan: &Plan, rt: &RouteTable, vpc: &Vpc, p: &Peering, peer: &Vpc, out: &mut Vec<Diagnostic>) {
-    let sources = source_blocks(plan, rt, vpc);
-    let peer_tables: Vec<&RouteTable> = plan.route_tables.iter().filter(|t| t.vpc == peer.id).collect();
+fn return_path(
+    plan: &Plan,
+    index: &RouteIndex,
+    rt: &RouteTable,
+    vpc: &Vpc,
+    p: &Peering,
+    peer: &Vpc,
+    out: &mut Vec<Diagnostic>,
+) {
+    let sources = source_blocks(index, rt, vpc);
+    let peer_tables = index.tables_of(&peer.id);
     let covers_back = peer_tables.iter().any(|t| {
         t.routes.iter().any(|r| {
-            r.target == Target::Peering(p.id.clone()) && sources.iter().any(|s| s.overlaps(&r.destination))
+            matches!(&r.target, Target::Peering(q) if q == &p.id)
+                && sources.iter().any(|s| s.overlaps(&r.destination))
         })
     });
     if !covers_back {
@@ -744,7 +793,7 @@ fn return_path(plan: &Plan, rt: &RouteTable, vpc: &Vpc, p: &Peering, peer: &Vpc,
         );
         return;
     }
-    for t in &peer_tables {
+    for t in peer_tables {
         for s in &sources {
             let addr = s.0.network();
             if let Some((dest, Target::Peering(q))) = lookup(plan, t, addr) {
@@ -767,13 +816,13 @@ fn return_path(plan: &Plan, rt: &RouteTable, vpc: &Vpc, p: &Peering, peer: &Vpc,
     }
 }
 
-fn security_groups(plan: &Plan, out: &mut Vec<Diagnostic>) {
-    let active: Vec<&Peering> = plan
-        .peerings
-        .iter()
-        .filter(|p| p.status == PeeringStatus::Active)
-        .collect();
-    let peers_actively = |vpc: &VpcId| active.iter().any(|p| p.peer_of(vpc).is_some());
+fn security_groups(plan: &Plan, graph: &PeeringGraph, out: &mut Vec<Diagnostic>) {
+    let peers_actively = |vpc: &VpcId| {
+        graph
+            .peerings_of(vpc)
+            .iter()
+            .any(|(p, _)| p.status == PeeringStatus::Active)
+    };
     for sg in &plan.security_groups {
         if peers_actively(&sg.vpc) {
             for r in &sg.ingress {
@@ -804,10 +853,7 @@ fn security_groups(plan: &Plan, out: &mut Vec<Diagnostic>) {
             if target.vpc == sg.vpc {
                 continue;
             }
-            let link = plan
-                .peerings
-                .iter()
-                .find(|p| p.status.is_live() && p.peer_of(&sg.vpc) == Some(&target.vpc));
+            let link = graph.between(&sg.vpc, &target.vpc, |p| p.status.is_live());
             match link {
                 Some(p) if p.status == PeeringStatus::Active && p.is_inter_region() => out.push(
                     Diagnostic::error(

@@ -1,10 +1,12 @@
 //! Exports of a plan: the peering documentation (Markdown), the peering map as Graphviz DOT and Mermaid, and the
 //! API calls as a runnable bash script of curl calls in the seed's format. Pure text, deterministic.
 
-use std::{collections::BTreeSet, fmt::Write};
+use std::{collections::HashMap, fmt::Write};
 
 use crate::{
     check::{Diagnostic, Severity},
+    graph::PeeringGraph,
+    ids::{PeeringId, SubnetId, VpcId},
     model::*,
     sim::{trace, ClientProfile, Flow, Topology, TraceCode},
 };
@@ -13,48 +15,12 @@ fn status_word(p: &Peering) -> &'static str {
     p.status.as_str()
 }
 
-/// VPC pairs (by id) joined by an active peering.
-fn active_pairs(plan: &Plan) -> BTreeSet<(String, String)> {
-    plan.peerings
-        .iter()
-        .filter(|p| p.status == PeeringStatus::Active)
-        .map(|p| {
-            let (a, b) = (p.requester.vpc.0.clone(), p.accepter.vpc.0.clone());
-            if a < b {
-                (a, b)
-            } else {
-                (b, a)
-            }
-        })
-        .collect()
-}
-
-/// VPC pairs that are connected only through a third VPC (both peered actively with it, not with each other).
-pub fn not_transitive_pairs(plan: &Plan) -> Vec<(String, String, String)> {
-    let pairs = active_pairs(plan);
-    let peered = |a: &str, b: &str| {
-        let k = if a < b {
-            (a.to_string(), b.to_string())
-        } else {
-            (b.to_string(), a.to_string())
-        };
-        pairs.contains(&k)
-    };
-    let mut out = Vec::new();
-    for (i, a) in plan.vpcs.iter().enumerate() {
-        for c in &plan.vpcs[i + 1..] {
-            if peered(&a.id.0, &c.id.0) {
-                continue;
-            }
-            if let Some(b) = plan.vpcs.iter().find(|b| {
-                b.id != a.id && b.id != c.id && peered(&a.id.0, &b.id.0) && peered(&b.id.0, &c.id.0)
-            }) {
-                out.push((a.id.0.clone(), c.id.0.clone(), b.id.0.clone()));
-            }
-        }
-    }
-    out
-}
+/// A Markdown peering matrix is a grid up to this many VPCs, a list per VPC beyond.
+const MATRIX_MAX_VPCS: usize = 60;
+/// At most this many not-transitive pairs are listed (with the count of the rest).
+const LIST_MAX: usize = 200;
+/// The "verify connectivity" section stops after this many traces.
+const VERIFY_MAX_TRACES: usize = 20_000;
 
 /// Text from a plan inside Markdown (a table cell, a heading, a list item): `<`, `>` and `&` as HTML entities
 /// (rendered Markdown is HTML), Markdown's own punctuation (`\\`, `` ` ``, `*`, `_`, `[`, `]`, `|`, `#`, `~`)
@@ -149,38 +115,69 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
             );
         }
     }
-    // Matrix of VPC × VPC.
+    // Matrix of VPC × VPC for a plan a person can read as a grid; beyond that, each VPC's peerings as a list
+    // (a 1,000-VPC grid is a million cells). One pass over the peerings either way.
+    let mut between: HashMap<(&VpcId, &VpcId), Vec<String>> = HashMap::new();
+    let mut of_vpc: HashMap<&VpcId, Vec<String>> = HashMap::new();
+    for p in plan
+        .peerings
+        .iter()
+        .filter(|p| p.status != PeeringStatus::Deleted)
+    {
+        let cell = format!("{} ({})", md_escape(&p.id.0), status_word(p));
+        let (a, b) = (&p.requester.vpc, &p.accepter.vpc);
+        between.entry((a, b)).or_default().push(cell.clone());
+        if a != b {
+            between.entry((b, a)).or_default().push(cell.clone());
+        }
+        of_vpc
+            .entry(a)
+            .or_default()
+            .push(format!("{cell} with {}", md_escape(&b.0)));
+        of_vpc
+            .entry(b)
+            .or_default()
+            .push(format!("{cell} with {}", md_escape(&a.0)));
+    }
     let _ = writeln!(o, "\n## Peering matrix\n");
-    let _ = write!(o, "| |");
-    for v in &plan.vpcs {
-        let _ = write!(o, " {} |", md_escape(&v.id.0));
-    }
-    let _ = write!(o, "\n|---|");
-    for _ in &plan.vpcs {
-        let _ = write!(o, "---|");
-    }
-    let _ = writeln!(o);
-    for a in &plan.vpcs {
-        let _ = write!(o, "| **{}** |", md_escape(&a.id.0));
-        for b in &plan.vpcs {
-            let cell = if a.id == b.id {
-                "—".to_string()
-            } else {
-                let found: Vec<String> = plan
-                    .peerings
-                    .iter()
-                    .filter(|p| p.peer_of(&a.id) == Some(&b.id) && p.status != PeeringStatus::Deleted)
-                    .map(|p| format!("{} ({})", md_escape(&p.id.0), status_word(p)))
-                    .collect();
-                if found.is_empty() {
-                    " ".to_string()
-                } else {
-                    found.join(", ")
-                }
-            };
-            let _ = write!(o, " {cell} |");
+    if plan.vpcs.len() > MATRIX_MAX_VPCS {
+        let _ = writeln!(
+            o,
+            "{} VPCs are too many for a grid (up to {MATRIX_MAX_VPCS}); each VPC's peerings instead:\n",
+            plan.vpcs.len()
+        );
+        for v in &plan.vpcs {
+            let list = of_vpc
+                .get(&v.id)
+                .map(|l| l.join(", "))
+                .unwrap_or_else(|| "none".into());
+            let _ = writeln!(o, "- **{}**: {list}", md_escape(&v.id.0));
+        }
+    } else {
+        let _ = write!(o, "| |");
+        for v in &plan.vpcs {
+            let _ = write!(o, " {} |", md_escape(&v.id.0));
+        }
+        let _ = write!(o, "\n|---|");
+        for _ in &plan.vpcs {
+            let _ = write!(o, "---|");
         }
         let _ = writeln!(o);
+        for a in &plan.vpcs {
+            let _ = write!(o, "| **{}** |", md_escape(&a.id.0));
+            for b in &plan.vpcs {
+                let cell = if a.id == b.id {
+                    "—".to_string()
+                } else {
+                    match between.get(&(&a.id, &b.id)) {
+                        Some(found) => found.join(", "),
+                        None => " ".to_string(),
+                    }
+                };
+                let _ = write!(o, " {cell} |");
+            }
+            let _ = writeln!(o);
+        }
     }
     let _ = writeln!(o, "\n## Route tables\n");
     for v in &plan.vpcs {
@@ -293,32 +290,64 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
         );
     }
     let _ = writeln!(o, "\n## Not transitive\n");
-    let nt = not_transitive_pairs(plan);
+    let graph = PeeringGraph::new(plan);
+    let (nt, total) = graph.transitive_pairs(LIST_MAX);
     if nt.is_empty() {
         let _ = writeln!(o, "No VPC pair is connected only through a third VPC.");
     } else {
         let _ = writeln!(o, "These VPCs are both peered with a third VPC but not with each other; they cannot reach each other (peering is not transitive):\n");
-        for (a, c, b) in nt {
+        for t in &nt {
             let _ = writeln!(
                 o,
                 "- {} and {} (both peered with {}): create a direct peering to connect them.",
-                md_escape(&a),
-                md_escape(&c),
-                md_escape(&b)
+                md_escape(&t.a.0),
+                md_escape(&t.c.0),
+                md_escape(&t.via.0)
+            );
+        }
+        if total > nt.len() {
+            let _ = writeln!(
+                o,
+                "- … and {} more pairs ({total} in all; `peerplan check` counts them per group).",
+                total - nt.len()
             );
         }
     }
     let _ = writeln!(o, "\n## Verify connectivity\n");
     let t = Topology::new(plan);
     let mut lines = Vec::new();
-    for src in &plan.endpoints {
-        for dst in &plan.endpoints {
-            if src.id == dst.id
-                || plan.subnet(&src.subnet).map(|s| &s.vpc) == plan.subnet(&dst.subnet).map(|s| &s.vpc)
-            {
-                continue;
-            }
+    // Only pairs across an active peering can connect from one VPC to another: candidates are the endpoints of
+    // the VPCs actively peered with the source's, so the work follows the peerings, not all pairs of endpoints;
+    // and it stops after a bounded number of traces.
+    let vpc_of_subnet: HashMap<&SubnetId, &VpcId> = plan.subnets.iter().map(|s| (&s.id, &s.vpc)).collect();
+    let mut endpoints_of: HashMap<&VpcId, Vec<usize>> = HashMap::new();
+    for (i, e) in plan.endpoints.iter().enumerate() {
+        if let Some(v) = vpc_of_subnet.get(&e.subnet) {
+            endpoints_of.entry(v).or_default().push(i);
+        }
+    }
+    let mut traced = 0usize;
+    'sources: for src in &plan.endpoints {
+        let Some(&src_vpc) = vpc_of_subnet.get(&src.subnet) else {
+            continue;
+        };
+        let mut candidates: Vec<usize> = graph
+            .peerings_of(src_vpc)
+            .into_iter()
+            .filter(|(p, peer)| p.status == PeeringStatus::Active && *peer != src_vpc)
+            .flat_map(|(_, peer)| endpoints_of.get(peer).into_iter().flatten().copied())
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        for dst in candidates.into_iter().map(|i| &plan.endpoints[i]) {
             for &port in &dst.ports {
+                if traced == VERIFY_MAX_TRACES {
+                    lines.push(format!(
+                        "- (stopped after {VERIFY_MAX_TRACES} traces; `peerplan matrix` checks every pair)"
+                    ));
+                    break 'sources;
+                }
+                traced += 1;
                 let flow = Flow {
                     from: src.id.0.clone(),
                     to: dst.id.0.clone(),
@@ -649,6 +678,19 @@ ensure_route() {
 }
 "#);
     let live: Vec<&Peering> = plan.peerings.iter().filter(|p| p.status.is_live()).collect();
+    // The route tables that route over each peering, found in one pass (not a scan of every table per peering).
+    let mut tables_over: HashMap<&PeeringId, Vec<&RouteTable>> = HashMap::new();
+    for rt in &plan.route_tables {
+        let mut seen: Vec<&PeeringId> = Vec::new();
+        for r in &rt.routes {
+            if let Target::Peering(pid) = &r.target {
+                if !seen.contains(&pid) {
+                    seen.push(pid);
+                    tables_over.entry(pid).or_default().push(rt);
+                }
+            }
+        }
+    }
     for p in &live {
         let (Some(rv), Some(av)) = (plan.vpc(&p.requester.vpc), plan.vpc(&p.accepter.vpc)) else {
             continue;
@@ -734,11 +776,7 @@ ensure_route() {
             );
         }
         // Routes of the plan that target this peering, on both sides.
-        for rt in plan
-            .route_tables
-            .iter()
-            .filter(|t| t.routes.iter().any(|r| r.target == Target::Peering(p.id.clone())))
-        {
+        for rt in tables_over.get(&p.id).into_iter().flatten().copied() {
             let (key, vpc_var, requester_side) = if rt.vpc == rv.id {
                 (&rk, "REQ_VPC", true)
             } else {
@@ -761,7 +799,7 @@ ensure_route() {
             for r in rt
                 .routes
                 .iter()
-                .filter(|r| r.target == Target::Peering(p.id.clone()))
+                .filter(|r| matches!(&r.target, Target::Peering(q) if q == &p.id))
             {
                 let _ = writeln!(
                     o,
@@ -780,8 +818,10 @@ ensure_route() {
 /// its VPC (created when missing), each rule added unless present. A group goes to the requester's script when
 /// its VPC requests any of the peerings, else to the accepter's.
 fn security_group_calls(plan: &Plan, part: ScriptPart, live: &[&Peering], o: &mut String) {
-    let requests = |v: &crate::ids::VpcId| live.iter().any(|p| p.requester.vpc == *v);
-    let peered = |v: &crate::ids::VpcId| live.iter().any(|p| p.requester.vpc == *v || p.accepter.vpc == *v);
+    let requesters: std::collections::HashSet<&VpcId> = live.iter().map(|p| &p.requester.vpc).collect();
+    let accepters: std::collections::HashSet<&VpcId> = live.iter().map(|p| &p.accepter.vpc).collect();
+    let requests = |v: &VpcId| requesters.contains(v);
+    let peered = |v: &VpcId| requesters.contains(v) || accepters.contains(v);
     let groups: Vec<&SecurityGroup> = plan
         .security_groups
         .iter()

@@ -21,7 +21,7 @@ pub struct GenerateOptions {
 /// Sizes that cannot be laid out in the private ranges.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GenerateError {
-    #[error("{vpcs} VPCs do not fit: at most 4096 (as /20 blocks of 10.0.0.0/8)")]
+    #[error("{vpcs} VPCs do not fit: at most 16384 (as /22 blocks of 10.0.0.0/8)")]
     TooManyVpcs { vpcs: usize },
     #[error("{subnets} subnets per VPC do not fit: at most {max} /24 subnets in each {block} VPC")]
     TooManySubnets {
@@ -53,11 +53,15 @@ const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 
 /// Generates a plan.
 pub fn generate(o: &GenerateOptions) -> Result<Plan, GenerateError> {
-    if o.vpcs > 4096 {
+    if o.vpcs > 16384 {
         return Err(GenerateError::TooManyVpcs { vpcs: o.vpcs });
     }
-    let wide = o.vpcs <= 256;
-    let (vpc_len, max_subnets) = if wide { (16u8, 256) } else { (20u8, 16) };
+    // The widest blocks that fit: /16 (256 subnets each) up to 256 VPCs, /20 (16) up to 4096, /22 (4) beyond.
+    let (vpc_len, max_subnets) = match o.vpcs {
+        0..=256 => (16u8, 256),
+        257..=4096 => (20u8, 16),
+        _ => (22u8, 4),
+    };
     if o.subnets_per_vpc > max_subnets {
         return Err(GenerateError::TooManySubnets {
             subnets: o.subnets_per_vpc,
@@ -82,13 +86,7 @@ pub fn generate(o: &GenerateOptions) -> Result<Plan, GenerateError> {
             name: format!("Team {a}"),
         });
     }
-    let base = |i: usize| -> u32 {
-        if wide {
-            0x0a00_0000 | ((i as u32) << 16)
-        } else {
-            0x0a00_0000 | ((i as u32) << 12)
-        }
-    };
+    let base = |i: usize| -> u32 { 0x0a00_0000 | ((i as u32) << (32 - vpc_len)) };
     let net = |addr: u32, len: u8| {
         Cidr::from(ipnet::Ipv4Net::new(Ipv4Addr::from(addr), len).expect("valid length"))
     };

@@ -275,3 +275,57 @@ fn layout_follows_positions_and_rings_without_them() {
         }
     }
 }
+
+/// A 1,000-VPC documentation took 55 s: the VPC × VPC grid scanned every peering per cell (a million cells), the
+/// not-transitive pairs were found over all triples, and "verify connectivity" traced every pair of endpoints.
+/// Now the grid gives way to a list per VPC past 60 VPCs, the pairs come from the peering graph (bounded, with
+/// the count of the rest), and only endpoints across active peerings are traced.
+#[test]
+fn large_plan_documentation_is_bounded_not_quadratic() {
+    let plan = netmodel::generate::generate(&netmodel::generate::GenerateOptions {
+        vpcs: 1000,
+        subnets_per_vpc: 2,
+        endpoints_per_subnet: 1,
+        seed: 1,
+    })
+    .unwrap();
+    let d = check(&plan, &CheckOptions::default());
+    let md = markdown(&plan, &d);
+    assert!(md.contains("1000 VPCs are too many for a grid (up to 60); each VPC's peerings instead:"));
+    assert!(md.contains("- **vpc-0001**: "), "each VPC lists its peerings");
+    // The grid alone would be over a million cells; the whole document stays small.
+    assert!(md.len() < 2_000_000, "{} bytes", md.len());
+    let listed = md.lines().filter(|l| l.contains("(both peered with")).count();
+    assert!(listed <= 200, "{listed} pairs listed");
+    if listed == 200 {
+        assert!(md.contains("more pairs ("), "the rest is counted");
+    }
+}
+
+#[test]
+fn not_transitive_pairs_of_a_big_hub_are_listed_up_to_a_bound_with_the_count() {
+    // A hub with 30 spokes: 435 spoke pairs reach each other only through the hub.
+    let mut plan: serde_json::Value = serde_json::json!({"format": "peerplan/v1", "accounts": [{"id": "acct"}],
+        "vpcs": [{"id": "hub", "account": "acct", "region": "us-east-1", "cidr": "10.0.0.0/16"}], "peerings": []});
+    for i in 1..=30 {
+        plan["vpcs"].as_array_mut().unwrap().push(serde_json::json!(
+            {"id": format!("s{i:02}"), "account": "acct", "region": "us-east-1", "cidr": format!("10.{i}.0.0/16")}));
+        plan["peerings"].as_array_mut().unwrap().push(serde_json::json!(
+            {"id": format!("pcx-{i:02}"), "requester": {"vpc": "hub"}, "accepter": {"vpc": format!("s{i:02}")}, "status": "active"}));
+    }
+    let plan = Plan::from_json(&plan.to_string()).unwrap();
+    let md = markdown(&plan, &[]);
+    let listed: Vec<&str> = md
+        .lines()
+        .filter(|l| l.contains("(both peered with hub)"))
+        .collect();
+    assert_eq!(listed.len(), 200);
+    assert_eq!(
+        listed[0],
+        "- s01 and s02 (both peered with hub): create a direct peering to connect them."
+    );
+    assert!(
+        md.contains("- … and 235 more pairs (435 in all; `peerplan check` counts them per group)."),
+        "{md}"
+    );
+}
