@@ -188,13 +188,21 @@ impl Client {
             None => self.all("/v1/vpc-peering?").await,
         }
     }
+    /// Accepts; the operation takes no body, so none is sent (an unread body would cost the connection).
     pub async fn accept_peering(&self, id: &str) -> Result<wire::Peering, ClientError> {
-        self.post(&format!("/v1/vpc-peering/{id}/accept"), &serde_json::json!({}))
-            .await
+        self.send(
+            self.http
+                .post(format!("{}/v1/vpc-peering/{id}/accept", self.base)),
+        )
+        .await
     }
+    /// Rejects (no body, as for accepting).
     pub async fn reject_peering(&self, id: &str) -> Result<wire::Peering, ClientError> {
-        self.post(&format!("/v1/vpc-peering/{id}/reject"), &serde_json::json!({}))
-            .await
+        self.send(
+            self.http
+                .post(format!("{}/v1/vpc-peering/{id}/reject", self.base)),
+        )
+        .await
     }
     pub async fn delete_peering(&self, id: &str) -> Result<wire::Peering, ClientError> {
         self.delete(&format!("/v1/vpc-peering/{id}")).await
