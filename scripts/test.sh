@@ -11,6 +11,9 @@ source scripts/env.sh
 export CARGO_TARGET_DIR="${PEERPLAN_TARGET_DIR:-$HOME/.cache/peerplan/target}"
 mkdir -p "$CARGO_TARGET_DIR"
 export CARGO_TERM_COLOR=never
+# A test run builds each workspace crate once or twice: incremental caches would only fill the disk (tens of GB
+# over a few runs with the several feature sets the workspace builds).
+export CARGO_INCREMENTAL=0
 LOG=$(mktemp -d)
 PEERPLAN_PG_DIR=""
 cleanup() {
