@@ -1,5 +1,6 @@
 //! The `/v1` handlers, one per API operation, each documented for the OpenAPI document (`utoipa::path`): what
-//! it takes, what it answers, and the errors every operation shares.
+//! it takes, what it answers (the error statuses it can really return, from [`crate::responses`]), and the
+//! links from a created object to the operations on it.
 
 use std::collections::HashMap;
 
@@ -9,10 +10,11 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use utoipa::{IntoParams, IntoResponses};
+use utoipa::IntoParams;
 
 use crate::{
     error::ApiError,
+    responses,
     service::{AppState, Body, Caller},
     validate,
     wire::{self, Page},
@@ -106,51 +108,6 @@ pub struct IdempotencyHeader {
     idempotency_key: Option<String>,
 }
 
-/// The errors every operation shares: `{"error":{"code","message"}}`.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-pub enum ApiErrors {
-    /// Invalid input: bad JSON, an unknown field, a value out of range (the message names it).
-    #[response(status = 400)]
-    BadRequest(wire::ErrorBody),
-    /// Missing or invalid API key.
-    #[response(status = 401)]
-    Unauthorized(wire::ErrorBody),
-    /// The object is visible but this account may not do that (e.g. the requester accepting).
-    #[response(status = 403)]
-    Forbidden(wire::ErrorBody),
-    /// No such object for this account.
-    #[response(status = 404)]
-    NotFound(wire::ErrorBody),
-    /// Not allowed on this path.
-    #[response(status = 405)]
-    MethodNotAllowed(wire::ErrorBody),
-    /// The request took too long.
-    #[response(status = 408)]
-    Timeout(wire::ErrorBody),
-    /// The state forbids it (duplicate, quota, not pending, in use).
-    #[response(status = 409)]
-    Conflict(wire::ErrorBody),
-    /// The body is larger than 1 MiB.
-    #[response(status = 413)]
-    TooLarge(wire::ErrorBody),
-    /// `IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used with another method, path or body.
-    #[response(status = 422)]
-    IdempotencyKeyReused(wire::ErrorBody),
-    /// The key's rate limit is exceeded.
-    #[response(status = 429)]
-    RateLimited(wire::ErrorBody),
-}
-
-/// The error of operations that take a JSON body.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-pub enum JsonBodyErrors {
-    /// `UNSUPPORTED_MEDIA_TYPE`: the body's Content-Type is not `application/json` (the message names it).
-    #[response(status = 415)]
-    UnsupportedMediaType(wire::ErrorBody),
-}
-
 /// Creates a VPC with its main route table, default network ACL and default security group.
 #[utoipa::path(
     post,
@@ -159,7 +116,20 @@ pub enum JsonBodyErrors {
     operation_id = "create_vpc",
     params(IdempotencyHeader),
     request_body = wire::CreateVpc,
-    responses((status = 201, body = wire::Vpc), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 201, description = "Created", body = wire::Vpc, links(
+            ("GetVpc" = (operation_id = "get_vpc", parameters(("id" = "$response.body#/id")))),
+            ("UpdateVpc" = (operation_id = "update_vpc", parameters(("id" = "$response.body#/id")))),
+            ("DeleteVpc" = (operation_id = "delete_vpc", parameters(("id" = "$response.body#/id")))),
+            ("GetMainRouteTable" = (operation_id = "get_route_table", parameters(("id" = "$response.body#/main_route_table_id")))),
+            ("AddRouteToMainTable" = (operation_id = "add_route", parameters(("id" = "$response.body#/main_route_table_id")))),
+            ("GetDefaultSecurityGroup" = (operation_id = "get_security_group", parameters(("id" = "$response.body#/default_security_group_id")))),
+            ("AddRuleToDefaultGroup" = (operation_id = "add_sg_rule", parameters(("id" = "$response.body#/default_security_group_id")))),
+            ("GetDefaultNetworkAcl" = (operation_id = "get_network_acl", parameters(("id" = "$response.body#/default_network_acl_id")))),
+            ("AddEntryToDefaultAcl" = (operation_id = "add_acl_entry", parameters(("id" = "$response.body#/default_network_acl_id"))))
+        )),
+        responses::Always, responses::Post, responses::JsonBody, responses::BadRequest, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn create_vpc(
@@ -177,7 +147,10 @@ pub async fn create_vpc(
     tag = "vpcs",
     operation_id = "list_vpcs",
     params(PageQuery),
-    responses((status = 200, body = Page<wire::Vpc>), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = Page<wire::Vpc>),
+        responses::Always, responses::BadRequest
+    ),
     security(("bearer" = []))
 )]
 pub async fn list_vpcs(
@@ -197,7 +170,10 @@ pub async fn list_vpcs(
     tag = "vpcs",
     operation_id = "get_vpc",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 200, body = wire::Vpc), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::Vpc),
+        responses::Always, responses::NotFound
+    ),
     security(("bearer" = []))
 )]
 pub async fn get_vpc(
@@ -216,7 +192,10 @@ pub async fn get_vpc(
     operation_id = "update_vpc",
     params(("id" = String, Path, description = "The object's id")),
     request_body = wire::UpdateVpc,
-    responses((status = 200, body = wire::Vpc), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::Vpc),
+        responses::Always, responses::JsonBody, responses::BadRequest, responses::NotFound
+    ),
     security(("bearer" = []))
 )]
 pub async fn update_vpc(
@@ -235,7 +214,10 @@ pub async fn update_vpc(
     tag = "vpcs",
     operation_id = "delete_vpc",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 204, description = "Deleted"), ApiErrors),
+    responses(
+        (status = 204, description = "Deleted"),
+        responses::Always, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn delete_vpc(
@@ -255,7 +237,13 @@ pub async fn delete_vpc(
     operation_id = "create_subnet",
     params(IdempotencyHeader),
     request_body = wire::CreateSubnet,
-    responses((status = 201, body = wire::Subnet), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 201, description = "Created", body = wire::Subnet, links(
+            ("GetSubnet" = (operation_id = "get_subnet", parameters(("id" = "$response.body#/id")))),
+            ("DeleteSubnet" = (operation_id = "delete_subnet", parameters(("id" = "$response.body#/id"))))
+        )),
+        responses::Always, responses::Post, responses::JsonBody, responses::BadRequest, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn create_subnet(
@@ -273,7 +261,10 @@ pub async fn create_subnet(
     tag = "subnets",
     operation_id = "list_subnets",
     params(PageQuery),
-    responses((status = 200, body = Page<wire::Subnet>), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = Page<wire::Subnet>),
+        responses::Always, responses::BadRequest
+    ),
     security(("bearer" = []))
 )]
 pub async fn list_subnets(
@@ -295,7 +286,10 @@ pub async fn list_subnets(
     tag = "subnets",
     operation_id = "get_subnet",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 200, body = wire::Subnet), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::Subnet),
+        responses::Always, responses::NotFound
+    ),
     security(("bearer" = []))
 )]
 pub async fn get_subnet(
@@ -313,7 +307,10 @@ pub async fn get_subnet(
     tag = "subnets",
     operation_id = "delete_subnet",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 204, description = "Deleted"), ApiErrors),
+    responses(
+        (status = 204, description = "Deleted"),
+        responses::Always, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn delete_subnet(
@@ -333,7 +330,15 @@ pub async fn delete_subnet(
     operation_id = "create_route_table",
     params(IdempotencyHeader),
     request_body = wire::CreateRouteTable,
-    responses((status = 201, body = wire::RouteTable), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 201, description = "Created", body = wire::RouteTable, links(
+            ("GetRouteTable" = (operation_id = "get_route_table", parameters(("id" = "$response.body#/id")))),
+            ("DeleteRouteTable" = (operation_id = "delete_route_table", parameters(("id" = "$response.body#/id")))),
+            ("AddRoute" = (operation_id = "add_route", parameters(("id" = "$response.body#/id")))),
+            ("Associate" = (operation_id = "associate_route_table", parameters(("id" = "$response.body#/id"))))
+        )),
+        responses::Always, responses::Post, responses::JsonBody, responses::BadRequest, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn create_route_table(
@@ -351,7 +356,10 @@ pub async fn create_route_table(
     tag = "route-tables",
     operation_id = "list_route_tables",
     params(PageQuery),
-    responses((status = 200, body = Page<wire::RouteTable>), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = Page<wire::RouteTable>),
+        responses::Always, responses::BadRequest
+    ),
     security(("bearer" = []))
 )]
 pub async fn list_route_tables(
@@ -373,7 +381,10 @@ pub async fn list_route_tables(
     tag = "route-tables",
     operation_id = "get_route_table",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 200, body = wire::RouteTable), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::RouteTable),
+        responses::Always, responses::NotFound
+    ),
     security(("bearer" = []))
 )]
 pub async fn get_route_table(
@@ -391,7 +402,10 @@ pub async fn get_route_table(
     tag = "route-tables",
     operation_id = "delete_route_table",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 204, description = "Deleted"), ApiErrors),
+    responses(
+        (status = 204, description = "Deleted"),
+        responses::Always, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn delete_route_table(
@@ -411,7 +425,13 @@ pub async fn delete_route_table(
     operation_id = "add_route",
     params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
     request_body = wire::CreateRoute,
-    responses((status = 201, body = wire::RouteTable), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 201, description = "Created", body = wire::RouteTable, links(
+            ("DeleteRoute" = (operation_id = "delete_route", parameters(("id" = "$request.path.id"), ("destination_cidr" = "$request.body#/destination_cidr")))),
+            ("GetRouteTable" = (operation_id = "get_route_table", parameters(("id" = "$request.path.id"))))
+        )),
+        responses::Always, responses::Post, responses::JsonBody, responses::BadRequest, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn add_route(
@@ -430,7 +450,10 @@ pub async fn add_route(
     tag = "route-tables",
     operation_id = "delete_route",
     params(("id" = String, Path, description = "The object's id"), DestinationQuery),
-    responses((status = 200, body = wire::RouteTable), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::RouteTable),
+        responses::Always, responses::BadRequest, responses::NotFound
+    ),
     security(("bearer" = []))
 )]
 pub async fn delete_route(
@@ -454,7 +477,12 @@ pub async fn delete_route(
     operation_id = "associate_route_table",
     params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
     request_body = wire::Association,
-    responses((status = 200, body = wire::RouteTable), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::RouteTable, links(
+            ("Disassociate" = (operation_id = "disassociate_route_table", parameters(("id" = "$request.path.id"), ("subnet_id" = "$request.body#/subnet_id"))))
+        )),
+        responses::Always, responses::Post, responses::JsonBody, responses::BadRequest, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn associate_route_table(
@@ -473,7 +501,10 @@ pub async fn associate_route_table(
     tag = "route-tables",
     operation_id = "disassociate_route_table",
     params(("id" = String, Path, description = "The object's id"), ("subnet_id" = String, Path, description = "A subnet id")),
-    responses((status = 200, body = wire::RouteTable), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::RouteTable),
+        responses::Always, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn disassociate_route_table(
@@ -494,7 +525,15 @@ pub async fn disassociate_route_table(
     operation_id = "create_security_group",
     params(IdempotencyHeader),
     request_body = wire::CreateSecurityGroup,
-    responses((status = 201, body = wire::SecurityGroup), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 201, description = "Created", body = wire::SecurityGroup, links(
+            ("GetSecurityGroup" = (operation_id = "get_security_group", parameters(("id" = "$response.body#/id")))),
+            ("UpdateSecurityGroup" = (operation_id = "update_security_group", parameters(("id" = "$response.body#/id")))),
+            ("DeleteSecurityGroup" = (operation_id = "delete_security_group", parameters(("id" = "$response.body#/id")))),
+            ("AddRule" = (operation_id = "add_sg_rule", parameters(("id" = "$response.body#/id"))))
+        )),
+        responses::Always, responses::Post, responses::JsonBody, responses::BadRequest, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn create_security_group(
@@ -512,7 +551,10 @@ pub async fn create_security_group(
     tag = "security-groups",
     operation_id = "list_security_groups",
     params(PageQuery, VpcQuery),
-    responses((status = 200, body = Page<wire::SecurityGroup>), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = Page<wire::SecurityGroup>),
+        responses::Always, responses::BadRequest
+    ),
     security(("bearer" = []))
 )]
 pub async fn list_security_groups(
@@ -534,7 +576,10 @@ pub async fn list_security_groups(
     tag = "security-groups",
     operation_id = "get_security_group",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 200, body = wire::SecurityGroup), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::SecurityGroup),
+        responses::Always, responses::NotFound
+    ),
     security(("bearer" = []))
 )]
 pub async fn get_security_group(
@@ -553,7 +598,10 @@ pub async fn get_security_group(
     operation_id = "update_security_group",
     params(("id" = String, Path, description = "The object's id")),
     request_body = wire::UpdateSecurityGroup,
-    responses((status = 200, body = wire::SecurityGroup), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::SecurityGroup),
+        responses::Always, responses::JsonBody, responses::BadRequest, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn update_security_group(
@@ -572,7 +620,10 @@ pub async fn update_security_group(
     tag = "security-groups",
     operation_id = "delete_security_group",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 204, description = "Deleted"), ApiErrors),
+    responses(
+        (status = 204, description = "Deleted"),
+        responses::Always, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn delete_security_group(
@@ -592,7 +643,13 @@ pub async fn delete_security_group(
     operation_id = "add_sg_rule",
     params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
     request_body = wire::CreateSgRule,
-    responses((status = 201, body = wire::SgRule), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 201, description = "Created", body = wire::SgRule, links(
+            ("DeleteRule" = (operation_id = "delete_sg_rule", parameters(("id" = "$request.path.id"), ("rule_id" = "$response.body#/id")))),
+            ("GetSecurityGroup" = (operation_id = "get_security_group", parameters(("id" = "$request.path.id"))))
+        )),
+        responses::Always, responses::Post, responses::JsonBody, responses::BadRequest, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn add_sg_rule(
@@ -611,7 +668,10 @@ pub async fn add_sg_rule(
     tag = "security-groups",
     operation_id = "delete_sg_rule",
     params(("id" = String, Path, description = "The object's id"), ("rule_id" = String, Path, description = "A rule id (sgr_…)")),
-    responses((status = 200, body = wire::SecurityGroup), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::SecurityGroup),
+        responses::Always, responses::NotFound
+    ),
     security(("bearer" = []))
 )]
 pub async fn delete_sg_rule(
@@ -630,7 +690,15 @@ pub async fn delete_sg_rule(
     operation_id = "create_network_acl",
     params(IdempotencyHeader),
     request_body = wire::CreateNetworkAcl,
-    responses((status = 201, body = wire::NetworkAcl), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 201, description = "Created", body = wire::NetworkAcl, links(
+            ("GetNetworkAcl" = (operation_id = "get_network_acl", parameters(("id" = "$response.body#/id")))),
+            ("DeleteNetworkAcl" = (operation_id = "delete_network_acl", parameters(("id" = "$response.body#/id")))),
+            ("AddEntry" = (operation_id = "add_acl_entry", parameters(("id" = "$response.body#/id")))),
+            ("Associate" = (operation_id = "associate_network_acl", parameters(("id" = "$response.body#/id"))))
+        )),
+        responses::Always, responses::Post, responses::JsonBody, responses::BadRequest, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn create_network_acl(
@@ -648,7 +716,10 @@ pub async fn create_network_acl(
     tag = "network-acls",
     operation_id = "list_network_acls",
     params(PageQuery, VpcQuery),
-    responses((status = 200, body = Page<wire::NetworkAcl>), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = Page<wire::NetworkAcl>),
+        responses::Always, responses::BadRequest
+    ),
     security(("bearer" = []))
 )]
 pub async fn list_network_acls(
@@ -670,7 +741,10 @@ pub async fn list_network_acls(
     tag = "network-acls",
     operation_id = "get_network_acl",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 200, body = wire::NetworkAcl), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::NetworkAcl),
+        responses::Always, responses::NotFound
+    ),
     security(("bearer" = []))
 )]
 pub async fn get_network_acl(
@@ -688,7 +762,10 @@ pub async fn get_network_acl(
     tag = "network-acls",
     operation_id = "delete_network_acl",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 204, description = "Deleted"), ApiErrors),
+    responses(
+        (status = 204, description = "Deleted"),
+        responses::Always, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn delete_network_acl(
@@ -708,7 +785,12 @@ pub async fn delete_network_acl(
     operation_id = "add_acl_entry",
     params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
     request_body = wire::CreateAclEntry,
-    responses((status = 201, body = wire::NetworkAcl), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 201, description = "Created", body = wire::NetworkAcl, links(
+            ("DeleteEntry" = (operation_id = "delete_acl_entry", parameters(("id" = "$request.path.id"), ("direction" = "$request.body#/direction"), ("rule_number" = "$request.body#/rule_number"))))
+        )),
+        responses::Always, responses::Post, responses::JsonBody, responses::BadRequest, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn add_acl_entry(
@@ -727,7 +809,10 @@ pub async fn add_acl_entry(
     tag = "network-acls",
     operation_id = "delete_acl_entry",
     params(("id" = String, Path, description = "The object's id"), ("direction" = String, Path, description = "ingress or egress"), ("rule_number" = String, Path, description = "The entry's rule number")),
-    responses((status = 200, body = wire::NetworkAcl), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::NetworkAcl),
+        responses::Always, responses::BadRequest, responses::NotFound
+    ),
     security(("bearer" = []))
 )]
 pub async fn delete_acl_entry(
@@ -750,7 +835,10 @@ pub async fn delete_acl_entry(
     operation_id = "associate_network_acl",
     params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
     request_body = wire::Association,
-    responses((status = 200, body = wire::NetworkAcl), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::NetworkAcl),
+        responses::Always, responses::Post, responses::JsonBody, responses::BadRequest, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn associate_network_acl(
@@ -770,7 +858,14 @@ pub async fn associate_network_acl(
     operation_id = "create_endpoint",
     params(IdempotencyHeader),
     request_body = wire::CreateEndpoint,
-    responses((status = 201, body = wire::Endpoint), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 201, description = "Created", body = wire::Endpoint, links(
+            ("GetEndpoint" = (operation_id = "get_endpoint", parameters(("id" = "$response.body#/id")))),
+            ("UpdateEndpoint" = (operation_id = "update_endpoint", parameters(("id" = "$response.body#/id")))),
+            ("DeleteEndpoint" = (operation_id = "delete_endpoint", parameters(("id" = "$response.body#/id"))))
+        )),
+        responses::Always, responses::Post, responses::JsonBody, responses::BadRequest, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn create_endpoint(
@@ -788,7 +883,10 @@ pub async fn create_endpoint(
     tag = "endpoints",
     operation_id = "list_endpoints",
     params(PageQuery, VpcQuery),
-    responses((status = 200, body = Page<wire::Endpoint>), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = Page<wire::Endpoint>),
+        responses::Always, responses::BadRequest
+    ),
     security(("bearer" = []))
 )]
 pub async fn list_endpoints(
@@ -810,7 +908,10 @@ pub async fn list_endpoints(
     tag = "endpoints",
     operation_id = "get_endpoint",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 200, body = wire::Endpoint), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::Endpoint),
+        responses::Always, responses::NotFound
+    ),
     security(("bearer" = []))
 )]
 pub async fn get_endpoint(
@@ -829,7 +930,10 @@ pub async fn get_endpoint(
     operation_id = "update_endpoint",
     params(("id" = String, Path, description = "The object's id")),
     request_body = wire::UpdateEndpoint,
-    responses((status = 200, body = wire::Endpoint), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::Endpoint),
+        responses::Always, responses::JsonBody, responses::BadRequest, responses::NotFound
+    ),
     security(("bearer" = []))
 )]
 pub async fn update_endpoint(
@@ -848,7 +952,10 @@ pub async fn update_endpoint(
     tag = "endpoints",
     operation_id = "delete_endpoint",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 204, description = "Deleted"), ApiErrors),
+    responses(
+        (status = 204, description = "Deleted"),
+        responses::Always, responses::NotFound
+    ),
     security(("bearer" = []))
 )]
 pub async fn delete_endpoint(
@@ -869,7 +976,13 @@ pub async fn delete_endpoint(
     operation_id = "create_gateway",
     params(IdempotencyHeader),
     request_body = wire::CreateGateway,
-    responses((status = 201, body = wire::Gateway), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 201, description = "Created", body = wire::Gateway, links(
+            ("GetGateway" = (operation_id = "get_gateway", parameters(("id" = "$response.body#/id")))),
+            ("DeleteGateway" = (operation_id = "delete_gateway", parameters(("id" = "$response.body#/id"))))
+        )),
+        responses::Always, responses::Post, responses::JsonBody, responses::BadRequest, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn create_gateway(
@@ -887,7 +1000,10 @@ pub async fn create_gateway(
     tag = "gateways",
     operation_id = "list_gateways",
     params(PageQuery, VpcQuery),
-    responses((status = 200, body = Page<wire::Gateway>), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = Page<wire::Gateway>),
+        responses::Always, responses::BadRequest
+    ),
     security(("bearer" = []))
 )]
 pub async fn list_gateways(
@@ -909,7 +1025,10 @@ pub async fn list_gateways(
     tag = "gateways",
     operation_id = "get_gateway",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 200, body = wire::Gateway), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::Gateway),
+        responses::Always, responses::NotFound
+    ),
     security(("bearer" = []))
 )]
 pub async fn get_gateway(
@@ -927,7 +1046,10 @@ pub async fn get_gateway(
     tag = "gateways",
     operation_id = "delete_gateway",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 204, description = "Deleted"), ApiErrors),
+    responses(
+        (status = 204, description = "Deleted"),
+        responses::Always, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn delete_gateway(
@@ -947,7 +1069,15 @@ pub async fn delete_gateway(
     operation_id = "create_peering",
     params(IdempotencyHeader),
     request_body = wire::CreatePeering,
-    responses((status = 201, body = wire::Peering), ApiErrors, JsonBodyErrors),
+    responses(
+        (status = 201, description = "Created", body = wire::Peering, links(
+            ("GetPeering" = (operation_id = "get_peering", parameters(("id" = "$response.body#/id")))),
+            ("AcceptPeering" = (operation_id = "accept_peering", parameters(("id" = "$response.body#/id")))),
+            ("RejectPeering" = (operation_id = "reject_peering", parameters(("id" = "$response.body#/id")))),
+            ("DeletePeering" = (operation_id = "delete_peering", parameters(("id" = "$response.body#/id"))))
+        )),
+        responses::Always, responses::Post, responses::JsonBody, responses::BadRequest, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn create_peering(
@@ -965,7 +1095,10 @@ pub async fn create_peering(
     tag = "vpc-peering",
     operation_id = "list_peerings",
     params(PageQuery, VpcQuery, StatusQuery),
-    responses((status = 200, body = Page<wire::Peering>), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = Page<wire::Peering>),
+        responses::Always, responses::BadRequest
+    ),
     security(("bearer" = []))
 )]
 pub async fn list_peerings(
@@ -993,7 +1126,10 @@ pub async fn list_peerings(
     tag = "vpc-peering",
     operation_id = "get_peering",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 200, body = wire::Peering), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::Peering),
+        responses::Always, responses::NotFound
+    ),
     security(("bearer" = []))
 )]
 pub async fn get_peering(
@@ -1011,7 +1147,10 @@ pub async fn get_peering(
     tag = "vpc-peering",
     operation_id = "delete_peering",
     params(("id" = String, Path, description = "The object's id")),
-    responses((status = 200, body = wire::Peering), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::Peering),
+        responses::Always, responses::Forbidden, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn delete_peering(
@@ -1029,7 +1168,10 @@ pub async fn delete_peering(
     tag = "vpc-peering",
     operation_id = "accept_peering",
     params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
-    responses((status = 200, body = wire::Peering), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::Peering),
+        responses::Always, responses::Post, responses::BadRequest, responses::Forbidden, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn accept_peering(
@@ -1047,7 +1189,10 @@ pub async fn accept_peering(
     tag = "vpc-peering",
     operation_id = "reject_peering",
     params(("id" = String, Path, description = "The object's id"), IdempotencyHeader),
-    responses((status = 200, body = wire::Peering), ApiErrors),
+    responses(
+        (status = 200, description = "OK", body = wire::Peering),
+        responses::Always, responses::Post, responses::BadRequest, responses::Forbidden, responses::NotFound, responses::Conflict
+    ),
     security(("bearer" = []))
 )]
 pub async fn reject_peering(

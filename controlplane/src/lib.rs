@@ -11,6 +11,7 @@ pub mod handlers;
 pub mod idempotency;
 pub mod plans;
 pub mod resources;
+pub mod responses;
 pub mod routes;
 pub mod service;
 pub mod store;

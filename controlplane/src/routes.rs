@@ -143,6 +143,39 @@ pub fn operations() -> Vec<Operation> {
 )]
 pub struct ApiDoc;
 
+/// The OpenAPI document as served at `/v1/openapi.json`: [`ApiDoc`] in JSON, with the fields of its response
+/// links spelled as OpenAPI spells them (`operationId`, `operationRef`, `requestBody`; utoipa 5 writes them in
+/// snake case, which link-following tools such as schemathesis reject).
+pub fn document() -> String {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serializes");
+    let responses = doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+        .filter_map(|op| op.get_mut("responses").and_then(|r| r.as_object_mut()))
+        .flat_map(|responses| responses.values_mut());
+    for response in responses {
+        let links = response.get_mut("links").and_then(|l| l.as_object_mut());
+        for link in links.into_iter().flat_map(|l| l.values_mut()) {
+            let Some(link) = link.as_object_mut() else {
+                continue;
+            };
+            for (snake, camel) in [
+                ("operation_id", "operationId"),
+                ("operation_ref", "operationRef"),
+                ("request_body", "requestBody"),
+            ] {
+                if let Some(v) = link.remove(snake) {
+                    link.insert(camel.to_string(), v);
+                }
+            }
+        }
+    }
+    serde_json::to_string_pretty(&doc).expect("the document serializes")
+}
+
 /// Adds every [`Operation`] and the schemas it refers to.
 struct Operations;
 

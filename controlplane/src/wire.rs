@@ -10,8 +10,15 @@ use utoipa::ToSchema;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVpc {
+    #[schema(format = "name", min_length = 1, max_length = 255)]
     pub name: String,
+    #[schema(
+        pattern = "^[a-z]{2}(-[a-z]+)+-[0-9]+$",
+        max_length = 32,
+        example = "us-east-1"
+    )]
     pub region: String,
+    #[schema(format = "ipv4-block", example = "10.0.0.0/16")]
     pub cidr_block: String,
     #[serde(default)]
     pub secondary_cidr_blocks: Vec<String>,
@@ -54,6 +61,7 @@ pub struct Vpc {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateVpc {
+    #[schema(format = "name", min_length = 1, max_length = 255)]
     pub name: String,
 }
 
@@ -62,6 +70,7 @@ pub struct UpdateVpc {
 #[serde(deny_unknown_fields)]
 pub struct CreateSubnet {
     pub vpc_id: String,
+    #[schema(format = "ipv4-block", example = "10.0.1.0/24")]
     pub cidr_block: String,
     #[serde(default)]
     pub availability_zone: String,
@@ -185,6 +194,7 @@ pub struct Association {
 #[serde(deny_unknown_fields)]
 pub struct CreateSecurityGroup {
     pub vpc_id: String,
+    #[schema(format = "name", min_length = 1, max_length = 255)]
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -312,6 +322,7 @@ pub struct NetworkAcl {
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpoint {
     pub subnet_id: String,
+    #[schema(format = "name", min_length = 1, max_length = 255)]
     pub name: String,
     /// instance, bucket, agent, service, database, load_balancer, interface or other.
     #[serde(default = "default_kind")]
