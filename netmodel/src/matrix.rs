@@ -109,11 +109,26 @@ pub struct MatrixJson<'a> {
     pub classes: usize,
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+/// A CSV cell: quoted when it holds a comma, quote or line break; and a value a spreadsheet would run as a
+/// formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, so an endpoint id from
+/// someone else's plan opens as text.
+///
+/// ```
+/// # use netmodel::matrix::csv_field;
+/// assert_eq!(csv_field("web-1"), "web-1");
+/// assert_eq!(csv_field("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+/// assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+/// ```
+pub fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
     } else {
         s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
     }
 }
 
