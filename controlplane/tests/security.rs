@@ -719,3 +719,10 @@ async fn mass_assignment_is_refused_on_every_post() {
         }
     }
 }
+
+/// The check every test's calls go through ([`common::declared`]) refuses a status the document does not declare.
+#[test]
+#[should_panic(expected = "does not declare for get_vpc")]
+fn an_undeclared_status_fails_the_calling_test() {
+    common::declared("GET", "/v1/vpcs/vpc_1?x=1", 409);
+}

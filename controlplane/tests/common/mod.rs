@@ -126,6 +126,7 @@ impl Api {
         }
         let res = req.send().await.unwrap();
         let status = res.status().as_u16();
+        declared(method, path, status);
         let text = res.text().await.unwrap();
         (
             status,
@@ -160,4 +161,30 @@ impl Api {
         assert_eq!(s, 201, "{v}");
         v
     }
+}
+
+/// Every answer a test sees is one the OpenAPI document declares for that operation (each operation declares only
+/// the statuses it can return; schemathesis holds the server to them, and so does every test through [`Api`]).
+pub fn declared(method: &str, path: &str, status: u16) {
+    static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| serde_json::from_str(&controlplane::routes::document()).unwrap());
+    let path = path.split('?').next().unwrap();
+    let segments: Vec<&str> = path.split('/').collect();
+    let Some(op) = controlplane::routes::operations().into_iter().find(|op| {
+        let template: Vec<&str> = op.path.split('/').collect();
+        op.method.as_str() == method
+            && template.len() == segments.len()
+            && template
+                .iter()
+                .zip(&segments)
+                .all(|(t, s)| t.starts_with('{') || t == s)
+    }) else {
+        return; // not an operation (404/405 from the router's fallbacks)
+    };
+    let responses = &doc["paths"][&op.path][method.to_lowercase()]["responses"];
+    assert!(
+        responses.get(status.to_string()).is_some(),
+        "{method} {path} answered {status}, which the OpenAPI document does not declare for {}",
+        op.operation_id()
+    );
 }
