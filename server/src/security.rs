@@ -237,7 +237,8 @@ fn check_origin(headers: &HeaderMap, host: &str) -> Result<(), String> {
 /// The token a form carries in its `csrf_token` field: URL-encoded forms are scanned as they are (tokens are
 /// hex, never escaped), multipart forms are read up to that field.
 async fn form_token(content_type: &str, body: &axum::body::Bytes) -> Option<String> {
-    if content_type.starts_with("application/x-www-form-urlencoded") {
+    let media_type = content_type.to_ascii_lowercase();
+    if media_type.starts_with("application/x-www-form-urlencoded") {
         let prefix = format!("{CSRF_FIELD}=");
         return body
             .split(|b| *b == b'&')
@@ -245,7 +246,7 @@ async fn form_token(content_type: &str, body: &axum::body::Bytes) -> Option<Stri
             .and_then(|v| std::str::from_utf8(v).ok())
             .map(str::to_string);
     }
-    if content_type.starts_with("multipart/form-data") {
+    if media_type.starts_with("multipart/form-data") {
         let boundary = multer::parse_boundary(content_type).ok()?;
         let stream = Body::from(body.clone()).into_data_stream();
         let mut form = multer::Multipart::new(stream, boundary);
@@ -290,9 +291,11 @@ async fn check_token(req: Request, cookie: Option<&str>) -> Result<Request, Resp
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
-        .to_ascii_lowercase();
-    let is_form = content_type.starts_with("application/x-www-form-urlencoded")
-        || content_type.starts_with("multipart/form-data");
+        .to_string();
+    // The media type is case-insensitive; the multipart boundary is not (browsers' boundaries are mixed case).
+    let media_type = content_type.to_ascii_lowercase();
+    let is_form = media_type.starts_with("application/x-www-form-urlencoded")
+        || media_type.starts_with("multipart/form-data");
     if !is_form {
         return Err(missing(&format!("the request carries no {CSRF_HEADER} header")));
     }

@@ -303,6 +303,24 @@ async fn the_planners_own_forms_work_with_their_token_and_no_javascript() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // As Chromium sends it: the hidden field first, a mixed-case boundary (which must not be lower-cased).
+    let boundary = "----WebKitFormBoundaryAbCdEfGh12345678";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"seed.json\"\r\n\
+         Content-Type: application/json\r\n\r\n{seed}\r\n--{boundary}--\r\n"
+    );
+    let r = browser
+        .post(format!("{base}/plans/import"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
     let r = browser
         .post(format!("{base}/plans/{id}/delete"))
         .form(&[("csrf_token", token.as_str())])
@@ -324,6 +342,7 @@ async fn the_planners_own_forms_work_with_their_token_and_no_javascript() {
     assert_eq!(
         names,
         vec![
+            "NFYio seed example: VPC A and VPC B".to_string(),
             "NFYio seed example: VPC A and VPC B".to_string(),
             "Renamed (copy)".to_string()
         ]
