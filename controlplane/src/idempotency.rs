@@ -105,8 +105,7 @@ pub fn body_hash(raw: &[u8]) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-/// The account of the request's API key, if it has a valid one (no rate limit here: the handler's
-/// [`crate::service::Caller`] applies it).
+/// The account of the request's API key, if it has a valid one (the layer charges its rate).
 async fn account(state: &AppState, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let key = headers
         .get(header::AUTHORIZATION)
@@ -135,6 +134,11 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         Ok(None) => return next.run(req).await,
         Err(e) => return e.into_response(),
     };
+    // The account's rate applies before the key is claimed or replayed (a replay or a refused reuse is a request
+    // too, and claiming takes the database's write lock); the handler then does not charge it again.
+    if !state.allow(&account) {
+        return ApiError::RateLimited.into_response();
+    }
     let key = match key.to_str() {
         Ok(k) if (1..=255).contains(&k.len()) => k.to_string(),
         _ => {
@@ -156,6 +160,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     *copy.version_mut() = parts.version;
     *copy.headers_mut() = parts.headers.clone();
     *copy.extensions_mut() = parts.extensions.clone();
+    copy.extensions_mut().insert(crate::service::RateCharged);
     let raw = match Bytes::from_request(Request::from_parts(parts, body), &()).await {
         Ok(b) => b,
         Err(e) => {

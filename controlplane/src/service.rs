@@ -76,6 +76,18 @@ impl RateLimiter {
     }
 }
 
+impl AppState {
+    /// Spends one of the account's requests; `false` when it is over its rate.
+    pub(crate) fn allow(&self, account: &str) -> bool {
+        self.limiter.allow(account)
+    }
+}
+
+/// Marks a request whose rate was already charged (by the idempotency layer), so [`Caller`] does not charge it
+/// twice.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RateCharged;
+
 /// The authenticated account.
 pub struct Caller(pub String);
 
@@ -120,7 +132,7 @@ impl FromRequestParts<AppState> for Caller {
                 a
             }
         };
-        if !state.limiter.allow(&account) {
+        if parts.extensions.get::<RateCharged>().is_none() && !state.limiter.allow(&account) {
             return Err(ApiError::RateLimited);
         }
         Ok(Caller(account))

@@ -285,3 +285,38 @@ async fn keys_are_per_account_and_need_a_valid_api_key() {
         );
     }
 }
+
+/// Replays and refused reuses of a key count against the account's rate like any request (they used to skip the
+/// limiter, so any account could make unlimited write transactions on a shared control plane).
+#[tokio::test]
+async fn requests_with_a_key_are_rate_limited_too() {
+    for backend in backends() {
+        let s = common::start_with(backend, controlplane::store::Limits::default(), 2.0).await;
+        let a = Api::new_account(&s, "A").await;
+        let body = r#"{"name":"limited","cidr_block":"10.0.0.0/16","region":"us-east-1"}"#;
+        let mut statuses = Vec::new();
+        for _ in 0..20 {
+            statuses.push(post(&a, "/v1/vpcs", "k-rate", body).await.0);
+        }
+        assert_eq!(statuses[0], 201, "{backend}: {statuses:?}");
+        assert!(
+            statuses.contains(&429),
+            "{backend}: replays skip the limit: {statuses:?}"
+        );
+        let mut reused = Vec::new();
+        for _ in 0..20 {
+            reused.push(post(&a, "/v1/subnets", "k-rate", "{}").await.0);
+        }
+        assert!(
+            reused.contains(&429),
+            "{backend}: refused reuses skip the limit: {reused:?}"
+        );
+        // The first request was charged once, not twice: with a burst of 4, four plain requests pass after a wait.
+        tokio::time::sleep(Duration::from_millis(2_100)).await;
+        let mut fresh = Vec::new();
+        for _ in 0..4 {
+            fresh.push(a.call("GET", "/v1/vpcs", None).await.0);
+        }
+        assert_eq!(fresh, vec![200, 200, 200, 200], "{backend}");
+    }
+}

@@ -937,9 +937,11 @@ pub fn map_layout(plan: &Plan) -> MapLayout {
         let min_y = plan.vpcs.iter().map(|v| pos(v).y).fold(f64::INFINITY, f64::min);
         for v in &plan.vpcs {
             let p = pos(v);
+            // Saturating: positions are bounded at the plan's edge, but a map must never overflow on its own.
+            let offset = |d: f64| d.clamp(0.0, f64::from(i32::MAX / 4)) as i32;
             boxes.push((
                 v.id.clone(),
-                (LEFT + (p.x - min_x) as i32, TOP + (p.y - min_y) as i32),
+                (LEFT + offset(p.x - min_x), TOP + offset(p.y - min_y)),
             ));
         }
     } else if plan.vpcs.len() <= RING_MAX {

@@ -62,6 +62,10 @@ pub struct Account {
     pub name: String,
 }
 
+/// The largest canvas coordinate a plan may hold (either sign): far beyond any drawing, small enough that a map's
+/// arithmetic never overflows.
+pub const MAX_POSITION: f64 = 10_000_000.0;
+
 /// A position on the planner canvas.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(JsonSchema))]
@@ -954,6 +958,20 @@ impl Plan {
                 }
             }
             Ok(seen)
+        }
+        for (i, v) in self.vpcs.iter().enumerate() {
+            if let Some(p) = v.position {
+                for (axis, value) in [("x", p.x), ("y", p.y)] {
+                    if !value.is_finite() || value.abs() > MAX_POSITION {
+                        return Err(PlanError::at(
+                            format!("vpcs[{i}].position.{axis}"),
+                            format!(
+                                "{value} is not a canvas position (from -{MAX_POSITION} to {MAX_POSITION})"
+                            ),
+                        ));
+                    }
+                }
+            }
         }
         let accounts = unique("accounts", self.accounts.iter().map(|a| &a.id))?;
         let vpcs = unique("vpcs", self.vpcs.iter().map(|v| &v.id))?;

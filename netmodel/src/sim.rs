@@ -1308,8 +1308,14 @@ fn return_route_stage(
         Some((dest, other)) => stop(
             TraceCode::ReturnMisrouted,
             format!(
-                "The request arrives over {expected}, but {}'s route {dest} → {other} sends the reply to {} elsewhere (overlapping peers): it never returns.",
-                table, p.src
+                "The request arrives over {expected}, but {}'s route {dest} → {other} sends the reply to {} elsewhere{}: it never returns.",
+                table,
+                p.src,
+                if t.plan.vpcs.iter().filter(|v| v.holds(p.src)).count() > 1 {
+                    " (overlapping peers)"
+                } else {
+                    ""
+                }
             ),
             Some(format!("add the more specific route {} → {expected} to {}", Cidr(ipnet::IpNet::from(p.src)), table)),
         ),
@@ -1459,6 +1465,14 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
                 Next::Arrive { vpc, via } => (vpc, via),
             };
             let Some(dst_subnet) = t.subnet_holding(vpc, p.dst) else {
+                forward.push(|| Hop {
+                    stage: Stage::Deliver,
+                    component: plan.vpcs[vpc].id.to_string(),
+                    lookup: p.describe(),
+                    decided_by: format!("{} is in none of {}'s subnets", p.dst, plan.vpcs[vpc].id),
+                    candidates: vec![],
+                    result: HopResult::Drop,
+                });
                 return Err(Stop {
                     code: TraceCode::UnknownDestination,
                     explanation: format!(

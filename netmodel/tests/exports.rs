@@ -329,3 +329,22 @@ fn not_transitive_pairs_of_a_big_hub_are_listed_up_to_a_bound_with_the_count() {
         "{md}"
     );
 }
+
+/// A VPC dragged (or edited) to x = 1e12 made the map's layout overflow (a panic in debug builds, and its stack
+/// trace in the web export's reply): such positions are refused at the plan's edge, and the layout saturates on
+/// its own.
+#[test]
+fn absurd_canvas_positions_are_refused_and_never_overflow_the_map() {
+    let mut json: serde_json::Value = serde_json::from_str(include_str!("../../examples/seed.json")).unwrap();
+    json["vpcs"][1]["position"] = serde_json::json!({"x": 1e12, "y": 60});
+    let err = Plan::from_json(&json.to_string()).unwrap_err().to_string();
+    assert!(
+        err.contains("vpcs[1].position.x") && err.contains("1000000000000"),
+        "{err}"
+    );
+    let mut plan = Plan::from_json(include_str!("../../examples/seed.json")).unwrap();
+    plan.vpcs[1].position = Some(netmodel::model::Position { x: 1e12, y: -1e12 });
+    let layout = map_layout(&plan);
+    assert_eq!(layout.boxes.len(), 2);
+    map::svg(&plan).expect("an SVG even so");
+}

@@ -46,20 +46,43 @@ pub fn render_text(diagnostics: &[Diagnostic]) -> String {
             Severity::Warning => "warning",
             Severity::Info => "info",
         };
-        out.push_str(&format!("{sev}[{}]: {}\n", d.code, d.message));
-        out.push_str(&format!("  items: {}\n", d.items.join(", ")));
+        out.push_str(&format!("{sev}[{}]: {}\n", d.code, terminal_safe(&d.message)));
+        out.push_str(&format!("  items: {}\n", terminal_safe(&d.items.join(", "))));
         if let Some(fix) = &d.fix {
-            out.push_str(&format!("  fix: {fix}\n"));
+            out.push_str(&format!("  fix: {}\n", terminal_safe(fix)));
         }
     }
     let count = |s| diagnostics.iter().filter(|d| d.severity == s).count();
+    let n = |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
     out.push_str(&format!(
-        "{} errors, {} warnings, {} notes\n",
-        count(Severity::Error),
-        count(Severity::Warning),
-        count(Severity::Info)
+        "{}, {}, {}\n",
+        n(count(Severity::Error), "error", "errors"),
+        n(count(Severity::Warning), "warning", "warnings"),
+        n(count(Severity::Info), "note", "notes")
     ));
     out
+}
+
+/// Text from someone else's files on a terminal: control characters (an escape sequence in an imported AWS id
+/// could retitle or clear the terminal, a newline could forge a line) are shown as `\u{…}` escapes.
+///
+/// ```
+/// assert_eq!(server::commands::terminal_safe("vpc-1\u{1b}]0;x\u{7}"), "vpc-1\\u{1b}]0;x\\u{7}");
+/// ```
+pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(netmodel::model::is_forbidden_char) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if netmodel::model::is_forbidden_char(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// `peerplan import aws FOLDER -o plan.json`: writes the plan and reports what did not fit.

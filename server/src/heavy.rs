@@ -110,11 +110,17 @@ impl HeavyWork {
             Ok(output.stdout)
         } else {
             let message = String::from_utf8_lossy(&output.stderr).trim().to_string();
-            Err(HeavyError::Failed(if message.is_empty() {
-                format!("the export worker ended with {}", output.status)
+            // Exit 2 is bad input, and its message names the offending value: the client gets it. Anything else
+            // (a panic is 101) is an internal failure: logged here, never shown (no stack traces to clients).
+            if output.status.code() == Some(2) && !message.is_empty() {
+                Err(HeavyError::Failed(message))
             } else {
-                message
-            }))
+                tracing::error!(status = %output.status, stderr = %message, "export worker failed");
+                Err(HeavyError::Failed(format!(
+                    "the export failed ({}); the server log has the details",
+                    output.status
+                )))
+            }
         }
     }
 }

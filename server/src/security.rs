@@ -175,11 +175,16 @@ pub fn content_security_policy(nonce: &str) -> String {
     )
 }
 
-/// A refusal in plain text (the message names the offending value, quoted).
+/// A refusal in plain text (the message names the offending value, quoted). It is sent before the request's body
+/// is read, so it says `Connection: close`: a keep-alive client would otherwise write its next request into a
+/// connection the server is closing.
 fn refuse(status: StatusCode, message: String) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CONNECTION, "close"),
+        ],
         message + "\n",
     )
         .into_response()

@@ -406,6 +406,12 @@ async fn a_foreign_host_is_misdirected_everywhere_but_healthz() {
                 StatusCode::MISDIRECTED_REQUEST,
                 "POST {path} as {host}"
             );
+            // Refused before the body is read: the connection is closed, and says so (keep-alive clients).
+            assert_eq!(
+                r.headers().get("connection").map(|v| v.as_bytes()),
+                Some(&b"close"[..]),
+                "POST {path} as {host}"
+            );
             assert!(!r.text().await.unwrap().contains("Secret"));
         }
     }

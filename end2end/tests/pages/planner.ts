@@ -91,13 +91,14 @@ export class PlannerPage {
     return this.canvas.getByTestId("vpc-box");
   }
 
-  /** Adds a VPC; the first click is retried until hydration has wired the button. */
+  /** Adds a VPC; filling and the click are retried until hydration has wired the box and the button (text typed
+   * into the server-rendered box before hydration can end up doubled once the page takes it over). */
   async addVpc(cidr: string) {
     const before = await this.vpcBoxes().count();
-    await this.cidr.fill(cidr);
     await expect(async () => {
       if ((await this.vpcBoxes().count()) === before) {
-        await this.addVpcButton.click();
+        await this.cidr.fill(cidr);
+        await this.addVpcButton.click({ timeout: 1_000 });
       }
       await expect(this.vpcBoxes()).toHaveCount(before + 1, { timeout: 1_000 });
     }).toPass({ timeout: 30_000 });
