@@ -1,7 +1,10 @@
 //! Exports of a plan: the peering documentation (Markdown), the peering map as Graphviz DOT and Mermaid, and the
 //! API calls as a runnable bash script of curl calls in the seed's format. Pure text, deterministic.
 
-use std::{collections::HashMap, fmt::Write};
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt::Write,
+};
 
 use crate::{
     check::{Diagnostic, Severity},
@@ -533,6 +536,39 @@ pub fn mermaid(plan: &Plan) -> String {
 }
 
 /// The key variable of an account: `API_KEY_<ACCOUNT>` in upper case with `_` for anything else.
+/// The key variable of every account whose VPCs the plan holds: [`key_var`], made unique where two accounts
+/// would share one (`a-b` and `a_b` both read `API_KEY_A_B`): the later accounts (in id order) get `_2`, `_3`…,
+/// so no call ever runs with another account's key.
+pub fn key_vars(plan: &Plan) -> BTreeMap<&str, String> {
+    let mut accounts: Vec<&str> = plan.vpcs.iter().map(|v| v.account.as_str()).collect();
+    accounts.sort();
+    accounts.dedup();
+    let mut taken: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for a in accounts {
+        let base = key_var(a);
+        let n = taken.entry(base.clone()).or_default();
+        *n += 1;
+        let mut var = if *n == 1 {
+            base.clone()
+        } else {
+            format!("{base}_{n}")
+        };
+        // A suffixed name could itself be another account's plain name: keep counting until it is free.
+        while out.values().any(|v: &String| v == &var) || (*n > 1 && accounts_plain(plan, &var)) {
+            *n += 1;
+            var = format!("{base}_{n}");
+        }
+        out.insert(a, var);
+    }
+    out
+}
+
+/// Whether some account's plain [`key_var`] is `var`.
+fn accounts_plain(plan: &Plan, var: &str) -> bool {
+    plan.vpcs.iter().any(|v| key_var(v.account.as_str()) == var)
+}
+
 pub fn key_var(account: &str) -> String {
     let mut v: String = account
         .chars()
@@ -614,12 +650,14 @@ pub fn curl_script(plan: &Plan, part: ScriptPart) -> String {
         }
     );
     o.push_str("# Needs curl and jq. Set BASE_URL and one API key per account:\n");
+    let vars = key_vars(plan);
+    let var = |a: &str| vars.get(a).cloned().unwrap_or_else(|| key_var(a));
     for a in &accounts {
-        let _ = writeln!(o, "#   export {}=…   # account {}", key_var(a), one_line(a));
+        let _ = writeln!(o, "#   export {}=…   # account {}", var(a), one_line(a));
     }
     o.push_str("set -euo pipefail\nBASE_URL=\"${BASE_URL:-https://api.yourdomain.com}\"\n");
     for a in &accounts {
-        let v = key_var(a);
+        let v = var(a);
         let _ = writeln!(
             o,
             "[ -n \"${{{v}:-}}\" ] || {{ echo \"peerplan apply: set {v} to the API key of account \"{} >&2; exit 1; }}",
@@ -696,8 +734,8 @@ ensure_route() {
             continue;
         };
         let (rk, ak) = (
-            format!("${}", key_var(&rv.account.0)),
-            format!("${}", key_var(&av.account.0)),
+            format!("${}", var(&rv.account.0)),
+            format!("${}", var(&av.account.0)),
         );
         let var = format!("PCX_{}", mermaid_id(&p.id.0).to_ascii_uppercase());
         let _ = writeln!(
@@ -836,9 +874,11 @@ fn security_group_calls(plan: &Plan, part: ScriptPart, live: &[&Peering], o: &mu
         return;
     }
     o.push_str("\n# ---- security groups: allow the peered traffic ----\n");
+    let vars = key_vars(plan);
+    let var = |a: &str| vars.get(a).cloned().unwrap_or_else(|| key_var(a));
     let group_expr = |g: &SecurityGroup| -> Option<String> {
         let vpc = plan.vpc(&g.vpc)?;
-        let key = format!("${}", key_var(&vpc.account.0));
+        let key = format!("${}", var(&vpc.account.0));
         Some(format!(
             "$(group_id \"{key}\" \"$(vpc_field \"{key}\" {} id)\" {})",
             sh_quote(&vpc.name_or_id()),
@@ -849,7 +889,7 @@ fn security_group_calls(plan: &Plan, part: ScriptPart, live: &[&Peering], o: &mu
         let (Some(vpc), Some(this)) = (plan.vpc(&g.vpc), group_expr(g)) else {
             continue;
         };
-        let key = format!("${}", key_var(&vpc.account.0));
+        let key = format!("${}", var(&vpc.account.0));
         let _ = writeln!(o, "GROUP={this}");
         for (direction, rules) in [("ingress", &g.ingress), ("egress", &g.egress)] {
             for r in rules {

@@ -348,3 +348,28 @@ fn absurd_canvas_positions_are_refused_and_never_overflow_the_map() {
     assert_eq!(layout.boxes.len(), 2);
     map::svg(&plan).expect("an SVG even so");
 }
+
+/// Accounts `x-y` and `x_y` both read `API_KEY_X_Y`: the script ran the accepter's calls with the requester's key.
+/// Each account now has its own variable.
+#[test]
+fn accounts_whose_key_variables_would_collide_get_their_own() {
+    let text = include_str!("../../examples/seed.json")
+        .replace("\"acct-a\"", "\"x-y\"")
+        .replace("\"acct-b\"", "\"x_y\"");
+    let plan = Plan::from_json(&text).unwrap();
+    let vars = netmodel::export::key_vars(&plan);
+    assert_eq!(vars.get("x-y").map(String::as_str), Some("API_KEY_X_Y"));
+    assert_eq!(vars.get("x_y").map(String::as_str), Some("API_KEY_X_Y_2"));
+    let script = curl_script(&plan, ScriptPart::All);
+    assert!(
+        script.contains("#   export API_KEY_X_Y=…   # account x-y"),
+        "{script}"
+    );
+    assert!(
+        script.contains("#   export API_KEY_X_Y_2=…   # account x_y"),
+        "{script}"
+    );
+    // The accept runs with the accepter's own key.
+    let accept = script.lines().find(|l| l.contains("/accept")).unwrap();
+    assert!(accept.contains("\"$API_KEY_X_Y_2\""), "{accept}");
+}
