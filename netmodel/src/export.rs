@@ -847,7 +847,7 @@ ensure_route() {
             }
         }
     }
-    security_group_calls(plan, part, &live, &mut o);
+    security_group_calls(plan, part, &live, &var, &mut o);
     o.push_str("echo \"peerplan apply: done\"\n");
     o
 }
@@ -855,7 +855,13 @@ ensure_route() {
 /// The security groups of the VPCs taking part in live peerings, with their rules: each group found by name in
 /// its VPC (created when missing), each rule added unless present. A group goes to the requester's script when
 /// its VPC requests any of the peerings, else to the accepter's.
-fn security_group_calls(plan: &Plan, part: ScriptPart, live: &[&Peering], o: &mut String) {
+fn security_group_calls(
+    plan: &Plan,
+    part: ScriptPart,
+    live: &[&Peering],
+    var: &dyn Fn(&str) -> String,
+    o: &mut String,
+) {
     let requesters: std::collections::HashSet<&VpcId> = live.iter().map(|p| &p.requester.vpc).collect();
     let accepters: std::collections::HashSet<&VpcId> = live.iter().map(|p| &p.accepter.vpc).collect();
     let requests = |v: &VpcId| requesters.contains(v);
@@ -874,8 +880,6 @@ fn security_group_calls(plan: &Plan, part: ScriptPart, live: &[&Peering], o: &mu
         return;
     }
     o.push_str("\n# ---- security groups: allow the peered traffic ----\n");
-    let vars = key_vars(plan);
-    let var = |a: &str| vars.get(a).cloned().unwrap_or_else(|| key_var(a));
     let group_expr = |g: &SecurityGroup| -> Option<String> {
         let vpc = plan.vpc(&g.vpc)?;
         let key = format!("${}", var(&vpc.account.0));

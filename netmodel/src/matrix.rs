@@ -230,12 +230,6 @@ pub fn matrix(
     let plan = t.plan;
     let atoms = Atoms::new(t);
     let n = plan.endpoints.len();
-    let mut holders: HashMap<IpAddr, usize> = HashMap::new();
-    for e in &plan.endpoints {
-        for a in e.ipv4.map(IpAddr::V4).into_iter().chain(e.ipv6.map(IpAddr::V6)) {
-            *holders.entry(a).or_default() += 1;
-        }
-    }
     let mut class_of = Vec::with_capacity(n);
     let mut index: HashMap<ClassKey, usize> = HashMap::new();
     for (i, e) in plan.endpoints.iter().enumerate() {
@@ -252,7 +246,7 @@ pub fn matrix(
             .map(IpAddr::V4)
             .into_iter()
             .chain(e.ipv6.map(IpAddr::V6))
-            .any(|a| holders.get(&a).is_some_and(|&k| k > 1));
+            .any(|a| t.holders(a).nth(1).is_some());
         let mut groups: Vec<String> = e.security_groups.iter().map(|g| g.0.clone()).collect();
         groups.sort();
         groups.dedup();

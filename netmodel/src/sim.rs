@@ -224,7 +224,6 @@ pub struct Topology<'p> {
     sg: HashMap<&'p SecurityGroupId, usize>,
     peering: HashMap<&'p PeeringId, usize>,
     endpoint_by_key: HashMap<&'p str, usize>,
-    endpoint_by_ip: HashMap<IpAddr, usize>,
     /// Every endpoint holding an address.
     holders_by_ip: HashMap<IpAddr, Vec<usize>>,
     /// The interfaces of each subnet by address: who receives a packet that arrives in a subnet.
@@ -260,7 +259,6 @@ impl<'p> Topology<'p> {
             .map(|(i, s)| (&s.id, i))
             .collect();
         let mut endpoint_by_key = HashMap::new();
-        let mut endpoint_by_ip = HashMap::new();
         // Ids first, so a name never shadows another endpoint's id.
         for (i, e) in plan.endpoints.iter().enumerate() {
             endpoint_by_key.insert(e.id.as_str(), i);
@@ -268,9 +266,6 @@ impl<'p> Topology<'p> {
         for (i, e) in plan.endpoints.iter().enumerate() {
             if !e.name.is_empty() {
                 endpoint_by_key.entry(e.name.as_str()).or_insert(i);
-            }
-            for ip in e.ipv4.map(IpAddr::V4).into_iter().chain(e.ipv6.map(IpAddr::V6)) {
-                endpoint_by_ip.entry(ip).or_insert(i);
             }
         }
         let mut interface_by_subnet_ip = HashMap::new();
@@ -363,7 +358,6 @@ impl<'p> Topology<'p> {
             sg,
             peering,
             endpoint_by_key,
-            endpoint_by_ip,
             interface_by_subnet_ip,
             holders_by_ip,
             subnet_rt,
@@ -421,7 +415,7 @@ impl<'p> Topology<'p> {
         self.endpoint_by_key.get(key).copied().or_else(|| {
             key.parse::<IpAddr>()
                 .ok()
-                .and_then(|ip| self.endpoint_by_ip.get(&ip).copied())
+                .and_then(|ip| self.holders_by_ip.get(&ip)?.first().copied())
         })
     }
 
@@ -438,7 +432,7 @@ impl<'p> Topology<'p> {
     }
 
     /// Every endpoint holding `addr` (more than one only where VPC blocks overlap).
-    fn holders(&self, addr: IpAddr) -> impl Iterator<Item = &'p Endpoint> + '_ {
+    pub(crate) fn holders(&self, addr: IpAddr) -> impl Iterator<Item = &'p Endpoint> + '_ {
         self.holders_by_ip
             .get(&addr)
             .into_iter()
