@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     cidr::{overlapping_pairs, Cidr, FreeSpace},
+    codes::stable_codes,
     graph::PeeringGraph,
     ids::*,
     model::*,
@@ -21,77 +22,54 @@ pub enum Severity {
     Info,
 }
 
-macro_rules! codes {
-    ($($(#[$doc:meta])* $name:ident => $text:literal,)*) => {
-        /// Stable diagnostic codes (they appear in JSON output, tests and docs).
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        pub enum Code {
-            $($(#[$doc])* #[serde(rename = $text)] $name,)*
-        }
-
-        impl Code {
-            /// Every code, in documentation order.
-            pub const ALL: &'static [Code] = &[$(Code::$name,)*];
-
-            /// The code as it appears in output, e.g. `PEERING_CIDR_OVERLAP`.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Code::$name => $text,)* }
-            }
-        }
-    };
-}
-
-codes! {
-    /// Two VPCs joined by a peering overlap: the control plane would mark it `failed`.
-    PeeringCidrOverlap => "PEERING_CIDR_OVERLAP",
-    /// Two VPCs overlap: they can never be peered with each other.
-    CidrOverlap => "CIDR_OVERLAP",
-    /// A subnet's block lies outside every block of its VPC.
-    SubnetOutsideVpc => "SUBNET_OUTSIDE_VPC",
-    /// Two subnets of one VPC overlap.
-    SubnetOverlap => "SUBNET_OVERLAP",
-    /// Two live peerings join the same VPC pair.
-    DuplicatePeering => "DUPLICATE_PEERING",
-    /// Too many active peerings on a VPC, or pending requests in an account.
-    PeeringQuota => "PEERING_QUOTA",
-    /// A route targets a peering that is not active.
-    RouteTargetInactive => "ROUTE_TARGET_INACTIVE",
-    /// A route targets a peering that does not involve the route table's VPC.
-    RouteTargetForeign => "ROUTE_TARGET_FOREIGN",
-    /// A route sends a block over a peering although the peer VPC does not hold it.
-    RouteBeyondPeer => "ROUTE_BEYOND_PEER",
-    /// A route assumes the peer forwards to a third VPC: peering is not transitive.
-    TransitiveAssumption => "TRANSITIVE_ASSUMPTION",
-    /// The peer has no route back over the same peering.
-    MissingReturnRoute => "MISSING_RETURN_ROUTE",
-    /// The peer's route back goes over a different peering: replies are misrouted.
-    AsymmetricReturn => "ASYMMETRIC_RETURN",
-    /// An active peering that no route table uses on one or both sides.
-    PeeringWithoutRoutes => "PEERING_WITHOUT_ROUTES",
-    /// A security group admits the whole internet in a VPC that peers.
-    SgOpenToWorld => "SG_OPEN_TO_WORLD",
-    /// A rule references a security group across an inter-region peering.
-    SgRefCrossRegion => "SG_REF_CROSS_REGION",
-    /// A rule references a security group in a VPC that is not actively peered.
-    SgRefNotPeered => "SG_REF_NOT_PEERED",
-    /// Inter-region peering has limits worth knowing.
-    InterRegionLimits => "INTER_REGION_LIMITS",
-    /// An endpoint's address lies outside its subnet.
-    EndpointOutsideSubnet => "ENDPOINT_OUTSIDE_SUBNET",
-    /// The plan's VPCs fall into several groups that no active peering joins: they cannot reach each other.
-    IsolatedGroups => "ISOLATED_GROUPS",
-    /// VPC pairs of one group are joined only through other VPCs (peering is not transitive); with the
-    /// peerings a full mesh would need, and past the per-VPC quota the advice to use a hub.
-    TransitiveOnly => "TRANSITIVE_ONLY",
-    /// Imported data referenced something that was not imported.
-    ImportDanglingRef => "IMPORT_DANGLING_REF",
-    /// The import changed what it read: two views of one object merged, or control characters replaced.
-    ImportNote => "IMPORT_NOTE",
-}
-
-impl std::fmt::Display for Code {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+stable_codes! {
+    /// Stable diagnostic codes (they appear in JSON output, tests and docs).
+    pub enum Code {
+        /// Two VPCs joined by a peering overlap: the control plane would mark it `failed`.
+        PeeringCidrOverlap => "PEERING_CIDR_OVERLAP",
+        /// Two VPCs overlap: they can never be peered with each other.
+        CidrOverlap => "CIDR_OVERLAP",
+        /// A subnet's block lies outside every block of its VPC.
+        SubnetOutsideVpc => "SUBNET_OUTSIDE_VPC",
+        /// Two subnets of one VPC overlap.
+        SubnetOverlap => "SUBNET_OVERLAP",
+        /// Two live peerings join the same VPC pair.
+        DuplicatePeering => "DUPLICATE_PEERING",
+        /// Too many active peerings on a VPC, or pending requests in an account.
+        PeeringQuota => "PEERING_QUOTA",
+        /// A route targets a peering that is not active.
+        RouteTargetInactive => "ROUTE_TARGET_INACTIVE",
+        /// A route targets a peering that does not involve the route table's VPC.
+        RouteTargetForeign => "ROUTE_TARGET_FOREIGN",
+        /// A route sends a block over a peering although the peer VPC does not hold it.
+        RouteBeyondPeer => "ROUTE_BEYOND_PEER",
+        /// A route assumes the peer forwards to a third VPC: peering is not transitive.
+        TransitiveAssumption => "TRANSITIVE_ASSUMPTION",
+        /// The peer has no route back over the same peering.
+        MissingReturnRoute => "MISSING_RETURN_ROUTE",
+        /// The peer's route back goes over a different peering: replies are misrouted.
+        AsymmetricReturn => "ASYMMETRIC_RETURN",
+        /// An active peering that no route table uses on one or both sides.
+        PeeringWithoutRoutes => "PEERING_WITHOUT_ROUTES",
+        /// A security group admits the whole internet in a VPC that peers.
+        SgOpenToWorld => "SG_OPEN_TO_WORLD",
+        /// A rule references a security group across an inter-region peering.
+        SgRefCrossRegion => "SG_REF_CROSS_REGION",
+        /// A rule references a security group in a VPC that is not actively peered.
+        SgRefNotPeered => "SG_REF_NOT_PEERED",
+        /// Inter-region peering has limits worth knowing.
+        InterRegionLimits => "INTER_REGION_LIMITS",
+        /// An endpoint's address lies outside its subnet.
+        EndpointOutsideSubnet => "ENDPOINT_OUTSIDE_SUBNET",
+        /// The plan's VPCs fall into several groups that no active peering joins: they cannot reach each other.
+        IsolatedGroups => "ISOLATED_GROUPS",
+        /// VPC pairs of one group are joined only through other VPCs (peering is not transitive); with the
+        /// peerings a full mesh would need, and past the per-VPC quota the advice to use a hub.
+        TransitiveOnly => "TRANSITIVE_ONLY",
+        /// Imported data referenced something that was not imported.
+        ImportDanglingRef => "IMPORT_DANGLING_REF",
+        /// The import changed what it read: two views of one object merged, or control characters replaced.
+        ImportNote => "IMPORT_NOTE",
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod cidr;
+pub mod codes;
 pub mod export;
 pub mod generate;
 pub mod graph;

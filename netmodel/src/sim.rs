@@ -7,11 +7,11 @@
 //! source subnet's ACL inbound on the client's ephemeral ports (ACLs are stateless; security groups are not),
 //! and the responder's route back, which must use the same peering (or `local`).
 
-use std::{collections::HashMap, fmt, net::IpAddr};
+use std::{collections::HashMap, net::IpAddr};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{cidr::Cidr, ids::*, model::*};
+use crate::{cidr::Cidr, codes::stable_codes, ids::*, model::*};
 
 /// The client's ephemeral port range, which the reply is addressed to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,62 +94,41 @@ pub fn verdict_words(disposition: Disposition, code: TraceCode) -> (Option<&'sta
     ((word != code).then_some(word), code)
 }
 
-macro_rules! trace_codes {
-    ($($(#[$doc:meta])* $name:ident => $text:literal,)*) => {
-        /// The closed set of trace codes.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum TraceCode {
-            $($(#[$doc])* #[serde(rename = $text)] $name,)*
-        }
-        impl TraceCode {
-            /// Every code.
-            pub const ALL: &'static [TraceCode] = &[$(TraceCode::$name,)*];
-            /// The code as printed.
-            pub fn as_str(self) -> &'static str {
-                match self { $(TraceCode::$name => $text,)* }
-            }
-        }
-    };
-}
-
-trace_codes! {
-    /// Delivered, and the reply can return.
-    Accepted => "ACCEPTED",
-    /// Left the modelled network through an internet, NAT or VPN gateway or a gateway endpoint.
-    Exited => "EXITED",
-    /// No route matches the destination.
-    NoRoute => "NO_ROUTE",
-    /// The matching route is a blackhole.
-    BlackholeRoute => "BLACKHOLE_ROUTE",
-    /// The route's peering is not active.
-    PeeringNotActive => "PEERING_NOT_ACTIVE",
-    /// Sent over a peering to a destination outside the peer VPC.
-    NotTransitive => "NOT_TRANSITIVE",
-    /// Arrived over a peering and would leave the peer through its gateway.
-    EdgeToEdge => "EDGE_TO_EDGE",
-    /// The source subnet's network ACL denies the request.
-    NaclDenyOutbound => "NACL_DENY_OUTBOUND",
-    /// The destination subnet's network ACL denies the request.
-    NaclDenyInbound => "NACL_DENY_INBOUND",
-    /// No egress rule of the source's security groups allows the request.
-    SgDenyEgress => "SG_DENY_EGRESS",
-    /// No ingress rule of the destination's security groups allows the request.
-    SgDenyIngress => "SG_DENY_INGRESS",
-    /// A network ACL denies the reply.
-    ReturnNaclDeny => "RETURN_NACL_DENY",
-    /// The responder has no route back to the source.
-    ReturnNoRoute => "RETURN_NO_ROUTE",
-    /// The responder's route back leads somewhere else.
-    ReturnMisrouted => "RETURN_MISROUTED",
-    /// The source is not an endpoint of the plan.
-    UnknownSource => "UNKNOWN_SOURCE",
-    /// The destination is not an endpoint or an address.
-    UnknownDestination => "UNKNOWN_DESTINATION",
-}
-
-impl fmt::Display for TraceCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+stable_codes! {
+    /// The closed set of trace codes.
+    pub enum TraceCode {
+        /// Delivered, and the reply can return.
+        Accepted => "ACCEPTED",
+        /// Left the modelled network through an internet, NAT or VPN gateway or a gateway endpoint.
+        Exited => "EXITED",
+        /// No route matches the destination.
+        NoRoute => "NO_ROUTE",
+        /// The matching route is a blackhole.
+        BlackholeRoute => "BLACKHOLE_ROUTE",
+        /// The route's peering is not active.
+        PeeringNotActive => "PEERING_NOT_ACTIVE",
+        /// Sent over a peering to a destination outside the peer VPC.
+        NotTransitive => "NOT_TRANSITIVE",
+        /// Arrived over a peering and would leave the peer through its gateway.
+        EdgeToEdge => "EDGE_TO_EDGE",
+        /// The source subnet's network ACL denies the request.
+        NaclDenyOutbound => "NACL_DENY_OUTBOUND",
+        /// The destination subnet's network ACL denies the request.
+        NaclDenyInbound => "NACL_DENY_INBOUND",
+        /// No egress rule of the source's security groups allows the request.
+        SgDenyEgress => "SG_DENY_EGRESS",
+        /// No ingress rule of the destination's security groups allows the request.
+        SgDenyIngress => "SG_DENY_INGRESS",
+        /// A network ACL denies the reply.
+        ReturnNaclDeny => "RETURN_NACL_DENY",
+        /// The responder has no route back to the source.
+        ReturnNoRoute => "RETURN_NO_ROUTE",
+        /// The responder's route back leads somewhere else.
+        ReturnMisrouted => "RETURN_MISROUTED",
+        /// The source is not an endpoint of the plan.
+        UnknownSource => "UNKNOWN_SOURCE",
+        /// The destination is not an endpoint or an address.
+        UnknownDestination => "UNKNOWN_DESTINATION",
     }
 }
 
