@@ -2,111 +2,22 @@
 //! it takes, what it answers (the error statuses it can really return, from [`crate::responses`]), and the
 //! links from a created object to the operations on it.
 
-use std::collections::HashMap;
-
 use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
-    response::{IntoResponse, Response},
+    response::Response,
     Json,
 };
-use utoipa::IntoParams;
 
 use crate::{
     error::ApiError,
+    request::{
+        created, cursor, done, limit, required, vpc, AppState, Body, Caller, DestinationQuery,
+        IdempotencyHeader, PageQuery, Params, StatusQuery, VpcQuery,
+    },
     responses,
-    service::{AppState, Body, Caller},
-    validate,
     wire::{self, Page},
 };
-
-/// Query parameters, read leniently so a bad value is a JSON error naming it (not a bare rejection).
-type Params = HashMap<String, String>;
-
-fn limit(q: &Params) -> Result<Option<i64>, ApiError> {
-    q.get("limit")
-        .map(|l| {
-            l.parse::<i64>()
-                .map_err(|_| ApiError::invalid("INVALID_LIMIT", format!("limit: \"{l}\" is not a number")))
-        })
-        .transpose()
-}
-
-/// The `cursor` of a list whose ids start with one of `prefixes` (400 for anything else).
-fn cursor<'a>(q: &'a Params, prefixes: &[&str]) -> Result<Option<&'a str>, ApiError> {
-    validate::cursor(q.get("cursor").map(String::as_str), prefixes)
-}
-
-fn vpc(q: &Params) -> Option<&str> {
-    q.get("vpc_id").map(String::as_str)
-}
-
-fn required<'a>(q: &'a Params, name: &str) -> Result<&'a str, ApiError> {
-    q.get(name)
-        .map(String::as_str)
-        .ok_or_else(|| ApiError::invalid("MISSING_PARAMETER", format!("{name} query parameter is required")))
-}
-
-/// A 201 with the created object.
-fn created<T: serde::Serialize>(value: T) -> Response {
-    (StatusCode::CREATED, Json(value)).into_response()
-}
-
-/// A 200 with the changed object.
-fn done<T: serde::Serialize>(value: T) -> Response {
-    (StatusCode::OK, Json(value)).into_response()
-}
-
-/// Paging of every list.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct PageQuery {
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-    /// Page size, 1–1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    limit: Option<i64>,
-}
-
-/// Only the objects of one VPC.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct VpcQuery {
-    vpc_id: Option<String>,
-}
-
-/// Only peerings with one status.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct StatusQuery {
-    #[param(pattern = "^(pending|active|rejected|expired|failed|deleted)$")]
-    status: Option<String>,
-}
-
-/// The route to delete.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct DestinationQuery {
-    /// The route's destination, e.g. `172.16.0.0/16`.
-    destination_cidr: String,
-}
-
-/// Makes a POST safe to retry: the same key, method, path and body (compared as parsed JSON) return the first
-/// response again, also when sent concurrently (one runs, the others wait for its response). Reused on another
-/// method or path or with another body it is 422 `IDEMPOTENCY_KEY_REUSED`; a request that failed releases its
-/// key; 409 `IDEMPOTENCY_KEY_IN_PROGRESS` if the first request is still running after 10 seconds.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)]
-pub struct IdempotencyHeader {
-    /// 1–255 characters.
-    #[param(rename = "Idempotency-Key", min_length = 1, max_length = 255)]
-    idempotency_key: Option<String>,
-}
 
 /// Creates a VPC with its main route table, default network ACL and default security group.
 #[utoipa::path(

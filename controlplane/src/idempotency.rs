@@ -29,7 +29,7 @@ use sqlx::Row;
 
 use crate::{
     error::{error_response, ApiError},
-    service::AppState,
+    request::AppState,
     store::{hash_key, new_id},
     validate::shown,
 };
@@ -150,7 +150,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         }
     };
     // Read the body (its size limit applies as in the handlers) and hand the handler a copy of the request.
-    if let Err(too_large) = crate::service::declared_size(req.headers()) {
+    if let Err(too_large) = crate::request::declared_size(req.headers()) {
         return too_large.into_response();
     }
     let (parts, body) = req.into_parts();
@@ -160,7 +160,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     *copy.version_mut() = parts.version;
     *copy.headers_mut() = parts.headers.clone();
     *copy.extensions_mut() = parts.extensions.clone();
-    copy.extensions_mut().insert(crate::service::RateCharged);
+    copy.extensions_mut().insert(crate::request::RateCharged);
     let raw = match Bytes::from_request(Request::from_parts(parts, body), &()).await {
         Ok(b) => b,
         Err(e) => {

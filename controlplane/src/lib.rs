@@ -1,5 +1,6 @@
 //! An NFYio-compatible VPC control plane: wire types of the `/v1` API ([`wire`]), the axum service
-//! ([`service`]), its storage ([`store`]: SQLite by default, PostgreSQL when configured) and time ([`clock`]).
+//! ([`service`], with the request plumbing its handlers share in [`request`]), its storage ([`store`]: SQLite
+//! by default, PostgreSQL when configured) and time ([`clock`]).
 #![forbid(unsafe_code)]
 
 pub mod client;
@@ -10,6 +11,7 @@ pub mod gateways;
 pub mod handlers;
 pub mod idempotency;
 pub mod plans;
+pub mod request;
 pub mod resources;
 pub mod responses;
 pub mod routes;

@@ -13,7 +13,7 @@ use utoipa::{
     OpenApi,
 };
 
-use crate::{handlers, service::AppState, wire};
+use crate::{handlers, request::AppState, wire};
 
 /// One `/v1` operation: the method and path from its handler's `#[utoipa::path]` annotation, the handler, and
 /// what the OpenAPI document says of it.
