@@ -959,8 +959,6 @@ const GAP_Y: i32 = 80;
 const TOP: i32 = 64;
 const LEFT: i32 = 24;
 const LEGEND: i32 = 64;
-/// Up to this many VPCs the automatic layout is a ring; beyond, a grid per account.
-const RING_MAX: usize = 16;
 
 /// Where each VPC box goes on the peering map (top-left corners, pixels) and the map's size.
 #[derive(Clone, Debug, PartialEq)]
@@ -970,9 +968,8 @@ pub struct MapLayout {
     pub height: u32,
 }
 
-/// The map's layout: the plan's positions when every VPC has one (as drawn in the UI); else, for up to 16 VPCs, a
-/// ring ordered by account, region and name; else one block per account (left to right), its VPCs in a
-/// square-ish grid ordered by region and name.
+/// The map's layout: the plan's positions when every VPC has one (as drawn in the UI); else the planner's
+/// auto-layout ([`crate::layout`]: each group of peered VPCs in a block of its own, peered VPCs near each other).
 pub fn map_layout(plan: &Plan) -> MapLayout {
     let mut boxes = Vec::with_capacity(plan.vpcs.len());
     if !plan.vpcs.is_empty() && plan.vpcs.iter().all(|v| v.position.is_some()) {
@@ -988,47 +985,16 @@ pub fn map_layout(plan: &Plan) -> MapLayout {
                 (LEFT + offset(p.x - min_x), TOP + offset(p.y - min_y)),
             ));
         }
-    } else if plan.vpcs.len() <= RING_MAX {
-        // A ring, ordered by account, region and name: edges are chords, clear of the other boxes.
-        let mut vpcs: Vec<&Vpc> = plan.vpcs.iter().collect();
-        vpcs.sort_by(|a, b| {
-            (&a.account, &a.region, &a.name, &a.id).cmp(&(&b.account, &b.region, &b.name, &b.id))
-        });
-        let n = vpcs.len() as f64;
-        let rx = (n * f64::from(BOX_W + 60) / std::f64::consts::TAU * 1.3).max(f64::from(BOX_W));
-        let ry = (rx * 0.6).max(f64::from(BOX_H + GAP_Y));
-        for (i, v) in vpcs.iter().enumerate() {
-            let angle = std::f64::consts::PI + std::f64::consts::TAU * i as f64 / n;
-            let (cx, cy) = (rx * angle.cos(), ry * angle.sin());
-            boxes.push((v.id.clone(), (cx as i32 - BOX_W / 2, cy as i32 - BOX_H / 2)));
-        }
-        let min_x = boxes.iter().map(|(_, (x, _))| *x).min().unwrap_or(0);
-        let min_y = boxes.iter().map(|(_, (_, y))| *y).min().unwrap_or(0);
-        for (_, (x, y)) in &mut boxes {
-            *x += LEFT - min_x;
-            *y += TOP - min_y;
-        }
     } else {
-        let mut accounts: Vec<&str> = plan.vpcs.iter().map(|v| v.account.as_str()).collect();
-        accounts.sort();
-        accounts.dedup();
-        let mut x0 = LEFT;
-        for account in accounts {
-            let mut vpcs: Vec<&Vpc> = plan
-                .vpcs
-                .iter()
-                .filter(|v| v.account.as_str() == account)
-                .collect();
-            vpcs.sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
-            let cols = (vpcs.len() as f64).sqrt().ceil().max(1.0) as i32;
-            for (i, v) in vpcs.iter().enumerate() {
-                let (col, row) = (i as i32 % cols, i as i32 / cols);
-                boxes.push((
-                    v.id.clone(),
-                    (x0 + col * (BOX_W + GAP_X), TOP + row * (BOX_H + GAP_Y)),
-                ));
-            }
-            x0 += cols * (BOX_W + GAP_X);
+        let spacing = crate::layout::Spacing {
+            gap_x: f64::from(GAP_X),
+            gap_y: f64::from(GAP_Y),
+            group_gap: f64::from(2 * GAP_X),
+        };
+        let at = crate::layout::arrange(plan, |_| (f64::from(BOX_W), f64::from(BOX_H)), spacing);
+        for (v, p) in plan.vpcs.iter().zip(at) {
+            // Within 0..=MAX_POSITION (10,000,000): an i32.
+            boxes.push((v.id.clone(), (LEFT + p.x as i32, TOP + p.y as i32)));
         }
     }
     let right = boxes

@@ -115,36 +115,77 @@ impl<'p> PeeringGraph<'p> {
         out
     }
 
-    /// Groups of VPCs joined by active peerings (connected components; an unpeered VPC is a group of its own),
-    /// ordered by their first VPC in plan order.
-    pub fn groups(&self) -> Vec<Group<'p>> {
+    /// The plan positions of the VPCs joined to the VPC at plan position `i` by a peering that satisfies `keep`,
+    /// sorted, each once (a VPC whose id repeats an earlier VPC's has none).
+    pub fn neighbours_at(&self, i: usize, keep: impl Fn(&Peering) -> bool) -> Vec<usize> {
+        let Some(n) = self.node_at(i) else {
+            return Vec::new();
+        };
+        let mut out: Vec<usize> = self
+            .graph
+            .edges(n)
+            .filter(|e| keep(&self.plan.peerings[*e.weight()]))
+            .map(|e| if e.source() == n { e.target() } else { e.source() })
+            .filter(|&o| o != n)
+            .map(|o| self.graph[o])
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The node of the VPC at plan position `i` (none for a VPC whose id repeats an earlier VPC's).
+    fn node_at(&self, i: usize) -> Option<NodeIndex> {
+        let v = self.plan.vpcs.get(i)?;
+        self.node.get(&v.id).copied().filter(|&n| self.graph[n] == i)
+    }
+
+    /// Connected components over the peerings that satisfy `keep`, as plan positions: each component sorted, the
+    /// components ordered by their first VPC (a VPC with no such peering is a component of its own; a VPC whose
+    /// id repeats an earlier VPC's is in none).
+    pub fn components(&self, keep: impl Fn(&Peering) -> bool) -> Vec<Vec<usize>> {
         let n = self.graph.node_count();
         let mut sets = UnionFind::new(n);
         for e in self.graph.edge_references() {
-            if self.plan.peerings[*e.weight()].status == PeeringStatus::Active {
+            if keep(&self.plan.peerings[*e.weight()]) {
                 sets.union(e.source().index(), e.target().index());
             }
         }
-        let mut by_root: BTreeMap<usize, usize> = BTreeMap::new();
-        let mut groups: Vec<Group<'p>> = Vec::new();
+        let mut by_root: HashMap<usize, usize> = HashMap::new();
+        let mut out: Vec<Vec<usize>> = Vec::new();
+        // Nodes were added in plan order, so node order is plan order.
         for i in 0..n {
-            let root = sets.find(i);
-            let g = *by_root.entry(root).or_insert_with(|| {
-                groups.push(Group {
-                    vpcs: Vec::new(),
-                    peered_pairs: 0,
-                });
-                groups.len() - 1
+            let c = *by_root.entry(sets.find(i)).or_insert_with(|| {
+                out.push(Vec::new());
+                out.len() - 1
             });
-            let node = NodeIndex::new(i);
-            groups[g].vpcs.push(&self.plan.vpcs[self.graph[node]].id);
-            groups[g].peered_pairs += self
-                .active_neighbours(node)
-                .into_iter()
-                .filter(|o| o.index() > i)
-                .count();
+            out[c].push(self.graph[NodeIndex::new(i)]);
         }
-        groups
+        out
+    }
+
+    /// Groups of VPCs joined by active peerings (connected components; an unpeered VPC is a group of its own),
+    /// ordered by their first VPC in plan order.
+    pub fn groups(&self) -> Vec<Group<'p>> {
+        self.components(|p| p.status == PeeringStatus::Active)
+            .into_iter()
+            .map(|members| {
+                let peered_pairs = members
+                    .iter()
+                    .filter_map(|&i| self.node_at(i))
+                    .map(|node| {
+                        self.active_neighbours(node)
+                            .into_iter()
+                            .filter(|o| o.index() > node.index())
+                            .count()
+                    })
+                    .sum();
+                Group {
+                    vpcs: members.iter().map(|&i| &self.plan.vpcs[i].id).collect(),
+                    peered_pairs,
+                }
+            })
+            .collect()
     }
 
     /// One pair of the group joined through a third VPC but not directly (the first hub in plan order with two

@@ -15,6 +15,7 @@ pub mod generate;
 pub mod graph;
 pub mod ids;
 pub mod import;
+pub mod layout;
 pub mod matrix;
 pub mod model;
 pub mod sim;

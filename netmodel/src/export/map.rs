@@ -1,6 +1,7 @@
 //! The peering map drawn with plotters: SVG (text as text) and PNG (text rasterized with the DejaVu Sans font
 //! shipped in `netmodel/fonts/`, so a PNG is the same on every machine). Boxes are placed by
-//! [`super::map_layout`]: the UI's positions when every VPC has one, else by account and region. A map larger
+//! [`super::map_layout`]: the UI's positions when every VPC has one, else the planner's auto-layout
+//! ([`crate::layout`]: groups of peered VPCs kept together, peered VPCs near each other). A map larger
 //! than a PNG's pixel budget is drawn scaled down to fit, with a note above it saying so ([`png_scale`]).
 
 use std::sync::Once;
