@@ -5,6 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use netmodel::{
+    check::Fix,
     cidr::{free_block, Cidr},
     ids::{AccountId, EndpointId, NetworkAclId, PeeringId, RouteTableId, SecurityGroupId, SubnetId, VpcId},
     model::{
@@ -12,7 +13,7 @@ use netmodel::{
         PeeringStatus, Plan, Position, Protocol, Route, RouteTable, SecurityGroup, SgRef, SgRule, Subnet,
         Target, Vpc,
     },
-    Code, Diagnostic,
+    Diagnostic,
 };
 
 /// What can be selected on the canvas.
@@ -525,61 +526,56 @@ pub fn auto_layout(plan: &mut Plan) {
 /// Whether [`apply_fix`] can apply this diagnostic's fix.
 pub fn has_mechanical_fix(d: &Diagnostic) -> bool {
     matches!(
-        d.code,
-        Code::MissingReturnRoute
-            | Code::PeeringWithoutRoutes
-            | Code::TransitiveAssumption
-            | Code::CidrOverlap
+        d.fix,
+        Some(
+            Fix::AddReturnRoute { .. }
+                | Fix::AddPeeringRoutes { .. }
+                | Fix::PeerDirectly { .. }
+                | Fix::RenumberVpc { .. }
+        )
     )
 }
 
 /// Applies a diagnostic's fix where it is mechanical: the missing return route, the routes of an unused
-/// peering, the direct peering (with routes both ways, and the misdirected route moved onto it), or the second
-/// VPC renumbered to a free block. Returns whether the plan changed.
+/// peering, the direct peering (with routes both ways, and the misdirected route moved onto it), or the VPC
+/// renumbered to a free block. Returns whether the plan changed.
 pub fn apply_fix(plan: &mut Plan, d: &Diagnostic) -> bool {
+    let Some(fix) = &d.fix else { return false };
     let before = plan.clone();
-    match d.code {
-        Code::MissingReturnRoute => {
-            // items: peering, route table, peer VPC (the side without the route back).
-            if let [p, _, peer, ..] = d.items.as_slice() {
-                add_peer_routes(plan, &p.as_str().into(), &peer.as_str().into());
+    match fix {
+        Fix::AddReturnRoute { peering, peer, .. } => add_peer_routes(plan, peering, peer),
+        Fix::AddPeeringRoutes { peering, sides, .. } => {
+            for v in sides {
+                add_peer_routes(plan, peering, v);
             }
         }
-        Code::PeeringWithoutRoutes => {
-            if let Some((p, sides)) = d.items.split_first() {
-                for v in sides {
-                    add_peer_routes(plan, &p.as_str().into(), &v.as_str().into());
-                }
-            }
-        }
-        Code::TransitiveAssumption => {
-            // items: route table, peering, this VPC, the third VPC.
-            if let [rt, via, vpc, third, ..] = d.items.as_slice() {
-                let (vpc, third): (VpcId, VpcId) = (vpc.as_str().into(), third.as_str().into());
-                if let Some(new) = add_peering(plan, &vpc, &third, true) {
-                    let third_blocks: Vec<Cidr> = plan
-                        .vpc(&third)
-                        .map(|v| v.blocks().copied().collect())
-                        .unwrap_or_default();
-                    if let Some(t) = plan.route_tables.iter_mut().find(|t| t.id.as_str() == rt) {
-                        for r in &mut t.routes {
-                            let misdirected = matches!(&r.target, Target::Peering(p) if p.as_str() == via)
-                                && third_blocks.iter().any(|b| b.overlaps(&r.destination));
-                            if misdirected {
-                                r.target = Target::Peering(new.clone());
-                            }
+        Fix::PeerDirectly {
+            vpc,
+            third,
+            table,
+            via,
+            ..
+        } => {
+            if let Some(new) = add_peering(plan, vpc, third, true) {
+                let third_blocks: Vec<Cidr> = plan
+                    .vpc(third)
+                    .map(|v| v.blocks().copied().collect())
+                    .unwrap_or_default();
+                if let Some(t) = plan.route_tables.iter_mut().find(|t| &t.id == table) {
+                    for r in &mut t.routes {
+                        let misdirected = matches!(&r.target, Target::Peering(p) if p == via)
+                            && third_blocks.iter().any(|b| b.overlaps(&r.destination));
+                        if misdirected {
+                            r.target = Target::Peering(new.clone());
                         }
                     }
                 }
             }
         }
-        Code::CidrOverlap => {
-            if let [_, b, ..] = d.items.as_slice() {
-                let b: VpcId = b.as_str().into();
-                let len = plan.vpc(&b).map(|v| v.cidr.prefix_len()).unwrap_or(16);
-                if let Some(free) = suggest_vpc_block(plan, len) {
-                    renumber_vpc(plan, &b, free);
-                }
+        Fix::RenumberVpc { vpc, .. } => {
+            let len = plan.vpc(vpc).map(|v| v.cidr.prefix_len()).unwrap_or(16);
+            if let Some(free) = suggest_vpc_block(plan, len) {
+                renumber_vpc(plan, vpc, free);
             }
         }
         _ => {}
@@ -619,7 +615,7 @@ pub fn endpoint_at(plan: &Plan, ip: IpAddr) -> Option<&Endpoint> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netmodel::{sim, CheckOptions};
+    use netmodel::{sim, CheckOptions, Code};
 
     fn cidr(s: &str) -> Cidr {
         s.parse().unwrap()

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use leptos::prelude::*;
 use netmodel::{
+    check::ItemRef,
     cidr::{parse_ipv4_block, Cidr},
     ids::VpcId,
     model::Plan,
@@ -74,7 +75,11 @@ impl Editor {
         let plan = RwSignal::new(plan);
         let diagnostics = Memo::new(move |_| plan.with(|p| netmodel::check(p, &CheckOptions::default())));
         let flagged = Memo::new(move |_| {
-            diagnostics.with(|d| d.iter().flat_map(|d| d.items.clone()).collect::<BTreeSet<_>>())
+            diagnostics.with(|d| {
+                d.iter()
+                    .flat_map(|d| d.items.iter().map(|i| i.to_string()))
+                    .collect::<BTreeSet<_>>()
+            })
         });
         Editor {
             plan,
@@ -448,18 +453,18 @@ fn DiagnosticsPanel(editor: Editor) -> impl IntoView {
         let items: BTreeSet<Item> = editor.plan.with_untracked(|p| {
             d.items
                 .iter()
-                .filter_map(|id| {
-                    if p.vpcs.iter().any(|v| v.id.as_str() == id) {
-                        Some(Item::Vpc(id.as_str().into()))
-                    } else if p.peerings.iter().any(|x| x.id.as_str() == id) {
-                        Some(Item::Peering(id.as_str().into()))
-                    } else if p.subnets.iter().any(|x| x.id.as_str() == id) {
-                        Some(Item::Subnet(id.as_str().into()))
-                    } else if p.endpoints.iter().any(|x| x.id.as_str() == id) {
-                        Some(Item::Endpoint(id.as_str().into()))
-                    } else {
-                        None
+                .filter_map(|item| match item {
+                    ItemRef::Vpc(id) if p.vpcs.iter().any(|v| &v.id == id) => Some(Item::Vpc(id.clone())),
+                    ItemRef::Peering(id) if p.peerings.iter().any(|x| &x.id == id) => {
+                        Some(Item::Peering(id.clone()))
                     }
+                    ItemRef::Subnet(id) if p.subnets.iter().any(|x| &x.id == id) => {
+                        Some(Item::Subnet(id.clone()))
+                    }
+                    ItemRef::Endpoint(id) if p.endpoints.iter().any(|x| &x.id == id) => {
+                        Some(Item::Endpoint(id.clone()))
+                    }
+                    _ => None,
                 })
                 .collect()
         });
@@ -512,7 +517,7 @@ fn DiagnosticsPanel(editor: Editor) -> impl IntoView {
                                     </button>
                                     " "
                                     {d.message.clone()}
-                                    {d.fix.clone().map(|f| view! { <div class="fix">"Fix: " {f}</div> })}
+                                    {d.fix.as_ref().map(|f| view! { <div class="fix">"Fix: " {f.to_string()}</div> })}
                                     {fixable.then(|| view! {
                                         <button
                                             type="button"

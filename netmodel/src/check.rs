@@ -1,7 +1,10 @@
 //! Diagnostics: a plan that parses but would fail or misbehave. Each finding has a stable [`Code`], a
 //! [`Severity`], the ids involved, a message and, where one exists, a concrete fix.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    fmt,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -73,21 +76,288 @@ stable_codes! {
     }
 }
 
+/// An item a finding names: a model object by its typed id, or a reference the model does not hold by its
+/// text. Serialised as the id's text (`"vpc-a"`), as the JSON output of `check` has always named items.
+///
+/// Read back from JSON an item is [`ItemRef::Other`]: the JSON carries the text only, not the kind.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ItemRef {
+    Account(AccountId),
+    Vpc(VpcId),
+    Subnet(SubnetId),
+    RouteTable(RouteTableId),
+    SecurityGroup(SecurityGroupId),
+    Endpoint(EndpointId),
+    Peering(PeeringId),
+    /// An item by its text alone: the items of import findings (AWS ids, some of objects that were not imported,
+    /// and JSON paths), or any item read back from JSON.
+    Other(String),
+}
+
+impl ItemRef {
+    /// The item's id (or text), as it appears in output.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ItemRef::Account(id) => id.as_str(),
+            ItemRef::Vpc(id) => id.as_str(),
+            ItemRef::Subnet(id) => id.as_str(),
+            ItemRef::RouteTable(id) => id.as_str(),
+            ItemRef::SecurityGroup(id) => id.as_str(),
+            ItemRef::Endpoint(id) => id.as_str(),
+            ItemRef::Peering(id) => id.as_str(),
+            ItemRef::Other(text) => text,
+        }
+    }
+}
+
+impl fmt::Display for ItemRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An item equals a string when its text does (`d.items == ["pcx-ab", "vpc-a"]`).
+impl PartialEq<&str> for ItemRef {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+macro_rules! item_ref_from {
+    ($($id:ty => $variant:ident),* $(,)?) => {
+        $(
+            impl From<$id> for ItemRef {
+                fn from(id: $id) -> ItemRef {
+                    ItemRef::$variant(id)
+                }
+            }
+            impl From<&$id> for ItemRef {
+                fn from(id: &$id) -> ItemRef {
+                    ItemRef::$variant(id.clone())
+                }
+            }
+        )*
+    };
+}
+
+item_ref_from! {
+    AccountId => Account,
+    VpcId => Vpc,
+    SubnetId => Subnet,
+    RouteTableId => RouteTable,
+    SecurityGroupId => SecurityGroup,
+    EndpointId => Endpoint,
+    PeeringId => Peering,
+}
+
+impl Serialize for ItemRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ItemRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(ItemRef::Other)
+    }
+}
+
+/// A concrete change that resolves a finding, with the data to make it. [`Display`](fmt::Display) is the sentence
+/// shown to a person (and written to JSON as `fix`); the planner applies the mechanical ones
+/// ([`crate::edit::apply_fix`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Fix {
+    /// `CIDR_OVERLAP`: move `vpc` to the free block `to` (of the same size).
+    RenumberVpc { vpc: VpcId, to: Cidr },
+    /// `PEERING_CIDR_OVERLAP`: move `vpc` to the free block `to`, then request the peering again.
+    RenumberVpcAndRequestAgain { vpc: VpcId, to: Cidr },
+    /// `SUBNET_OUTSIDE_VPC`: a block inside the VPC's primary block `inside`, or a secondary block for `vpc`.
+    SubnetInsideVpc { vpc: VpcId, inside: Cidr },
+    /// `DUPLICATE_PEERING`: delete every live peering of the pair but `keep`.
+    KeepOnePeering { keep: PeeringId },
+    /// `PEERING_QUOTA` of a VPC: a transit hub, or a higher quota.
+    HubOrQuotaIncrease,
+    /// `PEERING_QUOTA` of an account: settle pending requests first.
+    SettlePendingRequests,
+    /// `TRANSITIVE_ONLY` past the quota: a full mesh would give each VPC `per_vpc` active peerings, above `quota`.
+    UseHub { per_vpc: usize, quota: usize },
+    /// `TRANSITIVE_ONLY`: peer the pairs that must talk directly.
+    PeerPairsDirectly,
+    /// `ROUTE_TARGET_FOREIGN`: remove the route from `table`, or peer `vpc` directly.
+    RemoveForeignRoute { table: RouteTableId, vpc: VpcId },
+    /// `ROUTE_BEYOND_PEER`: narrow the route to `destination` in `table` to the peer's blocks `to`.
+    NarrowRoute {
+        table: RouteTableId,
+        destination: Cidr,
+        to: Vec<Cidr>,
+    },
+    /// `TRANSITIVE_ASSUMPTION`: peer `vpc` (whose `table` sends `third_block` over `via`) with `third` directly,
+    /// with routes both ways: `third_block` in `table`, `vpc_block` in `third_table` (`None`: `third` has no
+    /// route table). `overlap`: the two overlap, so one must be renumbered first.
+    PeerDirectly {
+        vpc: VpcId,
+        third: VpcId,
+        table: RouteTableId,
+        via: PeeringId,
+        vpc_block: Cidr,
+        third_block: Cidr,
+        third_table: Option<RouteTableId>,
+        overlap: bool,
+    },
+    /// `MISSING_RETURN_ROUTE`: in `peer`'s `table` (`None`: `peer` has no route table), a route to `destination`
+    /// over `peering`.
+    AddReturnRoute {
+        peering: PeeringId,
+        peer: VpcId,
+        destination: Cidr,
+        table: Option<RouteTableId>,
+    },
+    /// `ASYMMETRIC_RETURN`: the more specific route `destination` → `peering` in `table`.
+    AddSpecificRoute {
+        table: RouteTableId,
+        destination: Cidr,
+        peering: PeeringId,
+    },
+    /// `PEERING_WITHOUT_ROUTES`: a route to each side's primary block over `peering` in the other side's route
+    /// table; `sides` are the VPCs that have none yet.
+    AddPeeringRoutes {
+        peering: PeeringId,
+        requester: (VpcId, Cidr),
+        accepter: (VpcId, Cidr),
+        sides: Vec<VpcId>,
+    },
+    /// `SG_OPEN_TO_WORLD`: the peer VPC's block as the source instead of the internet.
+    RestrictSourceToPeer,
+    /// `SG_REF_CROSS_REGION`: reference the VPC block `block` (`None`: the group's VPC is not in the plan)
+    /// instead of the group.
+    ReferenceBlock { block: Option<Cidr> },
+    /// A fix read back from JSON: the sentence only (the JSON carries no typed data).
+    Text(String),
+}
+
+impl fmt::Display for Fix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fix::RenumberVpc { vpc, to } => write!(f, "renumber {vpc} to a free block such as {to}"),
+            Fix::RenumberVpcAndRequestAgain { vpc, to } => write!(
+                f,
+                "renumber {vpc} to a free block such as {to}, then request the peering again"
+            ),
+            Fix::SubnetInsideVpc { vpc, inside } => write!(
+                f,
+                "choose a block inside {inside} or add a secondary block to {vpc}"
+            ),
+            Fix::KeepOnePeering { keep } => write!(f, "delete all but one of them, e.g. keep {keep}"),
+            Fix::HubOrQuotaIncrease => {
+                f.write_str("use a transit hub for some of these VPCs, or request a quota increase")
+            }
+            Fix::SettlePendingRequests => {
+                f.write_str("have the accepters accept or reject pending requests before sending more")
+            }
+            Fix::UseHub { per_vpc, quota } => write!(
+                f,
+                "a full mesh would give each VPC {per_vpc} active peerings, past the quota of {quota}: connect \
+                 these VPCs through a hub (a transit gateway) instead, or peer only the pairs that must talk"
+            ),
+            Fix::PeerPairsDirectly => {
+                f.write_str("peer directly the pairs that must talk (each with routes both ways)")
+            }
+            Fix::RemoveForeignRoute { table, vpc } => {
+                write!(f, "remove the route from {table}, or peer {vpc} directly")
+            }
+            Fix::NarrowRoute { to, .. } => write!(
+                f,
+                "narrow the destination to the peer's blocks ({})",
+                to.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
+            ),
+            Fix::PeerDirectly {
+                vpc,
+                third,
+                table,
+                vpc_block,
+                third_block,
+                third_table,
+                overlap,
+                ..
+            } => {
+                write!(
+                    f,
+                    "create a peering between {vpc} and {third}, then add {third_block} → <new pcx> to {table} and \
+                     {vpc_block} → <new pcx> to "
+                )?;
+                match third_table {
+                    Some(t) => write!(f, "{t}")?,
+                    None => write!(f, "{third}'s route table")?,
+                }
+                if *overlap {
+                    write!(f, " — but {vpc} and {third} overlap, so renumber one first")?;
+                }
+                Ok(())
+            }
+            Fix::AddReturnRoute {
+                peering,
+                peer,
+                destination,
+                table,
+            } => {
+                write!(f, "add the route {destination} → {peering} to ")?;
+                match table {
+                    Some(t) => write!(f, "{t}"),
+                    None => write!(f, "a route table of {peer}"),
+                }
+            }
+            Fix::AddSpecificRoute {
+                table,
+                destination,
+                peering,
+            } => write!(f, "add the more specific route {destination} → {peering} to {table}"),
+            Fix::AddPeeringRoutes {
+                peering,
+                requester: (a, a_block),
+                accepter: (b, b_block),
+                ..
+            } => write!(
+                f,
+                "add a route {b_block} → {peering} in {a}'s route table and {a_block} → {peering} in {b}'s"
+            ),
+            Fix::RestrictSourceToPeer => f.write_str("replace the source with the peer VPC's CIDR block"),
+            Fix::ReferenceBlock { block } => match block {
+                Some(b) => write!(f, "reference {b}'s CIDR block instead"),
+                None => f.write_str("reference 's CIDR block instead"),
+            },
+            Fix::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl Serialize for Fix {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fix {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Fix::Text)
+    }
+}
+
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
     pub code: Code,
     pub severity: Severity,
-    /// Ids of the items involved, most important first.
-    pub items: Vec<String>,
+    /// The items involved, most important first (serialised as their ids).
+    pub items: Vec<ItemRef>,
     pub message: String,
-    /// A concrete change that resolves it, where one exists.
+    /// A concrete change that resolves it, where one exists (serialised as its sentence).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
+    pub fix: Option<Fix>,
 }
 
 impl Diagnostic {
-    fn new(code: Code, severity: Severity, items: Vec<String>, message: String) -> Diagnostic {
+    /// A finding without a fix (see [`Diagnostic::with_fix`]).
+    pub fn new(code: Code, severity: Severity, items: Vec<ItemRef>, message: String) -> Diagnostic {
         Diagnostic {
             code,
             severity,
@@ -96,17 +366,17 @@ impl Diagnostic {
             fix: None,
         }
     }
-    fn error(code: Code, items: Vec<String>, message: String) -> Diagnostic {
+    fn error(code: Code, items: Vec<ItemRef>, message: String) -> Diagnostic {
         Self::new(code, Severity::Error, items, message)
     }
-    fn warning(code: Code, items: Vec<String>, message: String) -> Diagnostic {
+    fn warning(code: Code, items: Vec<ItemRef>, message: String) -> Diagnostic {
         Self::new(code, Severity::Warning, items, message)
     }
-    fn info(code: Code, items: Vec<String>, message: String) -> Diagnostic {
+    fn info(code: Code, items: Vec<ItemRef>, message: String) -> Diagnostic {
         Self::new(code, Severity::Info, items, message)
     }
-    fn with_fix(mut self, fix: impl Into<String>) -> Diagnostic {
-        self.fix = Some(fix.into());
+    fn with_fix(mut self, fix: Fix) -> Diagnostic {
+        self.fix = Some(fix);
         self
     }
 }
@@ -145,11 +415,25 @@ pub fn check(plan: &Plan, opts: &CheckOptions) -> Vec<Diagnostic> {
     groups(plan, &graph, opts, &mut out);
     routes(plan, &graph, &RouteIndex::new(plan), &mut out);
     security_groups(plan, &graph, &mut out);
+    sort_findings(&mut out);
+    out
+}
+
+/// Sorts findings by severity, code, items (by their text, as they read in output, not by kind), then message,
+/// and drops repeats.
+fn sort_findings(out: &mut Vec<Diagnostic>) {
     out.sort_by(|a, b| {
-        (a.severity, a.code, &a.items, &a.message).cmp(&(b.severity, b.code, &b.items, &b.message))
+        (a.severity, a.code)
+            .cmp(&(b.severity, b.code))
+            .then_with(|| {
+                a.items
+                    .iter()
+                    .map(ItemRef::as_str)
+                    .cmp(b.items.iter().map(ItemRef::as_str))
+            })
+            .then_with(|| a.message.cmp(&b.message))
     });
     out.dedup();
-    out
 }
 
 /// True when the two VPCs share an address on any block (`lenient`: primary IPv4 blocks only).
@@ -209,7 +493,7 @@ fn cidr_overlaps(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
         let overlap = overlap_of(x, y);
         let mut d = Diagnostic::warning(
             Code::CidrOverlap,
-            vec![a.id.to_string(), b.id.to_string()],
+            vec![(&a.id).into(), (&b.id).into()],
             format!(
                 "{} ({x}) and {} ({y}) overlap on {overlap}: they can never be peered with each other",
                 a.label(),
@@ -217,7 +501,10 @@ fn cidr_overlaps(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
             ),
         );
         if let Some(free) = suggest(b, b.cidr.prefix_len()) {
-            d = d.with_fix(format!("renumber {} to a free block such as {free}", b.id));
+            d = d.with_fix(Fix::RenumberVpc {
+                vpc: b.id.clone(),
+                to: free,
+            });
         }
         out.push(d);
     }
@@ -234,7 +521,7 @@ fn cidr_overlaps(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
         if let Some((x, y)) = vpcs_overlap(a, b, opts.lenient) {
             let mut d = Diagnostic::error(
                 Code::PeeringCidrOverlap,
-                vec![p.id.to_string(), a.id.to_string(), b.id.to_string()],
+                vec![(&p.id).into(), (&a.id).into(), (&b.id).into()],
                 format!(
                     "{} ({x}) and {} ({y}) overlap on {}; peering {} would fail",
                     a.label(),
@@ -244,10 +531,10 @@ fn cidr_overlaps(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
                 ),
             );
             if let Some(free) = suggest(b, y.prefix_len()) {
-                d = d.with_fix(format!(
-                    "renumber {} to a free block such as {free}, then request the peering again",
-                    b.id
-                ));
+                d = d.with_fix(Fix::RenumberVpcAndRequestAgain {
+                    vpc: b.id.clone(),
+                    to: free,
+                });
             }
             out.push(d);
         }
@@ -264,7 +551,7 @@ fn subnets(plan: &Plan, out: &mut Vec<Diagnostic>) {
             out.push(
                 Diagnostic::error(
                     Code::SubnetOutsideVpc,
-                    vec![s.id.to_string(), vpc.id.to_string()],
+                    vec![(&s.id).into(), (&vpc.id).into()],
                     format!(
                         "subnet {} ({}) lies outside every IPv4 block of VPC {}",
                         s.id,
@@ -272,17 +559,17 @@ fn subnets(plan: &Plan, out: &mut Vec<Diagnostic>) {
                         vpc.label()
                     ),
                 )
-                .with_fix(format!(
-                    "choose a block inside {} or add a secondary block to {}",
-                    vpc.cidr, vpc.id
-                )),
+                .with_fix(Fix::SubnetInsideVpc {
+                    vpc: vpc.id.clone(),
+                    inside: vpc.cidr,
+                }),
             );
         }
         if let Some(v6) = &s.ipv6_cidr {
             if !vpc.ipv6_cidrs.iter().any(|b| b.contains_block(v6)) {
                 out.push(Diagnostic::error(
                     Code::SubnetOutsideVpc,
-                    vec![s.id.to_string(), vpc.id.to_string()],
+                    vec![(&s.id).into(), (&vpc.id).into()],
                     format!(
                         "subnet {} ({v6}) lies outside every IPv6 block of VPC {}",
                         s.id,
@@ -305,7 +592,7 @@ fn subnets(plan: &Plan, out: &mut Vec<Diagnostic>) {
         if a.vpc == b.vpc && a.id != b.id {
             out.push(Diagnostic::error(
                 Code::SubnetOverlap,
-                vec![a.id.to_string(), b.id.to_string()],
+                vec![(&a.id).into(), (&b.id).into()],
                 format!(
                     "subnets {} ({}) and {} ({}) of VPC {} overlap",
                     a.id, blocks[o.a], b.id, blocks[o.b], a.vpc
@@ -318,7 +605,7 @@ fn subnets(plan: &Plan, out: &mut Vec<Diagnostic>) {
         if let Some(ip) = e.ipv4.filter(|ip| !s.cidr.contains_addr((*ip).into())) {
             out.push(Diagnostic::error(
                 Code::EndpointOutsideSubnet,
-                vec![e.id.to_string(), s.id.to_string()],
+                vec![(&e.id).into(), (&s.id).into()],
                 format!(
                     "endpoint {} has address {ip}, outside its subnet {} ({})",
                     e.label(),
@@ -333,7 +620,7 @@ fn subnets(plan: &Plan, out: &mut Vec<Diagnostic>) {
         {
             out.push(Diagnostic::error(
                 Code::EndpointOutsideSubnet,
-                vec![e.id.to_string(), s.id.to_string()],
+                vec![(&e.id).into(), (&s.id).into()],
                 format!(
                     "endpoint {} has address {ip}, outside its subnet's IPv6 block",
                     e.label()
@@ -363,7 +650,7 @@ fn peerings(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
         if p.status.is_live() && p.is_inter_region() {
             out.push(Diagnostic::info(
                 Code::InterRegionLimits,
-                vec![p.id.to_string()],
+                vec![(&p.id).into()],
                 format!(
                     "{} joins {} and {}: inter-region traffic has an MTU of 1500 bytes, security groups cannot \
                      reference groups across it, and private DNS names resolve only with the DNS resolution \
@@ -377,8 +664,8 @@ fn peerings(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
         }
     }
     for ((a, b), list) in by_pair.iter().filter(|(_, l)| l.len() > 1) {
-        let mut items: Vec<String> = list.iter().map(|p| p.id.to_string()).collect();
-        items.extend([a.to_string(), b.to_string()]);
+        let mut items: Vec<ItemRef> = list.iter().map(|p| (&p.id).into()).collect();
+        items.extend([(*a).into(), (*b).into()]);
         out.push(
             Diagnostic::error(
                 Code::DuplicatePeering,
@@ -389,7 +676,9 @@ fn peerings(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
                     list.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
                 ),
             )
-            .with_fix(format!("delete all but one of them, e.g. keep {}", list[0].id)),
+            .with_fix(Fix::KeepOnePeering {
+                keep: list[0].id.clone(),
+            }),
         );
     }
     for (vpc, n) in active_per_vpc
@@ -408,8 +697,8 @@ fn peerings(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
             )
         };
         out.push(
-            Diagnostic::warning(Code::PeeringQuota, vec![vpc.to_string()], message)
-                .with_fix("use a transit hub for some of these VPCs, or request a quota increase"),
+            Diagnostic::warning(Code::PeeringQuota, vec![vpc.into()], message)
+                .with_fix(Fix::HubOrQuotaIncrease),
         );
     }
     for (acct, n) in pending_per_account
@@ -419,13 +708,13 @@ fn peerings(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
         out.push(
             Diagnostic::warning(
                 Code::PeeringQuota,
-                vec![acct.to_string()],
+                vec![acct.into()],
                 format!(
                     "account {acct} has {n} pending peering requests, above the quota of {}",
                     opts.pending_per_account
                 ),
             )
-            .with_fix("have the accepters accept or reject pending requests before sending more"),
+            .with_fix(Fix::SettlePendingRequests),
         );
     }
 }
@@ -454,7 +743,7 @@ fn groups(plan: &Plan, graph: &PeeringGraph, opts: &CheckOptions, out: &mut Vec<
         };
         out.push(Diagnostic::info(
             Code::IsolatedGroups,
-            groups.iter().take(SHOWN).map(|g| g.vpcs[0].to_string()).collect(),
+            groups.iter().take(SHOWN).map(|g| g.vpcs[0].into()).collect(),
             format!(
                 "{} isolated groups: {}{more}; VPCs in different groups cannot reach each other over peering",
                 groups.len(),
@@ -476,7 +765,7 @@ fn groups(plan: &Plan, graph: &PeeringGraph, opts: &CheckOptions, out: &mut Vec<
         };
         let mut d = Diagnostic::info(
             Code::TransitiveOnly,
-            g.vpcs.iter().take(50).map(|v| v.to_string()).collect(),
+            g.vpcs.iter().take(50).map(|v| (*v).into()).collect(),
             format!(
                 "{k} VPC {pairs} of the group {} {verb} joined only through other VPCs{example}: peering is not \
                  transitive, so {pronoun} cannot talk; a full mesh of these {n} VPCs needs {} peerings ({k} more)",
@@ -485,14 +774,12 @@ fn groups(plan: &Plan, graph: &PeeringGraph, opts: &CheckOptions, out: &mut Vec<
             ),
         );
         d = if n - 1 > opts.active_per_vpc {
-            d.with_fix(format!(
-                "a full mesh would give each VPC {} active peerings, past the quota of {}: connect these VPCs \
-                 through a hub (a transit gateway) instead, or peer only the pairs that must talk",
-                n - 1,
-                opts.active_per_vpc
-            ))
+            d.with_fix(Fix::UseHub {
+                per_vpc: n - 1,
+                quota: opts.active_per_vpc,
+            })
         } else {
-            d.with_fix("peer directly the pairs that must talk (each with routes both ways)")
+            d.with_fix(Fix::PeerPairsDirectly)
         };
         out.push(d);
     }
@@ -573,17 +860,17 @@ fn routes(plan: &Plan, graph: &PeeringGraph, index: &RouteIndex, out: &mut Vec<D
                 out.push(
                     Diagnostic::error(
                         Code::RouteTargetForeign,
-                        vec![rt.id.to_string(), pid.to_string()],
+                        vec![(&rt.id).into(), pid.into()],
                         format!(
                             "route {} → {pid} in {} ({}) targets a peering between {} and {}, which does not \
                              involve {}",
                             r.destination, rt.id, rt.vpc, p.requester.vpc, p.accepter.vpc, rt.vpc
                         ),
                     )
-                    .with_fix(format!(
-                        "remove the route from {}, or peer {} directly",
-                        rt.id, rt.vpc
-                    )),
+                    .with_fix(Fix::RemoveForeignRoute {
+                        table: rt.id.clone(),
+                        vpc: rt.vpc.clone(),
+                    }),
                 );
                 continue;
             };
@@ -591,7 +878,7 @@ fn routes(plan: &Plan, graph: &PeeringGraph, index: &RouteIndex, out: &mut Vec<D
             if p.status != PeeringStatus::Active {
                 out.push(Diagnostic::warning(
                     Code::RouteTargetInactive,
-                    vec![rt.id.to_string(), pid.to_string()],
+                    vec![(&rt.id).into(), pid.into()],
                     format!(
                         "route {} → {pid} in {} targets a peering that is {}: it is a blackhole{}",
                         r.destination,
@@ -612,7 +899,7 @@ fn routes(plan: &Plan, graph: &PeeringGraph, index: &RouteIndex, out: &mut Vec<D
                 out.push(
                     Diagnostic::warning(
                         Code::RouteBeyondPeer,
-                        vec![rt.id.to_string(), pid.to_string(), peer.id.to_string()],
+                        vec![(&rt.id).into(), pid.into(), (&peer.id).into()],
                         format!(
                             "route {} → {pid} in {} sends {} over the peering, but {} holds {}: peering is not \
                              transitive, so traffic beyond the peer's blocks is dropped",
@@ -623,10 +910,11 @@ fn routes(plan: &Plan, graph: &PeeringGraph, index: &RouteIndex, out: &mut Vec<D
                             if partly { "only part of it" } else { "none of it" }
                         ),
                     )
-                    .with_fix(format!(
-                        "narrow the destination to the peer's blocks ({})",
-                        peer.blocks().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
-                    )),
+                    .with_fix(Fix::NarrowRoute {
+                        table: rt.id.clone(),
+                        destination: r.destination,
+                        to: peer.blocks().copied().collect(),
+                    }),
                 );
                 transitive(plan, graph, rt, vpc, r, p, peer, out);
             }
@@ -642,16 +930,18 @@ fn routes(plan: &Plan, graph: &PeeringGraph, index: &RouteIndex, out: &mut Vec<D
         if !missing.is_empty() {
             let (a, b) = (plan.vpc(&p.requester.vpc), plan.vpc(&p.accepter.vpc));
             let fix = match (a, b) {
-                (Some(a), Some(b)) => Some(format!(
-                    "add a route {} → {} in {}'s route table and {} → {} in {}'s",
-                    b.cidr, p.id, a.id, a.cidr, p.id, b.id
-                )),
+                (Some(a), Some(b)) => Some(Fix::AddPeeringRoutes {
+                    peering: p.id.clone(),
+                    requester: (a.id.clone(), a.cidr),
+                    accepter: (b.id.clone(), b.cidr),
+                    sides: missing.iter().map(|v| (*v).clone()).collect(),
+                }),
                 _ => None,
             };
             let mut d = Diagnostic::warning(
                 Code::PeeringWithoutRoutes,
-                std::iter::once(p.id.to_string())
-                    .chain(missing.iter().map(|v| v.to_string()))
+                std::iter::once((&p.id).into())
+                    .chain(missing.iter().map(|v| (*v).into()))
                     .collect(),
                 format!(
                     "active peering {} is used by no route table in {}: no traffic can flow over it",
@@ -698,22 +988,21 @@ fn transitive(
             .iter()
             .find(|t| t.vpc == third.id && t.main)
             .or_else(|| plan.route_tables.iter().find(|t| t.vpc == third.id))
-            .map(|t| t.id.to_string())
-            .unwrap_or_else(|| format!("{}'s route table", third.id));
-        let mut fix = format!(
-            "create a peering between {} and {}, then add {} → <new pcx> to {} and {} → <new pcx> to {third_table}",
-            vpc.id, third.id, third.cidr, rt.id, vpc.cidr
-        );
-        if vpcs_overlap(vpc, third, false).is_some() {
-            fix.push_str(&format!(
-                " — but {} and {} overlap, so renumber one first",
-                vpc.id, third.id
-            ));
-        }
+            .map(|t| t.id.clone());
+        let fix = Fix::PeerDirectly {
+            vpc: vpc.id.clone(),
+            third: third.id.clone(),
+            table: rt.id.clone(),
+            via: p.id.clone(),
+            vpc_block: vpc.cidr,
+            third_block: third.cidr,
+            third_table,
+            overlap: vpcs_overlap(vpc, third, false).is_some(),
+        };
         out.push(
             Diagnostic::warning(
                 Code::TransitiveAssumption,
-                vec![rt.id.to_string(), p.id.to_string(), vpc.id.to_string(), third.id.to_string()],
+                vec![(&rt.id).into(), (&p.id).into(), (&vpc.id).into(), (&third.id).into()],
                 format!(
                     "route {} → {} in {} aims at {} through {}, but peering is not transitive: {} and {} are not \
                      peered",
@@ -754,20 +1043,18 @@ fn return_path(
         out.push(
             Diagnostic::warning(
                 Code::MissingReturnRoute,
-                vec![p.id.to_string(), rt.id.to_string(), peer.id.to_string()],
+                vec![(&p.id).into(), (&rt.id).into(), (&peer.id).into()],
                 format!(
                     "{} routes to {} over {}, but {} has no route back to {} over {}: replies cannot return",
                     rt.id, peer.id, p.id, peer.id, vpc.cidr, p.id
                 ),
             )
-            .with_fix(format!(
-                "add the route {} → {} to {}",
-                vpc.cidr,
-                p.id,
-                table
-                    .map(|t| t.id.to_string())
-                    .unwrap_or_else(|| format!("a route table of {}", peer.id))
-            )),
+            .with_fix(Fix::AddReturnRoute {
+                peering: p.id.clone(),
+                peer: peer.id.clone(),
+                destination: vpc.cidr,
+                table: table.map(|t| t.id.clone()),
+            }),
         );
         return;
     }
@@ -779,14 +1066,18 @@ fn return_path(
                     out.push(
                         Diagnostic::warning(
                             Code::AsymmetricReturn,
-                            vec![p.id.to_string(), t.id.to_string(), q.to_string()],
+                            vec![(&p.id).into(), (&t.id).into(), (&q).into()],
                             format!(
                                 "{} reaches {} over {}, but {}'s route {dest} → {q} in {} sends replies to {s} over \
                                  {q}: replies are misrouted",
                                 vpc.id, peer.id, p.id, peer.id, t.id
                             ),
                         )
-                        .with_fix(format!("add the more specific route {s} → {} to {}", p.id, t.id)),
+                        .with_fix(Fix::AddSpecificRoute {
+                            table: t.id.clone(),
+                            destination: *s,
+                            peering: p.id.clone(),
+                        }),
                     );
                 }
             }
@@ -808,7 +1099,7 @@ fn security_groups(plan: &Plan, graph: &PeeringGraph, out: &mut Vec<Diagnostic>)
                     out.push(
                         Diagnostic::warning(
                             Code::SgOpenToWorld,
-                            vec![sg.id.to_string(), sg.vpc.to_string()],
+                            vec![(&sg.id).into(), (&sg.vpc).into()],
                             format!(
                                 "security group {} admits {} {} from {c} in VPC {}, which peers: least privilege \
                                  says restrict it to the peered blocks",
@@ -818,7 +1109,7 @@ fn security_groups(plan: &Plan, graph: &PeeringGraph, out: &mut Vec<Diagnostic>)
                                 sg.vpc
                             ),
                         )
-                        .with_fix("replace the source with the peer VPC's CIDR block"),
+                        .with_fix(Fix::RestrictSourceToPeer),
                     );
                 }
             }
@@ -836,22 +1127,21 @@ fn security_groups(plan: &Plan, graph: &PeeringGraph, out: &mut Vec<Diagnostic>)
                 Some(p) if p.status == PeeringStatus::Active && p.is_inter_region() => out.push(
                     Diagnostic::error(
                         Code::SgRefCrossRegion,
-                        vec![sg.id.to_string(), target.id.to_string(), p.id.to_string()],
+                        vec![(&sg.id).into(), (&target.id).into(), (&p.id).into()],
                         format!(
                             "security group {} references {} across the inter-region peering {}: group references \
                              do not work across regions",
                             sg.id, target.id, p.id
                         ),
                     )
-                    .with_fix(format!(
-                        "reference {}'s CIDR block instead",
-                        plan.vpc(&target.vpc).map(|v| v.cidr.to_string()).unwrap_or_default()
-                    )),
+                    .with_fix(Fix::ReferenceBlock {
+                        block: plan.vpc(&target.vpc).map(|v| v.cidr),
+                    }),
                 ),
                 Some(p) if p.status == PeeringStatus::Active => {}
                 _ => out.push(Diagnostic::warning(
                     Code::SgRefNotPeered,
-                    vec![sg.id.to_string(), target.id.to_string()],
+                    vec![(&sg.id).into(), (&target.id).into()],
                     format!(
                         "security group {} references {} in VPC {}, which is not actively peered with {}: the rule \
                          matches nothing",
@@ -860,5 +1150,185 @@ fn security_groups(plan: &Plan, graph: &PeeringGraph, out: &mut Vec<Diagnostic>)
                 )),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(s: &str) -> Cidr {
+        s.parse().unwrap()
+    }
+
+    /// The sentence of every kind of fix, exactly as `check` wrote it when fixes were text (a contract of the
+    /// JSON and text output).
+    #[test]
+    fn every_fix_reads_as_its_sentence() {
+        let cases: Vec<(Fix, &str)> = vec![
+            (
+                Fix::RenumberVpc { vpc: "vpc-d".into(), to: c("10.1.0.0/16") },
+                "renumber vpc-d to a free block such as 10.1.0.0/16",
+            ),
+            (
+                Fix::RenumberVpcAndRequestAgain { vpc: "vpc-d".into(), to: c("10.1.0.0/16") },
+                "renumber vpc-d to a free block such as 10.1.0.0/16, then request the peering again",
+            ),
+            (
+                Fix::SubnetInsideVpc { vpc: "vpc-a".into(), inside: c("10.0.0.0/16") },
+                "choose a block inside 10.0.0.0/16 or add a secondary block to vpc-a",
+            ),
+            (Fix::KeepOnePeering { keep: "pcx-ab".into() }, "delete all but one of them, e.g. keep pcx-ab"),
+            (
+                Fix::HubOrQuotaIncrease,
+                "use a transit hub for some of these VPCs, or request a quota increase",
+            ),
+            (
+                Fix::SettlePendingRequests,
+                "have the accepters accept or reject pending requests before sending more",
+            ),
+            (
+                Fix::UseHub { per_vpc: 60, quota: 50 },
+                "a full mesh would give each VPC 60 active peerings, past the quota of 50: connect these VPCs through \
+                 a hub (a transit gateway) instead, or peer only the pairs that must talk",
+            ),
+            (Fix::PeerPairsDirectly, "peer directly the pairs that must talk (each with routes both ways)"),
+            (
+                Fix::RemoveForeignRoute { table: "rtb-c".into(), vpc: "vpc-c".into() },
+                "remove the route from rtb-c, or peer vpc-c directly",
+            ),
+            (
+                Fix::NarrowRoute {
+                    table: "rtb-a".into(),
+                    destination: c("0.0.0.0/0"),
+                    to: vec![c("172.16.0.0/16"), c("172.17.0.0/16")],
+                },
+                "narrow the destination to the peer's blocks (172.16.0.0/16, 172.17.0.0/16)",
+            ),
+            (
+                Fix::PeerDirectly {
+                    vpc: "vpc-a".into(),
+                    third: "vpc-c".into(),
+                    table: "rtb-a".into(),
+                    via: "pcx-ab".into(),
+                    vpc_block: c("10.0.0.0/16"),
+                    third_block: c("192.168.0.0/16"),
+                    third_table: Some("rtb-c".into()),
+                    overlap: false,
+                },
+                "create a peering between vpc-a and vpc-c, then add 192.168.0.0/16 → <new pcx> to rtb-a and \
+                 10.0.0.0/16 → <new pcx> to rtb-c",
+            ),
+            (
+                Fix::PeerDirectly {
+                    vpc: "vpc-a".into(),
+                    third: "vpc-c".into(),
+                    table: "rtb-a".into(),
+                    via: "pcx-ab".into(),
+                    vpc_block: c("10.0.0.0/16"),
+                    third_block: c("10.0.0.0/16"),
+                    third_table: None,
+                    overlap: true,
+                },
+                "create a peering between vpc-a and vpc-c, then add 10.0.0.0/16 → <new pcx> to rtb-a and \
+                 10.0.0.0/16 → <new pcx> to vpc-c's route table — but vpc-a and vpc-c overlap, so renumber one first",
+            ),
+            (
+                Fix::AddReturnRoute {
+                    peering: "pcx-ab".into(),
+                    peer: "vpc-b".into(),
+                    destination: c("10.0.0.0/16"),
+                    table: Some("rtb-b".into()),
+                },
+                "add the route 10.0.0.0/16 → pcx-ab to rtb-b",
+            ),
+            (
+                Fix::AddReturnRoute {
+                    peering: "pcx-ab".into(),
+                    peer: "vpc-b".into(),
+                    destination: c("10.0.0.0/16"),
+                    table: None,
+                },
+                "add the route 10.0.0.0/16 → pcx-ab to a route table of vpc-b",
+            ),
+            (
+                Fix::AddSpecificRoute {
+                    table: "rtb-b".into(),
+                    destination: c("10.0.2.0/24"),
+                    peering: "pcx-ab".into(),
+                },
+                "add the more specific route 10.0.2.0/24 → pcx-ab to rtb-b",
+            ),
+            (
+                Fix::AddPeeringRoutes {
+                    peering: "pcx-ad".into(),
+                    requester: ("vpc-a".into(), c("10.0.0.0/16")),
+                    accepter: ("vpc-d".into(), c("10.9.0.0/16")),
+                    sides: vec!["vpc-d".into()],
+                },
+                "add a route 10.9.0.0/16 → pcx-ad in vpc-a's route table and 10.0.0.0/16 → pcx-ad in vpc-d's",
+            ),
+            (Fix::RestrictSourceToPeer, "replace the source with the peer VPC's CIDR block"),
+            (
+                Fix::ReferenceBlock { block: Some(c("172.16.0.0/16")) },
+                "reference 172.16.0.0/16's CIDR block instead",
+            ),
+            (Fix::ReferenceBlock { block: None }, "reference 's CIDR block instead"),
+            (Fix::Text("any sentence".into()), "any sentence"),
+        ];
+        for (fix, sentence) in cases {
+            assert_eq!(fix.to_string(), sentence, "{fix:?}");
+            assert_eq!(serde_json::to_value(&fix).unwrap(), serde_json::json!(sentence));
+        }
+    }
+
+    /// Typed items and fix serialise to the same JSON as when they were strings, and that JSON reads back (as
+    /// text) and writes out byte for byte.
+    #[test]
+    fn a_finding_serialises_as_ids_and_a_sentence() {
+        let d = Diagnostic::new(
+            Code::MissingReturnRoute,
+            Severity::Warning,
+            vec![
+                ItemRef::Peering("pcx-ab".into()),
+                ItemRef::RouteTable("rtb-a".into()),
+                ItemRef::Vpc("vpc-b".into()),
+            ],
+            "replies cannot return".into(),
+        )
+        .with_fix(Fix::AddReturnRoute {
+            peering: "pcx-ab".into(),
+            peer: "vpc-b".into(),
+            destination: c("10.0.0.0/16"),
+            table: Some("rtb-b".into()),
+        });
+        let json = serde_json::to_string(&d).unwrap();
+        assert_eq!(
+            json,
+            r#"{"code":"MISSING_RETURN_ROUTE","severity":"warning","items":["pcx-ab","rtb-a","vpc-b"],"message":"replies cannot return","fix":"add the route 10.0.0.0/16 → pcx-ab to rtb-b"}"#
+        );
+        let back: Diagnostic = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.items, ["pcx-ab", "rtb-a", "vpc-b"]);
+        assert_eq!(back.items[0], ItemRef::Other("pcx-ab".into()));
+        assert_eq!(
+            back.fix,
+            Some(Fix::Text("add the route 10.0.0.0/16 → pcx-ab to rtb-b".into()))
+        );
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        let no_fix = Diagnostic { fix: None, ..d };
+        assert!(!serde_json::to_string(&no_fix).unwrap().contains("fix"));
+    }
+
+    #[test]
+    fn findings_sort_by_the_items_text_not_their_kind() {
+        let finding = |item: ItemRef| Diagnostic::warning(Code::CidrOverlap, vec![item], "m".into());
+        let mut out = vec![
+            finding(ItemRef::Vpc("vpc-b".into())),
+            finding(ItemRef::Peering("pcx-a".into())),
+            finding(ItemRef::Vpc("vpc-b".into())),
+        ];
+        sort_findings(&mut out);
+        let items: Vec<&str> = out.iter().map(|d| d.items[0].as_str()).collect();
+        assert_eq!(items, ["pcx-a", "vpc-b"]);
     }
 }

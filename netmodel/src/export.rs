@@ -288,7 +288,7 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
             md_escape(&d.message),
             d.fix
                 .as_ref()
-                .map(|f| format!(" Fix: {}", md_escape(f)))
+                .map(|f| format!(" Fix: {}", md_escape(&f.to_string())))
                 .unwrap_or_default()
         );
     }

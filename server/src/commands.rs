@@ -47,9 +47,10 @@ pub fn render_text(diagnostics: &[Diagnostic]) -> String {
             Severity::Info => "info",
         };
         out.push_str(&format!("{sev}[{}]: {}\n", d.code, terminal_safe(&d.message)));
-        out.push_str(&format!("  items: {}\n", terminal_safe(&d.items.join(", "))));
+        let items: Vec<&str> = d.items.iter().map(|i| i.as_str()).collect();
+        out.push_str(&format!("  items: {}\n", terminal_safe(&items.join(", "))));
         if let Some(fix) = &d.fix {
-            out.push_str(&format!("  fix: {}\n", terminal_safe(fix)));
+            out.push_str(&format!("  fix: {}\n", terminal_safe(&fix.to_string())));
         }
     }
     let count = |s| diagnostics.iter().filter(|d| d.severity == s).count();

@@ -25,7 +25,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::{
-    check::{Code, Diagnostic, Severity},
+    check::{Code, Diagnostic, ItemRef, Severity},
     cidr::Cidr,
     ids::*,
     model::*,
@@ -382,7 +382,7 @@ impl Ctx {
         self.diags.push(Diagnostic {
             code: Code::ImportNote,
             severity: Severity::Info,
-            items,
+            items: items.into_iter().map(ItemRef::Other).collect(),
             message,
             fix: None,
         });
@@ -392,7 +392,7 @@ impl Ctx {
         self.diags.push(Diagnostic {
             code: Code::ImportDanglingRef,
             severity: Severity::Warning,
-            items,
+            items: items.into_iter().map(ItemRef::Other).collect(),
             message,
             fix: None,
         });
