@@ -5,7 +5,7 @@
 use sqlx::{any::AnyRow, Row};
 
 use crate::{
-    error::ApiError,
+    error::{ApiError, ErrorCode},
     store::{new_id, page_limit, paginate, Store},
     validate::{self, shown},
     wire,
@@ -50,7 +50,7 @@ impl Store {
         let Some((kind, prefix)) = GATEWAY_KINDS.iter().find(|(k, _)| *k == req.kind) else {
             let kinds: Vec<&str> = GATEWAY_KINDS.iter().map(|(k, _)| *k).collect();
             return Err(ApiError::invalid(
-                "INVALID_KIND",
+                ErrorCode::InvalidKind,
                 format!("kind: {} is not one of {}", shown(&req.kind), kinds.join(", ")),
             ));
         };
@@ -126,7 +126,7 @@ impl Store {
             .try_get("n")?;
         if used > 0 {
             return Err(ApiError::conflict(
-                "GATEWAY_IN_USE",
+                ErrorCode::GatewayInUse,
                 format!("gateway {id} is the target of {used} routes; delete them first"),
             ));
         }
@@ -152,14 +152,14 @@ impl Store {
             return match p {
                 Some(_) => Ok(()),
                 None => Err(ApiError::invalid(
-                    "INVALID_ROUTE_TARGET",
+                    ErrorCode::InvalidRouteTarget,
                     format!("target: peering \"{target}\" is not a peering connection of VPC {vpc}"),
                 )),
             };
         }
         if !GATEWAY_KINDS.iter().any(|(_, p)| id_shaped(target, p)) {
             return Err(ApiError::invalid(
-                "INVALID_ROUTE_TARGET",
+                ErrorCode::InvalidRouteTarget,
                 format!(
                     "target: {} is not a peering (pcx_…) or gateway (igw_…, nat_…, vgw_…, vpce_…) id",
                     shown(target)

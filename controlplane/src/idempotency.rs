@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::{
-    error::{error_response, ApiError},
+    error::{error_response, ApiError, ErrorCode},
     request::AppState,
     store::{hash_key, new_id},
     validate::shown,
@@ -143,7 +143,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         Ok(k) if (1..=255).contains(&k.len()) => k.to_string(),
         _ => {
             return ApiError::invalid(
-                "INVALID_IDEMPOTENCY_KEY",
+                ErrorCode::InvalidIdempotencyKey,
                 "Idempotency-Key must be 1 to 255 visible ASCII characters",
             )
             .into_response()
@@ -163,15 +163,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     copy.extensions_mut().insert(crate::request::RateCharged);
     let raw = match Bytes::from_request(Request::from_parts(parts, body), &()).await {
         Ok(b) => b,
-        Err(e) => {
-            let status = e.status();
-            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "PAYLOAD_TOO_LARGE"
-            } else {
-                "INVALID_BODY"
-            };
-            return error_response(status, code, format!("request body: {}", e.body_text()));
-        }
+        Err(e) => return crate::request::unreadable_body(e),
     };
     let fingerprint = Fingerprint {
         method: copy.method().to_string(),
@@ -191,7 +183,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         Ok(res) => res,
         Err(e) => {
             tracing::error!(error = %e, "idempotent request task failed");
-            error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error")
+            error_response(ErrorCode::Internal, ErrorCode::Internal.message())
         }
     }
 }
@@ -308,7 +300,7 @@ async fn claim(state: &AppState, account: &str, key: &str, f: &Fingerprint) -> R
         }
         if started.elapsed() >= WAIT {
             return Err(ApiError::conflict(
-                "IDEMPOTENCY_KEY_IN_PROGRESS",
+                ErrorCode::IdempotencyKeyInProgress,
                 format!(
                     "a request with Idempotency-Key {} is still being processed; retry it later",
                     shown(key)
@@ -328,7 +320,7 @@ async fn run_and_record(state: AppState, claim: Claim, next: Next, req: Request)
         Err(e) => {
             tracing::error!(error = %e, "reading a response for its Idempotency-Key");
             release(&state, &claim).await;
-            return error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error");
+            return error_response(ErrorCode::Internal, ErrorCode::Internal.message());
         }
     };
     if parts.status.is_success() {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::{
-    error::ApiError,
+    error::{ApiError, ErrorCode},
     store::{new_id, Store},
 };
 
@@ -54,15 +54,15 @@ fn not_found(id: &str) -> ApiError {
 fn canonical(body: &str) -> Result<(String, i64, i64)> {
     if body.len() > MAX_BODY {
         return Err(ApiError::invalid(
-            "PLAN_TOO_LARGE",
+            ErrorCode::PlanTooLarge,
             format!(
                 "the plan is {} bytes; at most {MAX_BODY} are accepted",
                 body.len()
             ),
         ));
     }
-    let plan =
-        netmodel::Plan::from_json(body).map_err(|e| ApiError::invalid("INVALID_PLAN", e.to_string()))?;
+    let plan = netmodel::Plan::from_json(body)
+        .map_err(|e| ApiError::invalid(ErrorCode::InvalidPlan, e.to_string()))?;
     Ok((plan.to_json(), plan.vpcs.len() as i64, plan.peerings.len() as i64))
 }
 

@@ -11,7 +11,7 @@ use std::{
 
 use axum::{
     body::Bytes,
-    extract::{FromRequest, FromRequestParts, Request},
+    extract::{rejection::BytesRejection, FromRequest, FromRequestParts, Request},
     http::{header, request::Parts, StatusCode},
     response::{IntoResponse, Response},
     Json,
@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use utoipa::IntoParams;
 
 use crate::{
-    error::{error_response, ApiError},
+    error::{error_response, ApiError, ErrorCode},
     store::Store,
     validate,
 };
@@ -154,33 +154,30 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         json_content_type(req.headers()).map_err(IntoResponse::into_response)?;
         declared_size(req.headers()).map_err(IntoResponse::into_response)?;
-        let raw = Bytes::from_request(req, state).await.map_err(|e| {
-            let status = e.status();
-            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "PAYLOAD_TOO_LARGE"
-            } else {
-                "INVALID_BODY"
-            };
-            error_response(status, code, format!("request body: {}", e.body_text()))
-        })?;
+        let raw = Bytes::from_request(req, state).await.map_err(unreadable_body)?;
         // serde reads a struct from a JSON array too (`[null, null]` would be a PATCH that changes nothing):
         // every body is an object.
         if raw.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err(error_response(
-                StatusCode::BAD_REQUEST,
-                "INVALID_BODY",
+                ErrorCode::InvalidBody,
                 "request body: expected a JSON object",
             ));
         }
-        let value = serde_json::from_slice(&raw).map_err(|e| {
-            error_response(
-                StatusCode::BAD_REQUEST,
-                "INVALID_BODY",
-                format!("request body: {e}"),
-            )
-        })?;
+        let value = serde_json::from_slice(&raw)
+            .map_err(|e| error_response(ErrorCode::InvalidBody, format!("request body: {e}")))?;
         Ok(Body { value, raw })
     }
+}
+
+/// The answer to a body that could not be read: 413 `PAYLOAD_TOO_LARGE` past the limit, else 400
+/// `INVALID_BODY`.
+pub(crate) fn unreadable_body(e: BytesRejection) -> Response {
+    let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ErrorCode::PayloadTooLarge
+    } else {
+        ErrorCode::InvalidBody
+    };
+    error_response(code, format!("request body: {}", e.body_text()))
 }
 
 /// Refuses at once (413, before reading it) a body whose `Content-Length` is over [`BODY_LIMIT`]; a body that
@@ -229,8 +226,9 @@ pub(crate) type Params = HashMap<String, String>;
 pub(crate) fn limit(q: &Params) -> Result<Option<i64>, ApiError> {
     q.get("limit")
         .map(|l| {
-            l.parse::<i64>()
-                .map_err(|_| ApiError::invalid("INVALID_LIMIT", format!("limit: \"{l}\" is not a number")))
+            l.parse::<i64>().map_err(|_| {
+                ApiError::invalid(ErrorCode::InvalidLimit, format!("limit: \"{l}\" is not a number"))
+            })
         })
         .transpose()
 }
@@ -245,9 +243,12 @@ pub(crate) fn vpc(q: &Params) -> Option<&str> {
 }
 
 pub(crate) fn required<'a>(q: &'a Params, name: &str) -> Result<&'a str, ApiError> {
-    q.get(name)
-        .map(String::as_str)
-        .ok_or_else(|| ApiError::invalid("MISSING_PARAMETER", format!("{name} query parameter is required")))
+    q.get(name).map(String::as_str).ok_or_else(|| {
+        ApiError::invalid(
+            ErrorCode::MissingParameter,
+            format!("{name} query parameter is required"),
+        )
+    })
 }
 
 /// A 201 with the created object.

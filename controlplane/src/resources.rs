@@ -10,7 +10,7 @@ use netmodel::model::Protocol;
 use sqlx::{any::AnyRow, Row};
 
 use crate::{
-    error::ApiError,
+    error::{ApiError, ErrorCode},
     store::{blocks_json, cidr, page_limit, paginate, Store, WriteTx},
     validate, wire,
 };
@@ -37,7 +37,7 @@ fn direction(value: &str) -> Result<&'static str> {
         "ingress" => Ok("ingress"),
         "egress" => Ok("egress"),
         other => Err(ApiError::invalid(
-            "INVALID_DIRECTION",
+            ErrorCode::InvalidDirection,
             format!("direction: \"{other}\" is not ingress or egress"),
         )),
     }
@@ -53,13 +53,16 @@ fn protocol_and_ports(
         Protocol::All
     } else {
         protocol.parse().map_err(|e: String| {
-            ApiError::invalid("INVALID_PROTOCOL", format!("protocol: \"{protocol}\": {e}"))
+            ApiError::invalid(
+                ErrorCode::InvalidProtocol,
+                format!("protocol: \"{protocol}\": {e}"),
+            )
         })?
     };
     if !proto.has_ports() {
         if from.is_some() || to.is_some() {
             return Err(ApiError::invalid(
-                "INVALID_PORT_RANGE",
+                ErrorCode::InvalidPortRange,
                 format!("from_port/to_port: protocol {proto} has no ports"),
             ));
         }
@@ -73,7 +76,7 @@ fn protocol_and_ports(
     };
     if from > to {
         return Err(ApiError::invalid(
-            "INVALID_PORT_RANGE",
+            ErrorCode::InvalidPortRange,
             format!("from_port {from} is greater than to_port {to}"),
         ));
     }
@@ -128,7 +131,7 @@ fn endpoint_from(row: &AnyRow) -> Result<wire::Endpoint> {
 }
 
 /// A unique-index violation becomes a 409 with the given code; anything else is a storage error.
-fn conflict_on_unique(e: sqlx::Error, code: &'static str, message: String) -> ApiError {
+fn conflict_on_unique(e: sqlx::Error, code: ErrorCode, message: String) -> ApiError {
     match e {
         sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::conflict(code, message),
         other => other.into(),
@@ -237,7 +240,7 @@ impl Store {
         .map_err(|e| {
             conflict_on_unique(
                 e,
-                "RULE_EXISTS",
+                ErrorCode::RuleExists,
                 format!("security group {group} already has this {direction} rule ({protocol} {ports} {peer})"),
             )
         })?;
@@ -287,7 +290,7 @@ impl Store {
             .map_err(|_| ApiError::NotFound(format!("subnet_id: subnet \"{subnet_id}\" not found")))?;
         if subnet.vpc_id != target_vpc {
             return Err(ApiError::invalid(
-                "SUBNET_OTHER_VPC",
+                ErrorCode::SubnetOtherVpc,
                 format!(
                     "subnet_id: subnet {subnet_id} is in VPC {}, not in {target}'s VPC {target_vpc}",
                     subnet.vpc_id
@@ -361,7 +364,7 @@ impl Store {
         let rt = self.get_route_table(account, id).await?;
         if rt.main {
             return Err(ApiError::conflict(
-                "MAIN_ROUTE_TABLE",
+                ErrorCode::MainRouteTable,
                 format!("route table {id} is its VPC's main table and goes only with the VPC"),
             ));
         }
@@ -373,7 +376,7 @@ impl Store {
             .try_get("n")?;
         if used > 0 {
             return Err(ApiError::conflict(
-                "ROUTE_TABLE_IN_USE",
+                ErrorCode::RouteTableInUse,
                 format!("route table {id} is associated with {used} subnets; disassociate them first"),
             ));
         }
@@ -438,7 +441,7 @@ impl Store {
                 .await?;
         match taken {
             Some(row) => Err(ApiError::conflict(
-                "SECURITY_GROUP_EXISTS",
+                ErrorCode::SecurityGroupExists,
                 format!(
                     "name: VPC {vpc} already has a security group named \"{name}\" ({})",
                     row.try_get::<String, _>("id")?
@@ -516,7 +519,7 @@ impl Store {
             validate::name("name", name, true)?;
             if g.default && *name != g.name {
                 return Err(ApiError::invalid(
-                    "DEFAULT_SECURITY_GROUP",
+                    ErrorCode::DefaultSecurityGroupName,
                     format!("name: the default security group {id} cannot be renamed"),
                 ));
             }
@@ -540,7 +543,7 @@ impl Store {
         let g = self.get_security_group(account, id).await?;
         if g.default {
             return Err(ApiError::conflict(
-                "DEFAULT_SECURITY_GROUP",
+                ErrorCode::DefaultSecurityGroup,
                 format!("security group {id} is its VPC's default group and goes only with the VPC"),
             ));
         }
@@ -562,7 +565,7 @@ impl Store {
                 .try_get("n")?;
         if endpoints + referencing > 0 {
             return Err(ApiError::conflict(
-                "SECURITY_GROUP_IN_USE",
+                ErrorCode::SecurityGroupInUse,
                 format!(
                     "security group {id} is used by {endpoints} endpoints and named by {referencing} rules of other groups"
                 ),
@@ -598,7 +601,7 @@ impl Store {
             }
             _ => {
                 return Err(ApiError::invalid(
-                    "INVALID_RULE_PEER",
+                    ErrorCode::InvalidRulePeer,
                     "exactly one of cidr and security_group_id names the rule's peer",
                 ))
             }
@@ -614,7 +617,7 @@ impl Store {
             .try_get("n")?;
         if n >= RULES_PER_DIRECTION {
             return Err(ApiError::conflict(
-                "RULE_QUOTA_EXCEEDED",
+                ErrorCode::RuleQuotaExceeded,
                 format!("security group {id} already has {n} {dir} rules (limit {RULES_PER_DIRECTION})"),
             ));
         }
@@ -759,7 +762,7 @@ impl Store {
         let acl = self.get_network_acl(account, id).await?;
         if acl.default {
             return Err(ApiError::conflict(
-                "DEFAULT_NETWORK_ACL",
+                ErrorCode::DefaultNetworkAcl,
                 format!("network ACL {id} is its VPC's default ACL and goes only with the VPC"),
             ));
         }
@@ -771,7 +774,7 @@ impl Store {
             .try_get("n")?;
         if used > 0 {
             return Err(ApiError::conflict(
-                "NETWORK_ACL_IN_USE",
+                ErrorCode::NetworkAclInUse,
                 format!("network ACL {id} is associated with {used} subnets; associate them elsewhere first"),
             ));
         }
@@ -795,7 +798,7 @@ impl Store {
         self.get_network_acl(account, id).await?;
         if !(1..=32766).contains(&req.rule_number) {
             return Err(ApiError::invalid(
-                "INVALID_RULE_NUMBER",
+                ErrorCode::InvalidRuleNumber,
                 format!("rule_number: {} is out of range (1-32766)", req.rule_number),
             ));
         }
@@ -806,7 +809,7 @@ impl Store {
             "allow" | "deny" => req.rule_action.as_str(),
             other => {
                 return Err(ApiError::invalid(
-                    "INVALID_RULE_ACTION",
+                    ErrorCode::InvalidRuleAction,
                     format!("rule_action: \"{other}\" is not allow or deny"),
                 ))
             }
@@ -823,7 +826,7 @@ impl Store {
                 .try_get("n")?;
         if n >= ACL_ENTRIES_PER_DIRECTION {
             return Err(ApiError::conflict(
-                "ACL_ENTRY_QUOTA_EXCEEDED",
+                ErrorCode::AclEntryQuotaExceeded,
                 format!("network ACL {id} already has {n} {dir} entries (limit {ACL_ENTRIES_PER_DIRECTION})"),
             ));
         }
@@ -844,7 +847,7 @@ impl Store {
         .map_err(|e| {
             conflict_on_unique(
                 e,
-                "ACL_ENTRY_EXISTS",
+                ErrorCode::AclEntryExists,
                 format!("network ACL {id} already has {dir} rule number {}", req.rule_number),
             )
         })?;
@@ -864,7 +867,7 @@ impl Store {
         let dir = direction(dir)?;
         let number: i64 = rule_number.parse().map_err(|_| {
             ApiError::invalid(
-                "INVALID_RULE_NUMBER",
+                ErrorCode::InvalidRuleNumber,
                 format!("rule_number: \"{rule_number}\" is not a number"),
             )
         })?;
@@ -916,7 +919,7 @@ impl Store {
                 .map_err(|_| ApiError::NotFound(format!("security_group_ids: group \"{id}\" not found")))?;
             if g.vpc_id != vpc.id {
                 return Err(ApiError::invalid(
-                    "SECURITY_GROUP_OTHER_VPC",
+                    ErrorCode::SecurityGroupOtherVpc,
                     format!(
                         "security_group_ids: group {id} is in VPC {}, not {}",
                         g.vpc_id, vpc.id
@@ -929,7 +932,7 @@ impl Store {
         }
         if out.len() > GROUPS_PER_ENDPOINT {
             return Err(ApiError::invalid(
-                "TOO_MANY_SECURITY_GROUPS",
+                ErrorCode::TooManySecurityGroups,
                 format!(
                     "security_group_ids: {} groups (limit {GROUPS_PER_ENDPOINT})",
                     out.len()
@@ -942,12 +945,15 @@ impl Store {
     fn check_ports(ports: &[u16]) -> Result<Vec<u16>> {
         if let Some(p) = ports.iter().find(|p| **p == 0) {
             return Err(ApiError::invalid(
-                "INVALID_PORT",
+                ErrorCode::InvalidPort,
                 format!("ports: {p} is not a port (1-65535)"),
             ));
         }
         if ports.len() > 64 {
-            return Err(ApiError::invalid("INVALID_PORT", "ports: at most 64 ports"));
+            return Err(ApiError::invalid(
+                ErrorCode::InvalidPort,
+                "ports: at most 64 ports",
+            ));
         }
         let mut p = ports.to_vec();
         p.sort_unstable();
@@ -961,7 +967,7 @@ impl Store {
         validate::name("name", &req.name, true)?;
         if !ENDPOINT_KINDS.contains(&req.kind.as_str()) {
             return Err(ApiError::invalid(
-                "INVALID_KIND",
+                ErrorCode::InvalidKind,
                 format!(
                     "kind: \"{}\" is not one of {}",
                     req.kind,
@@ -978,7 +984,7 @@ impl Store {
         let block: netmodel::cidr::Cidr = cidr("subnet", &subnet.cidr_block)?;
         let ipnet::IpNet::V4(net) = block.0 else {
             return Err(ApiError::invalid(
-                "INVALID_SUBNET",
+                ErrorCode::InvalidSubnet,
                 format!(
                     "subnet_id: {} is an IPv6 subnet; endpoints need an IPv4 subnet",
                     subnet.id
@@ -994,13 +1000,13 @@ impl Store {
             Some(text) => {
                 let ip: Ipv4Addr = text.parse().map_err(|_| {
                     ApiError::invalid(
-                        "INVALID_IP",
+                        ErrorCode::InvalidIp,
                         format!("private_ip: \"{text}\" is not an IPv4 address"),
                     )
                 })?;
                 if !(first..=last).contains(&u32::from(ip)) {
                     return Err(ApiError::invalid(
-                        "INVALID_IP",
+                        ErrorCode::InvalidIp,
                         format!(
                             "private_ip: {ip} is not a usable address of subnet {} ({}; the first four and the last are reserved)",
                             subnet.id, subnet.cidr_block
@@ -1021,7 +1027,7 @@ impl Store {
                         .collect();
                 let free = (first..=last).find(|a| !taken.contains(a)).ok_or_else(|| {
                     ApiError::conflict(
-                        "SUBNET_FULL",
+                        ErrorCode::SubnetFull,
                         format!("subnet {} has no free address left", subnet.id),
                     )
                 })?;
@@ -1059,7 +1065,7 @@ impl Store {
         .map_err(|err| {
             conflict_on_unique(
                 err,
-                "IP_IN_USE",
+                ErrorCode::IpInUse,
                 format!(
                     "private_ip: {} is already used in subnet {}",
                     e.private_ip, e.subnet_id

@@ -12,18 +12,17 @@ use axum::{
 };
 
 pub use crate::request::{AppState, Body, Caller, BODY_LIMIT};
-use crate::{error::error_response, routes::operations};
+use crate::{
+    error::{error_response, ErrorCode},
+    routes::operations,
+};
 
 async fn not_found() -> Response {
-    error_response(StatusCode::NOT_FOUND, "NOT_FOUND", "no such API path")
+    error_response(ErrorCode::NotFound, "no such API path")
 }
 
 async fn method_not_allowed() -> Response {
-    error_response(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
-        "method not allowed on this path",
-    )
+    error_response(ErrorCode::MethodNotAllowed, ErrorCode::MethodNotAllowed.message())
 }
 
 async fn openapi_json() -> Response {

@@ -10,7 +10,12 @@ use sqlx::{
     AnyPool, Row,
 };
 
-use crate::{clock::Clock, error::ApiError, gateways::ROUTES_PER_TABLE, validate, wire};
+use crate::{
+    clock::Clock,
+    error::{ApiError, ErrorCode},
+    gateways::ROUTES_PER_TABLE,
+    validate, wire,
+};
 
 /// Limits of the peering lifecycle (AWS defaults).
 #[derive(Clone, Debug)]
@@ -168,7 +173,7 @@ pub(crate) fn page_limit(limit: Option<i64>) -> Result<i64> {
         None => Ok(100),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
         Some(n) => Err(ApiError::invalid(
-            "INVALID_LIMIT",
+            ErrorCode::InvalidLimit,
             format!("limit {n} is out of range (1-{MAX_PAGE})"),
         )),
     }
@@ -285,7 +290,10 @@ impl Store {
     /// Creates an account and its first key; the key is returned once and stored hashed.
     pub async fn create_account(&self, name: &str) -> Result<wire::NewAccount> {
         if name.trim().is_empty() {
-            return Err(ApiError::invalid("INVALID_NAME", "an account needs a name"));
+            return Err(ApiError::invalid(
+                ErrorCode::InvalidName,
+                "an account needs a name",
+            ));
         }
         let id = new_id("account");
         let mut key = [0u8; 32];
@@ -351,7 +359,7 @@ impl Store {
             let block = cidr(&field, b)?;
             if block.is_v4() {
                 return Err(ApiError::invalid(
-                    "INVALID_CIDR",
+                    ErrorCode::InvalidCidr,
                     format!("{field}: {} is not an IPv6 block", validate::shown(b)),
                 ));
             }
@@ -361,7 +369,7 @@ impl Store {
         for (i, (field, block)) in blocks.iter().enumerate() {
             if let Some((other_field, other)) = blocks[..i].iter().find(|(_, o)| o.overlaps(block)) {
                 return Err(ApiError::invalid(
-                    "CIDR_OVERLAP",
+                    ErrorCode::CidrOverlap,
                     format!("{field}: {block} overlaps {other_field} ({other})"),
                 ));
             }
@@ -465,7 +473,7 @@ impl Store {
         .try_get("n")?;
         if live > 0 {
             return Err(ApiError::conflict(
-                "VPC_HAS_PEERINGS",
+                ErrorCode::VpcHasPeerings,
                 format!("VPC \"{id}\" has {live} pending or active peering connections; delete them first"),
             ));
         }
@@ -514,7 +522,7 @@ impl Store {
             .any(|b| b.contains_block(&block));
         if !inside {
             return Err(ApiError::invalid(
-                "SUBNET_OUTSIDE_VPC",
+                ErrorCode::SubnetOutsideVpc,
                 format!(
                     "cidr_block: \"{block}\" lies outside every block of VPC {}",
                     vpc.id
@@ -536,7 +544,7 @@ impl Store {
             {
                 let oid: String = row.try_get("id")?;
                 return Err(ApiError::conflict(
-                    "SUBNET_OVERLAP",
+                    ErrorCode::SubnetOverlap,
                     format!("cidr_block: \"{block}\" overlaps subnet {oid} ({other})"),
                 ));
             }
@@ -607,7 +615,7 @@ impl Store {
             .try_get("n")?;
         if used > 0 {
             return Err(ApiError::conflict(
-                "SUBNET_IN_USE",
+                ErrorCode::SubnetInUse,
                 format!("subnet \"{id}\" still has {used} endpoints; delete them first"),
             ));
         }
@@ -735,7 +743,7 @@ impl Store {
             .any(|r| r.target == "local" && r.destination_cidr == dest.to_string())
         {
             return Err(ApiError::conflict(
-                "ROUTE_EXISTS",
+                ErrorCode::RouteExists,
                 format!("destination_cidr: {dest} is the VPC's local route"),
             ));
         }
@@ -749,7 +757,7 @@ impl Store {
             .try_get("n")?;
         if n >= ROUTES_PER_TABLE {
             return Err(ApiError::conflict(
-                "ROUTE_QUOTA_EXCEEDED",
+                ErrorCode::RouteQuotaExceeded,
                 format!("route table {table} already has {n} routes (limit {ROUTES_PER_TABLE}, local routes aside)"),
             ));
         }
@@ -766,7 +774,7 @@ impl Store {
         .rows_affected();
         if inserted == 0 {
             return Err(ApiError::conflict(
-                "ROUTE_EXISTS",
+                ErrorCode::RouteExists,
                 format!("destination_cidr: route table {table} already has a route for {dest}"),
             ));
         }
@@ -863,7 +871,7 @@ impl Store {
         };
         if requester.id == accepter.id {
             return Err(ApiError::invalid(
-                "INVALID_PEERING",
+                ErrorCode::InvalidPeering,
                 "a VPC cannot peer with itself",
             ));
         }
@@ -873,14 +881,14 @@ impl Store {
         ] {
             if let Some(g) = given.as_ref().filter(|g| *g != actual) {
                 return Err(ApiError::invalid(
-                    "REGION_MISMATCH",
+                    ErrorCode::RegionMismatch,
                     format!("{field}: \"{g}\" is not the VPC's region ({actual})"),
                 ));
             }
         }
         if req.auto_accept && accepter.account_id != account {
             return Err(ApiError::invalid(
-                "AUTO_ACCEPT_CROSS_ACCOUNT",
+                ErrorCode::AutoAcceptCrossAccount,
                 format!(
                     "auto_accept works only when both VPCs are in your account; {} belongs to {}, which must accept",
                     accepter.id, accepter.account_id
@@ -930,7 +938,7 @@ impl Store {
             .try_get("n")?;
             if pending >= self.limits.pending_per_account {
                 return Err(ApiError::conflict(
-                    "PEERING_QUOTA_EXCEEDED",
+                    ErrorCode::PeeringQuotaExceeded,
                     format!(
                         "account {account} already has {pending} pending peering requests (limit {})",
                         self.limits.pending_per_account
@@ -965,7 +973,7 @@ impl Store {
             Ok(_) => {}
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 return Err(ApiError::conflict(
-                    "DUPLICATE_PEERING",
+                    ErrorCode::DuplicatePeering,
                     format!(
                         "{} and {} already have a pending or active peering connection",
                         requester.id, accepter.id
@@ -1004,7 +1012,7 @@ impl Store {
             .try_get("n")?;
             if n >= self.limits.active_per_vpc {
                 return Err(ApiError::conflict(
-                    "PEERING_QUOTA_EXCEEDED",
+                    ErrorCode::PeeringQuotaExceeded,
                     format!(
                         "VPC {vpc} already has {n} active peering connections (limit {})",
                         self.limits.active_per_vpc
@@ -1045,7 +1053,7 @@ impl Store {
             status.filter(|s| !["pending", "active", "rejected", "expired", "failed", "deleted"].contains(s))
         {
             return Err(ApiError::invalid(
-                "INVALID_STATUS",
+                ErrorCode::InvalidStatus,
                 format!("status: \"{s}\" is not one of pending, active, rejected, expired, failed, deleted"),
             ));
         }
@@ -1090,7 +1098,7 @@ impl Store {
         }
         if p.status != "pending" {
             return Err(ApiError::conflict(
-                "PEERING_NOT_PENDING",
+                ErrorCode::PeeringNotPending,
                 format!("peering connection {id} is {}, not pending", p.status),
             ));
         }
@@ -1112,7 +1120,7 @@ impl Store {
         .rows_affected();
         if n == 0 {
             return Err(ApiError::conflict(
-                "PEERING_NOT_PENDING",
+                ErrorCode::PeeringNotPending,
                 format!("peering connection {id} is no longer pending (it expired or was decided meanwhile)"),
             ));
         }
@@ -1136,7 +1144,7 @@ impl Store {
             }
             other => {
                 return Err(ApiError::conflict(
-                    "PEERING_NOT_DELETABLE",
+                    ErrorCode::PeeringNotDeletable,
                     format!("peering connection {id} is {other}; only pending or active ones can be deleted"),
                 ))
             }
@@ -1153,7 +1161,7 @@ impl Store {
         .rows_affected();
         if n == 0 {
             return Err(ApiError::conflict(
-                "PEERING_NOT_DELETABLE",
+                ErrorCode::PeeringNotDeletable,
                 format!("peering connection {id} changed meanwhile"),
             ));
         }

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use netmodel::cidr::Cidr;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -46,14 +46,14 @@ pub fn shown(value: &str) -> String {
 pub fn name(field: &str, value: &str, required: bool) -> Result<()> {
     if required && value.trim().is_empty() {
         return Err(ApiError::invalid(
-            "INVALID_NAME",
+            ErrorCode::InvalidName,
             format!("{field} must not be empty"),
         ));
     }
     let count = value.chars().count();
     if count > MAX_NAME {
         return Err(ApiError::invalid(
-            "INVALID_NAME",
+            ErrorCode::InvalidName,
             format!(
                 "{field}: {} is {count} characters long (at most {MAX_NAME})",
                 shown(value)
@@ -62,7 +62,7 @@ pub fn name(field: &str, value: &str, required: bool) -> Result<()> {
     }
     if !value.chars().all(printable) {
         return Err(ApiError::invalid(
-            "INVALID_NAME",
+            ErrorCode::InvalidName,
             format!(
                 "{field}: {} contains control characters (only printable characters are allowed)",
                 shown(value)
@@ -88,7 +88,7 @@ pub fn region(field: &str, value: &str) -> Result<()> {
         Ok(())
     } else {
         Err(ApiError::invalid(
-            "INVALID_REGION",
+            ErrorCode::InvalidRegion,
             format!("{field}: {} is not a region name like us-east-1", shown(value)),
         ))
     }
@@ -105,14 +105,14 @@ pub fn availability_zone(field: &str, value: &str, vpc_region: &str) -> Result<(
         .filter(|r| r.len() <= 32 && netmodel::import::aws::is_region_name(r));
     match zone_region {
         None => Err(ApiError::invalid(
-            "INVALID_AVAILABILITY_ZONE",
+            ErrorCode::InvalidAvailabilityZone,
             format!(
                 "{field}: {} is not an availability zone like us-east-1a (a region and one letter)",
                 shown(value)
             ),
         )),
         Some(r) if r != vpc_region => Err(ApiError::invalid(
-            "INVALID_AVAILABILITY_ZONE",
+            ErrorCode::InvalidAvailabilityZone,
             format!(
                 "{field}: {} is not in the VPC's region {vpc_region}",
                 shown(value)
@@ -132,7 +132,7 @@ pub fn cidr(field: &str, text: &str) -> Result<Cidr> {
         } else {
             reason
         };
-        ApiError::invalid("INVALID_CIDR", format!("{field}: {reason}"))
+        ApiError::invalid(ErrorCode::InvalidCidr, format!("{field}: {reason}"))
     })
 }
 
@@ -141,13 +141,13 @@ pub fn ipv4_block(field: &str, text: &str) -> Result<Cidr> {
     let block = cidr(field, text)?;
     if !block.is_v4() {
         return Err(ApiError::invalid(
-            "INVALID_CIDR",
+            ErrorCode::InvalidCidr,
             format!("{field}: {} is not an IPv4 block", shown(text)),
         ));
     }
     if !IPV4_PREFIXES.contains(&block.prefix_len()) {
         return Err(ApiError::invalid(
-            "INVALID_CIDR",
+            ErrorCode::InvalidCidr,
             format!(
                 "{field}: {} is a /{}; a block must be between /{} and /{}",
                 shown(text),
@@ -165,7 +165,7 @@ pub fn ipv4_block(field: &str, text: &str) -> Result<Cidr> {
 pub fn vpc_block_counts(secondary: usize, ipv6: usize) -> Result<()> {
     if secondary + 1 > MAX_IPV4_BLOCKS {
         return Err(ApiError::invalid(
-            "TOO_MANY_CIDR_BLOCKS",
+            ErrorCode::TooManyCidrBlocks,
             format!(
                 "secondary_cidr_blocks: {secondary} blocks given; a VPC has at most {MAX_IPV4_BLOCKS} IPv4 blocks (the primary and {} secondary)",
                 MAX_IPV4_BLOCKS - 1
@@ -174,7 +174,7 @@ pub fn vpc_block_counts(secondary: usize, ipv6: usize) -> Result<()> {
     }
     if ipv6 > MAX_IPV6_BLOCKS {
         return Err(ApiError::invalid(
-            "TOO_MANY_CIDR_BLOCKS",
+            ErrorCode::TooManyCidrBlocks,
             format!("ipv6_cidr_blocks: {ipv6} blocks given; a VPC has at most {MAX_IPV6_BLOCKS} IPv6 blocks"),
         ));
     }
@@ -196,7 +196,7 @@ pub fn cursor<'a>(value: Option<&'a str>, prefixes: &[&str]) -> Result<Option<&'
         Ok(Some(c))
     } else {
         Err(ApiError::invalid(
-            "INVALID_CURSOR",
+            ErrorCode::InvalidCursor,
             format!(
                 "cursor: {} is not a cursor of this list (pass the next_cursor of the previous page, a {}_… id)",
                 shown(c),
