@@ -494,33 +494,18 @@ pub fn renumber_vpc(plan: &mut Plan, vpc: &VpcId, to: Cidr) -> bool {
     true
 }
 
-/// Arranges VPCs in columns, one per account and region (sorted), stacked by height.
+/// Arranges every VPC with the one auto-layout ([`netmodel::layout`], shared with the exported map): each group
+/// of VPCs joined by active peerings together, peered VPCs side by side, each box as tall as the canvas draws it.
 pub fn auto_layout(plan: &mut Plan) {
     let g = crate::geometry::layout(plan);
-    let mut groups: std::collections::BTreeMap<(String, String), Vec<VpcId>> = Default::default();
-    for v in &plan.vpcs {
-        groups
-            .entry((v.account.to_string(), v.region.clone()))
-            .or_default()
-            .push(v.id.clone());
-    }
-    let mut positions: std::collections::HashMap<VpcId, Position> = Default::default();
-    for (col, ids) in groups.values().enumerate() {
-        let mut y = 40.0;
-        for id in ids {
-            positions.insert(
-                id.clone(),
-                Position {
-                    x: 40.0 + col as f64 * (crate::geometry::VPC_W + 80.0),
-                    y,
-                },
-            );
-            y += g.vpcs.get(id).map_or(120.0, |r| r.h) + 40.0;
-        }
-    }
-    for v in &mut plan.vpcs {
-        v.position = positions.get(&v.id).copied();
-    }
+    let height = |v: &netmodel::model::Vpc| g.vpcs.get(&v.id).map_or(120.0, |r| r.h);
+    let origin = Position { x: 40.0, y: 40.0 };
+    netmodel::layout::apply(
+        plan,
+        |v| (crate::geometry::VPC_W, height(v)),
+        netmodel::layout::Spacing::default(),
+        origin,
+    );
 }
 
 /// Whether [`apply_fix`] can apply this diagnostic's fix.
@@ -786,19 +771,34 @@ mod tests {
     }
 
     #[test]
-    fn auto_layout_puts_each_account_in_a_column() {
+    fn auto_layout_keeps_peered_vpcs_together_and_apart_from_the_rest() {
+        // a–b peered (the seed); c and d peered; e alone, drawn between c and d (so in plan order too).
         let (mut plan, a, b) = drawn_seed();
-        plan.accounts.push(netmodel::model::Account {
-            id: "acct-2".into(),
-            name: String::new(),
-        });
-        plan.vpcs[1].account = "acct-2".into();
         let c = add_vpc(&mut plan, cidr("192.168.0.0/16"));
+        let e = add_vpc(&mut plan, cidr("192.170.0.0/16"));
+        let d = add_vpc(&mut plan, cidr("192.169.0.0/16"));
+        add_peering(&mut plan, &c, &d, true).unwrap();
         auto_layout(&mut plan);
-        let pos = |v: &VpcId| plan.vpc(v).unwrap().position.unwrap();
-        assert_eq!(pos(&a).x, pos(&c).x);
-        assert!(pos(&c).y > pos(&a).y);
-        assert!(pos(&b).x > pos(&a).x);
+        let g = crate::geometry::layout(&plan);
+        let rect = |v: &VpcId| g.vpcs[v];
+        let centre = |v: &VpcId| (rect(v).x + rect(v).w / 2.0, rect(v).y + rect(v).h / 2.0);
+        let dist = |p: &VpcId, q: &VpcId| {
+            let ((px, py), (qx, qy)) = (centre(p), centre(q));
+            ((px - qx).powi(2) + (py - qy).powi(2)).sqrt()
+        };
+        assert!(dist(&a, &b) < dist(&a, &c) && dist(&a, &b) < dist(&b, &d));
+        assert!(dist(&c, &d) < dist(&c, &e) && dist(&c, &d) < dist(&d, &a));
+        // No two boxes overlap, all inside the canvas from (40, 40).
+        let ids = [&a, &b, &c, &d, &e];
+        for (i, p) in ids.iter().enumerate() {
+            let r = rect(p);
+            assert!(r.x >= 40.0 && r.y >= 40.0, "{p}");
+            for q in &ids[i + 1..] {
+                let s = rect(q);
+                let apart = r.x + r.w <= s.x || s.x + s.w <= r.x || r.y + r.h <= s.y || s.y + s.h <= r.y;
+                assert!(apart, "{p} and {q} overlap");
+            }
+        }
     }
 
     #[test]

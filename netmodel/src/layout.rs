@@ -156,7 +156,13 @@ impl Block {
                     .collect()
             })
             .collect();
-        let cells = place(&walk(&adjacent), &adjacent);
+        // "Nearest" in pixels: a step right is a box's width (and a gap) away, a step down its height.
+        let pitch = |size: fn(&(f64, f64)) -> f64, gap: f64| {
+            let widest = members.iter().map(|&i| size(&sizes[i])).fold(0.0, f64::max);
+            ((widest + gap).round() as i64).max(1)
+        };
+        let pitch = (pitch(|s| s.0, spacing.gap_x), pitch(|s| s.1, spacing.gap_y));
+        let cells = place(&walk(&adjacent), &adjacent, pitch);
         let cells = cells
             .into_iter()
             .enumerate()
@@ -240,10 +246,11 @@ fn walk(adjacent: &[Vec<usize>]) -> Vec<usize> {
 const SEARCH: i64 = 3;
 
 /// A cell for each member (by local index), members placed in `order` on the smallest square of cells that holds
-/// them with a quarter to spare: the first at the centre; each next one on the free cell nearest the mean cell of its placed peers
-/// (within [`SEARCH`] cells; the nearest to the centre on a tie), else, like a member with no placed peer, on the
-/// first free cell of the rings around the centre ([`ring_cells`]). O(m · SEARCH²) after the rings' sort.
-fn place(order: &[usize], adjacent: &[Vec<usize>]) -> Vec<(i64, i64)> {
+/// them with a quarter to spare: the first at the centre; each next one on the free cell nearest the mean cell of
+/// its placed peers (within [`SEARCH`] cells, distances measured with a cell `pitch` wide and tall, so on the
+/// screen; the nearest to the centre on a tie), else, like a member with no placed peer, on the first free cell of
+/// the rings around the centre ([`ring_cells`]). O(m · SEARCH²) after the rings' sort.
+fn place(order: &[usize], adjacent: &[Vec<usize>], pitch: (i64, i64)) -> Vec<(i64, i64)> {
     let m = adjacent.len();
     // A quarter more cells than members: room to put each one near its peers.
     let fallback = ring_cells(m + m / 4, true);
@@ -268,7 +275,7 @@ fn place(order: &[usize], adjacent: &[Vec<usize>]) -> Vec<(i64, i64)> {
                     mean(placed.iter().map(|c| c.0).sum()),
                     mean(placed.iter().map(|c| c.1).sum()),
                 );
-                nearest_free(target, r, |c| taken[slot(c)])
+                nearest_free(target, r, pitch, |c| taken[slot(c)])
             })
             .flatten();
         let at = near.unwrap_or_else(|| {
@@ -284,12 +291,18 @@ fn place(order: &[usize], adjacent: &[Vec<usize>]) -> Vec<(i64, i64)> {
 }
 
 /// The free cell within [`SEARCH`] cells of `target` and inside the square of radius `r` that is nearest to
-/// `target` (then nearest the centre, then by angle).
-fn nearest_free(target: (i64, i64), r: i64, taken: impl Fn((i64, i64)) -> bool) -> Option<(i64, i64)> {
-    let key = |c: (i64, i64)| {
-        let (dx, dy) = (c.0 - target.0, c.1 - target.1);
-        (dx * dx + dy * dy, c.0 * c.0 + c.1 * c.1)
+/// `target` for cells `pitch` wide and tall (then nearest the centre, then by angle). Exact: integers only.
+fn nearest_free(
+    target: (i64, i64),
+    r: i64,
+    pitch: (i64, i64),
+    taken: impl Fn((i64, i64)) -> bool,
+) -> Option<(i64, i64)> {
+    let far = |dx: i64, dy: i64| {
+        let (x, y) = (i128::from(dx * pitch.0), i128::from(dy * pitch.1));
+        x * x + y * y
     };
+    let key = |c: (i64, i64)| (far(c.0 - target.0, c.1 - target.1), far(c.0, c.1));
     (-SEARCH..=SEARCH)
         .flat_map(|dy| (-SEARCH..=SEARCH).map(move |dx| (target.0 + dx, target.1 + dy)))
         .filter(|&c| c.0.abs() <= r && c.1.abs() <= r && !taken(c))

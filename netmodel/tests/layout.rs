@@ -152,14 +152,10 @@ fn a_hub_is_surrounded_by_its_spokes_and_groups_are_blocks_apart() {
     let r = rects(&at, &sizes);
     assert_no_overlap(&r);
     assert_groups_separated(&p, &r);
-    // The hub is in the middle of a 3×3 block: every spoke in a neighbouring cell.
-    let (cx, cy) = r[0].centre();
+    // The hub amid its spokes: none further than a diagonal neighbour (a box and a gap each way).
+    let diagonal = (MAP.0 + 80.0).hypot(MAP.1 + 40.0) + 1e-9;
     for (s, spoke) in r.iter().enumerate().take(9).skip(1) {
-        let (sx, sy) = spoke.centre();
-        assert!(
-            (sx - cx).abs() <= MAP.0 + 80.0 + 1e-9 && (sy - cy).abs() <= MAP.1 + 40.0 + 1e-9,
-            "spoke v{s}"
-        );
+        assert!(distance(spoke, &r[0]) <= diagonal, "spoke v{s}");
     }
     // The chain's ends are both next to its middle.
     for end in [9, 11] {
@@ -183,7 +179,16 @@ fn groups_joined_by_a_pending_peering_sit_side_by_side() {
     let r = rects(&arrange(&p, |_| MAP, Spacing::default()), &[MAP; 6]);
     assert_no_overlap(&r);
     assert_groups_separated(&p, &r);
-    assert!(distance(&r[1], &r[4]) < distance(&r[1], &r[2]), "{r:?}");
+    // Blocks in reading order (shelf by shelf, left to right): {v0, v1}, then {v4, v5} beside it, then {v2, v3}.
+    let corner = |members: &[usize]| {
+        let y = members.iter().map(|&i| r[i].y).fold(f64::INFINITY, f64::min);
+        let x = members.iter().map(|&i| r[i].x).fold(f64::INFINITY, f64::min);
+        (y, x)
+    };
+    let (first, joined, other) = (corner(&[0, 1]), corner(&[4, 5]), corner(&[2, 3]));
+    assert_eq!(first.0, joined.0, "same shelf: {r:?}");
+    assert!(first.1 < joined.1, "{r:?}");
+    assert!(joined < other, "{r:?}");
 }
 
 #[test]
