@@ -217,6 +217,18 @@ pub enum ImportCommand {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Read a control plane's live state (every account whose key is given) into a plan: ids are the live ids.
+    Live {
+        /// The control plane's URL, e.g. http://127.0.0.1:3000 (the embedded one of `peerplan serve`).
+        #[arg(long, value_name = "URL")]
+        target: String,
+        /// JSON object of plan account id → API key, or the demo-keys.json that `peerplan serve` writes.
+        #[arg(long, value_name = "FILE")]
+        keys: PathBuf,
+        /// Where to write the plan.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
 }
 
 /// Arguments of `peerplan serve`.
@@ -349,6 +361,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Import(ImportCommand::Aws { folder, output }) => {
             report("import aws", commands::import_aws(&folder, &output))
         }
+        Command::Import(ImportCommand::Live { target, keys, output }) => report(
+            "import live",
+            commands::import_live(&target, &keys, &output).await,
+        ),
         Command::ExportWorker(args) => {
             let part = match args.part {
                 ScriptPartArg::All => netmodel::export::ScriptPart::All,

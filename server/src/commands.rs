@@ -91,10 +91,32 @@ pub fn import_aws(folder: &Path, output: &Path) -> anyhow::Result<()> {
     let imported = plan_io::import_aws_folder(folder)?;
     std::fs::write(output, imported.plan.to_json() + "\n")
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
-    let p = &imported.plan;
+    eprintln!("imported {} into {}", counts(&imported.plan), output.display());
+    if !imported.diagnostics.is_empty() {
+        eprint!("{}", render_text(&imported.diagnostics));
+    }
+    Ok(())
+}
+
+/// `peerplan import live`: the live state of every account whose key is given, as a plan.
+pub async fn import_live(target: &str, keys: &Path, output: &Path) -> anyhow::Result<()> {
+    let keys = crate::live::Keys::read(keys)?;
+    let plan = crate::live::read_live(target, &keys).await?;
+    std::fs::write(output, plan.to_json() + "\n")
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
     eprintln!(
-        "imported {} VPCs, {} subnets, {} route tables, {} security groups, {} network ACLs, {} endpoints, {} peerings \
-         into {}",
+        "read {} of {} account(s) into {}",
+        counts(&plan),
+        keys.entries.len(),
+        output.display()
+    );
+    Ok(())
+}
+
+/// `3 VPCs, 2 subnets, …`: what a plan holds, for a one-line report.
+fn counts(p: &netmodel::Plan) -> String {
+    format!(
+        "{} VPCs, {} subnets, {} route tables, {} security groups, {} network ACLs, {} endpoints, {} peerings",
         p.vpcs.len(),
         p.subnets.len(),
         p.route_tables.len(),
@@ -102,12 +124,7 @@ pub fn import_aws(folder: &Path, output: &Path) -> anyhow::Result<()> {
         p.network_acls.len(),
         p.endpoints.len(),
         p.peerings.len(),
-        output.display()
-    );
-    if !imported.diagnostics.is_empty() {
-        eprint!("{}", render_text(&imported.diagnostics));
-    }
-    Ok(())
+    )
 }
 
 /// `peerplan trace`: exit 0 for any verdict, 2 for bad input. Diagnostics never block a trace.
