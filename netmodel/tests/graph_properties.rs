@@ -187,3 +187,38 @@ proptest! {
         prop_assert!(g.neighbours_at(n, |_| true).is_empty());
     }
 }
+
+/// The TRANSITIVE_ONLY note's mesh advice at the per-VPC quota (50 active peerings, `CheckOptions::active_per_vpc`):
+/// a hub with 50 spokes can still be meshed (50 peerings each), one with 51 cannot, so its fix advises a hub.
+#[test]
+fn the_mesh_advice_turns_to_a_hub_just_past_the_quota() {
+    let options = netmodel::CheckOptions::default();
+    assert_eq!(options.active_per_vpc, 50);
+    let advice = |spokes: usize| {
+        let star: Vec<(usize, usize, PeeringStatus)> =
+            (1..=spokes).map(|s| (0, s, PeeringStatus::Active)).collect();
+        let d = netmodel::check(&plan(spokes + 1, &star), &options)
+            .into_iter()
+            .find(|d| d.code == netmodel::Code::TransitiveOnly)
+            .expect("a star has pairs joined only through its hub");
+        let n = spokes + 1;
+        assert!(
+            d.message.contains(&format!(
+                "a full mesh of these {n} VPCs needs {} peerings",
+                n * (n - 1) / 2
+            )),
+            "{}",
+            d.message
+        );
+        d.fix.map(|f| f.to_string()).unwrap_or_default()
+    };
+    assert_eq!(
+        advice(50),
+        "peer directly the pairs that must talk (each with routes both ways)"
+    );
+    assert_eq!(
+        advice(51),
+        "a full mesh would give each VPC 51 active peerings, past the quota of 50: connect these VPCs through a hub \
+         (a transit gateway) instead, or peer only the pairs that must talk"
+    );
+}
