@@ -6,13 +6,14 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use netmodel::model::Protocol;
+use netmodel::model::{Action, Direction, Protocol};
 use sqlx::{any::AnyRow, Row};
 
 use crate::{
     error::{ApiError, ErrorCode},
-    store::{blocks_json, cidr, page_limit, paginate, Store, WriteTx},
-    validate, wire,
+    store::{blocks_json, cidr, page_limit, paginate, stored, Store, WriteTx},
+    validate,
+    wire::{self, rule_direction},
 };
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -32,15 +33,27 @@ const ENDPOINT_KINDS: &[&str] = &[
     "other",
 ];
 
-fn direction(value: &str) -> Result<&'static str> {
-    match value {
-        "ingress" => Ok("ingress"),
-        "egress" => Ok("egress"),
-        other => Err(ApiError::invalid(
+fn direction(value: &str) -> Result<Direction> {
+    rule_direction::parse(value).ok_or_else(|| {
+        ApiError::invalid(
             ErrorCode::InvalidDirection,
-            format!("direction: \"{other}\" is not ingress or egress"),
-        )),
+            format!("direction: \"{value}\" is not ingress or egress"),
+        )
+    })
+}
+
+/// The stored word of a rule action (`allow`, `deny`).
+fn action_word(action: Action) -> &'static str {
+    match action {
+        Action::Allow => "allow",
+        Action::Deny => "deny",
     }
+}
+
+fn parse_action(word: &str) -> Option<Action> {
+    [Action::Allow, Action::Deny]
+        .into_iter()
+        .find(|a| action_word(*a) == word)
 }
 
 /// Protocol and port range of a rule or entry, canonical: ports only for tcp/udp (absent = all ports).
@@ -48,7 +61,7 @@ fn protocol_and_ports(
     protocol: &str,
     from: Option<u16>,
     to: Option<u16>,
-) -> Result<(String, Option<u16>, Option<u16>)> {
+) -> Result<(Protocol, Option<u16>, Option<u16>)> {
     let proto: Protocol = if protocol == "-1" {
         Protocol::All
     } else {
@@ -66,7 +79,7 @@ fn protocol_and_ports(
                 format!("from_port/to_port: protocol {proto} has no ports"),
             ));
         }
-        return Ok((proto.to_string(), None, None));
+        return Ok((proto, None, None));
     }
     let (from, to) = match (from, to) {
         (None, None) => (0, 65535),
@@ -80,7 +93,7 @@ fn protocol_and_ports(
             format!("from_port {from} is greater than to_port {to}"),
         ));
     }
-    Ok((proto.to_string(), Some(from), Some(to)))
+    Ok((proto, Some(from), Some(to)))
 }
 
 fn port(row: &AnyRow, column: &str) -> Result<Option<u16>> {
@@ -92,8 +105,8 @@ fn port(row: &AnyRow, column: &str) -> Result<Option<u16>> {
 fn sg_rule_from(row: &AnyRow) -> Result<wire::SgRule> {
     Ok(wire::SgRule {
         id: row.try_get("id")?,
-        direction: row.try_get("direction")?,
-        protocol: row.try_get("protocol")?,
+        direction: stored(row, "sg_rules.direction", rule_direction::parse)?,
+        protocol: stored(row, "sg_rules.protocol", |p| p.parse().ok())?,
         from_port: port(row, "from_port")?,
         to_port: port(row, "to_port")?,
         cidr: row.try_get("cidr")?,
@@ -105,12 +118,12 @@ fn sg_rule_from(row: &AnyRow) -> Result<wire::SgRule> {
 fn acl_entry_from(row: &AnyRow) -> Result<wire::AclEntry> {
     Ok(wire::AclEntry {
         rule_number: u16::try_from(row.try_get::<i64, _>("rule_number")?).unwrap_or(0),
-        direction: row.try_get("direction")?,
-        protocol: row.try_get("protocol")?,
+        direction: stored(row, "acl_entries.direction", rule_direction::parse)?,
+        protocol: stored(row, "acl_entries.protocol", |p| p.parse().ok())?,
         from_port: port(row, "from_port")?,
         to_port: port(row, "to_port")?,
         cidr_block: row.try_get("cidr_block")?,
-        rule_action: row.try_get("rule_action")?,
+        rule_action: stored(row, "acl_entries.rule_action", parse_action)?,
     })
 }
 
@@ -162,7 +175,7 @@ impl Store {
         .bind(vpc.created_at)
         .execute(&mut ***tx)
         .await?;
-        for dir in ["ingress", "egress"] {
+        for dir in [Direction::Inbound, Direction::Outbound].map(rule_direction::word) {
             sqlx::query(
                 "INSERT INTO acl_entries (acl_id, direction, rule_number, protocol, cidr_block, rule_action) \
                  VALUES ($1, $2, 100, 'all', '0.0.0.0/0', 'allow')",
@@ -185,14 +198,21 @@ impl Store {
         self.insert_rule(
             tx,
             sg,
-            "egress",
-            ("all", None, None),
+            Direction::Outbound,
+            (Protocol::All, None, None),
             (Some("0.0.0.0/0"), None),
             "",
         )
         .await?;
-        self.insert_rule(tx, sg, "ingress", ("all", None, None), (None, Some(sg)), "")
-            .await?;
+        self.insert_rule(
+            tx,
+            sg,
+            Direction::Inbound,
+            (Protocol::All, None, None),
+            (None, Some(sg)),
+            "",
+        )
+        .await?;
         Ok(())
     }
 
@@ -200,8 +220,8 @@ impl Store {
         &self,
         tx: &mut WriteTx,
         group: &str,
-        direction: &str,
-        (protocol, from, to): (&str, Option<u16>, Option<u16>),
+        direction: Direction,
+        (protocol, from, to): (Protocol, Option<u16>, Option<u16>),
         (cidr, ref_group): (Option<&str>, Option<&str>),
         description: &str,
     ) -> Result<wire::SgRule> {
@@ -212,8 +232,8 @@ impl Store {
         let peer = cidr.or(ref_group).unwrap_or_default();
         let rule = wire::SgRule {
             id: crate::store::new_id("sgr"),
-            direction: direction.to_string(),
-            protocol: protocol.to_string(),
+            direction,
+            protocol,
             from_port: from,
             to_port: to,
             cidr: cidr.map(str::to_string),
@@ -226,8 +246,8 @@ impl Store {
         )
         .bind(&rule.id)
         .bind(group)
-        .bind(direction)
-        .bind(protocol)
+        .bind(rule_direction::word(direction))
+        .bind(protocol.to_string())
         .bind(from.map(i64::from))
         .bind(to.map(i64::from))
         .bind(cidr)
@@ -241,7 +261,10 @@ impl Store {
             conflict_on_unique(
                 e,
                 ErrorCode::RuleExists,
-                format!("security group {group} already has this {direction} rule ({protocol} {ports} {peer})"),
+                format!(
+                    "security group {group} already has this {} rule ({protocol} {ports} {peer})",
+                    rule_direction::word(direction)
+                ),
             )
         })?;
         Ok(rule)
@@ -421,8 +444,8 @@ impl Store {
         self.insert_rule(
             &mut tx,
             &id,
-            "egress",
-            ("all", None, None),
+            Direction::Outbound,
+            (Protocol::All, None, None),
             (Some("0.0.0.0/0"), None),
             "",
         )
@@ -466,7 +489,7 @@ impl Store {
             .iter()
             .map(sg_rule_from)
             .collect::<Result<Vec<_>>>()?;
-        let (ingress, egress) = rules.into_iter().partition(|r| r.direction == "ingress");
+        let (ingress, egress) = rules.into_iter().partition(|r| r.direction == Direction::Inbound);
         Ok(wire::SecurityGroup {
             id: row.try_get("id")?,
             account_id: row.try_get("account_id")?,
@@ -590,7 +613,8 @@ impl Store {
         req: &wire::CreateSgRule,
     ) -> Result<wire::SgRule> {
         let g = self.get_security_group(account, id).await?;
-        let dir = direction(&req.direction)?;
+        let rule_dir = direction(&req.direction)?;
+        let dir = rule_direction::word(rule_dir);
         let (protocol, from, to) = protocol_and_ports(&req.protocol, req.from_port, req.to_port)?;
         validate::name("description", &req.description, false)?;
         let (cidr_text, ref_group) = match (&req.cidr, &req.security_group_id) {
@@ -625,8 +649,8 @@ impl Store {
             .insert_rule(
                 &mut tx,
                 id,
-                dir,
-                (&protocol, from, to),
+                rule_dir,
+                (protocol, from, to),
                 (cidr_text.as_deref(), ref_group.as_deref()),
                 &req.description,
             )
@@ -802,18 +826,15 @@ impl Store {
                 format!("rule_number: {} is out of range (1-32766)", req.rule_number),
             ));
         }
-        let dir = direction(&req.direction)?;
+        let dir = rule_direction::word(direction(&req.direction)?);
         let (protocol, from, to) = protocol_and_ports(&req.protocol, req.from_port, req.to_port)?;
         let block = cidr("cidr_block", &req.cidr_block)?;
-        let action = match req.rule_action.as_str() {
-            "allow" | "deny" => req.rule_action.as_str(),
-            other => {
-                return Err(ApiError::invalid(
-                    ErrorCode::InvalidRuleAction,
-                    format!("rule_action: \"{other}\" is not allow or deny"),
-                ))
-            }
-        };
+        let action = parse_action(&req.rule_action).ok_or_else(|| {
+            ApiError::invalid(
+                ErrorCode::InvalidRuleAction,
+                format!("rule_action: \"{}\" is not allow or deny", req.rule_action),
+            )
+        })?;
         let mut tx = self.write_tx().await?;
         // Count, then insert: under a lock on the ACL (see `Store::lock_rows`).
         self.lock_rows(&mut tx, "network_acls", &[id]).await?;
@@ -837,11 +858,11 @@ impl Store {
         .bind(id)
         .bind(dir)
         .bind(i64::from(req.rule_number))
-        .bind(&protocol)
+        .bind(protocol.to_string())
         .bind(from.map(i64::from))
         .bind(to.map(i64::from))
         .bind(block.to_string())
-        .bind(action)
+        .bind(action_word(action))
         .execute(&mut **tx)
         .await
         .map_err(|e| {
@@ -864,7 +885,7 @@ impl Store {
         rule_number: &str,
     ) -> Result<wire::NetworkAcl> {
         self.get_network_acl(account, id).await?;
-        let dir = direction(dir)?;
+        let dir = rule_direction::word(direction(dir)?);
         let number: i64 = rule_number.parse().map_err(|_| {
             ApiError::invalid(
                 ErrorCode::InvalidRuleNumber,

@@ -3,6 +3,7 @@
 
 use std::{str::FromStr, sync::Arc};
 
+use netmodel::model::PeeringStatus;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::{
@@ -93,6 +94,19 @@ pub(crate) fn parse_blocks(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+/// A stored word read back as what it stands for (a status, a direction, a protocol…); one that does not parse
+/// is corrupt data: an error (500, logged with the column and the value), never a guess.
+pub(crate) fn stored<T>(row: &AnyRow, column: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T> {
+    let name = column.rsplit('.').next().unwrap_or(column);
+    let text: String = row.try_get(name)?;
+    parse(&text).ok_or_else(|| ApiError::Corrupt(format!("{column}: {text:?} is not a valid value")))
+}
+
+/// A peering status from its word.
+pub(crate) fn parse_status(word: &str) -> Option<PeeringStatus> {
+    PeeringStatus::ALL.into_iter().find(|s| s.as_str() == word)
+}
+
 pub(crate) fn cidr(field: &str, text: &str) -> Result<netmodel::cidr::Cidr> {
     validate::cidr(field, text)
 }
@@ -150,7 +164,7 @@ fn peering_from(row: &AnyRow) -> Result<wire::Peering> {
     };
     Ok(wire::Peering {
         id: row.try_get("id")?,
-        status: row.try_get("status")?,
+        status: stored(row, "peerings.status", parse_status)?,
         status_message: row.try_get("status_message")?,
         requester_vpc_id: row.try_get("requester_vpc_id")?,
         accepter_vpc_id: row.try_get("accepter_vpc_id")?,
@@ -909,9 +923,9 @@ impl Store {
         });
         let now = self.now();
         let (status, message) = match overlap {
-            Some(m) => ("failed", Some(m)),
-            None if req.auto_accept => ("active", None),
-            None => ("pending", None),
+            Some(m) => (PeeringStatus::Failed, Some(m)),
+            None if req.auto_accept => (PeeringStatus::Active, None),
+            None => (PeeringStatus::Pending, None),
         };
         let pair_key = if requester.id < accepter.id {
             format!("{}|{}", requester.id, accepter.id)
@@ -921,14 +935,14 @@ impl Store {
         let id = new_id("pcx");
         let mut tx = self.write_tx().await?;
         // The quotas below count, then insert: lock what they count on (see `lock_rows`).
-        if status == "pending" {
+        if status == PeeringStatus::Pending {
             self.lock_rows(&mut tx, "accounts", &[account]).await?;
         }
-        if status == "active" {
+        if status == PeeringStatus::Active {
             self.lock_rows(&mut tx, "vpcs", &[&requester.id, &accepter.id])
                 .await?;
         }
-        if status == "pending" {
+        if status == PeeringStatus::Pending {
             let pending: i64 = sqlx::query(
                 "SELECT COUNT(*) AS n FROM peerings WHERE requester_account_id = $1 AND status = 'pending'",
             )
@@ -946,7 +960,7 @@ impl Store {
                 ));
             }
         }
-        if status == "active" {
+        if status == PeeringStatus::Active {
             self.check_active_quota(&mut tx, &[&requester.id, &accepter.id])
                 .await?;
         }
@@ -962,7 +976,7 @@ impl Store {
         .bind(&accepter.id)
         .bind(&requester.region)
         .bind(&accepter.region)
-        .bind(status)
+        .bind(status.as_str())
         .bind(message.clone())
         .bind(&pair_key)
         .bind(now)
@@ -985,7 +999,7 @@ impl Store {
         tx.commit().await?;
         Ok(wire::Peering {
             id,
-            status: status.to_string(),
+            status,
             status_message: message,
             requester_cidr_blocks: all_blocks(&requester),
             accepter_cidr_blocks: all_blocks(&accepter),
@@ -1049,9 +1063,7 @@ impl Store {
         cursor: Option<&str>,
         limit: Option<i64>,
     ) -> Result<wire::Page<wire::Peering>> {
-        if let Some(s) =
-            status.filter(|s| !["pending", "active", "rejected", "expired", "failed", "deleted"].contains(s))
-        {
+        if let Some(s) = status.filter(|s| parse_status(s).is_none()) {
             return Err(ApiError::invalid(
                 ErrorCode::InvalidStatus,
                 format!("status: \"{s}\" is not one of pending, active, rejected, expired, failed, deleted"),
@@ -1079,31 +1091,35 @@ impl Store {
 
     /// Accepts (only the accepter's account; only while pending).
     pub async fn accept_peering(&self, account: &str, id: &str) -> Result<wire::Peering> {
-        self.decide(account, id, "active").await
+        self.decide(account, id, PeeringStatus::Active).await
     }
 
     /// Rejects (only the accepter's account; only while pending).
     pub async fn reject_peering(&self, account: &str, id: &str) -> Result<wire::Peering> {
-        self.decide(account, id, "rejected").await
+        self.decide(account, id, PeeringStatus::Rejected).await
     }
 
-    async fn decide(&self, account: &str, id: &str, to: &str) -> Result<wire::Peering> {
+    async fn decide(&self, account: &str, id: &str, to: PeeringStatus) -> Result<wire::Peering> {
         let p = self.get_peering(account, id).await?;
         if p.accepter_account_id != account {
             return Err(ApiError::Forbidden(format!(
                 "only the accepter's account ({}) can {} peering connection {id}",
                 p.accepter_account_id,
-                if to == "active" { "accept" } else { "reject" }
+                if to == PeeringStatus::Active {
+                    "accept"
+                } else {
+                    "reject"
+                }
             )));
         }
-        if p.status != "pending" {
+        if p.status != PeeringStatus::Pending {
             return Err(ApiError::conflict(
                 ErrorCode::PeeringNotPending,
                 format!("peering connection {id} is {}, not pending", p.status),
             ));
         }
         let mut tx = self.write_tx().await?;
-        if to == "active" {
+        if to == PeeringStatus::Active {
             self.lock_rows(&mut tx, "vpcs", &[&p.requester_vpc_id, &p.accepter_vpc_id])
                 .await?;
             self.check_active_quota(&mut tx, &[&p.requester_vpc_id, &p.accepter_vpc_id])
@@ -1112,7 +1128,7 @@ impl Store {
         let n = sqlx::query(
             "UPDATE peerings SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'pending' AND expires_at > $2",
         )
-        .bind(to)
+        .bind(to.as_str())
         .bind(self.now())
         .bind(id)
         .execute(&mut **tx)
@@ -1125,19 +1141,16 @@ impl Store {
             ));
         }
         tx.commit().await?;
-        Ok(wire::Peering {
-            status: to.to_string(),
-            ..p
-        })
+        Ok(wire::Peering { status: to, ..p })
     }
 
     /// Deletes: either owner of an active one; the requester of a pending one. Its routes become blackholes.
     pub async fn delete_peering(&self, account: &str, id: &str) -> Result<wire::Peering> {
         let p = self.get_peering(account, id).await?;
-        match p.status.as_str() {
-            "active" => {}
-            "pending" if p.requester_account_id == account => {}
-            "pending" => {
+        match p.status {
+            PeeringStatus::Active => {}
+            PeeringStatus::Pending if p.requester_account_id == account => {}
+            PeeringStatus::Pending => {
                 return Err(ApiError::Forbidden(format!(
                     "only the requester can delete a pending request; the accepter rejects {id} instead"
                 )))
@@ -1155,7 +1168,7 @@ impl Store {
         )
         .bind(self.now())
         .bind(id)
-        .bind(&p.status)
+        .bind(p.status.as_str())
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -1166,7 +1179,7 @@ impl Store {
             ));
         }
         Ok(wire::Peering {
-            status: "deleted".into(),
+            status: PeeringStatus::Deleted,
             ..p
         })
     }

@@ -2,9 +2,49 @@
 //!
 //! Request bodies reject unknown fields, so no privileged field (an id, an owner, a status) can be set by mass
 //! assignment.
+//!
+//! Answers carry `netmodel`'s enums (a peering's [`PeeringStatus`], a rule's [`Direction`], [`Protocol`] and
+//! [`Action`]), written as the same words as ever (`pending`, `ingress`, `tcp`, `allow`…); the OpenAPI document
+//! shows them as strings. Request bodies keep these fields as text: the store parses them, so a bad word is a
+//! 400 with its own code (`INVALID_DIRECTION`, `INVALID_PROTOCOL`, `INVALID_RULE_ACTION`), not a bare
+//! `INVALID_BODY`.
 
+use netmodel::model::{Action, Direction, PeeringStatus, Protocol};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+/// A rule's or entry's direction on the wire: `ingress` ([`Direction::Inbound`]) or `egress`
+/// ([`Direction::Outbound`]).
+pub mod rule_direction {
+    use netmodel::model::Direction;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// The word for a direction.
+    pub fn word(d: Direction) -> &'static str {
+        match d {
+            Direction::Inbound => "ingress",
+            Direction::Outbound => "egress",
+        }
+    }
+
+    /// The direction of a word (`None` for anything but `ingress` and `egress`).
+    pub fn parse(word: &str) -> Option<Direction> {
+        match word {
+            "ingress" => Some(Direction::Inbound),
+            "egress" => Some(Direction::Outbound),
+            _ => None,
+        }
+    }
+
+    pub fn serialize<S: Serializer>(d: &Direction, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(word(*d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Direction, D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).ok_or_else(|| serde::de::Error::custom(format!("\"{text}\" is not ingress or egress")))
+    }
+}
 
 /// `POST /v1/vpcs`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -167,7 +207,8 @@ pub struct CreatePeering {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Peering {
     pub id: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: PeeringStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_message: Option<String>,
     pub requester_vpc_id: String,
@@ -236,8 +277,11 @@ pub struct CreateSgRule {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SgRule {
     pub id: String,
-    pub direction: String,
-    pub protocol: String,
+    #[serde(with = "rule_direction")]
+    #[schema(value_type = String)]
+    pub direction: Direction,
+    #[schema(value_type = String)]
+    pub protocol: Protocol,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_port: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -293,14 +337,18 @@ pub struct CreateAclEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AclEntry {
     pub rule_number: u16,
-    pub direction: String,
-    pub protocol: String,
+    #[serde(with = "rule_direction")]
+    #[schema(value_type = String)]
+    pub direction: Direction,
+    #[schema(value_type = String)]
+    pub protocol: Protocol,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_port: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_port: Option<u16>,
     pub cidr_block: String,
-    pub rule_action: String,
+    #[schema(value_type = String)]
+    pub rule_action: Action,
 }
 
 /// A network ACL (stateless); entries sorted by direction and rule number; an implicit final deny.
@@ -396,4 +444,44 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_in_answers_are_written_as_the_same_words() {
+        let entry = AclEntry {
+            rule_number: 100,
+            direction: Direction::Outbound,
+            protocol: Protocol::Number(47),
+            from_port: None,
+            to_port: None,
+            cidr_block: "0.0.0.0/0".into(),
+            rule_action: Action::Deny,
+        };
+        let json = serde_json::to_value(&entry).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"rule_number": 100, "direction": "egress", "protocol": "47",
+                "cidr_block": "0.0.0.0/0", "rule_action": "deny"})
+        );
+        assert_eq!(serde_json::from_value::<AclEntry>(json).unwrap(), entry);
+        let rule: SgRule = serde_json::from_value(serde_json::json!({"id": "sgr_1", "direction": "ingress",
+            "protocol": "tcp", "from_port": 443, "to_port": 443, "cidr": "10.0.0.0/8", "description": ""}))
+        .unwrap();
+        assert_eq!(
+            (rule.direction, rule.protocol),
+            (Direction::Inbound, Protocol::Tcp)
+        );
+        assert!(
+            serde_json::from_value::<SgRule>(serde_json::json!({"id": "sgr_1", "direction": "inbound",
+            "protocol": "tcp", "description": ""}))
+            .is_err()
+        );
+        for status in PeeringStatus::ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
 }

@@ -27,7 +27,10 @@ async fn seed_procedure_through_the_client() {
             .unwrap();
         let err = ca.accept_peering(&p.id).await.unwrap_err();
         assert_eq!(err.code(), Some("FORBIDDEN"));
-        assert_eq!(cb.accept_peering(&p.id).await.unwrap().status, "active");
+        assert_eq!(
+            cb.accept_peering(&p.id).await.unwrap().status,
+            netmodel::model::PeeringStatus::Active
+        );
         let route = |dest: &str| wire::CreateRoute {
             destination_cidr: dest.into(),
             target: p.id.clone(),
