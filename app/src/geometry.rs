@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use netmodel::{
     ids::{EndpointId, PeeringId, SubnetId, VpcId},
     model::{Plan, Position},
-    sim::{HopResult, Stage, Trace},
+    sim::{Component, HopResult, Stage, Trace},
 };
 
 /// VPC box width.
@@ -217,9 +217,11 @@ pub fn packet_path(
     for hop in &trace.forward {
         match (hop.stage, hop.result) {
             (Stage::Peering, result) => {
-                let id = PeeringId(hop.component.clone());
-                if let Some((a, b)) = peering_line(plan, g, &id) {
-                    let p = plan.peering(&id);
+                let Component::Peering(id) = &hop.component else {
+                    continue;
+                };
+                if let Some((a, b)) = peering_line(plan, g, id) {
+                    let p = plan.peering(id);
                     let from_requester = p.is_some_and(|p| p.requester.vpc == src_vpc);
                     let (near, far) = if from_requester { (a, b) } else { (b, a) };
                     points.push(near);
@@ -230,7 +232,7 @@ pub fn packet_path(
                         points.push(far);
                     }
                 }
-                peerings.push(id);
+                peerings.push(id.clone());
             }
             (Stage::SgEgress | Stage::NaclOutbound | Stage::Route | Stage::Gateway, HopResult::Drop) => {
                 let towards = destination.unwrap_or((src_rect.x + src_rect.w + 40.0, start.1));

@@ -101,7 +101,7 @@ fn hop_card(h: Hop) -> impl IntoView {
             <div class="hop-head">
                 <strong>{stage_label(&h)}</strong>
                 " "
-                <code>{h.component.clone()}</code>
+                <code>{h.component.to_string()}</code>
                 <span class=format!("badge {result}")>{result.to_uppercase()}</span>
             </div>
             <div class="lookup">{h.lookup.clone()}</div>

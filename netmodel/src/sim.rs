@@ -7,7 +7,7 @@
 //! source subnet's ACL inbound on the client's ephemeral ports (ACLs are stateless; security groups are not),
 //! and the responder's route back, which must use the same peering (or `local`).
 
-use std::{collections::HashMap, net::IpAddr};
+use std::{collections::HashMap, fmt, net::IpAddr};
 
 use serde::{Deserialize, Serialize};
 
@@ -159,8 +159,8 @@ pub enum HopResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hop {
     pub stage: Stage,
-    /// The component consulted (security group ids, ACL id, route table id, peering id…).
-    pub component: String,
+    /// The component consulted (serialised as its id, or the group ids joined by `, `).
+    pub component: Component,
     /// What was looked up, e.g. `tcp 10.0.2.10 → 172.16.2.20:7010`.
     pub lookup: String,
     /// The rule, route or entry that decided (`implicit deny` when none matched).
@@ -169,6 +169,80 @@ pub struct Hop {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<String>,
     pub result: HopResult,
+}
+
+/// What a hop consulted. Serialised as text, as traces have always named it: the id, the security groups'
+/// ids joined by `, `, or `vpc-a (local routes only)`.
+///
+/// Read back from JSON a component is [`Component::Other`]: the JSON carries the text only.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Component {
+    /// The security groups of an endpoint, evaluated together.
+    SecurityGroups(Vec<SecurityGroupId>),
+    /// An endpoint: one without security groups, or the one the packet is delivered to.
+    Endpoint(EndpointId),
+    /// A subnet: one without a network ACL, or one where no interface holds the destination.
+    Subnet(SubnetId),
+    NetworkAcl(NetworkAclId),
+    RouteTable(RouteTableId),
+    /// The implicit local routes of a VPC that has no route table.
+    LocalRoutes(VpcId),
+    Peering(PeeringId),
+    Gateway(GatewayId),
+    /// A VPC that holds the destination address in none of its subnets.
+    Vpc(VpcId),
+    /// A component read back from JSON, by its text.
+    Other(String),
+}
+
+impl Component {
+    /// The component as it reads in a trace: its id, the group ids joined by `, `, or
+    /// `vpc-a (local routes only)`.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Component::SecurityGroups(ids) => ids
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+                .into(),
+            Component::LocalRoutes(vpc) => format!("{vpc} (local routes only)").into(),
+            Component::Endpoint(id) => id.as_str().into(),
+            Component::Subnet(id) => id.as_str().into(),
+            Component::NetworkAcl(id) => id.as_str().into(),
+            Component::RouteTable(id) => id.as_str().into(),
+            Component::Peering(id) => id.as_str().into(),
+            Component::Gateway(id) => id.as_str().into(),
+            Component::Vpc(id) => id.as_str().into(),
+            Component::Other(text) => text.as_str().into(),
+        }
+    }
+}
+
+impl fmt::Display for Component {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `pad`, so that `{:<16}` aligns a component like a string.
+        f.pad(&self.text())
+    }
+}
+
+/// A component equals a string when its text does (`hop.component == "rtb-a"`).
+impl PartialEq<&str> for Component {
+    fn eq(&self, other: &&str) -> bool {
+        self.text() == *other
+    }
+}
+
+impl Serialize for Component {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Component {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Component::Other)
+    }
 }
 
 /// The answer to one flow.
@@ -382,11 +456,19 @@ impl<'p> Topology<'p> {
         }
     }
 
-    /// The name of the table a subnet uses, for hops and fixes.
+    /// The table a subnet uses, as a hop's component.
+    fn table_component(&self, subnet: usize) -> Component {
+        match self.subnet_rt[subnet] {
+            Some(rt) => Component::RouteTable(self.plan.route_tables[rt].id.clone()),
+            None => Component::LocalRoutes(self.plan.subnets[subnet].vpc.clone()),
+        }
+    }
+
+    /// The name of the table a subnet uses, for explanations and fixes (the component's text).
     fn table_name(&self, subnet: usize) -> std::borrow::Cow<'p, str> {
         match self.subnet_rt[subnet] {
             Some(rt) => self.plan.route_tables[rt].id.as_str().into(),
-            None => format!("{} (local routes only)", self.plan.subnets[subnet].vpc).into(),
+            None => self.table_component(subnet).to_string().into(),
         }
     }
 
@@ -585,7 +667,7 @@ fn sg_stage(
     if endpoint.security_groups.is_empty() {
         hops.push(|| Hop {
             stage,
-            component: endpoint.id.to_string(),
+            component: Component::Endpoint(endpoint.id.clone()),
             lookup: p.describe(),
             decided_by: "no security groups: not filtered".into(),
             candidates: vec![],
@@ -625,11 +707,7 @@ fn sg_stage(
             if hit {
                 hops.push(|| Hop {
                     stage,
-                    component: groups
-                        .iter()
-                        .map(|g| g.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    component: Component::SecurityGroups(groups.iter().map(|g| g.id.clone()).collect()),
                     lookup: p.describe(),
                     decided_by: describe_sg_rule(sg, r),
                     candidates: vec![],
@@ -646,7 +724,7 @@ fn sg_stage(
         .join(", ");
     hops.push(|| Hop {
         stage,
-        component: ids.clone(),
+        component: Component::SecurityGroups(groups.iter().map(|g| g.id.clone()).collect()),
         lookup: p.describe(),
         decided_by: "no rule matches (security groups allow only what a rule allows)".into(),
         candidates: vec![],
@@ -713,7 +791,7 @@ fn acl_stage(
     let Some(acl_i) = t.subnet_acl[subnet] else {
         hops.push(|| Hop {
             stage,
-            component: t.plan.subnets[subnet].id.to_string(),
+            component: Component::Subnet(t.plan.subnets[subnet].id.clone()),
             lookup: p.describe(),
             decided_by: "no network ACL modelled: the default ACL allows all".into(),
             candidates: vec![],
@@ -742,7 +820,7 @@ fn acl_stage(
         if e.action == Action::Deny {
             hops.push(|| Hop {
                 stage,
-                component: acl.id.to_string(),
+                component: Component::NetworkAcl(acl.id.clone()),
                 lookup: p.describe(),
                 decided_by: describe_acl_entry(acl, e),
                 candidates: vec![],
@@ -755,7 +833,7 @@ fn acl_stage(
         if open.is_empty() {
             hops.push(|| Hop {
                 stage,
-                component: acl.id.to_string(),
+                component: Component::NetworkAcl(acl.id.clone()),
                 lookup: p.describe(),
                 decided_by: describe_acl_entry(acl, e),
                 candidates: vec![],
@@ -774,7 +852,7 @@ fn acl_stage(
     };
     hops.push(|| Hop {
         stage,
-        component: acl.id.to_string(),
+        component: Component::NetworkAcl(acl.id.clone()),
         lookup: p.describe(),
         decided_by: decided,
         candidates: vec![],
@@ -893,7 +971,7 @@ fn route_stage<'a>(
         None => {
             hops.push(|| Hop {
                 stage: Stage::Route,
-                component: table.to_string(),
+                component: t.table_component(subnet),
                 lookup: format!("longest-prefix match for {}", p.dst),
                 decided_by: "no route matches".into(),
                 candidates: vec![],
@@ -929,7 +1007,7 @@ fn route_stage<'a>(
         Some(w) => {
             hops.push(|| Hop {
                 stage: Stage::Route,
-                component: table.to_string(),
+                component: t.table_component(subnet),
                 lookup: format!("longest-prefix match for {}", p.dst),
                 decided_by: format!("{} → {}", w.0, w.1),
                 candidates: beaten_routes(routes, p.dst),
@@ -981,7 +1059,7 @@ fn target_stage(
         | Target::GatewayEndpoint(g) => {
             hops.push(|| Hop {
                 stage: Stage::Gateway,
-                component: g.to_string(),
+                component: Component::Gateway(g.clone()),
                 lookup: format!("{} leaves {}", p.dst, me.id),
                 decided_by: format!("route {} → {g}", route.0),
                 candidates: vec![],
@@ -1219,7 +1297,7 @@ fn direct_peering_fix(t: &Topology, a: &Vpc, c: &Vpc) -> String {
 fn peering_hop(pc: &Peering, p: &Packet, what: &str, result: HopResult) -> Hop {
     Hop {
         stage: Stage::Peering,
-        component: pc.id.to_string(),
+        component: Component::Peering(pc.id.clone()),
         lookup: format!(
             "{} over {} ({} ↔ {})",
             p.dst, pc.id, pc.requester.vpc, pc.accepter.vpc
@@ -1257,7 +1335,7 @@ fn return_route_stage(
     };
     hops.push(|| Hop {
         stage: Stage::Route,
-        component: table.to_string(),
+        component: t.table_component(dst_subnet),
         lookup: format!("longest-prefix match for {} (reply)", reply.dst),
         decided_by: winner
             .map(|w| format!("{} → {}", w.0, w.1))
@@ -1416,7 +1494,7 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
             same_subnet_hops(t, src_subnet, Stage::NaclOutbound, &p, &mut forward);
             forward.push(|| Hop {
                 stage: Stage::Route,
-                component: t.table_name(src_subnet).to_string(),
+                component: t.table_component(src_subnet),
                 lookup: format!("{} is in {}", p.dst, plan.subnets[src_subnet].id),
                 decided_by: "same subnet: delivered directly, the route table is not consulted".into(),
                 candidates: vec![],
@@ -1440,7 +1518,7 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
             let Some(dst_subnet) = t.subnet_holding(vpc, p.dst) else {
                 forward.push(|| Hop {
                     stage: Stage::Deliver,
-                    component: plan.vpcs[vpc].id.to_string(),
+                    component: Component::Vpc(plan.vpcs[vpc].id.clone()),
                     lookup: p.describe(),
                     decided_by: format!("{} is in none of {}'s subnets", p.dst, plan.vpcs[vpc].id),
                     candidates: vec![],
@@ -1483,7 +1561,7 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
             let sn = &plan.subnets[dst_subnet];
             forward.push(|| Hop {
                 stage: Stage::Deliver,
-                component: sn.id.to_string(),
+                component: Component::Subnet(sn.id.clone()),
                 lookup: p.describe(),
                 decided_by: format!("no modelled interface in {} holds {}", sn.id, p.dst),
                 candidates: vec![],
@@ -1524,7 +1602,7 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
         sg_stage(t, receiver, false, &p, Some(src), &mut forward)?;
         forward.push(|| Hop {
             stage: Stage::Deliver,
-            component: receiver.id.to_string(),
+            component: Component::Endpoint(receiver.id.clone()),
             lookup: p.describe(),
             decided_by: "delivered".into(),
             candidates: vec![],
@@ -1552,8 +1630,8 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
                     forward
                         .hops
                         .last()
-                        .map(|h| h.component.as_str())
-                        .unwrap_or("a gateway")
+                        .map(|h| h.component.to_string())
+                        .unwrap_or_else(|| "a gateway".into())
                 ),
                 fix: None,
                 forward: forward.hops,
@@ -1607,7 +1685,7 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
             same_subnet_hops(t, dst_subnet, Stage::NaclOutbound, &reply, &mut ret);
             ret.push(|| Hop {
                 stage: Stage::Route,
-                component: t.table_name(dst_subnet).to_string(),
+                component: t.table_component(dst_subnet),
                 lookup: format!("{} is in {} (reply)", reply.dst, plan.subnets[dst_subnet].id),
                 decided_by: "same subnet: delivered directly, the route table is not consulted".into(),
                 candidates: vec![],
@@ -1685,8 +1763,8 @@ fn same_subnet_hops(t: &Topology, subnet: usize, stage: Stage, p: &Packet, hops:
     hops.push(|| Hop {
         stage,
         component: match t.subnet_acl[subnet] {
-            Some(a) => t.plan.network_acls[a].id.to_string(),
-            None => t.plan.subnets[subnet].id.to_string(),
+            Some(a) => Component::NetworkAcl(t.plan.network_acls[a].id.clone()),
+            None => Component::Subnet(t.plan.subnets[subnet].id.clone()),
         },
         lookup: p.describe(),
         decided_by: "same subnet: network ACL not evaluated".into(),
@@ -1760,5 +1838,46 @@ fn stage_name(s: Stage) -> &'static str {
         Stage::NaclInbound => "nacl in",
         Stage::SgIngress => "sg ingress",
         Stage::Deliver => "deliver",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A typed component writes the text hops have always carried, and pads like a string in the text trace.
+    #[test]
+    fn a_component_reads_and_serialises_as_its_text() {
+        let cases = [
+            (
+                Component::SecurityGroups(vec!["sg-a".into(), "sg-b".into()]),
+                "sg-a, sg-b",
+            ),
+            (Component::Endpoint("ep-1".into()), "ep-1"),
+            (Component::Subnet("subnet-a".into()), "subnet-a"),
+            (Component::NetworkAcl("acl-a".into()), "acl-a"),
+            (Component::RouteTable("rtb-a".into()), "rtb-a"),
+            (
+                Component::LocalRoutes("vpc-a".into()),
+                "vpc-a (local routes only)",
+            ),
+            (Component::Peering("pcx-ab".into()), "pcx-ab"),
+            (Component::Gateway("igw-a".into()), "igw-a"),
+            (Component::Vpc("vpc-a".into()), "vpc-a"),
+            (Component::Other("x".into()), "x"),
+        ];
+        for (c, text) in cases {
+            assert_eq!(c.to_string(), text);
+            assert_eq!(c, text);
+            assert_eq!(serde_json::to_value(&c).unwrap(), serde_json::json!(text));
+            assert_eq!(
+                serde_json::from_value::<Component>(serde_json::json!(text)).unwrap(),
+                Component::Other(text.into())
+            );
+        }
+        assert_eq!(
+            format!("[{:<8}]", Component::RouteTable("rtb-a".into())),
+            "[rtb-a   ]"
+        );
     }
 }

@@ -306,13 +306,18 @@ fn cross_account_estate_checks_and_traces_across_its_peerings() {
     let web = trace(&t, &flow("web-b", 443)).unwrap();
     assert_eq!(web.code, TraceCode::Accepted, "{web:#?}");
     assert!(
-        web.forward.iter().any(|h| h.component.contains(INTER)),
+        web.forward
+            .iter()
+            .any(|h| h.component.to_string().contains(INTER)),
         "{web:#?}"
     );
     // Across accounts in one region, admitted by the reference to the other account's group.
     let db = trace(&t, &flow("db-b", 5432)).unwrap();
     assert_eq!(db.code, TraceCode::Accepted, "{db:#?}");
-    assert!(db.forward.iter().any(|h| h.component.contains(SAME)), "{db:#?}");
+    assert!(
+        db.forward.iter().any(|h| h.component.to_string().contains(SAME)),
+        "{db:#?}"
+    );
     let closed = trace(&t, &flow("db-b", 22)).unwrap();
     assert_ne!(closed.code, TraceCode::Accepted);
 }

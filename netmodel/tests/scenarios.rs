@@ -5,7 +5,7 @@
 
 use netmodel::{
     model::*,
-    sim::{trace, ClientProfile, Disposition, Flow, Topology, Trace, TraceCode},
+    sim::{trace, ClientProfile, Component, Disposition, Flow, Topology, Trace, TraceCode},
     Plan,
 };
 use serde_json::{json, Value};
@@ -291,8 +291,8 @@ fn longest_prefix_match_with_32_routes_to_overlapping_spokes() {
         t.forward
             .iter()
             .find(|h| h.component == "pcx-2")
-            .map(|h| h.component.as_str()),
-        Some("pcx-2")
+            .map(|h| &h.component),
+        Some(&Component::Peering("pcx-2".into()))
     );
 }
 
