@@ -51,7 +51,8 @@ pub fn md_escape(s: &str) -> String {
     o
 }
 
-/// The peering documentation in Markdown.
+/// The peering documentation in Markdown: inventory, peering connections, peering matrix, route tables, rules
+/// for peered blocks, diagnostics, pairs that are not transitive, and commands that verify connectivity.
 pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
     let mut o = String::new();
     let title = if plan.name.is_empty() {
@@ -60,6 +61,20 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
         plan.name.as_str()
     };
     let _ = writeln!(o, "# {}\n", md_escape(title));
+    md_inventory(&mut o, plan);
+    md_peerings(&mut o, plan);
+    md_peering_matrix(&mut o, plan);
+    md_route_tables(&mut o, plan);
+    md_peered_rules(&mut o, plan);
+    md_diagnostics(&mut o, diagnostics);
+    let graph = PeeringGraph::new(plan);
+    md_not_transitive(&mut o, &graph);
+    md_verify_connectivity(&mut o, plan, &graph);
+    o
+}
+
+/// The VPCs by account, region and id, with their blocks.
+fn md_inventory(o: &mut String, plan: &Plan) {
     let _ = writeln!(o, "## Inventory\n\n| Account | Region | VPC | Name | IPv4 blocks | IPv6 blocks |\n|---|---|---|---|---|---|");
     let mut vpcs: Vec<&Vpc> = plan.vpcs.iter().collect();
     vpcs.sort_by(|a, b| (&a.account, &a.region, &a.id).cmp(&(&b.account, &b.region, &b.id)));
@@ -84,42 +99,54 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
             }
         );
     }
+}
+
+/// One row per peering: its sides, accounts, regions, status, and what to know about it.
+fn md_peerings(o: &mut String, plan: &Plan) {
     let _ = writeln!(o, "\n## Peering connections\n");
     if plan.peerings.is_empty() {
         let _ = writeln!(o, "No peering connections.");
-    } else {
-        let _ = writeln!(o, "| Peering | Requester | Accepter | Accounts | Regions | Status | Notes |\n|---|---|---|---|---|---|---|");
-        for p in &plan.peerings {
-            let mut notes = Vec::new();
-            if p.is_cross_account() {
-                notes.push("cross-account: the accepter must accept".to_string());
-            }
-            if p.is_inter_region() {
-                notes.push("inter-region: MTU 1500, no security-group references".to_string());
-            }
-            if p.options.dns_resolution {
-                notes.push("DNS resolution on".to_string());
-            }
-            if let Some(m) = &p.status_message {
-                notes.push(md_escape(m));
-            }
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} → {} | {} → {} | {} | {} |",
-                md_escape(&p.id.0),
-                md_escape(&p.requester.vpc.0),
-                md_escape(&p.accepter.vpc.0),
-                md_escape(&p.requester.account.0),
-                md_escape(&p.accepter.account.0),
-                md_escape(&p.requester.region),
-                md_escape(&p.accepter.region),
-                status_word(p),
-                notes.join("; ")
-            );
-        }
+        return;
     }
-    // Matrix of VPC × VPC for a plan a person can read as a grid; beyond that, each VPC's peerings as a list
-    // (a 1,000-VPC grid is a million cells). One pass over the peerings either way.
+    let _ = writeln!(o, "| Peering | Requester | Accepter | Accounts | Regions | Status | Notes |\n|---|---|---|---|---|---|---|");
+    for p in &plan.peerings {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} → {} | {} → {} | {} | {} |",
+            md_escape(&p.id.0),
+            md_escape(&p.requester.vpc.0),
+            md_escape(&p.accepter.vpc.0),
+            md_escape(&p.requester.account.0),
+            md_escape(&p.accepter.account.0),
+            md_escape(&p.requester.region),
+            md_escape(&p.accepter.region),
+            status_word(p),
+            peering_notes(p).join("; ")
+        );
+    }
+}
+
+/// What to know about a peering: cross-account, inter-region, DNS resolution, its status message.
+fn peering_notes(p: &Peering) -> Vec<String> {
+    let mut notes = Vec::new();
+    if p.is_cross_account() {
+        notes.push("cross-account: the accepter must accept".to_string());
+    }
+    if p.is_inter_region() {
+        notes.push("inter-region: MTU 1500, no security-group references".to_string());
+    }
+    if p.options.dns_resolution {
+        notes.push("DNS resolution on".to_string());
+    }
+    if let Some(m) = &p.status_message {
+        notes.push(md_escape(m));
+    }
+    notes
+}
+
+/// VPC × VPC for a plan a person can read as a grid; beyond [`MATRIX_MAX_VPCS`], each VPC's peerings as a list
+/// (a 1,000-VPC grid is a million cells). One pass over the peerings either way.
+fn md_peering_matrix(o: &mut String, plan: &Plan) {
     let mut between: HashMap<(&VpcId, &VpcId), Vec<String>> = HashMap::new();
     let mut of_vpc: HashMap<&VpcId, Vec<String>> = HashMap::new();
     for p in plan
@@ -144,44 +171,58 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
     }
     let _ = writeln!(o, "\n## Peering matrix\n");
     if plan.vpcs.len() > MATRIX_MAX_VPCS {
-        let _ = writeln!(
-            o,
-            "{} VPCs are too many for a grid (up to {MATRIX_MAX_VPCS}); each VPC's peerings instead:\n",
-            plan.vpcs.len()
-        );
-        for v in &plan.vpcs {
-            let list = of_vpc
-                .get(&v.id)
-                .map(|l| l.join(", "))
-                .unwrap_or_else(|| "none".into());
-            let _ = writeln!(o, "- **{}**: {list}", md_escape(&v.id.0));
-        }
+        md_peering_lists(o, plan, &of_vpc);
     } else {
-        let _ = write!(o, "| |");
-        for v in &plan.vpcs {
-            let _ = write!(o, " {} |", md_escape(&v.id.0));
-        }
-        let _ = write!(o, "\n|---|");
-        for _ in &plan.vpcs {
-            let _ = write!(o, "---|");
+        md_peering_grid(o, plan, &between);
+    }
+}
+
+/// Each VPC's peerings as a list item.
+fn md_peering_lists(o: &mut String, plan: &Plan, of_vpc: &HashMap<&VpcId, Vec<String>>) {
+    let _ = writeln!(
+        o,
+        "{} VPCs are too many for a grid (up to {MATRIX_MAX_VPCS}); each VPC's peerings instead:\n",
+        plan.vpcs.len()
+    );
+    for v in &plan.vpcs {
+        let list = of_vpc
+            .get(&v.id)
+            .map(|l| l.join(", "))
+            .unwrap_or_else(|| "none".into());
+        let _ = writeln!(o, "- **{}**: {list}", md_escape(&v.id.0));
+    }
+}
+
+/// A table with a row and a column per VPC; a cell lists the peerings between the two.
+fn md_peering_grid(o: &mut String, plan: &Plan, between: &HashMap<(&VpcId, &VpcId), Vec<String>>) {
+    let _ = write!(o, "| |");
+    for v in &plan.vpcs {
+        let _ = write!(o, " {} |", md_escape(&v.id.0));
+    }
+    let _ = write!(o, "\n|---|");
+    for _ in &plan.vpcs {
+        let _ = write!(o, "---|");
+    }
+    let _ = writeln!(o);
+    for a in &plan.vpcs {
+        let _ = write!(o, "| **{}** |", md_escape(&a.id.0));
+        for b in &plan.vpcs {
+            let cell = if a.id == b.id {
+                "—".to_string()
+            } else {
+                match between.get(&(&a.id, &b.id)) {
+                    Some(found) => found.join(", "),
+                    None => " ".to_string(),
+                }
+            };
+            let _ = write!(o, " {cell} |");
         }
         let _ = writeln!(o);
-        for a in &plan.vpcs {
-            let _ = write!(o, "| **{}** |", md_escape(&a.id.0));
-            for b in &plan.vpcs {
-                let cell = if a.id == b.id {
-                    "—".to_string()
-                } else {
-                    match between.get(&(&a.id, &b.id)) {
-                        Some(found) => found.join(", "),
-                        None => " ".to_string(),
-                    }
-                };
-                let _ = write!(o, " {cell} |");
-            }
-            let _ = writeln!(o);
-        }
     }
+}
+
+/// Each VPC's route tables: its local blocks, then the routes.
+fn md_route_tables(o: &mut String, plan: &Plan) {
     let _ = writeln!(o, "\n## Route tables\n");
     for v in &plan.vpcs {
         let tables: Vec<&RouteTable> = plan.route_tables.iter().filter(|t| t.vpc == v.id).collect();
@@ -211,7 +252,10 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
             let _ = writeln!(o);
         }
     }
-    // Security-group and ACL rules that concern peered blocks.
+}
+
+/// Security-group and ACL rules that concern peered blocks (blocks of VPCs in a live peering).
+fn md_peered_rules(o: &mut String, plan: &Plan) {
     let peer_blocks: Vec<crate::cidr::Cidr> = plan
         .peerings
         .iter()
@@ -271,6 +315,10 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
             );
         }
     }
+}
+
+/// One item per finding: severity, code, message and fix.
+fn md_diagnostics(o: &mut String, diagnostics: &[Diagnostic]) {
     let _ = writeln!(o, "\n## Diagnostics\n");
     if diagnostics.is_empty() {
         let _ = writeln!(o, "No findings.");
@@ -292,36 +340,57 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
                 .unwrap_or_default()
         );
     }
+}
+
+/// VPC pairs connected only through a third VPC (up to [`LIST_MAX`], with the count of the rest).
+fn md_not_transitive(o: &mut String, graph: &PeeringGraph) {
     let _ = writeln!(o, "\n## Not transitive\n");
-    let graph = PeeringGraph::new(plan);
     let (nt, total) = graph.transitive_pairs(LIST_MAX);
     if nt.is_empty() {
         let _ = writeln!(o, "No VPC pair is connected only through a third VPC.");
-    } else {
-        let _ = writeln!(o, "These VPCs are both peered with a third VPC but not with each other; they cannot reach each other (peering is not transitive):\n");
-        for t in &nt {
-            let _ = writeln!(
-                o,
-                "- {} and {} (both peered with {}): create a direct peering to connect them.",
-                md_escape(&t.a.0),
-                md_escape(&t.c.0),
-                md_escape(&t.via.0)
-            );
-        }
-        if total > nt.len() {
-            let _ = writeln!(
-                o,
-                "- … and {} more pairs ({total} in all; `peerplan check` counts them per group).",
-                total - nt.len()
-            );
-        }
+        return;
     }
+    let _ = writeln!(o, "These VPCs are both peered with a third VPC but not with each other; they cannot reach each other (peering is not transitive):\n");
+    for t in &nt {
+        let _ = writeln!(
+            o,
+            "- {} and {} (both peered with {}): create a direct peering to connect them.",
+            md_escape(&t.a.0),
+            md_escape(&t.c.0),
+            md_escape(&t.via.0)
+        );
+    }
+    if total > nt.len() {
+        let _ = writeln!(
+            o,
+            "- … and {} more pairs ({total} in all; `peerplan check` counts them per group).",
+            total - nt.len()
+        );
+    }
+}
+
+/// A command per endpoint pair across an active peering that the simulator accepts on a listening port (at
+/// most 50 sources' worth, [`VERIFY_MAX_TRACES`] traces).
+fn md_verify_connectivity(o: &mut String, plan: &Plan, graph: &PeeringGraph) {
     let _ = writeln!(o, "\n## Verify connectivity\n");
+    let lines = verify_lines(plan, graph);
+    if lines.is_empty() {
+        let _ = writeln!(
+            o,
+            "No endpoint pair across a peering is expected to connect on a declared listening port."
+        );
+    }
+    for l in lines {
+        let _ = writeln!(o, "{l}");
+    }
+}
+
+/// The lines of "verify connectivity". Only pairs across an active peering can connect from one VPC to another:
+/// candidates are the endpoints of the VPCs actively peered with the source's, so the work follows the peerings,
+/// not all pairs of endpoints; and it stops after a bounded number of traces.
+fn verify_lines(plan: &Plan, graph: &PeeringGraph) -> Vec<String> {
     let t = Topology::new(plan);
     let mut lines = Vec::new();
-    // Only pairs across an active peering can connect from one VPC to another: candidates are the endpoints of
-    // the VPCs actively peered with the source's, so the work follows the peerings, not all pairs of endpoints;
-    // and it stops after a bounded number of traces.
     let vpc_of_subnet: HashMap<&SubnetId, &VpcId> = plan.subnets.iter().map(|s| (&s.id, &s.vpc)).collect();
     let mut endpoints_of: HashMap<&VpcId, Vec<usize>> = HashMap::new();
     for (i, e) in plan.endpoints.iter().enumerate() {
@@ -359,24 +428,11 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
                     client: ClientProfile::Linux,
                 };
                 if trace(&t, &flow).is_ok_and(|tr| tr.code == TraceCode::Accepted) {
-                    let addr = dst
-                        .ipv4
-                        .map(|a| a.to_string())
-                        .or_else(|| dst.ipv6.map(|a| format!("[{a}]")))
-                        .unwrap_or_default();
-                    // HTTP(S) services answer a health URL; for database, SSH and other TCP ports a connect
-                    // test is the honest check.
-                    let cmd = match port {
-                        443 => format!("curl https://{addr}/health"),
-                        22 | 25 | 53 | 1433 | 1521 | 3306 | 5432 | 5672 | 6379 | 9092 | 11211 | 27017 => {
-                            format!("nc -zv {} {port}", addr.trim_matches(|c| c == '[' || c == ']'))
-                        }
-                        _ => format!("curl http://{addr}:{port}/health"),
-                    };
                     lines.push(format!(
-                        "- From {} ({}): `{cmd}` — expects {}",
+                        "- From {} ({}): `{}` — expects {}",
                         md_escape(&src.label()),
                         src.ipv4.map(|a| a.to_string()).unwrap_or_default(),
+                        verify_command(dst, port),
                         md_escape(&dst.label())
                     ));
                 }
@@ -386,16 +442,24 @@ pub fn markdown(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
             break;
         }
     }
-    if lines.is_empty() {
-        let _ = writeln!(
-            o,
-            "No endpoint pair across a peering is expected to connect on a declared listening port."
-        );
+    lines
+}
+
+/// How to check that `dst` answers on `port`: HTTP(S) services answer a health URL; for database, SSH and other
+/// TCP ports a connect test is the honest check.
+fn verify_command(dst: &Endpoint, port: u16) -> String {
+    let addr = dst
+        .ipv4
+        .map(|a| a.to_string())
+        .or_else(|| dst.ipv6.map(|a| format!("[{a}]")))
+        .unwrap_or_default();
+    match port {
+        443 => format!("curl https://{addr}/health"),
+        22 | 25 | 53 | 1433 | 1521 | 3306 | 5432 | 5672 | 6379 | 9092 | 11211 | 27017 => {
+            format!("nc -zv {} {port}", addr.trim_matches(|c| c == '[' || c == ']'))
+        }
+        _ => format!("curl http://{addr}:{port}/health"),
     }
-    for l in lines {
-        let _ = writeln!(o, "{l}");
-    }
-    o
 }
 
 /// A quoted DOT string: `\\` and `"` escaped; control characters (line breaks included) become U+FFFD.

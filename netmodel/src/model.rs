@@ -920,16 +920,34 @@ impl Plan {
 
     /// Checks what types cannot: the format tag, unique ids, references that resolve, rule shapes. Fills in
     /// each peering side's account and region from its VPC. Sorts every list by id (deterministic output).
+    ///
+    /// The checks run in document order, one step per kind of item, and the first failure is the error.
     pub fn validate(&mut self) -> Result<(), PlanError> {
-        if self.format != FORMAT {
-            return Err(PlanError::at(
-                "format",
-                format!(
-                    "\"{}\" is not a supported format (expected \"{FORMAT}\")",
-                    self.format
-                ),
-            ));
+        self.check_format()?;
+        self.check_text()?;
+        self.check_positions()?;
+        self.check_references()?;
+        self.complete_peering_sides()?;
+        self.sort();
+        Ok(())
+    }
+
+    /// The format tag is [`FORMAT`].
+    fn check_format(&self) -> Result<(), PlanError> {
+        if self.format == FORMAT {
+            return Ok(());
         }
+        Err(PlanError::at(
+            "format",
+            format!(
+                "\"{}\" is not a supported format (expected \"{FORMAT}\")",
+                self.format
+            ),
+        ))
+    }
+
+    /// Every text field passes [`validate_name`].
+    fn check_text(&self) -> Result<(), PlanError> {
         self.visit_text(&mut |path, value| {
             // The common case (short, clean text) without building the path.
             if value.len() <= MAX_TEXT_CHARS && !value.chars().any(is_forbidden_char) {
@@ -937,62 +955,64 @@ impl Plan {
             } else {
                 validate_name(&path(), value)
             }
-        })?;
-        fn unique<'a, T: Ord + fmt::Display + 'a>(
-            list: &str,
-            ids: impl Iterator<Item = &'a T>,
-        ) -> Result<BTreeSet<&'a T>, PlanError> {
-            let mut seen = BTreeSet::new();
-            for (i, id) in ids.enumerate() {
-                if id.to_string().is_empty() {
-                    return Err(PlanError::at(
-                        format!("{list}[{i}].id"),
-                        "an id must not be empty",
-                    ));
-                }
-                if !seen.insert(id) {
-                    return Err(PlanError::at(
-                        format!("{list}[{i}].id"),
-                        format!("duplicate id \"{id}\""),
-                    ));
-                }
-            }
-            Ok(seen)
-        }
-        for (i, v) in self.vpcs.iter().enumerate() {
-            if let Some(p) = v.position {
-                for (axis, value) in [("x", p.x), ("y", p.y)] {
-                    if !value.is_finite() || value.abs() > MAX_POSITION {
-                        return Err(PlanError::at(
-                            format!("vpcs[{i}].position.{axis}"),
-                            format!(
-                                "{value} is not a canvas position (from -{MAX_POSITION} to {MAX_POSITION})"
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-        let accounts = unique("accounts", self.accounts.iter().map(|a| &a.id))?;
-        let vpcs = unique("vpcs", self.vpcs.iter().map(|v| &v.id))?;
-        unique("subnets", self.subnets.iter().map(|s| &s.id))?;
-        unique("route_tables", self.route_tables.iter().map(|r| &r.id))?;
-        let sgs = unique("security_groups", self.security_groups.iter().map(|s| &s.id))?;
-        unique("network_acls", self.network_acls.iter().map(|s| &s.id))?;
-        unique("endpoints", self.endpoints.iter().map(|s| &s.id))?;
-        let gateways = unique("gateways", self.gateways.iter().map(|s| &s.id))?;
-        let peerings = unique("peerings", self.peerings.iter().map(|s| &s.id))?;
+        })
+    }
 
-        let need = |ok: bool, path: String, what: &str, id: &dyn fmt::Display| {
-            if ok {
-                Ok(())
-            } else {
-                Err(PlanError::at(path, format!("unknown {what} \"{id}\"")))
-            }
-        };
+    /// Every canvas position is finite and within ±[`MAX_POSITION`].
+    fn check_positions(&self) -> Result<(), PlanError> {
         for (i, v) in self.vpcs.iter().enumerate() {
-            need(
-                accounts.contains(&v.account),
+            let Some(p) = v.position else { continue };
+            for (axis, value) in [("x", p.x), ("y", p.y)] {
+                if !value.is_finite() || value.abs() > MAX_POSITION {
+                    return Err(PlanError::at(
+                        format!("vpcs[{i}].position.{axis}"),
+                        format!("{value} is not a canvas position (from -{MAX_POSITION} to {MAX_POSITION})"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ids are unique and every reference resolves, list by list in document order; blocks are of the right
+    /// family, security-group rules name one source, ACL rule numbers are valid and distinct.
+    fn check_references(&self) -> Result<(), PlanError> {
+        let ids = self.known_ids()?;
+        self.check_vpcs(&ids)?;
+        self.check_subnets(&ids)?;
+        self.check_route_tables(&ids)?;
+        self.check_security_groups(&ids)?;
+        self.check_network_acls(&ids)?;
+        self.check_endpoints(&ids)?;
+        self.check_gateways(&ids)
+    }
+
+    /// The ids of every list, each non-empty and unique within its list.
+    fn known_ids(&self) -> Result<KnownIds<'_>, PlanError> {
+        let accounts = unique_ids("accounts", self.accounts.iter().map(|a| &a.id))?;
+        let vpcs = unique_ids("vpcs", self.vpcs.iter().map(|v| &v.id))?;
+        unique_ids("subnets", self.subnets.iter().map(|s| &s.id))?;
+        unique_ids("route_tables", self.route_tables.iter().map(|r| &r.id))?;
+        let security_groups = unique_ids("security_groups", self.security_groups.iter().map(|s| &s.id))?;
+        unique_ids("network_acls", self.network_acls.iter().map(|s| &s.id))?;
+        unique_ids("endpoints", self.endpoints.iter().map(|s| &s.id))?;
+        let gateways = unique_ids("gateways", self.gateways.iter().map(|s| &s.id))?;
+        let peerings = unique_ids("peerings", self.peerings.iter().map(|s| &s.id))?;
+        Ok(KnownIds {
+            accounts,
+            vpcs,
+            security_groups,
+            gateways,
+            peerings,
+            subnet_vpc: self.subnets.iter().map(|s| (&s.id, &s.vpc)).collect(),
+        })
+    }
+
+    /// Each VPC's account is known, it has a region, its blocks are IPv4 and its IPv6 blocks IPv6.
+    fn check_vpcs(&self, ids: &KnownIds) -> Result<(), PlanError> {
+        for (i, v) in self.vpcs.iter().enumerate() {
+            known(
+                ids.accounts.contains(&v.account),
                 format!("vpcs[{i}].account"),
                 "account",
                 &v.account,
@@ -1001,75 +1021,69 @@ impl Plan {
                 return Err(PlanError::at(format!("vpcs[{i}].region"), "a region is required"));
             }
             if !v.cidr.is_v4() {
-                return Err(PlanError::at(
-                    format!("vpcs[{i}].cidr"),
-                    format!("\"{}\" is not an IPv4 block", v.cidr),
-                ));
+                return Err(not_ipv4(format!("vpcs[{i}].cidr"), &v.cidr));
             }
             for (j, c) in v.secondary_cidrs.iter().enumerate() {
                 if !c.is_v4() {
-                    return Err(PlanError::at(
-                        format!("vpcs[{i}].secondary_cidrs[{j}]"),
-                        format!("\"{c}\" is not an IPv4 block"),
-                    ));
+                    return Err(not_ipv4(format!("vpcs[{i}].secondary_cidrs[{j}]"), c));
                 }
             }
             for (j, c) in v.ipv6_cidrs.iter().enumerate() {
                 if c.is_v4() {
-                    return Err(PlanError::at(
-                        format!("vpcs[{i}].ipv6_cidrs[{j}]"),
-                        format!("\"{c}\" is not an IPv6 block"),
-                    ));
+                    return Err(not_ipv6(format!("vpcs[{i}].ipv6_cidrs[{j}]"), c));
                 }
             }
         }
-        let subnet_vpc: BTreeMap<&SubnetId, &VpcId> = self.subnets.iter().map(|s| (&s.id, &s.vpc)).collect();
+        Ok(())
+    }
+
+    /// Each subnet's VPC is known, its block is IPv4 and its IPv6 block IPv6.
+    fn check_subnets(&self, ids: &KnownIds) -> Result<(), PlanError> {
         for (i, s) in self.subnets.iter().enumerate() {
-            need(vpcs.contains(&s.vpc), format!("subnets[{i}].vpc"), "VPC", &s.vpc)?;
+            known(
+                ids.vpcs.contains(&s.vpc),
+                format!("subnets[{i}].vpc"),
+                "VPC",
+                &s.vpc,
+            )?;
             if !s.cidr.is_v4() {
-                return Err(PlanError::at(
-                    format!("subnets[{i}].cidr"),
-                    format!("\"{}\" is not an IPv4 block", s.cidr),
-                ));
+                return Err(not_ipv4(format!("subnets[{i}].cidr"), &s.cidr));
             }
             if let Some(c) = s.ipv6_cidr.filter(|c| c.is_v4()) {
-                return Err(PlanError::at(
-                    format!("subnets[{i}].ipv6_cidr"),
-                    format!("\"{c}\" is not an IPv6 block"),
-                ));
+                return Err(not_ipv6(format!("subnets[{i}].ipv6_cidr"), &c));
             }
         }
-        let in_vpc = |path: String, subnet: &SubnetId, vpc: &VpcId| -> Result<(), PlanError> {
-            match subnet_vpc.get(subnet) {
-                None => Err(PlanError::at(path, format!("unknown subnet \"{subnet}\""))),
-                Some(v) if *v != vpc => Err(PlanError::at(
-                    path,
-                    format!("subnet \"{subnet}\" is in VPC \"{v}\", not in \"{vpc}\""),
-                )),
-                Some(_) => Ok(()),
-            }
-        };
+        Ok(())
+    }
+
+    /// Route tables follow the association rules, and every route's peering or gateway is known.
+    fn check_route_tables(&self, ids: &KnownIds) -> Result<(), PlanError> {
         let tables = self
             .route_tables
             .iter()
             .map(|t| (t.id.as_str(), &t.vpc, t.main, t.subnets.as_slice()));
-        check_associations(AssociationKind::ROUTE_TABLE, tables, &vpcs, &in_vpc)?;
+        check_associations(AssociationKind::ROUTE_TABLE, tables, ids)?;
         for (i, rt) in self.route_tables.iter().enumerate() {
             for (j, r) in rt.routes.iter().enumerate() {
                 let path = format!("route_tables[{i}].routes[{j}].target");
                 match &r.target {
-                    Target::Peering(p) => need(peerings.contains(p), path, "peering", p)?,
+                    Target::Peering(p) => known(ids.peerings.contains(p), path, "peering", p)?,
                     Target::InternetGateway(g)
                     | Target::NatGateway(g)
                     | Target::VpnGateway(g)
-                    | Target::GatewayEndpoint(g) => need(gateways.contains(g), path, "gateway", g)?,
+                    | Target::GatewayEndpoint(g) => known(ids.gateways.contains(g), path, "gateway", g)?,
                     Target::Local | Target::Blackhole => {}
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Each security group's VPC is known, and each rule has exactly one source: a block or a known group.
+    fn check_security_groups(&self, ids: &KnownIds) -> Result<(), PlanError> {
         for (i, sg) in self.security_groups.iter().enumerate() {
-            need(
-                vpcs.contains(&sg.vpc),
+            known(
+                ids.vpcs.contains(&sg.vpc),
                 format!("security_groups[{i}].vpc"),
                 "VPC",
                 &sg.vpc,
@@ -1079,9 +1093,12 @@ impl Plan {
                     let path = format!("security_groups[{i}].{dir}[{j}]");
                     match (&r.cidr, &r.sg) {
                         (Some(_), None) => {}
-                        (None, Some(g)) => {
-                            need(sgs.contains(&g.group), format!("{path}.sg"), "security group", g)?
-                        }
+                        (None, Some(g)) => known(
+                            ids.security_groups.contains(&g.group),
+                            format!("{path}.sg"),
+                            "security group",
+                            g,
+                        )?,
                         _ => {
                             return Err(PlanError::at(
                                 path,
@@ -1092,11 +1109,16 @@ impl Plan {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Network ACLs follow the association rules, and rule numbers are in 1–32766 and distinct per direction.
+    fn check_network_acls(&self, ids: &KnownIds) -> Result<(), PlanError> {
         let acls = self
             .network_acls
             .iter()
             .map(|a| (a.id.as_str(), &a.vpc, a.default, a.subnets.as_slice()));
-        check_associations(AssociationKind::NETWORK_ACL, acls, &vpcs, &in_vpc)?;
+        check_associations(AssociationKind::NETWORK_ACL, acls, ids)?;
         for (i, acl) in self.network_acls.iter().enumerate() {
             let mut numbers = BTreeSet::new();
             for (j, e) in acl.entries.iter().enumerate() {
@@ -1117,14 +1139,19 @@ impl Plan {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Each endpoint's subnet is known, its security groups are known and in the subnet's VPC, and it has an
+    /// address.
+    fn check_endpoints(&self, ids: &KnownIds) -> Result<(), PlanError> {
         for (i, e) in self.endpoints.iter().enumerate() {
-            need(
-                subnet_vpc.contains_key(&e.subnet),
-                format!("endpoints[{i}].subnet"),
-                "subnet",
-                &e.subnet,
-            )?;
-            let vpc = subnet_vpc[&e.subnet];
+            let Some(&vpc) = ids.subnet_vpc.get(&e.subnet) else {
+                return Err(PlanError::at(
+                    format!("endpoints[{i}].subnet"),
+                    format!("unknown subnet \"{}\"", e.subnet),
+                ));
+            };
             for (j, g) in e.security_groups.iter().enumerate() {
                 let path = format!("endpoints[{i}].security_groups[{j}]");
                 match self.security_groups.iter().find(|sg| &sg.id == g) {
@@ -1148,12 +1175,28 @@ impl Plan {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Each gateway's VPC is known, and its subnet, if it has one, is in that VPC.
+    fn check_gateways(&self, ids: &KnownIds) -> Result<(), PlanError> {
         for (i, g) in self.gateways.iter().enumerate() {
-            need(vpcs.contains(&g.vpc), format!("gateways[{i}].vpc"), "VPC", &g.vpc)?;
+            known(
+                ids.vpcs.contains(&g.vpc),
+                format!("gateways[{i}].vpc"),
+                "VPC",
+                &g.vpc,
+            )?;
             if let Some(s) = &g.subnet {
-                in_vpc(format!("gateways[{i}].subnet"), s, &g.vpc)?;
+                ids.subnet_in_vpc(format!("gateways[{i}].subnet"), s, &g.vpc)?;
             }
         }
+        Ok(())
+    }
+
+    /// Each peering side's VPC is known; an empty account or region is filled in from the VPC, a given one must
+    /// be the VPC's; the two sides are different VPCs.
+    fn complete_peering_sides(&mut self) -> Result<(), PlanError> {
         let vpc_by_id: BTreeMap<&VpcId, &Vpc> = self.vpcs.iter().map(|v| (&v.id, v)).collect();
         for (i, p) in self.peerings.iter_mut().enumerate() {
             for (side_name, side) in [("requester", &mut p.requester), ("accepter", &mut p.accepter)] {
@@ -1194,7 +1237,6 @@ impl Plan {
                 ));
             }
         }
-        self.sort();
         Ok(())
     }
 
@@ -1256,6 +1298,71 @@ impl Plan {
             .filter(|s| s.vpc == rt.vpc && self.route_table_of(s).map(|t| &t.id) == Some(&rt.id))
             .collect()
     }
+}
+
+/// The ids a plan's references may name, gathered once by [`Plan::validate`].
+struct KnownIds<'a> {
+    accounts: BTreeSet<&'a AccountId>,
+    vpcs: BTreeSet<&'a VpcId>,
+    security_groups: BTreeSet<&'a SecurityGroupId>,
+    gateways: BTreeSet<&'a GatewayId>,
+    peerings: BTreeSet<&'a PeeringId>,
+    /// The VPC of each subnet.
+    subnet_vpc: BTreeMap<&'a SubnetId, &'a VpcId>,
+}
+
+impl KnownIds<'_> {
+    /// `subnet` is known and in `vpc`.
+    fn subnet_in_vpc(&self, path: String, subnet: &SubnetId, vpc: &VpcId) -> Result<(), PlanError> {
+        match self.subnet_vpc.get(subnet) {
+            None => Err(PlanError::at(path, format!("unknown subnet \"{subnet}\""))),
+            Some(v) if *v != vpc => Err(PlanError::at(
+                path,
+                format!("subnet \"{subnet}\" is in VPC \"{v}\", not in \"{vpc}\""),
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+/// The ids of one list (`list` names it in errors), each non-empty and unique.
+fn unique_ids<'a, T: Ord + fmt::Display + 'a>(
+    list: &str,
+    ids: impl Iterator<Item = &'a T>,
+) -> Result<BTreeSet<&'a T>, PlanError> {
+    let mut seen = BTreeSet::new();
+    for (i, id) in ids.enumerate() {
+        if id.to_string().is_empty() {
+            return Err(PlanError::at(
+                format!("{list}[{i}].id"),
+                "an id must not be empty",
+            ));
+        }
+        if !seen.insert(id) {
+            return Err(PlanError::at(
+                format!("{list}[{i}].id"),
+                format!("duplicate id \"{id}\""),
+            ));
+        }
+    }
+    Ok(seen)
+}
+
+/// A reference (`what` `id` at `path`) resolves when `ok`.
+fn known(ok: bool, path: String, what: &str, id: &dyn fmt::Display) -> Result<(), PlanError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(PlanError::at(path, format!("unknown {what} \"{id}\"")))
+    }
+}
+
+fn not_ipv4(path: String, block: &Cidr) -> PlanError {
+    PlanError::at(path, format!("\"{block}\" is not an IPv4 block"))
+}
+
+fn not_ipv6(path: String, block: &Cidr) -> PlanError {
+    PlanError::at(path, format!("\"{block}\" is not an IPv6 block"))
 }
 
 /// Binary search of a list sorted by id ([`Plan::validate`] sorts every list).
@@ -1331,8 +1438,7 @@ impl AssociationKind {
 fn check_associations<'a>(
     kind: AssociationKind,
     items: impl Iterator<Item = (&'a str, &'a VpcId, bool, &'a [SubnetId])>,
-    vpcs: &BTreeSet<&VpcId>,
-    in_vpc: &dyn Fn(String, &SubnetId, &VpcId) -> Result<(), PlanError>,
+    ids: &KnownIds,
 ) -> Result<(), PlanError> {
     let AssociationKind {
         list,
@@ -1343,7 +1449,7 @@ fn check_associations<'a>(
     let mut implicit_of = BTreeSet::new();
     let mut associated: BTreeMap<&SubnetId, &str> = BTreeMap::new();
     for (i, (id, vpc, is_implicit, subnets)) in items.enumerate() {
-        if !vpcs.contains(vpc) {
+        if !ids.vpcs.contains(vpc) {
             return Err(PlanError::at(
                 format!("{list}[{i}].vpc"),
                 format!("unknown VPC \"{vpc}\""),
@@ -1356,7 +1462,7 @@ fn check_associations<'a>(
             ));
         }
         for (j, s) in subnets.iter().enumerate() {
-            in_vpc(format!("{list}[{i}].subnets[{j}]"), s, vpc)?;
+            ids.subnet_in_vpc(format!("{list}[{i}].subnets[{j}]"), s, vpc)?;
             if let Some(other) = associated.insert(s, id) {
                 return Err(PlanError::at(
                     format!("{list}[{i}].subnets[{j}]"),
