@@ -1,5 +1,25 @@
 //! Exports of a plan: the peering documentation (Markdown), the peering map as Graphviz DOT and Mermaid, and the
 //! API calls as a runnable bash script of curl calls in the seed's format. Pure text, deterministic.
+//!
+//! ```
+//! use netmodel::{check, export, CheckOptions, Plan};
+//!
+//! let plan = Plan::from_json(
+//!     r#"{"format": "peerplan/v1", "name": "Two teams", "accounts": [{"id": "acct-a"}, {"id": "acct-b"}],
+//!         "vpcs": [{"id": "vpc-a", "account": "acct-a", "region": "us-east-1", "cidr": "10.0.0.0/16"},
+//!                  {"id": "vpc-b", "account": "acct-b", "region": "us-east-1", "cidr": "172.16.0.0/16"}],
+//!         "peerings": [{"id": "pcx-ab", "requester": {"vpc": "vpc-a"}, "accepter": {"vpc": "vpc-b"},
+//!                       "status": "pending"}]}"#,
+//! )?;
+//! let doc = export::markdown(&plan, &check(&plan, &CheckOptions::default()));
+//! assert!(doc.starts_with("# Two teams\n"));
+//! assert!(doc.contains("| pcx-ab | vpc-a | vpc-b | acct-a → acct-b | us-east-1 → us-east-1 | pending | cross-account: the accepter must accept |"));
+//! assert!(export::dot(&plan).starts_with("graph peering {"));
+//! // The script reads each account's key from its own variable; no key is ever written into it.
+//! let script = export::curl_script(&plan, export::ScriptPart::All);
+//! assert!(script.contains("API_KEY_ACCT_A") && script.contains("API_KEY_ACCT_B"));
+//! # Ok::<(), netmodel::PlanError>(())
+//! ```
 
 use std::{
     collections::{BTreeMap, HashMap},

@@ -4,6 +4,22 @@
 //! cross-account links between hubs, a few pending and inter-region peerings; per VPC a main route table
 //! (routes to every peer), a public table with an internet gateway, a default and a restricted ACL, and three
 //! security groups (web, app, db) whose endpoints listen on 443, 8080 and 5432. Deterministic for a seed.
+//!
+//! ```
+//! use netmodel::generate::{generate, GenerateError, GenerateOptions};
+//!
+//! let options = GenerateOptions { vpcs: 12, subnets_per_vpc: 3, endpoints_per_subnet: 2, seed: 7 };
+//! let plan = generate(&options)?;
+//! assert_eq!((plan.accounts.len(), plan.vpcs.len(), plan.subnets.len(), plan.endpoints.len()), (2, 12, 36, 72));
+//! assert_eq!(plan.vpcs[0].name, "hub-0");
+//! assert_eq!(plan.vpcs[0].cidr.to_string(), "10.0.0.0/16");
+//! assert_eq!(plan, generate(&options)?, "the same seed gives the same plan");
+//!
+//! // Sizes that cannot be laid out in 10.0.0.0/8 are refused.
+//! let too_many = GenerateOptions { vpcs: 20_000, ..options };
+//! assert_eq!(generate(&too_many), Err(GenerateError::TooManyVpcs { vpcs: 20_000 }));
+//! # Ok::<(), GenerateError>(())
+//! ```
 
 use std::net::Ipv4Addr;
 

@@ -2,6 +2,27 @@
 //! are at hand), built once per plan with petgraph. It answers the questions that are graph questions: which VPCs a
 //! VPC is peered with, which groups of VPCs can reach each other at all (connected components over active
 //! peerings), and which pairs are joined only through a third VPC (peering is not transitive).
+//!
+//! ```
+//! use netmodel::{graph::PeeringGraph, Plan};
+//!
+//! // a — b — c: a and c are both peered with b, not with each other.
+//! let plan = Plan::from_json(
+//!     r#"{"format": "peerplan/v1", "accounts": [{"id": "acct"}],
+//!         "vpcs": [{"id": "a", "account": "acct", "region": "us-east-1", "cidr": "10.0.0.0/16"},
+//!                  {"id": "b", "account": "acct", "region": "us-east-1", "cidr": "10.1.0.0/16"},
+//!                  {"id": "c", "account": "acct", "region": "us-east-1", "cidr": "10.2.0.0/16"}],
+//!         "peerings": [{"id": "pcx-ab", "requester": {"vpc": "a"}, "accepter": {"vpc": "b"}, "status": "active"},
+//!                      {"id": "pcx-bc", "requester": {"vpc": "b"}, "accepter": {"vpc": "c"}, "status": "active"}]}"#,
+//! )?;
+//! let graph = PeeringGraph::new(&plan);
+//! assert_eq!(graph.peerings_of(&"b".into()).len(), 2);
+//! assert_eq!(graph.groups().len(), 1, "one group: every VPC reaches the others' network");
+//! let (pairs, total) = graph.transitive_pairs(10);
+//! assert_eq!(total, 1);
+//! assert_eq!((pairs[0].a.as_str(), pairs[0].via.as_str(), pairs[0].c.as_str()), ("a", "b", "c"));
+//! # Ok::<(), netmodel::PlanError>(())
+//! ```
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -1,4 +1,22 @@
 //! Newtype identifiers, so a subnet id can never be passed where a VPC id is expected.
+//!
+//! ```
+//! use netmodel::ids::VpcId;
+//!
+//! let vpc = VpcId::from("vpc-a");
+//! assert_eq!((vpc.as_str(), vpc.to_string()), ("vpc-a", "vpc-a".to_string()));
+//! // In JSON an id is its text.
+//! assert_eq!(serde_json::to_string(&vpc).unwrap(), r#""vpc-a""#);
+//! ```
+//!
+//! The types keep kinds of id apart:
+//!
+//! ```compile_fail,E0308
+//! use netmodel::ids::{SubnetId, VpcId};
+//!
+//! fn peer_with(_vpc: &VpcId) {}
+//! peer_with(&SubnetId::from("subnet-a")); // error: expected `&VpcId`, found `&SubnetId`
+//! ```
 
 use std::fmt;
 

@@ -6,6 +6,26 @@
 //! (and per "same subnet or not", since a pair inside one subnet skips the network ACLs) decides every cell of
 //! that pair, so a plan with thousands of endpoints needs only about (classes)² traces. The
 //! result equals tracing every pair (a property test checks this).
+//!
+//! ```
+//! use netmodel::{
+//!     generate::{generate, GenerateOptions},
+//!     matrix::matrix,
+//!     model::Protocol,
+//!     sim::{ClientProfile, Topology, TraceCode},
+//! };
+//!
+//! // A hub and a spoke, peered; one web server (TCP 443, open to 10.0.0.0/8) in each.
+//! let plan = generate(&GenerateOptions { vpcs: 2, subnets_per_vpc: 1, endpoints_per_subnet: 1, seed: 1 }).unwrap();
+//! let topology = Topology::new(&plan);
+//! let https = matrix(&topology, Protocol::Tcp, Some(443), ClientProfile::Linux).unwrap();
+//! assert_eq!(https.endpoints, ["ep-0000-000-000", "ep-0001-000-000"]);
+//! assert_eq!(https.code(0, 1), TraceCode::Accepted);
+//! assert_eq!(https.code(1, 0), TraceCode::Accepted);
+//! // SSH is not open: the destination's security group drops it.
+//! let ssh = matrix(&topology, Protocol::Tcp, Some(22), ClientProfile::Linux).unwrap();
+//! assert_eq!(ssh.code(0, 1), TraceCode::SgDenyIngress);
+//! ```
 
 use std::{collections::HashMap, net::IpAddr};
 

@@ -4,6 +4,32 @@
 //! port range, protocol and reference is checked and an error names the offending value and where it is
 //! (`vpcs[2].cidr: "10.0.0.0/33" is not a CIDR block: …`). A plan that parses may still be a bad plan: that is
 //! for [`crate::check`] to say, as diagnostics.
+//!
+//! ```
+//! use netmodel::Plan;
+//!
+//! let plan = Plan::from_json(
+//!     r#"{"format": "peerplan/v1", "accounts": [{"id": "acct-a"}],
+//!         "vpcs": [{"id": "vpc-b", "account": "acct-a", "region": "us-east-1", "cidr": "172.16.0.0/16"},
+//!                  {"id": "vpc-a", "account": "acct-a", "region": "us-east-1", "cidr": "10.0.0.0/16"}],
+//!         "peerings": [{"id": "pcx-ab", "requester": {"vpc": "vpc-a"}, "accepter": {"vpc": "vpc-b"},
+//!                       "status": "active"}]}"#,
+//! )?;
+//! // Every list is in id order, and each peering side has its VPC's account and region filled in.
+//! assert_eq!(plan.vpcs[0].id.as_str(), "vpc-a");
+//! assert_eq!(plan.peerings[0].accepter.region, "us-east-1");
+//! assert!(!plan.peerings[0].is_cross_account());
+//!
+//! // Bad input is an error naming where it is and the offending value.
+//! let e = Plan::from_json(
+//!     r#"{"format": "peerplan/v1", "accounts": [{"id": "acct-a"}],
+//!         "vpcs": [{"id": "vpc-a", "account": "acct-a", "region": "us-east-1", "cidr": "10.0.0.0/33"}]}"#,
+//! )
+//! .unwrap_err();
+//! assert_eq!(e.path, "vpcs[0].cidr");
+//! assert!(e.message.starts_with(r#""10.0.0.0/33" is not a CIDR block"#), "{e}");
+//! # Ok::<(), netmodel::PlanError>(())
+//! ```
 
 use std::{
     collections::{BTreeMap, BTreeSet},
