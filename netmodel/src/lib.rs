@@ -1,10 +1,26 @@
 //! Pure model of multi-VPC topologies and a packet-path simulator.
 //!
-//! Layers: [`cidr`] (prefix maths, overlap sweep, free blocks) → [`model`] (VPCs, subnets, route tables,
-//! security groups, network ACLs, endpoints, gateways, peerings; the `peerplan/v1` JSON format) → [`check`]
-//! (diagnostics with stable codes; [`graph`] is the peering graph it asks graph questions of) → [`import`] (AWS
-//! describe-* JSON).
+//! Layers: [`cidr`] → [`model`] → [`check`] and [`sim`] → [`export`] and [`changeset`]; data enters through
+//! [`model`] (JSON) or [`import`], and everything else reads the [`Plan`].
 //! Nothing here does I/O; it builds for wasm32 and native alike.
+//!
+//! Modules:
+//! - [`ids`]: newtype identifiers (`VpcId`, `SubnetId`, `PeeringId`, …), so one kind of id never stands for another.
+//! - [`cidr`]: prefix maths: blocks parsed with errors that name the input, the overlap sweep, free blocks.
+//! - [`model`]: the plan (VPCs, subnets, route tables, security groups, network ACLs, endpoints, gateways,
+//!   peerings) and its `peerplan/v1` JSON format, validated once at the edge.
+//! - [`codes`]: the one macro behind the stable code enums ([`check::Code`], [`sim::TraceCode`]).
+//! - [`graph`]: the peering graph: a VPC's peers, groups that can reach each other, pairs joined only via a third.
+//! - [`check`]: diagnostics: a plan that parses but would fail or misbehave, each with a stable code and a fix.
+//! - [`edit`]: the pure plan edits (add a VPC, peer two, renumber, apply a fix, …) the planner and CLI share.
+//! - [`sim`]: the packet-path simulator: one flow → one [`sim::Trace`], explained hop by hop.
+//! - [`matrix`]: the reachability matrix: every endpoint × every endpoint for one protocol and port.
+//! - [`layout`]: the auto-layout of VPC boxes, for the planner's canvas and the exported peering map.
+//! - [`export`]: the documentation (Markdown, HTML), the peering map (DOT, Mermaid, SVG, PNG) and the curl script.
+//! - [`changeset`]: a live plan against a desired one → the typed, ordered steps that turn one into the other.
+//! - [`import`]: importers into a plan: AWS `describe-*` JSON.
+//! - [`generate`]: synthetic but realistic plans for demos, scale tests and benchmarks.
+//! - [`library`]: the plan library's shared types (saved plans, their versions) and its storage interface.
 #![forbid(unsafe_code)]
 
 pub mod check;
