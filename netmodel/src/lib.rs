@@ -23,6 +23,7 @@
 //! - [`library`]: the plan library's shared types (saved plans, their versions) and its storage interface.
 #![forbid(unsafe_code)]
 
+pub mod changeset;
 pub mod check;
 pub mod cidr;
 pub mod codes;
