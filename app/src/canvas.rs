@@ -11,8 +11,8 @@ use netmodel::{
 
 use crate::{
     edit::Item,
+    editor::{Editor, View},
     geometry::{self, Geometry, PacketPath, VPC_W},
-    planner::Editor,
 };
 
 /// What a pointer drag is doing.
@@ -34,24 +34,6 @@ enum Drag {
     },
     /// Panning: where the pointer and the view started.
     Pan { start: (f64, f64), view: (f64, f64) },
-}
-
-/// The view's translation and scale.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct View {
-    pub tx: f64,
-    pub ty: f64,
-    pub k: f64,
-}
-
-impl Default for View {
-    fn default() -> Self {
-        View {
-            tx: 0.0,
-            ty: 0.0,
-            k: 1.0,
-        }
-    }
 }
 
 fn kind_glyph(kind: EndpointKind) -> &'static str {

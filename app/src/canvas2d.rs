@@ -10,8 +10,8 @@ use netmodel::{
 };
 
 use crate::{
-    canvas::View,
     edit::Item,
+    editor::View,
     geometry::{self, Geometry, HEADER_H},
 };
 

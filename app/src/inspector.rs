@@ -12,7 +12,7 @@ use netmodel::{
 
 use crate::{
     edit::{self, Item},
-    planner::Editor,
+    editor::Editor,
 };
 
 /// The inspector panel.

@@ -8,11 +8,13 @@ pub mod canvas;
 pub mod canvas2d;
 pub mod csrf;
 pub mod edit;
+pub mod editor;
 pub mod geometry;
 pub mod history;
 pub mod inspector;
 pub mod matrix_panel;
 pub mod pages;
+pub mod paths;
 pub mod planner;
 pub mod storage;
 pub mod trace_panel;
@@ -56,14 +58,14 @@ pub fn App() -> impl IntoView {
                 <h1>"Peerplan"</h1>
                 <span class="tagline">"Plan, simulate and apply VPC peering"</span>
                 <nav aria-label="Main">
-                    <A href="/">"Plans"</A>
-                    <A href="/scratch">"Scratch pad"</A>
+                    <A href=paths::HOME>"Plans"</A>
+                    <A href=paths::SCRATCH>"Scratch pad"</A>
                 </nav>
             </header>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <Route path=StaticSegment("") view=pages::PlansPage ssr=SsrMode::Async/>
-                <Route path=(StaticSegment("plans"), ParamSegment("id")) view={Lazy::<pages::PlanRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=StaticSegment("scratch") view={Lazy::<pages::ScratchRoute>::new()}/>
+                <Route path=(StaticSegment(paths::PLANS), ParamSegment("id")) view={Lazy::<pages::PlanRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=StaticSegment(paths::SCRATCH_SEGMENT) view={Lazy::<pages::ScratchRoute>::new()}/>
             </Routes>
         </Router>
     }

@@ -11,7 +11,7 @@ use netmodel::{
     sim::{ClientProfile, Disposition, Topology, TraceCode},
 };
 
-use crate::{planner::Editor, trace_panel::TraceRequest};
+use crate::editor::{Editor, TraceRequest};
 
 /// The heat map's side, in pixels.
 pub const SIDE: u32 = 360;

@@ -8,8 +8,10 @@ use netmodel::Plan;
 
 use crate::{
     csrf::CsrfField,
-    planner::{Editor, Planner},
-    storage::{self, format_time, LoadedPlan},
+    editor::Editor,
+    paths,
+    planner::Planner,
+    storage::{self, format_time, StoredPlan},
 };
 
 /// The plan list.
@@ -19,7 +21,7 @@ pub fn PlansPage() -> impl IntoView {
     view! {
         <main class="plans-page">
             <section class="plans-actions">
-                <form method="post" action="/plans/new" class="inline-form" aria-label="Create a plan">
+                <form method="post" action=paths::PLAN_NEW class="inline-form" aria-label="Create a plan">
                     <CsrfField/>
                     <label for="new-plan-name">"New plan"</label>
                     <input id="new-plan-name" type="text" name="name" value="Untitled plan" maxlength="255" required/>
@@ -42,22 +44,22 @@ pub fn PlansPage() -> impl IntoView {
                                 <tbody>
                                     {list.into_iter().map(|p| view! {
                                         <tr data-testid="plan-row" data-id=p.id.clone()>
-                                            <td><a href=format!("/plans/{}", p.id)>{p.name.clone()}</a></td>
+                                            <td><a href=paths::plan(&p.id)>{p.name.clone()}</a></td>
                                             <td>{p.vpc_count}</td>
                                             <td>{p.peering_count}</td>
                                             <td>{p.version}</td>
                                             <td>{format_time(p.updated_at)}</td>
                                             <td class="row-actions">
-                                                <form method="post" action=format!("/plans/{}/rename", p.id) class="inline-form">
+                                                <form method="post" action=paths::plan_rename(&p.id) class="inline-form">
                                                     <CsrfField/>
                                                     <input type="text" name="name" value=p.name.clone() maxlength="255" required aria-label=format!("New name for {}", p.name)/>
                                                     <button type="submit" class="secondary">"Rename"</button>
                                                 </form>
-                                                <form method="post" action=format!("/plans/{}/duplicate", p.id)>
+                                                <form method="post" action=paths::plan_duplicate(&p.id)>
                                                     <CsrfField/>
                                                     <button type="submit" class="secondary" aria-label=format!("Duplicate {}", p.name)>"Duplicate"</button>
                                                 </form>
-                                                <form method="post" action=format!("/plans/{}/delete", p.id) on:submit=confirm_delete(p.name.clone())>
+                                                <form method="post" action=paths::plan_delete(&p.id) on:submit=confirm_delete(p.name.clone())>
                                                     <CsrfField/>
                                                     <button type="submit" class="danger" aria-label=format!("Delete {}", p.name)>"Delete"</button>
                                                 </form>
@@ -107,7 +109,7 @@ fn ImportForm() -> impl IntoView {
     view! {
         <form
             method="post"
-            action="/plans/import"
+            action=paths::PLAN_IMPORT
             enctype="multipart/form-data"
             class="import-form"
             class:drag-over=move || over.get()
@@ -133,7 +135,7 @@ fn ImportForm() -> impl IntoView {
 /// (with `cargo leptos --split`), loaded alongside the plan, so the plan list loads only what it needs.
 #[derive(Clone)]
 pub struct PlanRoute {
-    loaded: Resource<Result<LoadedPlan, ServerFnError>>,
+    loaded: Resource<Result<StoredPlan, ServerFnError>>,
 }
 
 #[lazy_route]
@@ -155,7 +157,7 @@ impl LazyRoute for PlanRoute {
                         Err(e) => view! {
                             <main class="plans-page">
                                 <p class="field-error" role="alert">{format!("Cannot open this plan: {e}")}</p>
-                                <a href="/">"Back to the plans"</a>
+                                <a href=paths::HOME>"Back to the plans"</a>
                             </main>
                         }.into_any(),
                         Ok(p) => view! { <StoredPlanner loaded=p/> }.into_any(),
@@ -192,7 +194,7 @@ enum SaveState {
 }
 
 #[component]
-fn StoredPlanner(loaded: LoadedPlan) -> impl IntoView {
+fn StoredPlanner(loaded: StoredPlan) -> impl IntoView {
     let plan = match Plan::from_json(&loaded.body) {
         Ok(p) => p,
         Err(e) => {
@@ -201,8 +203,8 @@ fn StoredPlanner(loaded: LoadedPlan) -> impl IntoView {
         }
     };
     let editor = Editor::new(plan);
-    let id = loaded.info.id.clone();
-    let state = RwSignal::new(SaveState::Saved(loaded.info.version));
+    let id = loaded.summary.id.clone();
+    let state = RwSignal::new(SaveState::Saved(loaded.summary.version));
     let history_open = RwSignal::new(false);
     let versions_tick = RwSignal::new(0u32);
 
@@ -274,7 +276,7 @@ fn StoredPlanner(loaded: LoadedPlan) -> impl IntoView {
                         editor.replace(plan);
                         editor.notice.set(format!(
                             "Restored version {version} (saved as version {}).",
-                            p.info.version
+                            p.summary.version
                         ));
                         versions_tick.update(|t| *t += 1);
                     }
@@ -291,8 +293,8 @@ fn StoredPlanner(loaded: LoadedPlan) -> impl IntoView {
     let import_diags = loaded.import_diagnostics.clone();
     view! {
         <div class="plan-bar">
-            <a href="/">"← Plans"</a>
-            <strong data-testid="plan-name">{loaded.info.name.clone()}</strong>
+            <a href=paths::HOME>"← Plans"</a>
+            <strong data-testid="plan-name">{loaded.summary.name.clone()}</strong>
             <span class="save-status" data-testid="save-status" role="status" aria-live="polite">
                 {move || match state.get() {
                     SaveState::Saved(v) => format!("All changes saved (version {v})"),

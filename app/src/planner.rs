@@ -8,19 +8,20 @@ use leptos::prelude::*;
 use netmodel::{
     check::ItemRef,
     cidr::{parse_ipv4_block, Cidr},
-    ids::VpcId,
     model::Plan,
-    CheckOptions, Diagnostic, Severity,
+    Diagnostic, Severity,
 };
 
 use crate::{
-    canvas::{Canvas, View},
+    canvas::Canvas,
     edit::{self, Item},
+    editor::{Editor, TraceRequest},
     geometry,
     history::History,
     inspector::Inspector,
     matrix_panel::MatrixPanel,
-    trace_panel::{TracePanel, TraceRequest},
+    paths,
+    trace_panel::TracePanel,
 };
 
 /// The examples the toolbar can load: (key, label, plan JSON).
@@ -48,118 +49,6 @@ pub fn example(key: &str) -> Option<(&'static str, Result<Plan, netmodel::PlanEr
         .iter()
         .find(|(k, _, _)| *k == key)
         .map(|(_, label, json)| (*label, Plan::from_json(json)))
-}
-
-/// The planner's state, shared by its parts (all fields are reactive handles, so it is `Copy`).
-#[derive(Clone, Copy)]
-pub struct Editor {
-    pub plan: RwSignal<Plan>,
-    pub history: StoredValue<History>,
-    /// Bumped on undo/redo and edits, so the undo buttons know when to look again.
-    pub revision: RwSignal<u64>,
-    pub selected: RwSignal<BTreeSet<Item>>,
-    pub view: RwSignal<View>,
-    /// Ids named by any diagnostic (outlined red on the canvas).
-    pub flagged: Memo<BTreeSet<String>>,
-    pub diagnostics: Memo<Vec<Diagnostic>>,
-    /// The last refusal or notice, shown in the status bar.
-    pub notice: RwSignal<String>,
-    /// Bumped to ask the canvas to fit the whole plan in view (after a load).
-    pub fit: RwSignal<u64>,
-    /// Where everything is drawn, laid out once per change for the canvas and the traced packet alike.
-    pub geometry: Memo<geometry::Geometry>,
-}
-
-impl Editor {
-    pub fn new(plan: Plan) -> Editor {
-        let plan = RwSignal::new(plan);
-        let diagnostics = Memo::new(move |_| plan.with(|p| netmodel::check(p, &CheckOptions::default())));
-        let flagged = Memo::new(move |_| {
-            diagnostics.with(|d| {
-                d.iter()
-                    .flat_map(|d| d.items.iter().map(|i| i.to_string()))
-                    .collect::<BTreeSet<_>>()
-            })
-        });
-        Editor {
-            plan,
-            history: StoredValue::new(History::default()),
-            revision: RwSignal::new(0),
-            selected: RwSignal::new(BTreeSet::new()),
-            view: RwSignal::new(View::default()),
-            flagged,
-            diagnostics,
-            notice: RwSignal::new(String::new()),
-            fit: RwSignal::new(0),
-            geometry: Memo::new(move |_| plan.with(geometry::layout)),
-        }
-    }
-
-    /// Applies an edit as one undo step (nothing is recorded when the edit changes nothing).
-    pub fn edit(&self, f: impl FnOnce(&mut Plan)) {
-        let before = self.plan.get_untracked();
-        let mut after = before.clone();
-        f(&mut after);
-        // `Plan`'s look-ups by id are binary searches over lists sorted by id.
-        after.sort();
-        if after != before {
-            self.history.update_value(|h| h.record(before));
-            self.plan.set(after);
-            self.revision.update(|r| *r += 1);
-        }
-    }
-
-    /// Replaces the whole plan (load, import), undoable.
-    pub fn replace(&self, plan: Plan) {
-        self.edit(|p| *p = plan);
-        self.selected.set(BTreeSet::new());
-        self.fit.update(|f| *f += 1);
-    }
-
-    pub fn undo(&self) {
-        let current = self.plan.get_untracked();
-        if let Some(previous) = self.history.try_update_value(|h| h.undo(current)).flatten() {
-            self.plan.set(previous);
-            self.revision.update(|r| *r += 1);
-            self.notice.set("Undone.".into());
-        }
-    }
-
-    pub fn redo(&self) {
-        let current = self.plan.get_untracked();
-        if let Some(next) = self.history.try_update_value(|h| h.redo(current)).flatten() {
-            self.plan.set(next);
-            self.revision.update(|r| *r += 1);
-            self.notice.set("Redone.".into());
-        }
-    }
-
-    /// Draws a peering (with routes on both sides), or says why not.
-    pub fn peer(&self, a: &VpcId, b: &VpcId) {
-        if let Some(why) = self.plan.with_untracked(|p| edit::peering_refusal(p, a, b)) {
-            self.notice.set(why);
-            return;
-        }
-        let mut created = None;
-        self.edit(|p| created = edit::add_peering(p, a, b, true));
-        if let Some(id) = created {
-            self.notice.set(format!(
-                "Peered {a} and {b} with {id}, routes added on both sides."
-            ));
-            self.selected.set([Item::Peering(id)].into_iter().collect());
-        }
-    }
-
-    /// Deletes the selection.
-    pub fn delete_selected(&self) {
-        let items: Vec<Item> = self.selected.get_untracked().into_iter().collect();
-        if items.is_empty() {
-            return;
-        }
-        self.edit(|p| edit::delete(p, &items));
-        self.selected.set(BTreeSet::new());
-        self.notice.set(format!("Deleted {} item(s).", items.len()));
-    }
 }
 
 /// The page.
@@ -579,7 +468,7 @@ fn ExportMenu(plan: RwSignal<Plan>) -> impl IntoView {
     view! {
         <details class="export-menu">
             <summary>"Export"</summary>
-            <form method="post" action="/api/export/json" class="export-form" aria-label="Export the plan" on:submit=fill>
+            <form method="post" action=paths::export("json") class="export-form" aria-label="Export the plan" on:submit=fill>
                 <crate::csrf::CsrfField/>
                 <input type="hidden" name="plan" value=rendered node_ref=field/>
                 <ul>
@@ -590,7 +479,7 @@ fn ExportMenu(plan: RwSignal<Plan>) -> impl IntoView {
                                 <li>
                                     <button
                                         type="submit"
-                                        formaction=format!("/api/export/{format}")
+                                        formaction=paths::export(format)
                                         data-format=*format
                                     >
                                         {*label}

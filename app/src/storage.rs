@@ -1,129 +1,63 @@
-//! Loading and saving plans: server functions (at fixed paths, `POST /api/plans/{name}`, URL-encoded
-//! arguments, the page's CSRF token in a header: [`crate::csrf::CsrfClient`]) over the server's plan store
-//! (`controlplane::plans`, in the same
-//! SQLite or PostgreSQL database as the control plane). The planner itself never needs the server for checks
-//! or traces; only for these.
+//! Loading and saving plans: server functions (at fixed paths, `POST /api/plans/{name}` under
+//! [`crate::paths::PLAN_FUNCTIONS`], URL-encoded arguments, the page's CSRF token in a header:
+//! [`crate::csrf::CsrfClient`]) over the server's plan library — a [`PlanLibrary`] the server puts in the
+//! context (its plan store, in the same SQLite or PostgreSQL database as the control plane). The list and
+//! version types are [`netmodel::library`]'s, shared with the store. The planner itself never needs the server
+//! for checks or traces; only for these.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// A plan in the list (mirrors `controlplane::plans::PlanSummary`, which the browser build cannot depend on).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanInfo {
-    pub id: String,
-    pub name: String,
-    pub version: i64,
-    pub vpc_count: i64,
-    pub peering_count: i64,
-    pub updated_at: i64,
-}
-
-/// A plan to edit: its summary, body and the diagnostics of the import it came from.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LoadedPlan {
-    pub info: PlanInfo,
-    pub body: String,
-    pub import_diagnostics: Vec<netmodel::Diagnostic>,
-}
-
-/// One kept version of a plan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VersionInfo {
-    pub version: i64,
-    pub saved_at: i64,
-    pub bytes: i64,
-}
+pub use netmodel::library::{PlanLibrary, PlanSummary, PlanVersion, StoredPlan};
 
 #[cfg(feature = "ssr")]
 mod server {
-    use super::*;
-    use controlplane::plans::{PlanSummary, StoredPlan};
+    use std::sync::Arc;
 
-    pub fn store() -> Result<controlplane::store::Store, ServerFnError> {
-        use_context::<controlplane::store::Store>()
+    use super::*;
+
+    /// The plan library the server provided to this request.
+    pub fn library() -> Result<Arc<dyn PlanLibrary>, ServerFnError> {
+        use_context::<Arc<dyn PlanLibrary>>()
             .ok_or_else(|| ServerFnError::new("the plan store is not configured"))
     }
 
-    pub fn err(e: controlplane::error::ApiError) -> ServerFnError {
+    pub fn err(e: netmodel::library::LibraryError) -> ServerFnError {
         ServerFnError::new(e.to_string())
-    }
-
-    pub fn info(s: PlanSummary) -> PlanInfo {
-        PlanInfo {
-            id: s.id,
-            name: s.name,
-            version: s.version,
-            vpc_count: s.vpc_count,
-            peering_count: s.peering_count,
-            updated_at: s.updated_at,
-        }
-    }
-
-    pub fn loaded(p: StoredPlan) -> LoadedPlan {
-        LoadedPlan {
-            info: info(p.summary),
-            body: p.body,
-            import_diagnostics: p.import_diagnostics,
-        }
     }
 }
 
 /// Every saved plan, most recently changed first.
 #[server(prefix = "/api/plans", endpoint = "list_plans", client = crate::csrf::CsrfClient)]
-pub async fn list_plans() -> Result<Vec<PlanInfo>, ServerFnError> {
-    let store = server::store()?;
-    Ok(store
-        .list_plans()
-        .await
-        .map_err(server::err)?
-        .into_iter()
-        .map(server::info)
-        .collect())
+pub async fn list_plans() -> Result<Vec<PlanSummary>, ServerFnError> {
+    server::library()?.list_plans().await.map_err(server::err)
 }
 
 /// A plan with its current version.
 #[server(prefix = "/api/plans", endpoint = "load_plan", client = crate::csrf::CsrfClient)]
-pub async fn load_plan(id: String) -> Result<LoadedPlan, ServerFnError> {
-    let store = server::store()?;
-    store.get_plan(&id).await.map(server::loaded).map_err(server::err)
+pub async fn load_plan(id: String) -> Result<StoredPlan, ServerFnError> {
+    server::library()?.get_plan(&id).await.map_err(server::err)
 }
 
 /// Saves the plan as a new version (nothing happens when it did not change).
 #[server(prefix = "/api/plans", endpoint = "save_plan", client = crate::csrf::CsrfClient)]
-pub async fn save_plan(id: String, body: String) -> Result<PlanInfo, ServerFnError> {
-    let store = server::store()?;
-    store
+pub async fn save_plan(id: String, body: String) -> Result<PlanSummary, ServerFnError> {
+    server::library()?
         .save_plan(&id, &body)
         .await
-        .map(server::info)
         .map_err(server::err)
 }
 
 /// The kept versions, newest first.
 #[server(prefix = "/api/plans", endpoint = "plan_versions", client = crate::csrf::CsrfClient)]
-pub async fn plan_versions(id: String) -> Result<Vec<VersionInfo>, ServerFnError> {
-    let store = server::store()?;
-    Ok(store
-        .plan_versions(&id)
-        .await
-        .map_err(server::err)?
-        .into_iter()
-        .map(|v| VersionInfo {
-            version: v.version,
-            saved_at: v.saved_at,
-            bytes: v.bytes,
-        })
-        .collect())
+pub async fn plan_versions(id: String) -> Result<Vec<PlanVersion>, ServerFnError> {
+    server::library()?.plan_versions(&id).await.map_err(server::err)
 }
 
 /// Makes an earlier version current again (as a new version).
 #[server(prefix = "/api/plans", endpoint = "restore_version", client = crate::csrf::CsrfClient)]
-pub async fn restore_version(id: String, version: i64) -> Result<LoadedPlan, ServerFnError> {
-    let store = server::store()?;
-    store
+pub async fn restore_version(id: String, version: i64) -> Result<StoredPlan, ServerFnError> {
+    server::library()?
         .restore_plan_version(&id, version)
         .await
-        .map(server::loaded)
         .map_err(server::err)
 }
 

@@ -4,65 +4,9 @@
 //! peering and its state — and the verdict with its code, explanation and fix. The trace follows every edit.
 
 use leptos::prelude::*;
-use netmodel::{
-    ids::EndpointId,
-    model::{Plan, Protocol},
-    sim::{self, ClientProfile, Flow, Hop, HopResult, Trace},
-};
+use netmodel::sim::{self, Hop, HopResult};
 
-use crate::{geometry::Geometry, planner::Editor};
-
-/// What the person asked to trace.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TraceRequest {
-    pub from: String,
-    pub to: String,
-    pub protocol: Protocol,
-    pub port: Option<u16>,
-}
-
-impl TraceRequest {
-    fn flow(&self) -> Flow {
-        Flow {
-            from: self.from.clone(),
-            to: self.to.clone(),
-            protocol: self.protocol,
-            port: self.port,
-            client: ClientProfile::Linux,
-        }
-    }
-
-    /// The trace on this plan, if the request is complete.
-    pub fn trace(&self, plan: &Plan) -> Option<Trace> {
-        let t = sim::Topology::new(plan);
-        sim::trace(&t, &self.flow()).ok()
-    }
-
-    /// The source endpoint's id.
-    pub fn source_id(&self, plan: &Plan) -> Option<EndpointId> {
-        find_endpoint(plan, &self.from)
-    }
-
-    /// Where the destination is drawn: its endpoint, else the centre of the VPC holding the address.
-    pub fn destination_point(&self, plan: &Plan, g: &Geometry) -> Option<(f64, f64)> {
-        if let Some(e) = find_endpoint(plan, &self.to) {
-            return g.endpoints.get(&e).copied();
-        }
-        let addr: std::net::IpAddr = self.to.trim().parse().ok()?;
-        if let Some(e) = crate::edit::endpoint_at(plan, addr) {
-            return g.endpoints.get(&e.id).copied();
-        }
-        let v = plan.vpcs.iter().find(|v| v.holds(addr))?;
-        g.vpcs.get(&v.id).map(|r| r.center())
-    }
-}
-
-fn find_endpoint(plan: &Plan, key: &str) -> Option<EndpointId> {
-    plan.endpoints
-        .iter()
-        .find(|e| e.id.as_str() == key || e.name == key)
-        .map(|e| e.id.clone())
-}
+use crate::editor::{Editor, TraceRequest};
 
 fn stage_label(h: &Hop) -> &'static str {
     use sim::Stage::*;

@@ -2,7 +2,6 @@
 //! name and a list of versions; every save adds a version (the last [`KEPT_VERSIONS`] are kept), so work is
 //! never overwritten and any kept version can be restored. Bodies are validated `peerplan/v1` JSON.
 
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::{
@@ -17,34 +16,8 @@ pub const KEPT_VERSIONS: i64 = 100;
 /// The largest plan body accepted (a generated 1,000-VPC plan is about 3 MiB).
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
-/// A plan in the list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanSummary {
-    pub id: String,
-    pub name: String,
-    pub version: i64,
-    pub vpc_count: i64,
-    pub peering_count: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-/// A plan with its current body.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StoredPlan {
-    pub summary: PlanSummary,
-    /// The plan, `peerplan/v1` JSON.
-    pub body: String,
-    pub import_diagnostics: Vec<netmodel::Diagnostic>,
-}
-
-/// One saved version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanVersion {
-    pub version: i64,
-    pub saved_at: i64,
-    pub bytes: i64,
-}
+// One definition of the plan list's types, shared with the planner (which sends them to the browser).
+pub use netmodel::library::{PlanSummary, PlanVersion, StoredPlan};
 
 fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("plan \"{id}\" not found"))

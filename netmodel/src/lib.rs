@@ -33,6 +33,7 @@ pub mod graph;
 pub mod ids;
 pub mod import;
 pub mod layout;
+pub mod library;
 pub mod matrix;
 pub mod model;
 pub mod sim;

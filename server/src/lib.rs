@@ -9,6 +9,7 @@ pub mod control;
 pub mod datadir;
 pub mod exports;
 pub mod heavy;
+pub mod library;
 pub mod live;
 pub mod plan_io;
 pub mod plans_web;

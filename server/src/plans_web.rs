@@ -51,7 +51,7 @@ pub async fn create(State(store): State<Store>, Form(f): Form<NameForm>) -> Resp
     let mut plan = netmodel::Plan::new(f.name.trim());
     plan.sort();
     match store.create_plan(&f.name, &plan.to_json(), &[]).await {
-        Ok(p) => Redirect::to(&format!("/plans/{}", p.id)).into_response(),
+        Ok(p) => Redirect::to(&app::paths::plan(&p.id)).into_response(),
         Err(e) => from_api(e),
     }
 }
@@ -59,7 +59,7 @@ pub async fn create(State(store): State<Store>, Form(f): Form<NameForm>) -> Resp
 /// `POST /plans/{id}/rename` (`name`).
 pub async fn rename(State(store): State<Store>, Path(id): Path<String>, Form(f): Form<NameForm>) -> Response {
     match store.rename_plan(&id, &f.name).await {
-        Ok(_) => Redirect::to("/").into_response(),
+        Ok(_) => Redirect::to(app::paths::HOME).into_response(),
         Err(e) => from_api(e),
     }
 }
@@ -67,7 +67,7 @@ pub async fn rename(State(store): State<Store>, Path(id): Path<String>, Form(f):
 /// `POST /plans/{id}/duplicate`.
 pub async fn duplicate(State(store): State<Store>, Path(id): Path<String>) -> Response {
     match store.duplicate_plan(&id).await {
-        Ok(_) => Redirect::to("/").into_response(),
+        Ok(_) => Redirect::to(app::paths::HOME).into_response(),
         Err(e) => from_api(e),
     }
 }
@@ -75,7 +75,7 @@ pub async fn duplicate(State(store): State<Store>, Path(id): Path<String>) -> Re
 /// `POST /plans/{id}/delete`.
 pub async fn delete(State(store): State<Store>, Path(id): Path<String>) -> Response {
     match store.delete_plan(&id).await {
-        Ok(()) => Redirect::to("/").into_response(),
+        Ok(()) => Redirect::to(app::paths::HOME).into_response(),
         Err(e) => from_api(e),
     }
 }
@@ -164,7 +164,7 @@ pub async fn import(State(store): State<Store>, mut form: Multipart) -> Response
         name
     };
     match store.create_plan(&name, &body, &diagnostics).await {
-        Ok(p) => Redirect::to(&format!("/plans/{}", p.id)).into_response(),
+        Ok(p) => Redirect::to(&app::paths::plan(&p.id)).into_response(),
         Err(e) => from_api(e),
     }
 }
@@ -173,15 +173,15 @@ pub async fn import(State(store): State<Store>, mut form: Multipart) -> Response
 pub fn router(store: Store) -> axum::Router {
     use axum::routing::post;
     axum::Router::new()
-        .route("/plans/new", post(create))
+        .route(app::paths::PLAN_NEW, post(create))
         .route(
-            "/plans/import",
+            app::paths::PLAN_IMPORT,
             post(import).layer(axum::extract::DefaultBodyLimit::max(
                 crate::security::MAX_IMPORT_FORM_BYTES,
             )),
         )
-        .route("/plans/{id}/rename", post(rename))
-        .route("/plans/{id}/duplicate", post(duplicate))
-        .route("/plans/{id}/delete", post(delete))
+        .route(app::paths::PLAN_RENAME, post(rename))
+        .route(app::paths::PLAN_DUPLICATE, post(duplicate))
+        .route(app::paths::PLAN_DELETE, post(delete))
         .with_state(store)
 }

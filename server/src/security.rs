@@ -304,7 +304,7 @@ async fn check_token(req: Request, cookie: Option<&str>) -> Result<Request, Resp
     if !is_form {
         return Err(missing(&format!("the request carries no {CSRF_HEADER} header")));
     }
-    let limit = if req.uri().path() == "/plans/import" {
+    let limit = if req.uri().path() == app::paths::PLAN_IMPORT {
         MAX_IMPORT_FORM_BYTES
     } else {
         MAX_FORM_BYTES

@@ -53,12 +53,14 @@ pub fn leptos_options(cfg: &ServeConfig) -> LeptosOptions {
         .build()
 }
 
-/// What every rendered page and server function finds in its context: the plan store, and from the request
+/// What every rendered page and server function finds in its context: the plan library (the store as an
+/// `Arc<dyn PlanLibrary>`, [`crate::library`]), and from the request
 /// (put there by [`crate::security::guard`]) the CSRF token its forms echo and the nonce its inline scripts carry.
 fn page_context(store: controlplane::store::Store) -> impl Fn() + Clone + Send + 'static {
+    let library = crate::library::StoreLibrary::shared(store);
     move || {
         use leptos::prelude::{provide_context, use_context};
-        provide_context(store.clone());
+        provide_context(library.clone());
         if let Some(parts) = use_context::<axum::http::request::Parts>() {
             if let Some(token) = parts.extensions.get::<app::csrf::CsrfToken>() {
                 provide_context(token.clone());
@@ -91,7 +93,7 @@ pub fn router(cfg: &ServeConfig, control: AppState) -> anyhow::Result<Router> {
         .route("/healthz", get(healthz))
         .route("/favicon.ico", get(favicon))
         .route(
-            "/api/export/{format}",
+            app::paths::EXPORT,
             post(crate::exports::export_handler)
                 .layer::<_, std::convert::Infallible>(axum::Extension(heavy))
                 .layer(axum::extract::DefaultBodyLimit::max(
