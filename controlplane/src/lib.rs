@@ -1,6 +1,7 @@
 //! An NFYio-compatible VPC control plane: wire types of the `/v1` API ([`wire`]), the axum service
 //! ([`service`], with the request plumbing its handlers share in [`request`]), its storage ([`store`]: SQLite
-//! by default, PostgreSQL when configured) and time ([`clock`]).
+//! by default, PostgreSQL when configured), the peering lifecycle as pure functions ([`lifecycle`]) and time
+//! ([`clock`]).
 #![forbid(unsafe_code)]
 
 pub mod client;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod gateways;
 pub mod handlers;
 pub mod idempotency;
+pub mod lifecycle;
 pub mod plans;
 pub mod request;
 pub mod resources;

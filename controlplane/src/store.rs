@@ -3,7 +3,7 @@
 
 use std::{str::FromStr, sync::Arc};
 
-use netmodel::model::PeeringStatus;
+use netmodel::{cidr::Cidr, model::PeeringStatus};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::{
@@ -15,6 +15,7 @@ use crate::{
     clock::Clock,
     error::{ApiError, ErrorCode},
     gateways::ROUTES_PER_TABLE,
+    lifecycle::{self, Action, Actor, Refusal},
     validate, wire,
 };
 
@@ -909,24 +910,27 @@ impl Store {
                 ),
             ));
         }
-        let overlap = all_blocks(&requester).iter().find_map(|a| {
-            let a: netmodel::cidr::Cidr = a.parse().ok()?;
-            all_blocks(&accepter).iter().find_map(|b| {
-                let b: netmodel::cidr::Cidr = b.parse().ok()?;
-                a.overlaps(&b).then(|| {
-                    format!(
-                        "CIDR blocks overlap: {a} ({}) and {b} ({})",
-                        requester.id, accepter.id
-                    )
+        // A stored block that does not parse is damage to report, never a block to skip: skipping it could
+        // let an overlapping peering through.
+        let parsed = |v: &wire::Vpc| -> Result<Vec<Cidr>> {
+            all_blocks(v)
+                .iter()
+                .map(|b| {
+                    b.parse().map_err(|e| {
+                        ApiError::Corrupt(format!("VPC {}: stored block {b:?} does not parse: {e}", v.id))
+                    })
                 })
-            })
+                .collect()
+        };
+        let overlap = lifecycle::first_overlap(&parsed(&requester)?, &parsed(&accepter)?).map(|(a, b)| {
+            format!(
+                "CIDR blocks overlap: {a} ({}) and {b} ({})",
+                requester.id, accepter.id
+            )
         });
         let now = self.now();
-        let (status, message) = match overlap {
-            Some(m) => (PeeringStatus::Failed, Some(m)),
-            None if req.auto_accept => (PeeringStatus::Active, None),
-            None => (PeeringStatus::Pending, None),
-        };
+        let status = lifecycle::requested(overlap.is_some(), req.auto_accept);
+        let message = overlap;
         let pair_key = if requester.id < accepter.id {
             format!("{}|{}", requester.id, accepter.id)
         } else {
@@ -1091,33 +1095,17 @@ impl Store {
 
     /// Accepts (only the accepter's account; only while pending).
     pub async fn accept_peering(&self, account: &str, id: &str) -> Result<wire::Peering> {
-        self.decide(account, id, PeeringStatus::Active).await
+        self.decide(account, id, Action::Accept).await
     }
 
     /// Rejects (only the accepter's account; only while pending).
     pub async fn reject_peering(&self, account: &str, id: &str) -> Result<wire::Peering> {
-        self.decide(account, id, PeeringStatus::Rejected).await
+        self.decide(account, id, Action::Reject).await
     }
 
-    async fn decide(&self, account: &str, id: &str, to: PeeringStatus) -> Result<wire::Peering> {
+    async fn decide(&self, account: &str, id: &str, action: Action) -> Result<wire::Peering> {
         let p = self.get_peering(account, id).await?;
-        if p.accepter_account_id != account {
-            return Err(ApiError::Forbidden(format!(
-                "only the accepter's account ({}) can {} peering connection {id}",
-                p.accepter_account_id,
-                if to == PeeringStatus::Active {
-                    "accept"
-                } else {
-                    "reject"
-                }
-            )));
-        }
-        if p.status != PeeringStatus::Pending {
-            return Err(ApiError::conflict(
-                ErrorCode::PeeringNotPending,
-                format!("peering connection {id} is {}, not pending", p.status),
-            ));
-        }
+        let to = self.transition(account, id, &p, action)?;
         let mut tx = self.write_tx().await?;
         if to == PeeringStatus::Active {
             self.lock_rows(&mut tx, "vpcs", &[&p.requester_vpc_id, &p.accepter_vpc_id])
@@ -1147,28 +1135,15 @@ impl Store {
     /// Deletes: either owner of an active one; the requester of a pending one. Its routes become blackholes.
     pub async fn delete_peering(&self, account: &str, id: &str) -> Result<wire::Peering> {
         let p = self.get_peering(account, id).await?;
-        match p.status {
-            PeeringStatus::Active => {}
-            PeeringStatus::Pending if p.requester_account_id == account => {}
-            PeeringStatus::Pending => {
-                return Err(ApiError::Forbidden(format!(
-                    "only the requester can delete a pending request; the accepter rejects {id} instead"
-                )))
-            }
-            other => {
-                return Err(ApiError::conflict(
-                    ErrorCode::PeeringNotDeletable,
-                    format!("peering connection {id} is {other}; only pending or active ones can be deleted"),
-                ))
-            }
-        }
+        let to = self.transition(account, id, &p, Action::Delete)?;
         let n = sqlx::query(
-            "UPDATE peerings SET status = 'deleted', updated_at = $1 WHERE id = $2 AND status = $3 \
+            "UPDATE peerings SET status = $4, updated_at = $1 WHERE id = $2 AND status = $3 \
              AND (status = 'active' OR expires_at > $1)",
         )
         .bind(self.now())
         .bind(id)
         .bind(p.status.as_str())
+        .bind(to.as_str())
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -1178,9 +1153,41 @@ impl Store {
                 format!("peering connection {id} changed meanwhile"),
             ));
         }
-        Ok(wire::Peering {
-            status: PeeringStatus::Deleted,
-            ..p
+        Ok(wire::Peering { status: to, ..p })
+    }
+
+    /// What `action` by `account` does to peering `p` ([`lifecycle::transition`] at the store's now), or the
+    /// error that refuses it.
+    fn transition(
+        &self,
+        account: &str,
+        id: &str,
+        p: &wire::Peering,
+        action: Action,
+    ) -> Result<PeeringStatus> {
+        let actor = Actor::of(account, &p.requester_account_id, &p.accepter_account_id)
+            .ok_or_else(|| ApiError::NotFound(format!("peering connection \"{id}\" not found")))?;
+        lifecycle::transition(p.status, p.expires_at, actor, action, self.now()).map_err(|refusal| {
+            match refusal {
+                Refusal::NotAccepter => ApiError::Forbidden(format!(
+                    "only the accepter's account ({}) can {} peering connection {id}",
+                    p.accepter_account_id,
+                    action.verb()
+                )),
+                Refusal::NotPending(status) => ApiError::conflict(
+                    ErrorCode::PeeringNotPending,
+                    format!("peering connection {id} is {status}, not pending"),
+                ),
+                Refusal::AccepterDeletesPending => ApiError::Forbidden(format!(
+                    "only the requester can delete a pending request; the accepter rejects {id} instead"
+                )),
+                Refusal::NotDeletable(status) => ApiError::conflict(
+                    ErrorCode::PeeringNotDeletable,
+                    format!(
+                        "peering connection {id} is {status}; only pending or active ones can be deleted"
+                    ),
+                ),
+            }
         })
     }
 }

@@ -132,6 +132,33 @@ async fn overlapping_blocks_fail_with_the_reason_and_the_seed_example_does_not()
 }
 
 #[tokio::test]
+async fn a_stored_block_that_does_not_parse_refuses_the_request() {
+    for backend in backends() {
+        let s = start(backend).await;
+        let a = Api::new_account(&s, "A").await;
+        let x = a.vpc("X", "10.0.0.0/16").await;
+        let y = a.vpc("Y", "10.0.0.0/16").await;
+        // Damage Y's stored block: skipping it would let the overlapping peering through as pending.
+        sqlx::query("UPDATE vpcs SET cidr_block = 'not-a-block' WHERE id = $1")
+            .bind(y["id"].as_str().unwrap())
+            .execute(s.store.pool())
+            .await
+            .unwrap();
+        // Asked of the store itself: the HTTP answer would be a plain 500 INTERNAL (the detail goes to the log).
+        let req: controlplane::wire::CreatePeering =
+            serde_json::from_value(json!({"requester_vpc_id": x["id"], "accepter_vpc_id": y["id"]})).unwrap();
+        match s.store.create_peering(&a.account, &req).await {
+            Err(controlplane::error::ApiError::Corrupt(detail)) => {
+                assert!(detail.contains("\"not-a-block\""), "{detail}")
+            }
+            other => panic!("expected the damaged block to be reported, got {other:?}"),
+        }
+        let (_, list) = a.call("GET", "/v1/vpc-peering", None).await;
+        assert_eq!(list["items"], json!([]), "nothing was stored: {list}");
+    }
+}
+
+#[tokio::test]
 async fn one_live_peering_per_pair() {
     for backend in backends() {
         let s = start(backend).await;
