@@ -17,10 +17,10 @@ use netmodel::{
 
 use crate::{
     canvas2d::{self, Hit},
-    edit::Item,
     editor::{Editor, View},
     geometry::{self, Geometry, PacketPath, Rect, VPC_W},
 };
+use netmodel::edit::Item;
 
 /// What a pointer drag is doing.
 #[derive(Clone, Debug, PartialEq)]

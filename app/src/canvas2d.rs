@@ -10,10 +10,10 @@ use netmodel::{
 };
 
 use crate::{
-    edit::Item,
     editor::View,
     geometry::{self, Geometry, HEADER_H},
 };
+use netmodel::edit::Item;
 
 /// What a point on the canvas (plan coordinates) is on.
 #[derive(Clone, Debug, PartialEq)]

@@ -13,10 +13,10 @@ use netmodel::{
 };
 
 use crate::{
-    edit::{self, Item},
     geometry::{self, Geometry},
     history::History,
 };
+use netmodel::edit::{self, Item};
 
 /// The planner's state, shared by its parts (all fields are reactive handles, so it is `Copy`).
 #[derive(Clone, Copy)]
@@ -186,7 +186,7 @@ impl TraceRequest {
             return g.endpoints.get(&e).copied();
         }
         let addr: std::net::IpAddr = self.to.trim().parse().ok()?;
-        if let Some(e) = crate::edit::endpoint_at(plan, addr) {
+        if let Some(e) = netmodel::edit::endpoint_at(plan, addr) {
             return g.endpoints.get(&e.id).copied();
         }
         let v = plan.vpcs.iter().find(|v| v.holds(addr))?;

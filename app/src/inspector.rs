@@ -10,10 +10,8 @@ use netmodel::{
     model::{AclEntry, Action, Direction, EndpointKind, PeeringStatus, Plan, PortRange, SgRule, Target},
 };
 
-use crate::{
-    edit::{self, Item},
-    editor::Editor,
-};
+use crate::editor::Editor;
+use netmodel::edit::{self, Item};
 
 /// The inspector panel.
 #[component]
@@ -313,7 +311,7 @@ fn SubnetRow(editor: Editor, id: SubnetId, label: String) -> impl IntoView {
     let port = RwSignal::new(String::new());
     let error = RwSignal::new(String::new());
     let add = move |_| {
-        let port = match edit::parse_port(&port.get_untracked()) {
+        let port = match crate::edit::parse_port(&port.get_untracked()) {
             Ok(p) => p,
             Err(e) => {
                 error.set(e);
@@ -519,7 +517,7 @@ fn GroupView(editor: Editor, id: SecurityGroupId) -> impl IntoView {
                 return;
             }
         };
-        let protocol = edit::parse_protocol(&protocol.get_untracked());
+        let protocol = crate::edit::parse_protocol(&protocol.get_untracked());
         editor.edit(|p| {
             edit::add_ingress(
                 p,
@@ -625,7 +623,7 @@ fn AclView(editor: Editor, id: NetworkAclId) -> impl IntoView {
         } else {
             Direction::Inbound
         };
-        let protocol = edit::parse_protocol(&protocol.get_untracked());
+        let protocol = crate::edit::parse_protocol(&protocol.get_untracked());
         let action = if action.get_untracked() == "allow" {
             Action::Allow
         } else {

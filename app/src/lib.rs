@@ -10,6 +10,7 @@ pub mod csrf;
 pub mod edit;
 pub mod editor;
 pub mod geometry;
+pub mod groups_panel;
 pub mod history;
 pub mod inspector;
 pub mod matrix_panel;

@@ -100,7 +100,7 @@ pub fn heat(
     let after = match what_if {
         Some((id, status)) => {
             let mut changed = plan.clone();
-            crate::edit::set_peering_status(&mut changed, &id, status);
+            netmodel::edit::set_peering_status(&mut changed, &id, status);
             Some(reorder(&compute(&changed)?))
         }
         None => None,

@@ -14,7 +14,6 @@ use netmodel::{
 
 use crate::{
     canvas::Canvas,
-    edit::{self, Item},
     editor::{Editor, TraceRequest},
     geometry,
     history::History,
@@ -23,6 +22,7 @@ use crate::{
     paths,
     trace_panel::TracePanel,
 };
+use netmodel::edit::{self, Item};
 
 /// The examples the toolbar can load: (key, label, plan JSON).
 pub const EXAMPLES: [(&str, &str, &str); 3] = [
@@ -167,7 +167,7 @@ pub fn Planner(editor: Editor) -> impl IntoView {
                     editor.selected.set(BTreeSet::new());
                 }
                 "?" => help_open.update(|h| *h = !*h),
-                "l" if !ctrl => editor.edit(edit::auto_layout),
+                "l" if !ctrl => editor.edit(crate::edit::auto_layout),
                 _ => {}
             }
         });
@@ -218,7 +218,7 @@ pub fn Planner(editor: Editor) -> impl IntoView {
                         .map(|(k, label, _)| view! { <option value=*k>{*label}</option> })
                         .collect_view()}
                 </select>
-                <button type="button" class="secondary" title="Arrange VPCs by account and region (L)" on:click=move |_| editor.edit(edit::auto_layout)>
+                <button type="button" class="secondary" title="Arrange VPCs: each peering group together, peered VPCs side by side (L)" on:click=move |_| editor.edit(crate::edit::auto_layout)>
                     "Auto-layout"
                 </button>
                 <button type="button" class="secondary" title="Undo (Ctrl+Z)" on:click=move |_| editor.undo() disabled=move || !can_undo.get()>
@@ -240,6 +240,10 @@ pub fn Planner(editor: Editor) -> impl IntoView {
                     <TracePanel editor request=trace_request run/>
                     <MatrixPanel editor request=trace_request run/>
                     <DiagnosticsPanel editor/>
+                    <crate::groups_panel::GroupsPanel
+                        plan=editor.plan
+                        on_select={move |ids: Vec<netmodel::ids::VpcId>| editor.selected.set(ids.into_iter().map(Item::Vpc).collect())}
+                    />
                 </div>
             </div>
             <footer class="status-bar" role="status" aria-label="Plan summary">
@@ -281,7 +285,7 @@ fn HelpOverlay(on_close: impl Fn() + Clone + Send + Sync + 'static) -> impl Into
                         <tr><td><kbd>"Ctrl+Shift+Z"</kbd>" / "<kbd>"Ctrl+Y"</kbd></td><td>"Redo"</td></tr>
                         <tr><td><kbd>"Delete"</kbd></td><td>"Delete the selection (a VPC takes its subnets, endpoints and peerings along)"</td></tr>
                         <tr><td><kbd>"Esc"</kbd></td><td>"Clear the selection, close this help"</td></tr>
-                        <tr><td><kbd>"L"</kbd></td><td>"Auto-layout by account and region"</td></tr>
+                        <tr><td><kbd>"L"</kbd></td><td>"Auto-layout: peering groups together, peered VPCs side by side"</td></tr>
                         <tr><td><kbd>"?"</kbd></td><td>"Show or hide this help"</td></tr>
                         <tr><td>"Click, Shift+click"</td><td>"Select, add to the selection"</td></tr>
                         <tr><td>"Drag a VPC"</td><td>"Move it"</td></tr>

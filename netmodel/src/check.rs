@@ -1,5 +1,24 @@
 //! Diagnostics: a plan that parses but would fail or misbehave. Each finding has a stable [`Code`], a
-//! [`Severity`], the ids involved, a message and, where one exists, a concrete fix.
+//! [`Severity`], the items involved (typed: [`ItemRef`]), a message and, where one exists, a concrete [`Fix`]
+//! (typed, with the data to make it; its `Display` is the sentence a person reads). In JSON the items are ids
+//! and the fix is its sentence.
+//!
+//! ```
+//! use netmodel::{check, check::{Fix, ItemRef}, edit, CheckOptions, Code, Plan};
+//! let mut plan = Plan::new("overlap");
+//! let a = edit::add_vpc(&mut plan, "10.0.0.0/16".parse().unwrap());
+//! let b = edit::add_vpc(&mut plan, "10.0.0.0/16".parse().unwrap());
+//! let findings = check(&plan, &CheckOptions::default());
+//! let d = &findings[0];
+//! assert_eq!(d.code, Code::CidrOverlap);
+//! assert_eq!(d.items, [ItemRef::Vpc(a), ItemRef::Vpc(b.clone())]);
+//! let fix = d.fix.as_ref().unwrap();
+//! assert!(matches!(fix, Fix::RenumberVpc { vpc, .. } if *vpc == b));
+//! assert_eq!(fix.to_string(), "renumber vpc-2 to a free block such as 10.1.0.0/16");
+//! let json = serde_json::to_value(d).unwrap();
+//! assert_eq!(json["items"], serde_json::json!(["vpc-1", "vpc-2"]));
+//! assert_eq!(json["fix"], "renumber vpc-2 to a free block such as 10.1.0.0/16");
+//! ```
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},

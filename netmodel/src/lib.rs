@@ -27,6 +27,7 @@ pub mod changeset;
 pub mod check;
 pub mod cidr;
 pub mod codes;
+pub mod edit;
 pub mod export;
 pub mod generate;
 pub mod graph;

@@ -6,6 +6,40 @@
 //! destination security groups (ingress). Then the reply: the destination subnet's ACL outbound and the
 //! source subnet's ACL inbound on the client's ephemeral ports (ACLs are stateless; security groups are not),
 //! and the responder's route back, which must use the same peering (or `local`).
+//!
+//! Each hop names the [`Component`] it consulted (typed: the security groups, ACL, route table, peering…).
+//! [`trace`] records every hop; [`verdict`] only decides (what the reachability matrix needs).
+//!
+//! ```
+//! use netmodel::model::{EndpointKind, Protocol};
+//! use netmodel::sim::{self, Component, Flow, Stage, TraceCode};
+//! use netmodel::{edit, Plan};
+//! let mut plan = Plan::new("two VPCs");
+//! let a = edit::add_vpc(&mut plan, "10.0.0.0/16".parse().unwrap());
+//! let b = edit::add_vpc(&mut plan, "172.16.0.0/16".parse().unwrap());
+//! for (vpc, name) in [(&a, "web"), (&b, "db")] {
+//!     let block = edit::suggest_subnet_block(&plan, vpc).unwrap();
+//!     let subnet = edit::add_subnet(&mut plan, vpc, block);
+//!     let ip = edit::suggest_endpoint_address(&plan, &subnet).unwrap();
+//!     edit::add_endpoint(&mut plan, &subnet, name, EndpointKind::Instance, ip, Some(5432));
+//! }
+//! let flow = Flow {
+//!     from: "web".into(),
+//!     to: "db".into(),
+//!     protocol: Protocol::Tcp,
+//!     port: None,
+//!     client: Default::default(),
+//! };
+//! // Not peered: web's route table has no route to db.
+//! let trace = sim::trace(&sim::Topology::new(&plan), &flow).unwrap();
+//! assert_eq!(trace.code, TraceCode::NoRoute);
+//! // Peered, with routes both ways: the packet crosses pcx-1, and db's default group admits only itself.
+//! edit::add_peering(&mut plan, &a, &b, true).unwrap();
+//! let trace = sim::trace(&sim::Topology::new(&plan), &flow).unwrap();
+//! assert_eq!(trace.code, TraceCode::SgDenyIngress);
+//! let crossing = trace.forward.iter().find(|h| h.stage == Stage::Peering).unwrap();
+//! assert_eq!(crossing.component, Component::Peering("pcx-1".into()));
+//! ```
 
 use std::{collections::HashMap, fmt, net::IpAddr};
 
