@@ -39,6 +39,9 @@ pub enum Command {
     /// Import from other tools.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// What applying a plan to a control plane would change: `+` create, `~` update, `-` delete, `=` adopt, by
+    /// account and region, then `Plan: N to add, M to change, K to destroy.` Exit 1 when the plan has errors.
+    Plan(PlanArgs),
     /// The NFYio-compatible control plane: run it alone, manage accounts.
     #[command(subcommand, name = "control-plane")]
     ControlPlane(ControlPlaneCommand),
@@ -56,6 +59,25 @@ pub struct ExportWorkerArgs {
     pub part: ScriptPartArg,
     #[arg(long, default_value_t = 443)]
     pub port: u16,
+}
+
+/// Arguments of `peerplan plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The desired plan: a plan file, or a folder of AWS JSON.
+    pub plan: PathBuf,
+    /// The control plane's URL, e.g. http://127.0.0.1:3000 (the embedded one of `peerplan serve`).
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+    /// JSON object of plan account id → API key, or the demo-keys.json that `peerplan serve` writes (its
+    /// accounts match the plan's by name).
+    #[arg(long, value_name = "FILE")]
+    pub keys: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Folder where the bindings of earlier applies are kept.
+    #[arg(long, default_value = "./data", env = "PEERPLAN_DATA")]
+    pub data: PathBuf,
 }
 
 /// Output formats of the reporting commands.
@@ -337,6 +359,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             ExitCode::from(2)
         }),
         Command::Trace(args) => report("trace", commands::trace(&args)),
+        Command::Plan(args) => crate::apply::plan(&args).await.unwrap_or_else(|e| {
+            eprintln!("peerplan plan: {e:#}");
+            ExitCode::from(2)
+        }),
         Command::Matrix(args) => report("matrix", commands::matrix(&args)),
         Command::Generate(args) => report("generate", commands::generate(&args)),
         Command::Export(args) => report("export", commands::export(&args)),

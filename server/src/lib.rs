@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![recursion_limit = "512"]
 
+pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod control;

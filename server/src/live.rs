@@ -22,9 +22,9 @@ use controlplane::{client::Client, wire};
 use netmodel::{cidr::Cidr, model::Account};
 use netmodel::{
     model::{
-        AclEntry, Action, Direction, Endpoint, EndpointKind, Gateway, GatewayKind, NetworkAcl, Peering,
-        PeeringOptions, PeeringSide, PeeringStatus, PortRange, Protocol, Route, RouteTable, SecurityGroup,
-        SgRef, SgRule, Subnet, Target, Vpc,
+        AclEntry, Endpoint, EndpointKind, Gateway, GatewayKind, NetworkAcl, Peering, PeeringOptions,
+        PeeringSide, PortRange, Protocol, Route, RouteTable, SecurityGroup, SgRef, SgRule, Subnet, Target,
+        Vpc,
     },
     Plan,
 };
@@ -225,11 +225,6 @@ fn cidr(what: &str, id: &str, text: &str) -> anyhow::Result<Cidr> {
         .map_err(|e| anyhow::anyhow!("{what} {}: block {}: {e}", shown(id), shown(text)))
 }
 
-fn protocol(id: &str, text: &str) -> anyhow::Result<Protocol> {
-    text.parse()
-        .map_err(|e: String| anyhow::anyhow!("{}: {e}", shown(id)))
-}
-
 fn ports(p: Protocol, from: Option<u16>, to: Option<u16>) -> Option<PortRange> {
     match (p.has_ports(), from, to) {
         (true, Some(from), Some(to)) if from <= to => Some(PortRange { from, to }),
@@ -249,20 +244,6 @@ fn target(text: &str) -> Target {
         Some("vpce") => Target::GatewayEndpoint(id()),
         _ => Target::Blackhole,
     }
-}
-
-fn status(p: &wire::Peering) -> anyhow::Result<PeeringStatus> {
-    let text = p.status.to_string();
-    PeeringStatus::ALL
-        .into_iter()
-        .find(|s| s.as_str() == text)
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "peering {}: unknown status {}",
-                shown(&p.id),
-                shown(&p.status.to_string())
-            )
-        })
 }
 
 /// Builds the plan from what each key listed.
@@ -332,7 +313,7 @@ fn to_plan(base: &str, states: &[(&KeyEntry, AccountState)]) -> anyhow::Result<P
         }
         for g in &s.groups {
             let rule = |r: &wire::SgRule| -> anyhow::Result<SgRule> {
-                let p = protocol(&g.id, &r.protocol.to_string())?;
+                let p = r.protocol;
                 Ok(SgRule {
                     protocol: p,
                     ports: ports(p, r.from_port, r.to_port),
@@ -361,20 +342,14 @@ fn to_plan(base: &str, states: &[(&KeyEntry, AccountState)]) -> anyhow::Result<P
         }
         for acl in &s.acls {
             let entry = |e: &wire::AclEntry| -> anyhow::Result<AclEntry> {
-                let p = protocol(&acl.id, &e.protocol.to_string())?;
+                let p = e.protocol;
                 Ok(AclEntry {
                     rule: e.rule_number,
-                    direction: match e.direction.to_string().as_str() {
-                        "egress" | "outbound" => Direction::Outbound,
-                        _ => Direction::Inbound,
-                    },
+                    direction: e.direction,
                     protocol: p,
                     ports: ports(p, e.from_port, e.to_port),
                     cidr: cidr("network ACL", &acl.id, &e.cidr_block)?,
-                    action: match e.rule_action.to_string().as_str() {
-                        "deny" => Action::Deny,
-                        _ => Action::Allow,
-                    },
+                    action: e.rule_action,
                 })
             };
             plan.network_acls.push(NetworkAcl {
@@ -491,7 +466,7 @@ fn add_peerings(
                     account: label(&p.accepter_account_id).into(),
                     region: p.accepter_region.clone(),
                 },
-                status: status(p)?,
+                status: p.status,
                 options: PeeringOptions::default(),
                 status_message: p.status_message.clone(),
             });

@@ -237,3 +237,108 @@ async fn bad_keys_are_refused_naming_the_entry_never_the_key() {
     assert!(!err.contains(secret), "the key leaked: {err}");
     assert!(!out.exists(), "nothing written on failure");
 }
+
+#[tokio::test]
+async fn plan_shows_the_seed_against_the_demo_accounts_then_refuses_bad_input() {
+    let data = tempfile::tempdir().unwrap();
+    let server = common::start(&["serve"], data.path());
+    let demo = data.path().join("demo-keys.json");
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seed.json");
+    let args = |format: &str| {
+        peerplan(&[
+            "plan",
+            seed,
+            "--target",
+            &server.base,
+            "--keys",
+            demo.to_str().unwrap(),
+            "--data",
+            data.path().to_str().unwrap(),
+            "--format",
+            format,
+        ])
+    };
+
+    // Text: grouped by account and region; the demo VPCs are adopted, never created; the peering is created by
+    // the requester and accepted by the accepter; the last line is the summary.
+    let o = args("text");
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let a = text.find("account acct-a · us-east-1").expect(&text);
+    let b = text.find("account acct-b · us-east-1").expect(&text);
+    assert!(text[a..b].contains("= vpc vpc-a"), "{text}");
+    assert!(text[a..b].contains("+ peering pcx-ab"), "{text}");
+    assert!(text[b..].contains("~ peering_accept pcx-ab"), "{text}");
+    assert!(!text.contains("+ vpc "), "no VPC created twice: {text}");
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.starts_with("Plan: ") && last.ends_with(" to destroy.") && !last.starts_with("Plan: 0 to add"),
+        "{last}"
+    );
+
+    // JSON: the contract's fields.
+    let o = args("json");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let changes = v["changes"].as_array().unwrap();
+    for c in changes {
+        for field in ["action", "kind", "plan_id", "live_id", "account", "detail"] {
+            assert!(c.get(field).is_some(), "{field} missing in {c}");
+        }
+        assert!(
+            ["create", "update", "delete", "adopt"].contains(&c["action"].as_str().unwrap()),
+            "{c}"
+        );
+    }
+    let adopt = changes
+        .iter()
+        .find(|c| c["action"] == "adopt" && c["plan_id"] == "vpc-a")
+        .unwrap();
+    assert!(adopt["live_id"].as_str().unwrap().starts_with("vpc_"), "{adopt}");
+    let sum = &v["summary"];
+    let creates = changes.iter().filter(|c| c["action"] == "create").count() as u64;
+    assert_eq!(sum["add"].as_u64(), Some(creates), "{sum}");
+    assert_eq!(v["diagnostics"], json!([]));
+    assert!(last.contains(&format!("Plan: {creates} to add")), "{last}");
+
+    // A plan with an error diagnostic exits 1 (it cannot be applied); bad input exits 2.
+    let mut bad: Value = serde_json::from_str(&std::fs::read_to_string(seed).unwrap()).unwrap();
+    bad["vpcs"][1]["cidr"] = json!("10.0.0.0/16");
+    bad["subnets"][1]["cidr"] = json!("10.0.2.0/24");
+    bad["endpoints"][1]["ipv4"] = json!("10.0.2.20");
+    let bad_file = data.path().join("overlap.json");
+    std::fs::write(&bad_file, bad.to_string()).unwrap();
+    let o = peerplan(&[
+        "plan",
+        bad_file.to_str().unwrap(),
+        "--target",
+        &server.base,
+        "--keys",
+        demo.to_str().unwrap(),
+        "--data",
+        data.path().to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(text.contains("CIDR_OVERLAP"), "{text}");
+    let o = peerplan(&[
+        "plan",
+        seed,
+        "--target",
+        &server.base,
+        "--keys",
+        "/nonexistent/keys.json",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/keys.json"));
+}
