@@ -43,6 +43,8 @@ pub struct Client {
     base: String,
     key: String,
     http: reqwest::Client,
+    /// Sent as `Idempotency-Key` with every POST of this client (see [`Client::idempotent`]).
+    idempotency_key: Option<String>,
 }
 
 impl Client {
@@ -57,6 +59,7 @@ impl Client {
             base: base.trim_end_matches('/').to_string(),
             key: api_key.to_string(),
             http,
+            idempotency_key: None,
         })
     }
 
@@ -64,6 +67,15 @@ impl Client {
     pub fn with_key(&self, api_key: &str) -> Client {
         Client {
             key: api_key.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// The same client, sending `key` as the `Idempotency-Key` of its POSTs: the server runs a POST at most
+    /// once per key and replays its first answer to a retry.
+    pub fn idempotent(&self, key: &str) -> Client {
+        Client {
+            idempotency_key: Some(key.to_string()),
             ..self.clone()
         }
     }
@@ -102,8 +114,11 @@ impl Client {
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
-            .await
+        let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some(key) = &self.idempotency_key {
+            req = req.header("Idempotency-Key", key);
+        }
+        self.send(req).await
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {

@@ -1,4 +1,4 @@
-//! `peerplan plan`: what applying a plan to a target would change, from the change set of
+//! `peerplan plan` and `peerplan apply`: what applying a plan to a target would change, from the change set of
 //! [`netmodel::changeset`] (the desired plan against the target's live state, read with [`crate::live`]).
 //!
 //! Bindings (which live object each plan object is) are kept per plan file and target in the data folder
@@ -16,14 +16,18 @@ use std::{
 use anyhow::Context;
 use netmodel::{
     changeset::{self, Bindings, ChangeSet, Handle, Op, Step},
+    export::{one_line, sh_quote},
     ids::VpcId,
     CheckOptions, Diagnostic, Plan, Severity,
 };
 use sha2::{Digest, Sha256};
 
+use std::io::IsTerminal as _;
+
 use crate::{
-    cli::{Format, PlanArgs},
+    cli::{ApplyArgs, Format, PlanArgs},
     commands::{render_text, terminal_safe},
+    engine::{plan_version, save_bindings, Awaiting, Engine, Event, EventKind, Journal, Outcome},
     live::{self, Keys},
 };
 
@@ -58,6 +62,8 @@ pub struct Planned {
     pub diagnostics: Vec<Diagnostic>,
     /// Plan accounts whose key the keys file does not give.
     pub keyless: Vec<String>,
+    /// The keys of the plan's accounts.
+    pub keys: Keys,
 }
 
 /// Reads the desired plan and the live state and diffs them.
@@ -70,14 +76,15 @@ pub async fn compute(
     let loaded = crate::plan_io::load(plan_file)?;
     let desired = loaded.plan;
     let keys = Keys::read(keys_file)?.for_plan(&desired);
-    let keyless = desired
+    let keyless: Vec<String> = desired
         .accounts
         .iter()
         .map(|a| a.id.to_string())
         .filter(|a| !keys.entries.iter().any(|e| &e.label == a))
         .collect();
-    let live = live::read_live(target, &keys).await?;
+    let mut live = live::read_live(target, &keys).await?;
     let bindings = load_bindings(&state_dir(data, target, plan_file))?;
+    known_without_key(&desired, &mut live, &bindings, &keyless);
     let changes = changeset::diff(&desired, &live, &bindings).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut diagnostics = loaded.import_diagnostics;
     diagnostics.extend(netmodel::check(&desired, &CheckOptions::default()));
@@ -87,7 +94,30 @@ pub async fn compute(
         changes,
         diagnostics,
         keyless,
+        keys,
     })
+}
+
+/// A VPC of an account whose key was not given cannot be read, but an earlier apply recorded which live VPC it
+/// is: it stands in the live state as the plan describes it, so a peering to it can be requested (and then
+/// awaits that account's acceptance) instead of the VPC being planned anew.
+fn known_without_key(desired: &Plan, live: &mut Plan, recorded: &Bindings, keyless: &[String]) {
+    for v in desired
+        .vpcs
+        .iter()
+        .filter(|v| keyless.iter().any(|a| a == v.account.as_str()))
+    {
+        if let Some(id) = recorded.vpcs.get(&v.id) {
+            if !live.vpcs.iter().any(|l| &l.id == id) {
+                live.vpcs.push(netmodel::model::Vpc {
+                    id: id.clone(),
+                    position: None,
+                    ..v.clone()
+                });
+            }
+        }
+    }
+    live.vpcs.sort_by(|a, b| a.id.cmp(&b.id));
 }
 
 /// The region a step works in: its VPC's, from the desired plan (plan ids) or the live one (live ids).
@@ -241,4 +271,291 @@ pub async fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         },
     )
+}
+
+/// `peerplan apply`: see [`crate::cli::Command::Apply`] for the exit codes.
+pub async fn apply(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
+    let a = &args.plan;
+    let json = a.format == Format::Json;
+    let planned = compute(&a.plan, &a.target, &a.keys, &a.data).await?;
+    // The plan first: as text on standard error (standard output stays for the events with --format json).
+    if json {
+        let mut doc = planned.changes.to_json();
+        doc["event"] = "plan".into();
+        doc["diagnostics"] = serde_json::to_value(&planned.diagnostics)?;
+        println!("{}", serde_json::to_string(&doc)?);
+    } else {
+        eprint!("{}", render(&planned));
+    }
+    if planned.diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        eprintln!("peerplan apply: the plan has errors (above); nothing was applied");
+        return Ok(ExitCode::from(1));
+    }
+    if planned.changes.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.yes && !confirmed(&planned)? {
+        eprintln!("peerplan apply: not applied (only 'yes' confirms; or pass --yes)");
+        return Ok(ExitCode::from(2));
+    }
+
+    // Stale: the live state read again must give the same steps as the plan that was shown.
+    let again = compute(&a.plan, &a.target, &a.keys, &a.data).await?;
+    let labels = |p: &Planned| p.changes.steps().iter().map(Step::label).collect::<Vec<_>>();
+    if labels(&again) != labels(&planned) {
+        eprintln!(
+            "peerplan apply: refused as stale: the live objects the plan touches changed since it was shown; \
+             run peerplan plan (or apply) again and review the new plan"
+        );
+        return Ok(ExitCode::from(1));
+    }
+
+    let dir = state_dir(&a.data, &a.target, &a.plan);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let client = controlplane::client::Client::new(&a.target, "")
+        .map_err(|e| anyhow::anyhow!("target {}: {e}", terminal_safe(&a.target)))?;
+    let clients = planned
+        .keys
+        .entries
+        .iter()
+        .map(|e| {
+            (
+                netmodel::ids::AccountId::from(e.label.clone()),
+                client.with_key(e.secret()),
+            )
+        })
+        .collect();
+    let mut engine = Engine {
+        desired: &planned.desired,
+        clients,
+        bindings: planned.changes.bindings().clone(),
+        version: plan_version(&planned.desired),
+        state_dir: dir.clone(),
+        journal: Journal::new(&dir),
+    };
+    save_bindings(&dir, &engine.bindings)?;
+
+    let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(planned.changes.steps().len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut report = |e: &Event| {
+        if json {
+            if let Ok(line) = serde_json::to_string(e) {
+                println!("{line}");
+            }
+            return;
+        }
+        let line = format!(
+            "{} {} {} {}: {}{}",
+            match e.event {
+                EventKind::Start => "…",
+                EventKind::Done => "✓",
+                EventKind::Failed => "✗",
+                EventKind::NoKey => "⏸",
+                EventKind::Blocked => "·",
+            },
+            e.symbol,
+            e.kind,
+            terminal_safe(&e.plan_id),
+            terminal_safe(&e.detail),
+            e.message
+                .as_deref()
+                .map(|m| format!(" — {}", terminal_safe(m)))
+                .unwrap_or_default(),
+        );
+        match &bar {
+            Some(bar) => {
+                bar.set_message(line.clone());
+                if e.event != EventKind::Start {
+                    bar.inc(1);
+                    bar.println(line);
+                }
+            }
+            None if e.event != EventKind::Start => eprintln!("{line}"),
+            None => {}
+        }
+    };
+    let outcome = engine.run(&planned.changes, &mut report).await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let end = |outcome: &str, message: String| {
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"event": "end", "outcome": outcome, "message": message})
+            );
+        }
+        eprintln!("{message}");
+    };
+    Ok(match outcome {
+        Outcome::Applied { steps } => {
+            end(
+                "applied",
+                format!("Apply complete: {steps} steps. {}", planned.changes.summary()),
+            );
+            ExitCode::SUCCESS
+        }
+        Outcome::Failed { step, reason, fix } => {
+            end(
+                "failed",
+                format!(
+                    "peerplan apply: step {} failed: {}\nwhat to do: {fix}\n(steps before it are done and recorded; \
+                     applying again resumes from here)",
+                    terminal_safe(&step),
+                    terminal_safe(&reason)
+                ),
+            );
+            ExitCode::from(1)
+        }
+        Outcome::Awaiting(w) => {
+            let files = write_handoff(&a.plan, &a.target, &w)?;
+            let mut message = String::new();
+            for (plan_id, live_id, account, expires) in &w.acceptances {
+                let _ = writeln!(
+                    message,
+                    "awaiting acceptance by account {} of peering {} ({}){}",
+                    terminal_safe(account.as_str()),
+                    terminal_safe(plan_id),
+                    terminal_safe(live_id),
+                    expiry(*expires)
+                );
+            }
+            for (account, steps) in &w.accounts {
+                let _ = writeln!(
+                    message,
+                    "awaiting account {}: {} step(s) need its key (first: {})",
+                    terminal_safe(account.as_str()),
+                    steps.len(),
+                    terminal_safe(steps.first().map(String::as_str).unwrap_or_default())
+                );
+            }
+            for f in &files {
+                let _ = writeln!(message, "hand-off for that account written to {}", f.display());
+            }
+            let _ = write!(
+                message,
+                "{} step(s) wait for it; apply again (with that account's key, or after it has run its part) to finish",
+                w.blocked
+            );
+            end("awaiting", message);
+            ExitCode::from(3)
+        }
+    })
+}
+
+/// ` (expires on 2026-12-08 19:00 UTC)`, or nothing when unknown.
+fn expiry(unix: i64) -> String {
+    if unix <= 0 {
+        return String::new();
+    }
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        " (expires on {y:04}-{m:02}-{d:02} {:02}:{:02} UTC)",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+/// Asks on the terminal; standard input that is not a terminal never confirms.
+fn confirmed(p: &Planned) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        eprintln!("peerplan apply: standard input is not a terminal: pass --yes to apply without asking");
+        return Ok(false);
+    }
+    let destroy = p.changes.summary().destroy;
+    if destroy > 0 {
+        eprintln!("This destroys {destroy} live object(s).");
+    }
+    eprint!("Apply these changes? Only 'yes' confirms: ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+/// Writes, next to the plan, one shell script per account the run waits for: the exact calls that accept its
+/// peerings, and the steps of its part. Returns the files written.
+fn write_handoff(plan_file: &Path, target: &str, w: &Awaiting) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = plan_file.parent().unwrap_or(Path::new("."));
+    let stem = plan_file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plan".into());
+    let safe_id = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    let mut files = Vec::new();
+    for (account, steps) in &w.accounts {
+        let name: String = account
+            .as_str()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = dir.join(format!("{stem}.handoff-{name}.sh"));
+        let mut s = String::new();
+        let _ = writeln!(s, "#!/usr/bin/env bash");
+        let _ = writeln!(
+            s,
+            "# Peerplan hand-off for account {}: what the apply of {} waits for.",
+            one_line(account.as_str()),
+            one_line(&plan_file.display().to_string())
+        );
+        let _ = writeln!(s, "# Set API_KEY to this account's key, then run this script.");
+        let _ = writeln!(s, "set -euo pipefail");
+        let _ = writeln!(s, "BASE_URL=${{BASE_URL:-{}}}", sh_quote(target));
+        let _ = writeln!(
+            s,
+            ": \"${{API_KEY:?set API_KEY to the key of account {}}}\"",
+            one_line(account.as_str()).replace(['"', '$', '`', '\\'], "_")
+        );
+        for (plan_id, live_id, acc, _) in &w.acceptances {
+            if acc != account {
+                continue;
+            }
+            if !safe_id(live_id) {
+                let _ = writeln!(s, "# skipped: a peering id that is not a plain id");
+                continue;
+            }
+            let _ = writeln!(s, "# accept peering {}", one_line(plan_id));
+            let _ = writeln!(
+                s,
+                "curl -fsS -X POST \"$BASE_URL/v1/vpc-peering/{live_id}/accept\" -H \"Authorization: Bearer $API_KEY\""
+            );
+            let _ = writeln!(s, "echo");
+        }
+        let _ = writeln!(
+            s,
+            "# The steps of this account's part (peerplan apply with its key runs them):"
+        );
+        for step in steps {
+            let _ = writeln!(s, "#   {}", one_line(step));
+        }
+        std::fs::write(&path, s).with_context(|| format!("cannot write {}", path.display()))?;
+        files.push(path);
+    }
+    Ok(files)
 }

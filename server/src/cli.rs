@@ -42,6 +42,10 @@ pub enum Command {
     /// What applying a plan to a control plane would change: `+` create, `~` update, `-` delete, `=` adopt, by
     /// account and region, then `Plan: N to add, M to change, K to destroy.` Exit 1 when the plan has errors.
     Plan(PlanArgs),
+    /// Apply a plan to a control plane: shows the plan, asks (unless --yes), then runs the steps in order with
+    /// progress. Safe to interrupt and repeat. Exit 0 applied; 3 awaiting another account (its commands are
+    /// written next to the plan); 1 a step failed or the plan has errors; 2 bad input.
+    Apply(ApplyArgs),
     /// The NFYio-compatible control plane: run it alone, manage accounts.
     #[command(subcommand, name = "control-plane")]
     ControlPlane(ControlPlaneCommand),
@@ -78,6 +82,16 @@ pub struct PlanArgs {
     /// Folder where the bindings of earlier applies are kept.
     #[arg(long, default_value = "./data", env = "PEERPLAN_DATA")]
     pub data: PathBuf,
+}
+
+/// Arguments of `peerplan apply`.
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Apply without asking (destroys included).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// Output formats of the reporting commands.
@@ -361,6 +375,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Trace(args) => report("trace", commands::trace(&args)),
         Command::Plan(args) => crate::apply::plan(&args).await.unwrap_or_else(|e| {
             eprintln!("peerplan plan: {e:#}");
+            ExitCode::from(2)
+        }),
+        Command::Apply(args) => crate::apply::apply(&args).await.unwrap_or_else(|e| {
+            eprintln!("peerplan apply: {e:#}");
             ExitCode::from(2)
         }),
         Command::Matrix(args) => report("matrix", commands::matrix(&args)),

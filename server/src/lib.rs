@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod control;
 pub mod datadir;
+pub mod engine;
 pub mod exports;
 pub mod heavy;
 pub mod library;
