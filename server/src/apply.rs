@@ -108,12 +108,14 @@ fn known_without_key(desired: &Plan, live: &mut Plan, recorded: &Bindings, keyle
         .filter(|v| keyless.iter().any(|a| a == v.account.as_str()))
     {
         if let Some(id) = recorded.vpcs.get(&v.id) {
-            if !live.vpcs.iter().any(|l| &l.id == id) {
-                live.vpcs.push(netmodel::model::Vpc {
+            match live.vpcs.iter_mut().find(|l| &l.id == id) {
+                // Seen through a peering: named by its control-plane account; the binding says whose it is.
+                Some(l) => l.account = v.account.clone(),
+                None => live.vpcs.push(netmodel::model::Vpc {
                     id: id.clone(),
                     position: None,
                     ..v.clone()
-                });
+                }),
             }
         }
     }
@@ -449,11 +451,13 @@ pub async fn apply(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// ` (expires on 2026-12-08 19:00 UTC)`, or nothing when unknown.
-fn expiry(unix: i64) -> String {
-    if unix <= 0 {
+/// ` (expires on 2026-12-08 19:00 UTC)` for the control plane's expiry (Unix milliseconds), or nothing when
+/// unknown.
+fn expiry(unix_ms: i64) -> String {
+    if unix_ms <= 0 {
         return String::new();
     }
+    let unix = unix_ms / 1000;
     let days = unix.div_euclid(86_400);
     let secs = unix.rem_euclid(86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -558,4 +562,16 @@ fn write_handoff(plan_file: &Path, target: &str, w: &Awaiting) -> anyhow::Result
         files.push(path);
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_is_a_utc_date_from_milliseconds() {
+        assert_eq!(expiry(1_796_762_031_345), " (expires on 2026-12-08 20:33 UTC)");
+        assert_eq!(expiry(951_782_400_000), " (expires on 2000-02-29 00:00 UTC)");
+        assert_eq!(expiry(0), "");
+    }
 }

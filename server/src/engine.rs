@@ -240,6 +240,7 @@ impl Engine<'_> {
             acceptances: Vec::new(),
             blocked: 0,
         };
+        self.learn_accounts().await;
         for (i, step) in steps.iter().enumerate() {
             let event = |event: EventKind, live_id: Option<String>, message: Option<String>| Event {
                 event,
@@ -254,15 +255,8 @@ impl Engine<'_> {
                 live_id,
                 message,
             };
-            if changes.dependencies(i).iter().any(|&d| !done[d]) {
-                awaiting.blocked += 1;
-                report(&event(
-                    EventKind::Blocked,
-                    None,
-                    Some("waits for a step that did not run".into()),
-                ));
-                continue;
-            }
+            // A step of an account without a key is that account's part (even when it would also wait for
+            // other steps): it goes into the hand-off.
             let Some(client) = self.clients.get(&step.account).cloned() else {
                 awaiting
                     .accounts
@@ -279,6 +273,15 @@ impl Engine<'_> {
                 ));
                 continue;
             };
+            if changes.dependencies(i).iter().any(|&d| !done[d]) {
+                awaiting.blocked += 1;
+                report(&event(
+                    EventKind::Blocked,
+                    None,
+                    Some("waits for a step that did not run".into()),
+                ));
+                continue;
+            }
             let label = step.label();
             self.journal.record(&self.version, &label, "start", None, None)?;
             report(&event(EventKind::Start, None, None));
@@ -307,6 +310,23 @@ impl Engine<'_> {
         } else {
             Outcome::Awaiting(awaiting)
         })
+    }
+
+    /// Records the control-plane account id of every account whose key was given (read from one of its bound
+    /// VPCs), so a later run without that key can still request a peering to it.
+    async fn learn_accounts(&self) {
+        let mut seen = std::collections::BTreeSet::new();
+        for v in &self.desired.vpcs {
+            let (Some(client), Some(live)) = (self.clients.get(&v.account), self.bindings.vpcs.get(&v.id))
+            else {
+                continue;
+            };
+            if seen.insert(v.account.clone()) {
+                if let Ok(l) = client.get_vpc(live.as_str()).await {
+                    self.remember_account(&v.account, &l.account_id);
+                }
+            }
+        }
     }
 
     /// Records a peering the accepter still has to accept, with its expiry as the requester sees it.
