@@ -85,7 +85,10 @@ pub async fn compute(
     let mut live = live::read_live(target, &keys).await?;
     let bindings = load_bindings(&state_dir(data, target, plan_file))?;
     known_without_key(&desired, &mut live, &bindings, &keyless);
-    let changes = changeset::diff(&desired, &live, &bindings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut changes = changeset::diff(&desired, &live, &bindings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if options_as_planned(&desired, &mut live, &changes) {
+        changes = changeset::diff(&desired, &live, &bindings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     let mut diagnostics = loaded.import_diagnostics;
     diagnostics.extend(netmodel::check(&desired, &CheckOptions::default()));
     Ok(Planned {
@@ -96,6 +99,23 @@ pub async fn compute(
         keyless,
         keys,
     })
+}
+
+/// The NFYio API does not expose a peering's options (DNS resolution): a live peering bound to a planned one
+/// has the planned options, so they are never a change that cannot be made. Returns whether any was set.
+fn options_as_planned(desired: &Plan, live: &mut Plan, changes: &ChangeSet) -> bool {
+    let mut set = false;
+    for step in changes.steps() {
+        if let (Op::SetPeeringOptions { peering, options }, Some(live_id)) = (&step.op, &step.live_id) {
+            if desired.peerings.iter().any(|p| &p.id == peering) {
+                if let Some(l) = live.peerings.iter_mut().find(|l| l.id.as_str() == live_id) {
+                    l.options = options.clone();
+                    set = true;
+                }
+            }
+        }
+    }
+    set
 }
 
 /// A VPC of an account whose key was not given cannot be read, but an earlier apply recorded which live VPC it

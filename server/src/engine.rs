@@ -476,7 +476,16 @@ impl Engine<'_> {
                     ipv6_cidr_blocks: vpc.ipv6_cidrs.iter().map(|c| c.to_string()).collect(),
                 };
                 let body = serde_json::to_string(&req).unwrap_or_default();
-                let v = c.idempotent(&self.key(step, &body)).create_vpc(&req).await?;
+                let ic = c.idempotent(&self.key(step, &body));
+                let v = claimed(
+                    || ic.create_vpc(&req),
+                    || async {
+                        Ok(c.list_vpcs().await?.into_iter().find(|v| {
+                            v.region == req.region && v.cidr_block == req.cidr_block && v.name == req.name
+                        }))
+                    },
+                )
+                .await?;
                 self.bindings.vpcs.insert(vpc.id.clone(), v.id.clone().into());
                 if let Some(t) = main_table {
                     self.bindings
@@ -520,7 +529,17 @@ impl Engine<'_> {
                     availability_zone: subnet.az.clone(),
                 };
                 let body = serde_json::to_string(&req).unwrap_or_default();
-                let s = c.idempotent(&self.key(step, &body)).create_subnet(&req).await?;
+                let ic = c.idempotent(&self.key(step, &body));
+                let s = claimed(
+                    || ic.create_subnet(&req),
+                    || async {
+                        Ok(c.list_subnets()
+                            .await?
+                            .into_iter()
+                            .find(|s| s.vpc_id == req.vpc_id && s.cidr_block == req.cidr_block))
+                    },
+                )
+                .await?;
                 self.bindings
                     .subnets
                     .insert(subnet.id.clone(), s.id.clone().into());
@@ -536,18 +555,20 @@ impl Engine<'_> {
             Op::DeleteSubnet { live } => gone(c.delete_subnet(live.as_str()).await),
             Op::CreateRouteTable { table } => {
                 let vpc = self.vpc(&table.vpc)?;
-                let t = c
-                    .idempotent(&self.key(step, &vpc))
-                    .create_route_table(&vpc)
-                    .await?;
+                let t = {
+                    let ic = c.idempotent(&self.key(step, &vpc));
+                    claimed(|| ic.create_route_table(&vpc), nothing).await
+                }?;
                 self.bindings
                     .route_tables
                     .insert(table.id.clone(), t.id.clone().into());
                 for s in &table.subnets {
                     let s = self.subnet(s)?;
-                    c.idempotent(&self.key(step, &format!("{}:{s}", t.id)))
-                        .associate_route_table(&t.id, &s)
-                        .await?;
+                    {
+                        let k = self.key(step, &format!("{}:{s}", t.id));
+                        let ic = c.idempotent(&k);
+                        claimed(|| ic.associate_route_table(&t.id, &s), nothing).await
+                    }?;
                 }
                 Ok(Some(t.id))
             }
@@ -556,9 +577,11 @@ impl Engine<'_> {
                 let now = c.get_route_table(&id).await?;
                 let want: Vec<String> = subnets.iter().map(|s| self.subnet(s)).collect::<Result<_, _>>()?;
                 for s in want.iter().filter(|s| !now.subnet_ids.contains(s)) {
-                    c.idempotent(&self.key(step, &format!("{id}:{s}")))
-                        .associate_route_table(&id, s)
-                        .await?;
+                    {
+                        let k = self.key(step, &format!("{id}:{s}"));
+                        let ic = c.idempotent(&k);
+                        claimed(|| ic.associate_route_table(&id, s), nothing).await
+                    }?;
                 }
                 for s in now.subnet_ids.iter().filter(|s| !want.contains(s)) {
                     ignore_not_found(c.disassociate_route_table(&id, s).await)?;
@@ -577,11 +600,10 @@ impl Engine<'_> {
                     description: String::new(),
                 };
                 let body = serde_json::to_string(&req).unwrap_or_default();
-                let g = match c
-                    .idempotent(&self.key(step, &body))
-                    .create_security_group(&req)
-                    .await
-                {
+                let g = match {
+                    let ic = c.idempotent(&self.key(step, &body));
+                    claimed(|| ic.create_security_group(&req), nothing).await
+                } {
                     Ok(g) => g,
                     Err(e) if is_code(&e, &["SECURITY_GROUP_EXISTS"]) => c
                         .list_security_groups()
@@ -611,18 +633,20 @@ impl Engine<'_> {
             Op::DeleteSecurityGroup { live } => gone(c.delete_security_group(live.as_str()).await),
             Op::CreateNetworkAcl { acl } => {
                 let vpc = self.vpc(&acl.vpc)?;
-                let a = c
-                    .idempotent(&self.key(step, &vpc))
-                    .create_network_acl(&vpc)
-                    .await?;
+                let a = {
+                    let ic = c.idempotent(&self.key(step, &vpc));
+                    claimed(|| ic.create_network_acl(&vpc), nothing).await
+                }?;
                 self.bindings
                     .network_acls
                     .insert(acl.id.clone(), a.id.clone().into());
                 for s in &acl.subnets {
                     let s = self.subnet(s)?;
-                    c.idempotent(&self.key(step, &format!("{}:{s}", a.id)))
-                        .associate_network_acl(&a.id, &s)
-                        .await?;
+                    {
+                        let k = self.key(step, &format!("{}:{s}", a.id));
+                        let ic = c.idempotent(&k);
+                        claimed(|| ic.associate_network_acl(&a.id, &s), nothing).await
+                    }?;
                 }
                 Ok(Some(a.id))
             }
@@ -632,9 +656,11 @@ impl Engine<'_> {
                 for s in subnets {
                     let s = self.subnet(s)?;
                     if !now.subnet_ids.contains(&s) {
-                        c.idempotent(&self.key(step, &format!("{id}:{s}")))
-                            .associate_network_acl(&id, &s)
-                            .await?;
+                        {
+                            let k = self.key(step, &format!("{id}:{s}"));
+                            let ic = c.idempotent(&k);
+                            claimed(|| ic.associate_network_acl(&id, &s), nothing).await
+                        }?;
                     }
                 }
                 Ok(Some(id))
@@ -650,14 +676,11 @@ impl Engine<'_> {
                         GatewayKind::GatewayEndpoint => "endpoint",
                     }
                     .into(),
-                    name: if gateway.name.is_empty() {
-                        gateway.id.to_string()
-                    } else {
-                        gateway.name.clone()
-                    },
+                    name: gateway.name.clone(),
                 };
                 let body = serde_json::to_string(&req).unwrap_or_default();
-                let g = c.idempotent(&self.key(step, &body)).create_gateway(&req).await?;
+                let ic = c.idempotent(&self.key(step, &body));
+                let g = claimed(|| ic.create_gateway(&req), nothing).await?;
                 self.bindings
                     .gateways
                     .insert(gateway.id.clone(), g.id.clone().into());
@@ -693,7 +716,16 @@ impl Engine<'_> {
                     security_group_ids: groups,
                 };
                 let body = serde_json::to_string(&req).unwrap_or_default();
-                let e = c.idempotent(&self.key(step, &body)).create_endpoint(&req).await?;
+                let ic = c.idempotent(&self.key(step, &body));
+                let e = claimed(
+                    || ic.create_endpoint(&req),
+                    || async {
+                        Ok(c.list_endpoints().await?.into_iter().find(|e| {
+                            e.subnet_id == req.subnet_id && Some(&e.private_ip) == req.private_ip.as_ref()
+                        }))
+                    },
+                )
+                .await?;
                 self.bindings
                     .endpoints
                     .insert(endpoint.id.clone(), e.id.clone().into());
@@ -786,11 +818,11 @@ impl Engine<'_> {
                     target: self.target(&route.target),
                 };
                 let body = serde_json::to_string(&req).unwrap_or_default();
-                match c
-                    .idempotent(&self.key(step, &format!("{t}:{body}")))
-                    .add_route(&t, &req)
-                    .await
-                {
+                match {
+                    let k = self.key(step, &format!("{t}:{body}"));
+                    let ic = c.idempotent(&k);
+                    claimed(|| ic.add_route(&t, &req), nothing).await
+                } {
                     Ok(_) => Ok(None),
                     Err(e) if is_code(&e, &["ROUTE_EXISTS"]) => {
                         let now = c.get_route_table(&t).await?;
@@ -815,11 +847,11 @@ impl Engine<'_> {
                     target: self.target(&route.target),
                 };
                 let body = serde_json::to_string(&req).unwrap_or_default();
-                match c
-                    .idempotent(&self.key(step, &format!("{t}:{body}")))
-                    .add_route(&t, &req)
-                    .await
-                {
+                match {
+                    let k = self.key(step, &format!("{t}:{body}"));
+                    let ic = c.idempotent(&k);
+                    claimed(|| ic.add_route(&t, &req), nothing).await
+                } {
                     Ok(_) => Ok(None),
                     Err(e) if is_code(&e, &["ROUTE_EXISTS"]) => Ok(None),
                     Err(e) => Err(e.into()),
@@ -838,11 +870,11 @@ impl Engine<'_> {
                 let g = self.group(group)?;
                 let req = self.sg_rule(*direction, rule, false)?;
                 let body = serde_json::to_string(&req).unwrap_or_default();
-                match c
-                    .idempotent(&self.key(step, &format!("{g}:{body}")))
-                    .add_sg_rule(&g, &req)
-                    .await
-                {
+                match {
+                    let k = self.key(step, &format!("{g}:{body}"));
+                    let ic = c.idempotent(&k);
+                    claimed(|| ic.add_sg_rule(&g, &req), nothing).await
+                } {
                     Ok(r) => Ok(Some(r.id)),
                     Err(e) if is_code(&e, &["RULE_EXISTS"]) => Ok(None),
                     Err(e) => Err(e.into()),
@@ -903,11 +935,11 @@ impl Engine<'_> {
                     .into(),
                 };
                 let body = serde_json::to_string(&req).unwrap_or_default();
-                match c
-                    .idempotent(&self.key(step, &format!("{a}:{body}")))
-                    .add_acl_entry(&a, &req)
-                    .await
-                {
+                match {
+                    let k = self.key(step, &format!("{a}:{body}"));
+                    let ic = c.idempotent(&k);
+                    claimed(|| ic.add_acl_entry(&a, &req), nothing).await
+                } {
                     Ok(_) => Ok(None),
                     Err(e) if is_code(&e, &["ACL_ENTRY_EXISTS"]) => Ok(None),
                     Err(e) => Err(e.into()),
@@ -958,7 +990,8 @@ impl Engine<'_> {
             auto_accept,
         };
         let body = serde_json::to_string(&req).unwrap_or_default();
-        let p = match c.idempotent(&self.key(step, &body)).create_peering(&req).await {
+        let ic = c.idempotent(&self.key(step, &body));
+        let p = match claimed(|| ic.create_peering(&req), nothing).await {
             Ok(p) => p,
             // One live peering per pair: the one that exists is this step's (an earlier, unrecorded run).
             Err(e) if is_code(&e, &["DUPLICATE_PEERING"]) => c
@@ -1076,6 +1109,44 @@ fn stopped(p: &wire::Peering, plan_id: &str) -> Result<(), StepError> {
         ),
         fix,
     ))
+}
+
+/// How long a step waits for an earlier attempt's `Idempotency-Key` to be released: the control plane takes over
+/// a claim left by a process that died after [`controlplane::idempotency::STALE_MS`].
+const CLAIM_WAIT: Duration = Duration::from_millis(controlplane::idempotency::STALE_MS as u64 + 15_000);
+
+/// Runs an idempotent POST. While its key is held by an earlier attempt (`IDEMPOTENCY_KEY_IN_PROGRESS`: the
+/// control plane restarted during it), first looks for what that attempt may have made (`find`, by the object's
+/// natural key) and takes it, else waits with back-off until the control plane releases the key and runs it.
+async fn claimed<T, C, CF, F, FF>(mut call: C, mut find: F) -> Result<T, ClientError>
+where
+    C: FnMut() -> CF,
+    CF: std::future::Future<Output = Result<T, ClientError>>,
+    F: FnMut() -> FF,
+    FF: std::future::Future<Output = Result<Option<T>, ClientError>>,
+{
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(200);
+    loop {
+        match call().await {
+            Err(e) if is_code(&e, &["IDEMPOTENCY_KEY_IN_PROGRESS"]) => {
+                if let Some(found) = find().await? {
+                    return Ok(found);
+                }
+                if start.elapsed() > CLAIM_WAIT {
+                    return Err(e);
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// No natural key to look for.
+async fn nothing<T>() -> Result<Option<T>, ClientError> {
+    Ok(None)
 }
 
 /// Polls `get` with back-off while it answers "not found" (a new object not yet visible), up to
