@@ -600,10 +600,11 @@ impl Engine<'_> {
                     description: String::new(),
                 };
                 let body = serde_json::to_string(&req).unwrap_or_default();
-                let g = match {
+                let answer = {
                     let ic = c.idempotent(&self.key(step, &body));
                     claimed(|| ic.create_security_group(&req), nothing).await
-                } {
+                };
+                let g = match answer {
                     Ok(g) => g,
                     Err(e) if is_code(&e, &["SECURITY_GROUP_EXISTS"]) => c
                         .list_security_groups()
@@ -818,11 +819,12 @@ impl Engine<'_> {
                     target: self.target(&route.target),
                 };
                 let body = serde_json::to_string(&req).unwrap_or_default();
-                match {
+                let answer = {
                     let k = self.key(step, &format!("{t}:{body}"));
                     let ic = c.idempotent(&k);
                     claimed(|| ic.add_route(&t, &req), nothing).await
-                } {
+                };
+                match answer {
                     Ok(_) => Ok(None),
                     Err(e) if is_code(&e, &["ROUTE_EXISTS"]) => {
                         let now = c.get_route_table(&t).await?;
@@ -847,11 +849,12 @@ impl Engine<'_> {
                     target: self.target(&route.target),
                 };
                 let body = serde_json::to_string(&req).unwrap_or_default();
-                match {
+                let answer = {
                     let k = self.key(step, &format!("{t}:{body}"));
                     let ic = c.idempotent(&k);
                     claimed(|| ic.add_route(&t, &req), nothing).await
-                } {
+                };
+                match answer {
                     Ok(_) => Ok(None),
                     Err(e) if is_code(&e, &["ROUTE_EXISTS"]) => Ok(None),
                     Err(e) => Err(e.into()),
@@ -870,11 +873,12 @@ impl Engine<'_> {
                 let g = self.group(group)?;
                 let req = self.sg_rule(*direction, rule, false)?;
                 let body = serde_json::to_string(&req).unwrap_or_default();
-                match {
+                let answer = {
                     let k = self.key(step, &format!("{g}:{body}"));
                     let ic = c.idempotent(&k);
                     claimed(|| ic.add_sg_rule(&g, &req), nothing).await
-                } {
+                };
+                match answer {
                     Ok(r) => Ok(Some(r.id)),
                     Err(e) if is_code(&e, &["RULE_EXISTS"]) => Ok(None),
                     Err(e) => Err(e.into()),
@@ -935,11 +939,12 @@ impl Engine<'_> {
                     .into(),
                 };
                 let body = serde_json::to_string(&req).unwrap_or_default();
-                match {
+                let answer = {
                     let k = self.key(step, &format!("{a}:{body}"));
                     let ic = c.idempotent(&k);
                     claimed(|| ic.add_acl_entry(&a, &req), nothing).await
-                } {
+                };
+                match answer {
                     Ok(_) => Ok(None),
                     Err(e) if is_code(&e, &["ACL_ENTRY_EXISTS"]) => Ok(None),
                     Err(e) => Err(e.into()),

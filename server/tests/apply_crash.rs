@@ -49,11 +49,14 @@ impl ControlPlane {
         if let Some(url) = database {
             cmd.args(["--database-url", url]);
         }
-        let child = cmd.spawn().expect("spawn control plane");
+        // Killed and reaped when dropped.
+        let server = ControlPlane {
+            child: cmd.spawn().expect("spawn control plane"),
+        };
         // Ready when it answers.
         for _ in 0..200 {
             if std::net::TcpStream::connect(addr).is_ok() {
-                return ControlPlane { child };
+                return server;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
