@@ -8,16 +8,16 @@ pub mod client;
 pub mod clock;
 pub mod connection;
 pub mod error;
-pub mod gateways;
 pub mod handlers;
 pub mod idempotency;
 pub mod lifecycle;
-pub mod plans;
 pub mod request;
-pub mod resources;
 pub mod responses;
 pub mod routes;
 pub mod service;
 pub mod store;
 pub mod validate;
 pub mod wire;
+
+/// Saved plans, at the path the server and the planner know them by ([`store::plans`]).
+pub use store::plans;

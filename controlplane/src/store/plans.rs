@@ -4,15 +4,12 @@
 
 use sqlx::Row;
 
-use crate::{
-    error::{ApiError, ErrorCode},
-    store::{new_id, Store},
-};
-
-type Result<T> = std::result::Result<T, ApiError>;
+use super::{new_id, Result, Store};
+use crate::error::{ApiError, ErrorCode};
 
 /// How many versions of a plan are kept.
 pub const KEPT_VERSIONS: i64 = 100;
+
 /// The largest plan body accepted (a generated 1,000-VPC plan is about 3 MiB).
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 

@@ -1,17 +1,14 @@
 //! Storage of gateways — internet (`igw_…`), NAT (`nat_…`), VPN (`vgw_…`) and gateway endpoints (`vpce_…`) —
-//! and the check of a route's target: a peering of the table's VPC, or a gateway of that VPC that exists.
-//! Same conventions as [`crate::store`]: one transaction per change, 404 for anything of another account.
+//! for routes of their VPC to target.
 
 use sqlx::{any::AnyRow, Row};
 
+use super::{new_id, page_limit, paginate, Result, Store};
 use crate::{
     error::{ApiError, ErrorCode},
-    store::{new_id, page_limit, paginate, Store},
     validate::{self, shown},
     wire,
 };
-
-type Result<T> = std::result::Result<T, ApiError>;
 
 /// Kinds of gateway and the prefix of their ids.
 pub const GATEWAY_KINDS: &[(&str, &str)] = &[
@@ -20,9 +17,6 @@ pub const GATEWAY_KINDS: &[(&str, &str)] = &[
     ("vpn", "vgw"),
     ("endpoint", "vpce"),
 ];
-
-/// Routes per route table besides the local ones (AWS's default quota).
-pub const ROUTES_PER_TABLE: i64 = 50;
 
 fn gateway_from(row: &AnyRow) -> Result<wire::Gateway> {
     Ok(wire::Gateway {
@@ -36,7 +30,7 @@ fn gateway_from(row: &AnyRow) -> Result<wire::Gateway> {
 }
 
 /// The shape of an id: `prefix_` and 1–32 lowercase hex digits or letters (ids are `new_id`s).
-fn id_shaped(text: &str, prefix: &str) -> bool {
+pub(super) fn id_shaped(text: &str, prefix: &str) -> bool {
     text.strip_prefix(prefix)
         .and_then(|r| r.strip_prefix('_'))
         .is_some_and(|r| {
@@ -136,48 +130,6 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Checks a route's target for a table of `vpc`: a peering connection of the VPC, or a gateway of the VPC
-    /// in the account. Malformed ids are 400; well-formed ids of nothing there are 404 naming the id.
-    pub(crate) async fn check_route_target(&self, account: &str, vpc: &str, target: &str) -> Result<()> {
-        if id_shaped(target, "pcx") {
-            let p = sqlx::query(
-                "SELECT id FROM peerings WHERE id = $1 AND (requester_vpc_id = $2 OR accepter_vpc_id = $2)",
-            )
-            .bind(target)
-            .bind(vpc)
-            .fetch_optional(&self.pool)
-            .await?;
-            return match p {
-                Some(_) => Ok(()),
-                None => Err(ApiError::invalid(
-                    ErrorCode::InvalidRouteTarget,
-                    format!("target: peering \"{target}\" is not a peering connection of VPC {vpc}"),
-                )),
-            };
-        }
-        if !GATEWAY_KINDS.iter().any(|(_, p)| id_shaped(target, p)) {
-            return Err(ApiError::invalid(
-                ErrorCode::InvalidRouteTarget,
-                format!(
-                    "target: {} is not a peering (pcx_…) or gateway (igw_…, nat_…, vgw_…, vpce_…) id",
-                    shown(target)
-                ),
-            ));
-        }
-        let g = sqlx::query("SELECT id FROM gateways WHERE id = $1 AND account_id = $2 AND vpc_id = $3")
-            .bind(target)
-            .bind(account)
-            .bind(vpc)
-            .fetch_optional(&self.pool)
-            .await?;
-        match g {
-            Some(_) => Ok(()),
-            None => Err(ApiError::NotFound(format!(
-                "target: gateway \"{target}\" not found in VPC {vpc} of your account (create it with POST /v1/gateways)"
-            ))),
-        }
     }
 }
 

@@ -1,0 +1,331 @@
+//! Storage: one SQL dialect for SQLite (default, a WAL file) and PostgreSQL, through sqlx's `Any` driver.
+//! Every state change is one transaction. Timestamps are Unix milliseconds from the injected [`Clock`].
+//!
+//! This module holds the [`Store`] itself (opening, the pool, write transactions, row locks) and the helpers
+//! every resource shares; each resource keeps its storage in its own module, one `impl Store` block each:
+//! [`accounts`], [`vpcs`], [`subnets`], [`route_tables`], [`security_groups`], [`network_acls`] (with what
+//! they share in [`rules`]), [`endpoints`], [`gateways`], [`peerings`] and [`plans`]. Conventions: 404 for
+//! anything of another account, AWS semantics where the seed document is silent.
+
+use std::sync::Arc;
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::{
+    any::{AnyPoolOptions, AnyRow},
+    AnyPool, Row,
+};
+
+use crate::{
+    clock::Clock,
+    error::{ApiError, ErrorCode},
+    validate, wire,
+};
+
+pub mod accounts;
+pub mod endpoints;
+pub mod gateways;
+pub mod network_acls;
+pub mod peerings;
+pub mod plans;
+pub mod route_tables;
+pub mod rules;
+pub mod security_groups;
+pub mod subnets;
+pub mod vpcs;
+
+pub(crate) use vpcs::all_blocks;
+
+/// Limits of the peering lifecycle (AWS defaults).
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub active_per_vpc: i64,
+    pub pending_per_account: i64,
+    /// How long a request waits for acceptance before it expires.
+    pub expiry_ms: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            active_per_vpc: 50,
+            pending_per_account: 25,
+            expiry_ms: 7 * 24 * 3600 * 1000,
+        }
+    }
+}
+
+/// A write transaction, holding this process's writer turn on SQLite.
+pub(crate) struct WriteTx {
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::Transaction<'static, sqlx::Any>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+/// The store.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    pub clock: Arc<dyn Clock>,
+    pub limits: Limits,
+    postgres: bool,
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// A new random id with a prefix, e.g. `vpc_3f9c…`.
+pub fn new_id(prefix: &str) -> String {
+    let mut b = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut b);
+    format!("{prefix}_{}", hex::encode(b))
+}
+
+/// The stored form of an API key.
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+pub(crate) fn blocks_json(b: &[String]) -> String {
+    serde_json::to_string(b).expect("strings serialize")
+}
+
+pub(crate) fn parse_blocks(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// A stored word read back as what it stands for (a status, a direction, a protocol…); one that does not parse
+/// is corrupt data: an error (500, logged with the column and the value), never a guess.
+pub(crate) fn stored<T>(row: &AnyRow, column: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T> {
+    let name = column.rsplit('.').next().unwrap_or(column);
+    let text: String = row.try_get(name)?;
+    parse(&text).ok_or_else(|| ApiError::Corrupt(format!("{column}: {text:?} is not a valid value")))
+}
+
+pub(crate) fn cidr(field: &str, text: &str) -> Result<netmodel::cidr::Cidr> {
+    validate::cidr(field, text)
+}
+
+/// Page size bounds.
+pub const MAX_PAGE: i64 = 1000;
+
+pub(crate) fn page_limit(limit: Option<i64>) -> Result<i64> {
+    match limit {
+        None => Ok(100),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::invalid(
+            ErrorCode::InvalidLimit,
+            format!("limit {n} is out of range (1-{MAX_PAGE})"),
+        )),
+    }
+}
+
+pub(crate) fn paginate<T>(mut items: Vec<T>, limit: i64, id: impl Fn(&T) -> String) -> wire::Page<T> {
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(id)
+    } else {
+        None
+    };
+    wire::Page { items, next_cursor }
+}
+
+/// A unique-index violation becomes a 409 with the given code; anything else is a storage error.
+fn conflict_on_unique(e: sqlx::Error, code: ErrorCode, message: String) -> ApiError {
+    match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::conflict(code, message),
+        other => other.into(),
+    }
+}
+
+/// What to select from the account's objects of one table, page by page.
+struct Listing<'a> {
+    table: &'a str,
+    account: &'a str,
+    vpc: Option<&'a str>,
+    cursor: Option<&'a str>,
+    limit: i64,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates. `url`: `sqlite://path` or `postgres://…`.
+    pub async fn open(url: &str, clock: Arc<dyn Clock>, limits: Limits) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        let url = if postgres || url.contains('?') {
+            url.to_string()
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        let mut options = AnyPoolOptions::new().max_connections(if postgres { 16 } else { 8 });
+        if !postgres {
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(&url).await?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| ApiError::Storage(e.into()))?;
+        Ok(Store {
+            pool,
+            clock,
+            limits,
+            postgres,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+        })
+    }
+
+    /// Serialises a quota or uniqueness check on a parent object (an account, a VPC, a route table, a
+    /// group…) with the insert it guards, inside a write transaction.
+    ///
+    /// On PostgreSQL, under READ COMMITTED, two transactions that each count a parent's children and then
+    /// insert one both see the old count and together exceed the quota. A row lock on the parent
+    /// (`SELECT … FOR NO KEY UPDATE`, which excludes the other checkers but not the foreign-key checks of
+    /// unrelated inserts) makes the second transaction wait until the first commits; its count then includes
+    /// the first one's insert. Several parents are locked in id order, and tables always in the order accounts
+    /// → VPCs → objects of a VPC, so two transactions never wait for each other.
+    ///
+    /// On SQLite nothing is needed: a write transaction begins IMMEDIATE and holds the database's only write
+    /// lock from its first statement, so no two writers' checks and inserts interleave.
+    pub(crate) async fn lock_rows(&self, tx: &mut WriteTx, table: &str, ids: &[&str]) -> Result<()> {
+        if !self.postgres {
+            return Ok(());
+        }
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let sql = format!("SELECT id FROM {table} WHERE id = $1 FOR NO KEY UPDATE");
+        for id in ids {
+            sqlx::query(&sql).bind(id).fetch_optional(&mut ***tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether this store is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres
+    }
+
+    /// The pool (tests run integrity checks through it).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`): a deferred
+    /// transaction that reads and then writes fails with SQLITE_BUSY when another writer committed meanwhile,
+    /// which busy_timeout cannot help.
+    /// Writers of one process also queue on an in-process lock, so they wait in order instead of polling
+    /// SQLite's busy handler (which sleeps in coarse steps).
+    pub(crate) async fn write_tx(&self) -> Result<WriteTx> {
+        if self.postgres {
+            return Ok(WriteTx {
+                _turn: None,
+                tx: self.pool.begin().await?,
+            });
+        }
+        let turn = self.writer.clone().lock_owned().await;
+        Ok(WriteTx {
+            _turn: Some(turn),
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+        })
+    }
+
+    /// Ids of the account's objects in one table (optionally of one VPC), a page at a time.
+    async fn list_ids(&self, l: Listing<'_>) -> Result<Vec<String>> {
+        let sql = format!(
+            "SELECT id FROM {} WHERE account_id = $1 AND ($2 = '' OR vpc_id = $2) AND id > $3 ORDER BY id LIMIT $4",
+            l.table
+        );
+        let rows = sqlx::query(&sql)
+            .bind(l.account)
+            .bind(l.vpc.unwrap_or(""))
+            .bind(l.cursor.unwrap_or(""))
+            .bind(l.limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
+    /// Subnets explicitly associated with a route table (`kind` `route_table`) or network ACL (`network_acl`).
+    pub(crate) async fn associated_subnets(&self, kind: &str, target: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT subnet_id FROM subnet_associations WHERE kind = $1 AND target_id = $2 ORDER BY subnet_id",
+        )
+        .bind(kind)
+        .bind(target)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("subnet_id")?)).collect()
+    }
+
+    /// Points a subnet at a route table or ACL of its VPC; associating with the main table / default ACL removes
+    /// the explicit association (the subnet falls back to it anyway).
+    async fn associate(
+        &self,
+        account: &str,
+        kind: &str,
+        (target, target_vpc, target_is_default): (&str, &str, bool),
+        subnet_id: &str,
+    ) -> Result<()> {
+        let subnet = self
+            .get_subnet(account, subnet_id)
+            .await
+            .map_err(|_| ApiError::NotFound(format!("subnet_id: subnet \"{subnet_id}\" not found")))?;
+        if subnet.vpc_id != target_vpc {
+            return Err(ApiError::invalid(
+                ErrorCode::SubnetOtherVpc,
+                format!(
+                    "subnet_id: subnet {subnet_id} is in VPC {}, not in {target}'s VPC {target_vpc}",
+                    subnet.vpc_id
+                ),
+            ));
+        }
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM subnet_associations WHERE subnet_id = $1 AND kind = $2")
+            .bind(subnet_id)
+            .bind(kind)
+            .execute(&mut **tx)
+            .await?;
+        if !target_is_default {
+            sqlx::query("INSERT INTO subnet_associations (subnet_id, kind, target_id) VALUES ($1, $2, $3)")
+                .bind(subnet_id)
+                .bind(kind)
+                .bind(target)
+                .execute(&mut **tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,213 @@
+//! Storage of VPCs: created with their main route table, default network ACL and default security group,
+//! deleted with everything in them.
+
+use std::str::FromStr;
+
+use sqlx::{any::AnyRow, Row};
+
+use super::{blocks_json, cidr, new_id, page_limit, paginate, parse_blocks, Result, Store};
+use crate::{
+    error::{ApiError, ErrorCode},
+    validate, wire,
+};
+
+pub(super) fn vpc_from(row: &AnyRow) -> Result<wire::Vpc> {
+    Ok(wire::Vpc {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        name: row.try_get("name")?,
+        region: row.try_get("region")?,
+        cidr_block: row.try_get("cidr_block")?,
+        secondary_cidr_blocks: parse_blocks(&row.try_get::<String, _>("secondary_cidr_blocks")?),
+        ipv6_cidr_blocks: parse_blocks(&row.try_get::<String, _>("ipv6_cidr_blocks")?),
+        main_route_table_id: row.try_get("main_route_table_id")?,
+        default_network_acl_id: row.try_get("default_network_acl_id")?,
+        default_security_group_id: row.try_get("default_security_group_id")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub(crate) fn all_blocks(v: &wire::Vpc) -> Vec<String> {
+    std::iter::once(v.cidr_block.clone())
+        .chain(v.secondary_cidr_blocks.clone())
+        .chain(v.ipv6_cidr_blocks.clone())
+        .collect()
+}
+
+impl Store {
+    /// Creates a VPC and its main route table.
+    pub async fn create_vpc(&self, account: &str, req: &wire::CreateVpc) -> Result<wire::Vpc> {
+        // The blocks first (a bad block is the likeliest mistake), then the other fields; the same checks as
+        // every other operation that takes these fields (`validate`).
+        validate::vpc_block_counts(req.secondary_cidr_blocks.len(), req.ipv6_cidr_blocks.len())?;
+        let primary = validate::ipv4_block("cidr_block", &req.cidr_block)?;
+        let mut blocks = vec![("cidr_block".to_string(), primary)];
+        for (i, b) in req.secondary_cidr_blocks.iter().enumerate() {
+            let field = format!("secondary_cidr_blocks[{i}]");
+            blocks.push((field.clone(), validate::ipv4_block(&field, b)?));
+        }
+        for (i, b) in req.ipv6_cidr_blocks.iter().enumerate() {
+            let field = format!("ipv6_cidr_blocks[{i}]");
+            let block = cidr(&field, b)?;
+            if block.is_v4() {
+                return Err(ApiError::invalid(
+                    ErrorCode::InvalidCidr,
+                    format!("{field}: {} is not an IPv6 block", validate::shown(b)),
+                ));
+            }
+            blocks.push((field, block));
+        }
+        // AWS refuses a block that overlaps another block of the same VPC.
+        for (i, (field, block)) in blocks.iter().enumerate() {
+            if let Some((other_field, other)) = blocks[..i].iter().find(|(_, o)| o.overlaps(block)) {
+                return Err(ApiError::invalid(
+                    ErrorCode::CidrOverlap,
+                    format!("{field}: {block} overlaps {other_field} ({other})"),
+                ));
+            }
+        }
+        validate::name("name", &req.name, true)?;
+        validate::region("region", &req.region)?;
+        let canon = |b: &String| {
+            netmodel::cidr::Cidr::from_str(b)
+                .map(|c| c.to_string())
+                .unwrap_or_default()
+        };
+        let vpc = wire::Vpc {
+            id: new_id("vpc"),
+            account_id: account.to_string(),
+            name: req.name.clone(),
+            region: req.region.clone(),
+            cidr_block: primary.to_string(),
+            secondary_cidr_blocks: req.secondary_cidr_blocks.iter().map(canon).collect(),
+            ipv6_cidr_blocks: req.ipv6_cidr_blocks.iter().map(canon).collect(),
+            main_route_table_id: new_id("rtb"),
+            default_network_acl_id: new_id("acl"),
+            default_security_group_id: new_id("sg"),
+            created_at: self.now(),
+        };
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO vpcs (id, account_id, name, region, cidr_block, secondary_cidr_blocks, ipv6_cidr_blocks, \
+             main_route_table_id, default_network_acl_id, default_security_group_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&vpc.id)
+        .bind(account)
+        .bind(&vpc.name)
+        .bind(&vpc.region)
+        .bind(&vpc.cidr_block)
+        .bind(blocks_json(&vpc.secondary_cidr_blocks))
+        .bind(blocks_json(&vpc.ipv6_cidr_blocks))
+        .bind(&vpc.main_route_table_id)
+        .bind(&vpc.default_network_acl_id)
+        .bind(&vpc.default_security_group_id)
+        .bind(vpc.created_at)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO route_tables (id, account_id, vpc_id, main, created_at) VALUES ($1, $2, $3, 1, $4)",
+        )
+        .bind(&vpc.main_route_table_id)
+        .bind(account)
+        .bind(&vpc.id)
+        .bind(vpc.created_at)
+        .execute(&mut **tx)
+        .await?;
+        self.create_default_network_acl(&mut tx, &vpc).await?;
+        self.create_default_security_group(&mut tx, &vpc).await?;
+        tx.commit().await?;
+        Ok(vpc)
+    }
+
+    /// A VPC of the account (404 otherwise).
+    pub async fn get_vpc(&self, account: &str, id: &str) -> Result<wire::Vpc> {
+        let row = sqlx::query("SELECT * FROM vpcs WHERE id = $1 AND account_id = $2")
+            .bind(id)
+            .bind(account)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => vpc_from(&r),
+            None => Err(ApiError::NotFound(format!("VPC \"{id}\" not found"))),
+        }
+    }
+
+    /// The account's VPCs, by id.
+    pub async fn list_vpcs(
+        &self,
+        account: &str,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<wire::Page<wire::Vpc>> {
+        let limit = page_limit(limit)?;
+        let rows = sqlx::query("SELECT * FROM vpcs WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+            .bind(account)
+            .bind(cursor.unwrap_or(""))
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let items = rows.iter().map(vpc_from).collect::<Result<Vec<_>>>()?;
+        Ok(paginate(items, limit, |v| v.id.clone()))
+    }
+
+    /// Renames a VPC.
+    pub async fn update_vpc(&self, account: &str, id: &str, req: &wire::UpdateVpc) -> Result<wire::Vpc> {
+        validate::name("name", &req.name, true)?;
+        self.get_vpc(account, id).await?;
+        sqlx::query("UPDATE vpcs SET name = $1 WHERE id = $2")
+            .bind(&req.name)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        self.get_vpc(account, id).await
+    }
+
+    /// Deletes a VPC with its subnets and route tables; refused while a peering is pending or active.
+    pub async fn delete_vpc(&self, account: &str, id: &str) -> Result<()> {
+        self.get_vpc(account, id).await?;
+        self.expire_due().await?;
+        let mut tx = self.write_tx().await?;
+        let live: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM peerings WHERE (requester_vpc_id = $1 OR accepter_vpc_id = $1) \
+             AND status IN ('pending', 'active')",
+        )
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("n")?;
+        if live > 0 {
+            return Err(ApiError::conflict(
+                ErrorCode::VpcHasPeerings,
+                format!("VPC \"{id}\" has {live} pending or active peering connections; delete them first"),
+            ));
+        }
+        for sql in [
+            "DELETE FROM routes WHERE route_table_id IN (SELECT id FROM route_tables WHERE vpc_id = $1)",
+            "DELETE FROM route_tables WHERE vpc_id = $1",
+            "DELETE FROM gateways WHERE vpc_id = $1",
+            "DELETE FROM endpoints WHERE vpc_id = $1",
+            "DELETE FROM subnet_associations WHERE subnet_id IN (SELECT id FROM subnets WHERE vpc_id = $1)",
+            "DELETE FROM subnets WHERE vpc_id = $1",
+            "DELETE FROM acl_entries WHERE acl_id IN (SELECT id FROM network_acls WHERE vpc_id = $1)",
+            "DELETE FROM network_acls WHERE vpc_id = $1",
+            // Rules of other groups that name this VPC's groups go with them.
+            "DELETE FROM sg_rules WHERE group_id IN (SELECT id FROM security_groups WHERE vpc_id = $1) \
+             OR ref_group_id IN (SELECT id FROM security_groups WHERE vpc_id = $1)",
+            "DELETE FROM security_groups WHERE vpc_id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut **tx).await?;
+        }
+        // Ended peerings keep their history but no longer pin the VPC.
+        sqlx::query("DELETE FROM peerings WHERE requester_vpc_id = $1 OR accepter_vpc_id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("DELETE FROM vpcs WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
