@@ -451,3 +451,56 @@ async fn rate_limit_answers_429() {
         assert_eq!(statuses[0], 200, "{backend}");
     }
 }
+
+/// A VPC with a pending or active peering is not deleted (409, nothing removed); once the peering is deleted,
+/// the VPC goes, and its ended peerings with it.
+#[tokio::test]
+async fn a_vpc_with_a_live_peering_is_kept() {
+    for backend in backends() {
+        let s = start(backend).await;
+        let a = Api::new_account(&s, "A").await;
+        let va = a.vpc("VPC A", "10.0.0.0/16").await;
+        let vb = a.vpc("VPC B", "10.1.0.0/16").await;
+        let vid = va["id"].as_str().unwrap();
+        let (st, p) = a
+            .call(
+                "POST",
+                "/v1/vpc-peering",
+                Some(json!({"requester_vpc_id": va["id"], "accepter_vpc_id": vb["id"]})),
+            )
+            .await;
+        assert_eq!(
+            (st, p["status"].as_str()),
+            (201, Some("pending")),
+            "{backend}: {p}"
+        );
+        let pid = p["id"].as_str().unwrap();
+        let (st, e) = a.call("DELETE", &format!("/v1/vpcs/{vid}"), None).await;
+        assert_eq!((st, code(&e)), (409, "VPC_HAS_PEERINGS"), "{backend}: {e}");
+        assert_eq!(
+            e["error"]["message"],
+            format!("VPC \"{vid}\" has 1 pending or active peering connections; delete them first")
+        );
+        let rtb = va["main_route_table_id"].as_str().unwrap();
+        for path in [format!("/v1/vpcs/{vid}"), format!("/v1/route-tables/{rtb}")] {
+            let (st, _) = a.call("GET", &path, None).await;
+            assert_eq!(st, 200, "{backend}: {path} after the refused delete");
+        }
+        let (st, p) = a.call("DELETE", &format!("/v1/vpc-peering/{pid}"), None).await;
+        assert_eq!(
+            (st, p["status"].as_str()),
+            (200, Some("deleted")),
+            "{backend}: {p}"
+        );
+        let (st, _) = a.call("DELETE", &format!("/v1/vpcs/{vid}"), None).await;
+        assert_eq!(st, 204, "{backend}");
+        for path in [
+            format!("/v1/vpcs/{vid}"),
+            format!("/v1/route-tables/{rtb}"),
+            format!("/v1/vpc-peering/{pid}"),
+        ] {
+            let (st, _) = a.call("GET", &path, None).await;
+            assert_eq!(st, 404, "{backend}: {path} after the delete");
+        }
+    }
+}

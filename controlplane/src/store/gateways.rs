@@ -3,7 +3,7 @@
 
 use sqlx::{any::AnyRow, Row};
 
-use super::{new_id, page_limit, paginate, Result, Store};
+use super::{new_id, page_limit, paginate, Result, Store, Users};
 use crate::{
     error::{ApiError, ErrorCode},
     validate::{self, shown},
@@ -112,24 +112,18 @@ impl Store {
     /// Deletes a gateway no route targets (AWS: a dependency violation otherwise).
     pub async fn delete_gateway(&self, account: &str, id: &str) -> Result<()> {
         self.get_gateway(account, id).await?;
-        let mut tx = self.write_tx().await?;
-        let used: i64 = sqlx::query("SELECT COUNT(*) AS n FROM routes WHERE target = $1")
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("n")?;
-        if used > 0 {
-            return Err(ApiError::conflict(
-                ErrorCode::GatewayInUse,
-                format!("gateway {id} is the target of {used} routes; delete them first"),
-            ));
-        }
-        sqlx::query("DELETE FROM gateways WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.delete_unless_used(
+            id,
+            [Users("SELECT COUNT(*) AS n FROM routes WHERE target = $1", &[id])],
+            |[used]| {
+                ApiError::conflict(
+                    ErrorCode::GatewayInUse,
+                    format!("gateway {id} is the target of {used} routes; delete them first"),
+                )
+            },
+            &["DELETE FROM gateways WHERE id = $1"],
+        )
+        .await
     }
 }
 

@@ -156,6 +156,10 @@ fn conflict_on_unique(e: sqlx::Error, code: ErrorCode, message: String) -> ApiEr
     }
 }
 
+/// A count of what still uses an object about to be deleted ([`Store::delete_unless_used`]): SQL selecting the
+/// count as `n`, and the values of its `$1`, `$2`…
+struct Users<'a>(&'a str, &'a [&'a str]);
+
 /// What to select from the account's objects of one table, page by page.
 struct Listing<'a> {
     table: &'a str,
@@ -259,6 +263,35 @@ impl Store {
             _turn: Some(turn),
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
         })
+    }
+
+    /// Deletes an object unless something still uses it, in one write transaction: the `users` counts are taken
+    /// inside it; when any is above zero the answer is `refuse(counts)` (a 409) and nothing changes; otherwise
+    /// the `deletes` run in order (the object's children, then its row; each binds `id` as `$1`) and commit.
+    async fn delete_unless_used<const N: usize>(
+        &self,
+        id: &str,
+        users: [Users<'_>; N],
+        refuse: impl FnOnce([i64; N]) -> ApiError,
+        deletes: &[&str],
+    ) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let mut counts = [0; N];
+        for (count, Users(sql, values)) in counts.iter_mut().zip(users) {
+            let mut query = sqlx::query(sql);
+            for value in values {
+                query = query.bind(*value);
+            }
+            *count = query.fetch_one(&mut **tx).await?.try_get("n")?;
+        }
+        if counts.iter().any(|n| *n > 0) {
+            return Err(refuse(counts));
+        }
+        for sql in deletes {
+            sqlx::query(sql).bind(id).execute(&mut **tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Ids of the account's objects in one table (optionally of one VPC), a page at a time.

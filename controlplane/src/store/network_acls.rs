@@ -7,7 +7,7 @@ use sqlx::{any::AnyRow, Row};
 use super::{
     cidr, conflict_on_unique, page_limit, paginate,
     rules::{direction, port, protocol_and_ports},
-    stored, Listing, Result, Store, WriteTx,
+    stored, Listing, Result, Store, Users, WriteTx,
 };
 use crate::{
     error::{ApiError, ErrorCode},
@@ -149,26 +149,26 @@ impl Store {
                 format!("network ACL {id} is its VPC's default ACL and goes only with the VPC"),
             ));
         }
-        let mut tx = self.write_tx().await?;
-        let used: i64 = sqlx::query("SELECT COUNT(*) AS n FROM subnet_associations WHERE target_id = $1")
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("n")?;
-        if used > 0 {
-            return Err(ApiError::conflict(
-                ErrorCode::NetworkAclInUse,
-                format!("network ACL {id} is associated with {used} subnets; associate them elsewhere first"),
-            ));
-        }
-        for sql in [
-            "DELETE FROM acl_entries WHERE acl_id = $1",
-            "DELETE FROM network_acls WHERE id = $1",
-        ] {
-            sqlx::query(sql).bind(id).execute(&mut **tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.delete_unless_used(
+            id,
+            [Users(
+                "SELECT COUNT(*) AS n FROM subnet_associations WHERE target_id = $1",
+                &[id],
+            )],
+            |[used]| {
+                ApiError::conflict(
+                    ErrorCode::NetworkAclInUse,
+                    format!(
+                        "network ACL {id} is associated with {used} subnets; associate them elsewhere first"
+                    ),
+                )
+            },
+            &[
+                "DELETE FROM acl_entries WHERE acl_id = $1",
+                "DELETE FROM network_acls WHERE id = $1",
+            ],
+        )
+        .await
     }
 
     /// Adds a numbered entry (1–32766; one per number and direction).

@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::{
     all_blocks, cidr,
     gateways::{id_shaped, GATEWAY_KINDS},
-    new_id, page_limit, paginate, Result, Store,
+    new_id, page_limit, paginate, Result, Store, Users,
 };
 use crate::{
     error::{ApiError, ErrorCode},
@@ -121,26 +121,24 @@ impl Store {
                 format!("route table {id} is its VPC's main table and goes only with the VPC"),
             ));
         }
-        let mut tx = self.write_tx().await?;
-        let used: i64 = sqlx::query("SELECT COUNT(*) AS n FROM subnet_associations WHERE target_id = $1")
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("n")?;
-        if used > 0 {
-            return Err(ApiError::conflict(
-                ErrorCode::RouteTableInUse,
-                format!("route table {id} is associated with {used} subnets; disassociate them first"),
-            ));
-        }
-        for sql in [
-            "DELETE FROM routes WHERE route_table_id = $1",
-            "DELETE FROM route_tables WHERE id = $1",
-        ] {
-            sqlx::query(sql).bind(id).execute(&mut **tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.delete_unless_used(
+            id,
+            [Users(
+                "SELECT COUNT(*) AS n FROM subnet_associations WHERE target_id = $1",
+                &[id],
+            )],
+            |[used]| {
+                ApiError::conflict(
+                    ErrorCode::RouteTableInUse,
+                    format!("route table {id} is associated with {used} subnets; disassociate them first"),
+                )
+            },
+            &[
+                "DELETE FROM routes WHERE route_table_id = $1",
+                "DELETE FROM route_tables WHERE id = $1",
+            ],
+        )
+        .await
     }
 
     /// Adds a route (at most [`ROUTES_PER_TABLE`] per table). The target must be a peering or a gateway of this

@@ -7,7 +7,7 @@ use sqlx::{any::AnyRow, Row};
 use super::{
     cidr, conflict_on_unique, page_limit, paginate,
     rules::{direction, port, protocol_and_ports},
-    stored, Listing, Result, Store, WriteTx,
+    stored, Listing, Result, Store, Users, WriteTx,
 };
 use crate::{
     error::{ApiError, ErrorCode},
@@ -226,38 +226,33 @@ impl Store {
                 format!("security group {id} is its VPC's default group and goes only with the VPC"),
             ));
         }
-        let mut tx = self.write_tx().await?;
         let pattern = format!("%\"{id}\"%");
-        let endpoints: i64 = sqlx::query(
-            "SELECT COUNT(*) AS n FROM endpoints WHERE vpc_id = $1 AND security_group_ids LIKE $2",
-        )
-        .bind(&g.vpc_id)
-        .bind(&pattern)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get("n")?;
-        let referencing: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM sg_rules WHERE ref_group_id = $1 AND group_id <> $1")
-                .bind(id)
-                .fetch_one(&mut **tx)
-                .await?
-                .try_get("n")?;
-        if endpoints + referencing > 0 {
-            return Err(ApiError::conflict(
-                ErrorCode::SecurityGroupInUse,
-                format!(
-                    "security group {id} is used by {endpoints} endpoints and named by {referencing} rules of other groups"
+        self.delete_unless_used(
+            id,
+            [
+                Users(
+                    "SELECT COUNT(*) AS n FROM endpoints WHERE vpc_id = $1 AND security_group_ids LIKE $2",
+                    &[&g.vpc_id, &pattern],
                 ),
-            ));
-        }
-        for sql in [
-            "DELETE FROM sg_rules WHERE group_id = $1",
-            "DELETE FROM security_groups WHERE id = $1",
-        ] {
-            sqlx::query(sql).bind(id).execute(&mut **tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+                Users(
+                    "SELECT COUNT(*) AS n FROM sg_rules WHERE ref_group_id = $1 AND group_id <> $1",
+                    &[id],
+                ),
+            ],
+            |[endpoints, referencing]| {
+                ApiError::conflict(
+                    ErrorCode::SecurityGroupInUse,
+                    format!(
+                        "security group {id} is used by {endpoints} endpoints and named by {referencing} rules of other groups"
+                    ),
+                )
+            },
+            &[
+                "DELETE FROM sg_rules WHERE group_id = $1",
+                "DELETE FROM security_groups WHERE id = $1",
+            ],
+        )
+        .await
     }
 
     /// Adds a rule. A referenced group must be in the same VPC, or in a VPC peered with it by an active peering

@@ -2,7 +2,7 @@
 
 use sqlx::{any::AnyRow, Row};
 
-use super::{all_blocks, cidr, new_id, page_limit, paginate, Result, Store};
+use super::{all_blocks, cidr, new_id, page_limit, paginate, Result, Store, Users};
 use crate::{
     error::{ApiError, ErrorCode},
     validate, wire,
@@ -119,25 +119,23 @@ impl Store {
     /// Deletes a subnet (refused while endpoints are in it) with its associations.
     pub async fn delete_subnet(&self, account: &str, id: &str) -> Result<()> {
         self.get_subnet(account, id).await?;
-        let mut tx = self.write_tx().await?;
-        let used: i64 = sqlx::query("SELECT COUNT(*) AS n FROM endpoints WHERE subnet_id = $1")
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("n")?;
-        if used > 0 {
-            return Err(ApiError::conflict(
-                ErrorCode::SubnetInUse,
-                format!("subnet \"{id}\" still has {used} endpoints; delete them first"),
-            ));
-        }
-        for sql in [
-            "DELETE FROM subnet_associations WHERE subnet_id = $1",
-            "DELETE FROM subnets WHERE id = $1",
-        ] {
-            sqlx::query(sql).bind(id).execute(&mut **tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.delete_unless_used(
+            id,
+            [Users(
+                "SELECT COUNT(*) AS n FROM endpoints WHERE subnet_id = $1",
+                &[id],
+            )],
+            |[used]| {
+                ApiError::conflict(
+                    ErrorCode::SubnetInUse,
+                    format!("subnet \"{id}\" still has {used} endpoints; delete them first"),
+                )
+            },
+            &[
+                "DELETE FROM subnet_associations WHERE subnet_id = $1",
+                "DELETE FROM subnets WHERE id = $1",
+            ],
+        )
+        .await
     }
 }

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use sqlx::{any::AnyRow, Row};
 
-use super::{blocks_json, cidr, new_id, page_limit, paginate, parse_blocks, Result, Store};
+use super::{blocks_json, cidr, new_id, page_limit, paginate, parse_blocks, Result, Store, Users};
 use crate::{
     error::{ApiError, ErrorCode},
     validate, wire,
@@ -167,47 +167,37 @@ impl Store {
     pub async fn delete_vpc(&self, account: &str, id: &str) -> Result<()> {
         self.get_vpc(account, id).await?;
         self.expire_due().await?;
-        let mut tx = self.write_tx().await?;
-        let live: i64 = sqlx::query(
-            "SELECT COUNT(*) AS n FROM peerings WHERE (requester_vpc_id = $1 OR accepter_vpc_id = $1) \
-             AND status IN ('pending', 'active')",
+        self.delete_unless_used(
+            id,
+            [Users(
+                "SELECT COUNT(*) AS n FROM peerings WHERE (requester_vpc_id = $1 OR accepter_vpc_id = $1) \
+                 AND status IN ('pending', 'active')",
+                &[id],
+            )],
+            |[live]| {
+                ApiError::conflict(
+                    ErrorCode::VpcHasPeerings,
+                    format!("VPC \"{id}\" has {live} pending or active peering connections; delete them first"),
+                )
+            },
+            &[
+                "DELETE FROM routes WHERE route_table_id IN (SELECT id FROM route_tables WHERE vpc_id = $1)",
+                "DELETE FROM route_tables WHERE vpc_id = $1",
+                "DELETE FROM gateways WHERE vpc_id = $1",
+                "DELETE FROM endpoints WHERE vpc_id = $1",
+                "DELETE FROM subnet_associations WHERE subnet_id IN (SELECT id FROM subnets WHERE vpc_id = $1)",
+                "DELETE FROM subnets WHERE vpc_id = $1",
+                "DELETE FROM acl_entries WHERE acl_id IN (SELECT id FROM network_acls WHERE vpc_id = $1)",
+                "DELETE FROM network_acls WHERE vpc_id = $1",
+                // Rules of other groups that name this VPC's groups go with them.
+                "DELETE FROM sg_rules WHERE group_id IN (SELECT id FROM security_groups WHERE vpc_id = $1) \
+                 OR ref_group_id IN (SELECT id FROM security_groups WHERE vpc_id = $1)",
+                "DELETE FROM security_groups WHERE vpc_id = $1",
+                // Ended peerings keep their history but no longer pin the VPC.
+                "DELETE FROM peerings WHERE requester_vpc_id = $1 OR accepter_vpc_id = $1",
+                "DELETE FROM vpcs WHERE id = $1",
+            ],
         )
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get("n")?;
-        if live > 0 {
-            return Err(ApiError::conflict(
-                ErrorCode::VpcHasPeerings,
-                format!("VPC \"{id}\" has {live} pending or active peering connections; delete them first"),
-            ));
-        }
-        for sql in [
-            "DELETE FROM routes WHERE route_table_id IN (SELECT id FROM route_tables WHERE vpc_id = $1)",
-            "DELETE FROM route_tables WHERE vpc_id = $1",
-            "DELETE FROM gateways WHERE vpc_id = $1",
-            "DELETE FROM endpoints WHERE vpc_id = $1",
-            "DELETE FROM subnet_associations WHERE subnet_id IN (SELECT id FROM subnets WHERE vpc_id = $1)",
-            "DELETE FROM subnets WHERE vpc_id = $1",
-            "DELETE FROM acl_entries WHERE acl_id IN (SELECT id FROM network_acls WHERE vpc_id = $1)",
-            "DELETE FROM network_acls WHERE vpc_id = $1",
-            // Rules of other groups that name this VPC's groups go with them.
-            "DELETE FROM sg_rules WHERE group_id IN (SELECT id FROM security_groups WHERE vpc_id = $1) \
-             OR ref_group_id IN (SELECT id FROM security_groups WHERE vpc_id = $1)",
-            "DELETE FROM security_groups WHERE vpc_id = $1",
-        ] {
-            sqlx::query(sql).bind(id).execute(&mut **tx).await?;
-        }
-        // Ended peerings keep their history but no longer pin the VPC.
-        sqlx::query("DELETE FROM peerings WHERE requester_vpc_id = $1 OR accepter_vpc_id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("DELETE FROM vpcs WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 }
