@@ -82,6 +82,18 @@ pub async fn compute(
         .map(|a| a.id.to_string())
         .filter(|a| !keys.entries.iter().any(|e| &e.label == a))
         .collect();
+    if keys.entries.is_empty() {
+        anyhow::bail!(
+            "{}: no key in it is for any of the plan's accounts ({}): give keys by plan account id, or by the accounts' names",
+            keys_file.display(),
+            desired
+                .accounts
+                .iter()
+                .map(|a| a.id.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let mut live = live::read_live(target, &keys).await?;
     let bindings = load_bindings(&state_dir(data, target, plan_file))?;
     known_without_key(&desired, &mut live, &bindings, &keyless);
@@ -354,6 +366,13 @@ pub async fn apply(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         version: plan_version(&planned.desired),
         state_dir: dir.clone(),
         journal: Journal::new(&dir),
+        attempt: String::new(),
+        secrets: planned
+            .keys
+            .entries
+            .iter()
+            .map(|e| e.secret().to_string())
+            .collect(),
     };
     save_bindings(&dir, &engine.bindings)?;
 
@@ -539,6 +558,15 @@ fn write_handoff(plan_file: &Path, target: &str, w: &Awaiting) -> anyhow::Result
                 }
             })
             .collect();
+        // Ids that differ only in characters a file name cannot hold get a short digest each.
+        let name = if name == account.as_str() {
+            name
+        } else {
+            format!(
+                "{name}-{}",
+                hex::encode(&Sha256::digest(account.as_str().as_bytes())[..3])
+            )
+        };
         let path = dir.join(format!("{stem}.handoff-{name}.sh"));
         let mut s = String::new();
         let _ = writeln!(s, "#!/usr/bin/env bash");
@@ -553,8 +581,11 @@ fn write_handoff(plan_file: &Path, target: &str, w: &Awaiting) -> anyhow::Result
         let _ = writeln!(s, "BASE_URL=${{BASE_URL:-{}}}", sh_quote(target));
         let _ = writeln!(
             s,
-            ": \"${{API_KEY:?set API_KEY to the key of account {}}}\"",
-            one_line(account.as_str()).replace(['"', '$', '`', '\\'], "_")
+            "if [ -z \"${{API_KEY:-}}\" ]; then echo {} >&2; exit 2; fi",
+            sh_quote(&format!(
+                "set API_KEY to the key of account {}",
+                one_line(account.as_str())
+            ))
         );
         for (plan_id, live_id, acc, _) in &w.acceptances {
             if acc != account {
@@ -578,7 +609,16 @@ fn write_handoff(plan_file: &Path, target: &str, w: &Awaiting) -> anyhow::Result
         for step in steps {
             let _ = writeln!(s, "#   {}", one_line(step));
         }
-        std::fs::write(&path, s).with_context(|| format!("cannot write {}", path.display()))?;
+        // A new file renamed into place: never written through a link that stands there.
+        let tmp = path.with_extension("sh.tmp");
+        let _ = std::fs::remove_file(&tmp);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(s.as_bytes()))
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .with_context(|| format!("cannot write {}", path.display()))?;
         files.push(path);
     }
     Ok(files)

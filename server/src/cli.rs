@@ -374,11 +374,15 @@ pub async fn run(cli: Cli) -> ExitCode {
         }),
         Command::Trace(args) => report("trace", commands::trace(&args)),
         Command::Plan(args) => crate::apply::plan(&args).await.unwrap_or_else(|e| {
-            eprintln!("peerplan plan: {e:#}");
+            // Text from the control plane: escaped for the terminal, tokens hidden.
+            let message = crate::engine::redact(&format!("{e:#}"), &[]);
+            eprintln!("peerplan plan: {}", crate::commands::terminal_safe(&message));
             ExitCode::from(2)
         }),
         Command::Apply(args) => crate::apply::apply(&args).await.unwrap_or_else(|e| {
-            eprintln!("peerplan apply: {e:#}");
+            // Text from the control plane: escaped for the terminal, tokens hidden.
+            let message = crate::engine::redact(&format!("{e:#}"), &[]);
+            eprintln!("peerplan apply: {}", crate::commands::terminal_safe(&message));
             ExitCode::from(2)
         }),
         Command::Matrix(args) => report("matrix", commands::matrix(&args)),

@@ -152,6 +152,9 @@ struct JournalEntry<'a> {
     version: &'a str,
     step: &'a str,
     event: &'a str,
+    /// The attempt a `start` belongs to: part of its calls' idempotency keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempt: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     live_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -165,11 +168,41 @@ impl Journal {
         }
     }
 
+    /// The steps of `version` that were started and never finished (the run died during them), with their
+    /// attempt: resuming one reuses its idempotency keys, so what the lost call made is answered, not made again.
+    /// A step that finished (done or failed) gets a new attempt next time: a new call, never an old answer.
+    pub fn unfinished(&self, version: &str) -> std::collections::HashMap<String, String> {
+        let mut open = std::collections::HashMap::new();
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        for line in text.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if v["version"] != version {
+                continue;
+            }
+            let Some(step) = v["step"].as_str() else {
+                continue;
+            };
+            match (v["event"].as_str(), v["attempt"].as_str()) {
+                (Some("start"), Some(attempt)) => {
+                    open.insert(step.to_string(), attempt.to_string());
+                }
+                (Some("done" | "failed"), _) => {
+                    open.remove(step);
+                }
+                _ => {}
+            }
+        }
+        open
+    }
+
     fn record(
         &self,
         version: &str,
         step: &str,
         event: &str,
+        attempt: Option<&str>,
         live_id: Option<&str>,
         message: Option<&str>,
     ) -> std::io::Result<()> {
@@ -181,6 +214,7 @@ impl Journal {
             version,
             step,
             event,
+            attempt,
             live_id,
             message,
         };
@@ -223,6 +257,10 @@ pub struct Engine<'a> {
     pub version: String,
     pub state_dir: PathBuf,
     pub journal: Journal,
+    /// The current step's attempt (see [`Journal::unfinished`]).
+    pub attempt: String,
+    /// The API keys in use, hidden in every message.
+    pub secrets: Vec<String>,
 }
 
 impl Engine<'_> {
@@ -241,6 +279,7 @@ impl Engine<'_> {
             blocked: 0,
         };
         self.learn_accounts().await;
+        let mut resume = self.journal.unfinished(&self.version);
         for (i, step) in steps.iter().enumerate() {
             let event = |event: EventKind, live_id: Option<String>, message: Option<String>| Event {
                 event,
@@ -283,19 +322,24 @@ impl Engine<'_> {
                 continue;
             }
             let label = step.label();
-            self.journal.record(&self.version, &label, "start", None, None)?;
+            self.attempt = resume
+                .remove(&label)
+                .unwrap_or_else(|| hex::encode(rand::random::<[u8; 8]>()));
+            self.journal
+                .record(&self.version, &label, "start", Some(&self.attempt), None, None)?;
             report(&event(EventKind::Start, None, None));
             match self.step(step, &client).await {
                 Ok(live_id) => {
                     save_bindings(&self.state_dir, &self.bindings)?;
                     self.journal
-                        .record(&self.version, &label, "done", live_id.as_deref(), None)?;
+                        .record(&self.version, &label, "done", None, live_id.as_deref(), None)?;
                     report(&event(EventKind::Done, live_id, None));
                     done[i] = true;
                 }
-                Err(e) => {
+                Err(mut e) => {
+                    e.reason = self.redact(&e.reason);
                     self.journal
-                        .record(&self.version, &label, "failed", None, Some(&e.reason))?;
+                        .record(&self.version, &label, "failed", None, None, Some(&e.reason))?;
                     report(&event(EventKind::Failed, None, Some(e.reason.clone())));
                     return Ok(Outcome::Failed {
                         step: label,
@@ -310,6 +354,12 @@ impl Engine<'_> {
         } else {
             Outcome::Awaiting(awaiting)
         })
+    }
+
+    /// A control plane's error text as it may be shown and journaled: the keys in use never (a server could
+    /// echo a request header), any `Bearer` token hidden, at most 500 characters.
+    fn redact(&self, text: &str) -> String {
+        redact(text, &self.secrets)
     }
 
     /// Records the control-plane account id of every account whose key was given (read from one of its bound
@@ -357,10 +407,16 @@ impl Engine<'_> {
             .push((peering.to_string(), live.to_string(), accepter.clone(), expires));
     }
 
-    /// The `Idempotency-Key` of one POST of a step: the plan version, the step and the request.
+    /// The `Idempotency-Key` of one POST of a step: the plan version, the step, its attempt and the request.
     fn key(&self, step: &Step, what: &str) -> String {
         let mut h = Sha256::new();
-        for part in [self.version.as_str(), &step.label(), step.account.as_str(), what] {
+        for part in [
+            self.version.as_str(),
+            &step.label(),
+            step.account.as_str(),
+            self.attempt.as_str(),
+            what,
+        ] {
             h.update(part.as_bytes());
             h.update([0]);
         }
@@ -588,7 +644,18 @@ impl Engine<'_> {
                 }
                 Ok(Some(id))
             }
-            Op::DeleteRouteTable { live } => gone(c.delete_route_table(live.as_str()).await),
+            Op::DeleteRouteTable { live } => {
+                // Its subnets go back to the main table first (a table in use cannot be deleted).
+                let now = match c.get_route_table(live.as_str()).await {
+                    Ok(t) => t,
+                    Err(e) if not_found(&e) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                };
+                for s in &now.subnet_ids {
+                    ignore_not_found(c.disassociate_route_table(live.as_str(), s).await)?;
+                }
+                gone(c.delete_route_table(live.as_str()).await)
+            }
             Op::CreateSecurityGroup { group } => {
                 let req = wire::CreateSecurityGroup {
                     vpc_id: self.vpc(&group.vpc)?,
@@ -666,7 +733,23 @@ impl Engine<'_> {
                 }
                 Ok(Some(id))
             }
-            Op::DeleteNetworkAcl { live } => gone(c.delete_network_acl(live.as_str()).await),
+            Op::DeleteNetworkAcl { live } => {
+                // Its subnets go back to the VPC's default ACL first (an ACL in use cannot be deleted).
+                let now = match c.get_network_acl(live.as_str()).await {
+                    Ok(a) => a,
+                    Err(e) if not_found(&e) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                };
+                if !now.subnet_ids.is_empty() {
+                    let default = c.get_vpc(&now.vpc_id).await?.default_network_acl_id;
+                    for s in &now.subnet_ids {
+                        let k = self.key(step, &format!("{default}:{s}"));
+                        let ic = c.idempotent(&k);
+                        claimed(|| ic.associate_network_acl(&default, s), nothing).await?;
+                    }
+                }
+                gone(c.delete_network_acl(live.as_str()).await)
+            }
             Op::CreateGateway { gateway } => {
                 let req = wire::CreateGateway {
                     vpc_id: self.vpc(&gateway.vpc)?,
@@ -739,6 +822,21 @@ impl Engine<'_> {
                     .get(&endpoint.id)
                     .map(|v| v.to_string())
                     .ok_or_else(|| unbound("endpoint", endpoint.id.as_str()))?;
+                // The API changes name, ports and groups; a kind is fixed at creation.
+                let kind = serde_json::to_value(endpoint.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default();
+                let now = c.get_endpoint(&id).await?;
+                if now.kind != kind {
+                    return Err(failed(
+                        format!(
+                            "endpoint {} ({id}) is a {} and the plan makes it a {kind}: the API cannot change an endpoint's kind",
+                            endpoint.id, now.kind
+                        ),
+                        "keep the live kind in the plan, or give the planned endpoint another address (a new endpoint)",
+                    ));
+                }
                 let groups = endpoint
                     .security_groups
                     .iter()
@@ -1064,6 +1162,25 @@ impl Engine<'_> {
     }
 }
 
+/// `text` with each of `secrets` and any `Bearer` token replaced by `[hidden]`, cut at 500 characters.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        out = out.replace(s.as_str(), "[hidden]");
+    }
+    let mut words: Vec<String> = out.split(' ').map(String::from).collect();
+    for i in 1..words.len() {
+        if words[i - 1].eq_ignore_ascii_case("bearer") || words[i - 1].ends_with("Bearer") {
+            words[i] = "[hidden]".into();
+        }
+    }
+    let out = words.join(" ");
+    match out.char_indices().nth(500) {
+        Some((cut, _)) => format!("{}…", &out[..cut]),
+        None => out,
+    }
+}
+
 fn unbound(what: &str, id: &str) -> StepError {
     failed(
         format!("{what} {id} has no live object yet"),
@@ -1171,5 +1288,41 @@ where
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_and_bearer_tokens_never_reach_a_message() {
+        let keys = vec!["ppk_secret".to_string()];
+        let text = "HTTP 400 BAD: echo Authorization=Bearer ppk_secret and ppk_secret again; bearer xyz";
+        let out = redact(text, &keys);
+        assert!(!out.contains("ppk_secret") && !out.contains("xyz"), "{out}");
+        assert!(out.starts_with("HTTP 400 BAD"), "{out}");
+        assert_eq!(redact(&"x".repeat(600), &[]).chars().count(), 501);
+    }
+
+    #[test]
+    fn a_step_started_and_never_finished_is_resumed_with_its_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::new(dir.path());
+        j.record("v1", "+ vpc a", "start", Some("aaaa"), None, None)
+            .unwrap();
+        j.record("v1", "+ vpc a", "done", None, Some("vpc_1"), None)
+            .unwrap();
+        j.record("v1", "+ route r", "start", Some("bbbb"), None, None)
+            .unwrap();
+        j.record("v1", "+ rule s", "start", Some("cccc"), None, None)
+            .unwrap();
+        j.record("v1", "+ rule s", "failed", None, None, Some("no"))
+            .unwrap();
+        j.record("v0", "+ subnet t", "start", Some("dddd"), None, None)
+            .unwrap();
+        let open = j.unfinished("v1");
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(open["+ route r"], "bbbb");
     }
 }

@@ -147,6 +147,46 @@ async fn the_seed_applies_then_nothing_is_left_to_change() {
     assert_eq!(count(&server.base, key_a, "/v1/vpc-peering").await, before);
     assert_eq!(before, 1);
 
+    // A route deleted behind Peerplan's back is made again by the next apply (a new call, not an old answer
+    // replayed from an earlier apply's idempotency key).
+    let tables: Value = reqwest::Client::new()
+        .get(format!("{}/v1/route-tables", server.base))
+        .bearer_auth(key_a)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let main = tables["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["main"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let gone = reqwest::Client::new()
+        .delete(format!(
+            "{}/v1/route-tables/{main}/routes?destination_cidr=172.16.0.0%2F16",
+            server.base
+        ))
+        .bearer_auth(key_a)
+        .send()
+        .await
+        .unwrap();
+    assert!(gone.status().is_success(), "{}", gone.status());
+    let o = run("apply", &plan, &server.base, &keys, data.path(), &["--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run("plan", &plan, &server.base, &keys, data.path(), &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).lines().last(),
+        Some("Plan: 0 to add, 0 to change, 0 to destroy."),
+        "the route is back: {}",
+        text(&o)
+    );
+
     // The live state, imported, traces like the desired plan.
     let live = data.path().join("live.json");
     let o = peerplan(&[
