@@ -1885,11 +1885,23 @@ impl<'a> Builder<'a> {
                         e.id.as_str(),
                         Some(l.id.0.clone()),
                         account,
-                        format!(
-                            "endpoint {}: name, kind, ports, security groups {}",
-                            e.label(),
-                            list(&e.security_groups)
-                        ),
+                        {
+                            // Only what differs.
+                            let mut what = Vec::new();
+                            if l.name != e.name {
+                                what.push(format!("name {:?} → {:?}", l.name, e.name));
+                            }
+                            if l.kind != e.kind {
+                                what.push(format!("kind {:?} → {:?}", l.kind, e.kind));
+                            }
+                            if ports_want != ports_have {
+                                what.push(format!("ports {ports_have:?} → {ports_want:?}"));
+                            }
+                            if want_groups != have_groups {
+                                what.push(format!("security groups {}", list(&e.security_groups)));
+                            }
+                            format!("endpoint {}: {}", e.label(), what.join(", "))
+                        },
                         Op::UpdateEndpoint { endpoint: e.clone() },
                     );
                     // Groups it no longer uses may be deleted only after.
