@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::{
     commands,
+    exports::{ExportFormat, ScriptPartArg},
     web::{self, ServeConfig},
 };
 
@@ -178,37 +179,6 @@ pub struct ExportArgs {
     /// For `csv`: the matrix's destination port.
     #[arg(long, default_value_t = 443)]
     pub port: u16,
-}
-
-/// Export formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExportFormat {
-    /// Peering documentation in Markdown.
-    Md,
-    /// Peering documentation as one HTML page, with the peering map.
-    Html,
-    /// Peering map as SVG.
-    Svg,
-    /// Peering map as PNG (text in the shipped DejaVu Sans font).
-    Png,
-    /// Peering map as Graphviz DOT.
-    Dot,
-    /// Peering map as a Mermaid flowchart.
-    Mermaid,
-    /// A bash script of curl calls that applies the plan's peerings, routes and security-group rules.
-    Curl,
-    /// The plan itself (peerplan/v1).
-    Json,
-    /// The reachability matrix (tcp, --port).
-    Csv,
-}
-
-/// Parts of the curl script.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ScriptPartArg {
-    All,
-    Requester,
-    Accepter,
 }
 
 /// Arguments of `peerplan generate`.
@@ -414,13 +384,8 @@ pub async fn run(cli: Cli) -> ExitCode {
             commands::import_live(&target, &keys, &output).await,
         ),
         Command::ExportWorker(args) => {
-            let part = match args.part {
-                ScriptPartArg::All => netmodel::export::ScriptPart::All,
-                ScriptPartArg::Requester => netmodel::export::ScriptPart::Requester,
-                ScriptPartArg::Accepter => netmodel::export::ScriptPart::Accepter,
-            };
             // The message alone: the web export shows it as it is.
-            crate::exports::worker(args.format, part, args.port).map_or_else(
+            crate::exports::worker(args.format, args.part.into(), args.port).map_or_else(
                 |e| {
                     eprintln!("{e:#}");
                     ExitCode::from(2)

@@ -5,10 +5,8 @@ use std::{path::Path, process::ExitCode};
 use netmodel::{CheckOptions, Diagnostic, Severity};
 
 use crate::{
-    cli::{
-        CheckArgs, Client, ExportArgs, ExportFormat, Format, GenerateArgs, MatrixArgs, MatrixFormat,
-        ScriptPartArg, TraceArgs,
-    },
+    cli::{CheckArgs, Client, ExportArgs, Format, GenerateArgs, MatrixArgs, MatrixFormat, TraceArgs},
+    exports::ExportFormat,
     plan_io,
 };
 
@@ -248,16 +246,11 @@ pub async fn create_account(
 /// `peerplan export`.
 pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let loaded = plan_io::load(&args.plan)?;
-    let part = match args.part {
-        ScriptPartArg::All => netmodel::export::ScriptPart::All,
-        ScriptPartArg::Requester => netmodel::export::ScriptPart::Requester,
-        ScriptPartArg::Accepter => netmodel::export::ScriptPart::Accepter,
-    };
     let bytes = crate::exports::render(
         &loaded.plan,
         &loaded.import_diagnostics,
         args.format,
-        part,
+        args.part.into(),
         args.port,
     )?;
     match &args.output {

@@ -1,5 +1,9 @@
 //! Every export format of a plan, rendered to bytes: used by `peerplan export` and by the web UI's export menu
-//! (`POST /api/export/{format}`), so both give the same files.
+//! (`POST /api/export/{format}`), so both give the same files. The formats and curl-script parts are named by
+//! the same words on both sides ([`ExportFormat`], [`ScriptPartArg`]); the web export parses them with
+//! [`std::str::FromStr`], not through clap.
+
+use std::{fmt, str::FromStr};
 
 use netmodel::{
     export::{self, ScriptPart},
@@ -7,10 +11,170 @@ use netmodel::{
     CheckOptions, Diagnostic,
 };
 
-use crate::{
-    cli::ExportFormat,
-    heavy::{HeavyError, HeavyWork},
-};
+use crate::heavy::{HeavyError, HeavyWork};
+
+/// Export formats, by the words `peerplan export --format` and `POST /api/export/{format}` take. The command
+/// line parses them through clap's `ValueEnum`, the web export through [`FromStr`]; both use the same words,
+/// [`ExportFormat::as_str`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Peering documentation in Markdown.
+    Md,
+    /// Peering documentation as one HTML page, with the peering map.
+    Html,
+    /// Peering map as SVG.
+    Svg,
+    /// Peering map as PNG (text in the shipped DejaVu Sans font).
+    Png,
+    /// Peering map as Graphviz DOT.
+    Dot,
+    /// Peering map as a Mermaid flowchart.
+    Mermaid,
+    /// A bash script of curl calls that applies the plan's peerings, routes and security-group rules.
+    Curl,
+    /// The plan itself (peerplan/v1).
+    Json,
+    /// The reachability matrix (tcp, --port).
+    Csv,
+}
+
+impl ExportFormat {
+    /// Every format, in the order the help and the error messages list them.
+    pub const ALL: [ExportFormat; 9] = [
+        ExportFormat::Md,
+        ExportFormat::Html,
+        ExportFormat::Svg,
+        ExportFormat::Png,
+        ExportFormat::Dot,
+        ExportFormat::Mermaid,
+        ExportFormat::Curl,
+        ExportFormat::Json,
+        ExportFormat::Csv,
+    ];
+
+    /// The format's word: `md`, `html`, `svg`, `png`, `dot`, `mermaid`, `curl`, `json` or `csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Md => "md",
+            ExportFormat::Html => "html",
+            ExportFormat::Svg => "svg",
+            ExportFormat::Png => "png",
+            ExportFormat::Dot => "dot",
+            ExportFormat::Mermaid => "mermaid",
+            ExportFormat::Curl => "curl",
+            ExportFormat::Json => "json",
+            ExportFormat::Csv => "csv",
+        }
+    }
+}
+
+impl fmt::Display for ExportFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A format word that is not one of [`ExportFormat::ALL`] (the word as given).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownFormat(pub String);
+
+impl fmt::Display for UnknownFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let words: Vec<&str> = ExportFormat::ALL.iter().map(|v| v.as_str()).collect();
+        write!(f, "unknown export format {:?}: use {}", self.0, one_of(&words))
+    }
+}
+
+impl std::error::Error for UnknownFormat {}
+
+/// A format by its word, in any ASCII case (`md`, `MD`).
+impl FromStr for ExportFormat {
+    type Err = UnknownFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ExportFormat::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownFormat(s.to_string()))
+    }
+}
+
+/// Parts of the curl script, by the words `peerplan export --part` and the web export's `part` take:
+/// everything, or only the requesters' or the accepters' calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScriptPartArg {
+    All,
+    Requester,
+    Accepter,
+}
+
+impl ScriptPartArg {
+    /// Every part, in the order the error message lists them.
+    pub const ALL: [ScriptPartArg; 3] = [
+        ScriptPartArg::All,
+        ScriptPartArg::Requester,
+        ScriptPartArg::Accepter,
+    ];
+
+    /// The part's word: `all`, `requester` or `accepter`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScriptPartArg::All => "all",
+            ScriptPartArg::Requester => "requester",
+            ScriptPartArg::Accepter => "accepter",
+        }
+    }
+}
+
+impl fmt::Display for ScriptPartArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A part word that is not one of [`ScriptPartArg::ALL`] (the word as given).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownPart(pub String);
+
+impl fmt::Display for UnknownPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let words: Vec<&str> = ScriptPartArg::ALL.iter().map(|v| v.as_str()).collect();
+        write!(f, "part {:?} is not {}", self.0, one_of(&words))
+    }
+}
+
+impl std::error::Error for UnknownPart {}
+
+/// A part by its exact word (`all`, `requester`, `accepter`).
+impl FromStr for ScriptPartArg {
+    type Err = UnknownPart;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ScriptPartArg::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownPart(s.to_string()))
+    }
+}
+
+impl From<ScriptPartArg> for ScriptPart {
+    fn from(part: ScriptPartArg) -> Self {
+        match part {
+            ScriptPartArg::All => ScriptPart::All,
+            ScriptPartArg::Requester => ScriptPart::Requester,
+            ScriptPartArg::Accepter => ScriptPart::Accepter,
+        }
+    }
+}
+
+/// `a, b or c`.
+fn one_of(words: &[&str]) -> String {
+    match words.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
 
 /// The file name extension and media type of a format.
 pub fn file_kind(format: ExportFormat) -> (&'static str, &'static str) {
@@ -85,13 +249,9 @@ pub async fn export_handler(
         response::IntoResponse,
     };
     let bad = |status: StatusCode, message: String| (status, message + "\n").into_response();
-    let Ok(format) = <ExportFormat as clap::ValueEnum>::from_str(&format, true) else {
-        return bad(
-            StatusCode::NOT_FOUND,
-            format!(
-                "unknown export format {format:?}: use md, html, svg, png, dot, mermaid, curl, json or csv"
-            ),
-        );
+    let format = match format.parse::<ExportFormat>() {
+        Ok(f) => f,
+        Err(e) => return bad(StatusCode::NOT_FOUND, e.to_string()),
     };
     let is_form = headers
         .get(header::CONTENT_TYPE)
@@ -117,16 +277,9 @@ pub async fn export_handler(
     if let Err(e) = Plan::from_json(&text) {
         return bad(StatusCode::BAD_REQUEST, format!("the plan cannot be read: {e}"));
     }
-    let part = match options.part.as_deref().unwrap_or("all") {
-        "all" => ScriptPart::All,
-        "requester" => ScriptPart::Requester,
-        "accepter" => ScriptPart::Accepter,
-        other => {
-            return bad(
-                StatusCode::BAD_REQUEST,
-                format!("part {other:?} is not all, requester or accepter"),
-            )
-        }
+    let part = match options.part.as_deref().unwrap_or("all").parse::<ScriptPartArg>() {
+        Ok(p) => p,
+        Err(e) => return bad(StatusCode::BAD_REQUEST, e.to_string()),
     };
     let port = match options.port.as_deref().filter(|p| !p.is_empty()) {
         None => 443,
@@ -141,10 +294,7 @@ pub async fn export_handler(
         },
     };
     // Rendering a large plan is heavy CPU work: capped, on a budget, in a worker process (crate::heavy).
-    let format_name = clap::ValueEnum::to_possible_value(&format)
-        .map(|v| v.get_name().to_string())
-        .unwrap_or_default();
-    let args = worker_args(&format_name, options.part.as_deref().unwrap_or("all"), port);
+    let args = worker_args(format, part, port);
     let bytes = match heavy.run(&args, text).await {
         Ok(b) => b,
         Err(e @ HeavyError::Busy(_)) => {
@@ -165,8 +315,8 @@ pub async fn export_handler(
         }
     };
     let (ext, mime) = file_kind(format);
-    let name = if format == ExportFormat::Curl && part != ScriptPart::All {
-        format!("peerplan-{}.{ext}", options.part.as_deref().unwrap_or("all"))
+    let name = if format == ExportFormat::Curl && part != ScriptPartArg::All {
+        format!("peerplan-{part}.{ext}")
     } else {
         format!("peerplan.{ext}")
     };
@@ -203,13 +353,13 @@ fn serde_urlencoded_form(body: &[u8]) -> Result<ExportForm, String> {
 }
 
 /// The command line of the worker that renders one web export (`peerplan export-worker …`).
-fn worker_args(format: &str, part: &str, port: u16) -> Vec<String> {
+fn worker_args(format: ExportFormat, part: ScriptPartArg, port: u16) -> Vec<String> {
     [
         "export-worker",
         "--format",
-        format,
+        format.as_str(),
         "--part",
-        part,
+        part.as_str(),
         "--port",
         &port.to_string(),
     ]
@@ -232,4 +382,50 @@ pub fn worker(format: ExportFormat, part: ScriptPart, port: u16) -> anyhow::Resu
     out.write_all(&bytes)?;
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_and_the_web_export_take_the_same_words() {
+        let clap_formats: Vec<String> = ExportFormat::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        let words: Vec<String> = ExportFormat::ALL.iter().map(|f| f.to_string()).collect();
+        assert_eq!(clap_formats, words);
+        for format in ExportFormat::ALL {
+            assert_eq!(format.as_str().parse::<ExportFormat>(), Ok(format));
+            assert_eq!(format.as_str().to_uppercase().parse::<ExportFormat>(), Ok(format));
+        }
+        let clap_parts: Vec<String> = ScriptPartArg::value_variants()
+            .iter()
+            .filter_map(|p| p.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        let words: Vec<String> = ScriptPartArg::ALL.iter().map(|p| p.to_string()).collect();
+        assert_eq!(clap_parts, words);
+        for part in ScriptPartArg::ALL {
+            assert_eq!(part.as_str().parse::<ScriptPartArg>(), Ok(part));
+        }
+    }
+
+    #[test]
+    fn unknown_words_are_named_with_the_valid_ones() {
+        assert_eq!(
+            "pdf".parse::<ExportFormat>().unwrap_err().to_string(),
+            "unknown export format \"pdf\": use md, html, svg, png, dot, mermaid, curl, json or csv"
+        );
+        assert_eq!(
+            "observer".parse::<ScriptPartArg>().unwrap_err().to_string(),
+            "part \"observer\" is not all, requester or accepter"
+        );
+        // The part is an exact word, as before.
+        assert!("Requester".parse::<ScriptPartArg>().is_err());
+    }
 }
