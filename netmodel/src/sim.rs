@@ -1417,287 +1417,32 @@ pub fn verdict(t: &Topology, flow: &Flow) -> Result<TraceCode, FlowError> {
     run(t, flow, false).map(|tr| tr.code)
 }
 
+/// One flow, step by step: the two ends ([`flow_ends`]) and the request's ports ([`request_ports`]); the request
+/// ([`request_path`]), which is delivered, dropped, or leaves the modelled network; what the delivery is worth
+/// knowing ([`arrival_notes`]); then the reply ([`reply_path`]).
 fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
-    let plan = t.plan;
     let mut forward = Rec::new(record);
     let mut ret = Rec::new(record);
-    let mut notes = Vec::new();
-    let dropped = |code, explanation, fix, forward: Rec, ret: Rec, notes| Trace {
-        disposition: Disposition::Dropped,
-        code,
-        explanation,
-        fix,
-        forward: forward.hops,
-        return_path: ret.hops,
-        notes,
+    let ends = match flow_ends(t, flow) {
+        Ok(ends) => ends,
+        Err(s) => return Ok(dropped(s, forward, ret, Vec::new())),
     };
-
-    let Some(src_i) = t.endpoint(&flow.from) else {
-        return Ok(dropped(
-            TraceCode::UnknownSource,
-            format!(
-                "\"{}\" is not an endpoint of this plan (by id, name or address).",
-                flow.from
-            ),
-            None,
-            forward,
-            ret,
-            notes,
-        ));
-    };
-    let src = &plan.endpoints[src_i];
-    let dst_ep = t.endpoint(&flow.to).map(|i| &plan.endpoints[i]);
-    let dst_addr: IpAddr = match (dst_ep, flow.to.parse::<IpAddr>()) {
-        (_, Ok(ip)) => ip,
-        // The family follows the source when it was given as an address; otherwise IPv4 when both ends have
-        // it, else IPv6.
-        (Some(e), Err(_)) => {
-            let source_v6 = flow.from.parse::<IpAddr>().ok().map(|a| a.is_ipv6());
-            match (e.ipv4, e.ipv6, source_v6) {
-                (_, Some(v6), Some(true)) => IpAddr::V6(v6),
-                (Some(v4), _, Some(false)) => IpAddr::V4(v4),
-                (Some(v4), _, None) if src.ipv4.is_some() => IpAddr::V4(v4),
-                (_, Some(v6), _) => IpAddr::V6(v6),
-                (Some(v4), None, _) => IpAddr::V4(v4),
-                (None, None, _) => unreachable!("validated: endpoints have an address"),
-            }
-        }
-        (None, Err(_)) => {
-            return Ok(dropped(
-                TraceCode::UnknownDestination,
-                format!(
-                    "\"{}\" is neither an endpoint of this plan nor an IP address.",
-                    flow.to
-                ),
-                None,
-                forward,
-                ret,
-                notes,
-            ))
-        }
-    };
-    let src_addr = match dst_addr {
-        IpAddr::V4(_) => src.ipv4.map(IpAddr::V4),
-        IpAddr::V6(_) => src.ipv6.map(IpAddr::V6),
-    };
-    let Some(src_addr) = src_addr else {
-        return Ok(dropped(
-            TraceCode::UnknownSource,
-            format!(
-                "{} has no {} address to reach {dst_addr} from.",
-                src.label(),
-                if dst_addr.is_ipv4() { "IPv4" } else { "IPv6" }
-            ),
-            None,
-            forward,
-            ret,
-            notes,
-        ));
-    };
-    let port = match (flow.protocol.has_ports(), flow.port) {
-        (false, _) => PortRange::ALL,
-        (true, Some(p)) => PortRange::single(p),
-        (true, None) => match dst_ep.and_then(|e| e.ports.first()) {
-            Some(&p) => PortRange::single(p),
-            None => {
-                return Err(FlowError::PortRequired {
-                    protocol: flow.protocol,
-                    to: flow.to.clone(),
-                })
-            }
-        },
-    };
+    let port = request_ports(flow, ends.dst)?;
     let mut p = Packet {
-        src: src_addr,
-        dst: dst_addr,
+        src: ends.src_addr,
+        dst: ends.dst_addr,
         protocol: flow.protocol,
         ports: port,
         desc: "",
     };
     let request_desc = if record { p.format() } else { String::new() };
     p.desc = &request_desc;
-    let src_subnet = t.subnet[&src.subnet];
-    let src_vpc = t.vpc_of_subnet(src_subnet);
-    // Traffic between two interfaces of one subnet never crosses the subnet's boundary: its network ACL is not
-    // evaluated (either way) and the route table is not consulted; security groups still decide.
-    let same_subnet = t.subnet_contains(src_subnet, dst_addr);
-
-    let outcome = (|| -> Result<Option<Arrival>, Stop> {
-        sg_stage(t, src, true, &p, dst_ep, &mut forward)?;
-        let (dst_subnet, via) = if same_subnet {
-            same_subnet_hops(t, src_subnet, Stage::NaclOutbound, &p, &mut forward);
-            forward.push(|| Hop {
-                stage: Stage::Route,
-                component: t.table_component(src_subnet),
-                lookup: format!("{} is in {}", p.dst, plan.subnets[src_subnet].id),
-                decided_by: "same subnet: delivered directly, the route table is not consulted".into(),
-                candidates: vec![],
-                result: HopResult::Pass,
-            });
-            (src_subnet, None)
-        } else {
-            acl_stage(
-                t,
-                src_subnet,
-                Direction::Outbound,
-                &p,
-                TraceCode::NaclDenyOutbound,
-                &mut forward,
-            )?;
-            let route = route_stage(t, src_subnet, &p, &mut forward)?;
-            let (vpc, via) = match target_stage(t, src_vpc, route, &p, &mut forward)? {
-                Next::Exit => return Ok(None),
-                Next::Arrive { vpc, via } => (vpc, via),
-            };
-            let Some(dst_subnet) = t.subnet_holding(vpc, p.dst) else {
-                forward.push(|| Hop {
-                    stage: Stage::Deliver,
-                    component: Component::Vpc(plan.vpcs[vpc].id.clone()),
-                    lookup: p.describe(),
-                    decided_by: format!("{} is in none of {}'s subnets", p.dst, plan.vpcs[vpc].id),
-                    candidates: vec![],
-                    result: HopResult::Drop,
-                });
-                return Err(Stop {
-                    code: TraceCode::UnknownDestination,
-                    explanation: format!(
-                        "{} lies in {} but in none of its subnets: nothing there can receive it.",
-                        p.dst, plan.vpcs[vpc].id
-                    ),
-                    fix: None,
-                });
-            };
-            if dst_subnet == src_subnet {
-                // Only when subnets overlap (an invalid plan); treat it as the same subnet.
-                same_subnet_hops(t, src_subnet, Stage::NaclInbound, &p, &mut forward);
-            } else {
-                acl_stage(
-                    t,
-                    dst_subnet,
-                    Direction::Inbound,
-                    &p,
-                    TraceCode::NaclDenyInbound,
-                    &mut forward,
-                )?;
-            }
-            (dst_subnet, via)
-        };
-        if same_subnet {
-            same_subnet_hops(t, src_subnet, Stage::NaclInbound, &p, &mut forward);
-        }
-        // The interface that receives the packet: the one in the arrival subnet holding the address (with
-        // overlapping VPCs it may not be the endpoint that was named).
-        let receiver = match dst_ep.filter(|d| t.subnet[&d.subnet] == dst_subnet) {
-            Some(d) => Some(d),
-            None => t.interface_at(dst_subnet, p.dst).map(|i| &plan.endpoints[i]),
-        };
-        let Some(receiver) = receiver else {
-            let sn = &plan.subnets[dst_subnet];
-            forward.push(|| Hop {
-                stage: Stage::Deliver,
-                component: Component::Subnet(sn.id.clone()),
-                lookup: p.describe(),
-                decided_by: format!("no modelled interface in {} holds {}", sn.id, p.dst),
-                candidates: vec![],
-                result: HopResult::Drop,
-            });
-            let near = if record {
-                t.nearest_endpoints(dst_subnet, p.dst)
-            } else {
-                Vec::new()
-            };
-            let named = match dst_ep {
-                Some(d) => format!(
-                    " ({} is in {}, which the packet does not reach)",
-                    d.label(),
-                    d.subnet
-                ),
-                None => String::new(),
-            };
-            return Err(Stop {
-                code: TraceCode::UnknownDestination,
-                explanation: format!(
-                    "{} arrives in subnet {} ({}), but no modelled interface holds that address{named}: nothing answers. {}",
-                    p.dst,
-                    sn.id,
-                    sn.cidr,
-                    if near.is_empty() {
-                        format!("{} has no endpoints.", sn.id)
-                    } else {
-                        format!("Nearest endpoints: {}.", near.join(", "))
-                    }
-                ),
-                fix: Some(format!(
-                    "trace to an endpoint of {} (or add an endpoint holding {})",
-                    sn.id, p.dst
-                )),
-            });
-        };
-        sg_stage(t, receiver, false, &p, Some(src), &mut forward)?;
-        forward.push(|| Hop {
-            stage: Stage::Deliver,
-            component: Component::Endpoint(receiver.id.clone()),
-            lookup: p.describe(),
-            decided_by: "delivered".into(),
-            candidates: vec![],
-            result: HopResult::Pass,
-        });
-        Ok(Some(Arrival {
-            subnet: dst_subnet,
-            via,
-            receiver,
-        }))
-    })();
-    let Arrival {
-        subnet: dst_subnet,
-        via,
-        receiver,
-    } = match outcome {
-        Err(s) => return Ok(dropped(s.code, s.explanation, s.fix, forward, ret, notes)),
-        Ok(None) => {
-            return Ok(Trace {
-                disposition: Disposition::Exited,
-                code: TraceCode::Exited,
-                explanation: format!(
-                    "{} leaves the modelled network through {}.",
-                    p.dst,
-                    forward
-                        .hops
-                        .last()
-                        .map(|h| h.component.to_string())
-                        .unwrap_or_else(|| "a gateway".into())
-                ),
-                fix: None,
-                forward: forward.hops,
-                return_path: ret.hops,
-                notes,
-            })
-        }
-        Ok(Some(x)) => x,
+    let arrival = match request_path(t, &ends, &p, record, &mut forward) {
+        Err(s) => return Ok(dropped(s, forward, ret, Vec::new())),
+        Ok(None) => return Ok(exited(&p, forward, ret)),
+        Ok(Some(arrival)) => arrival,
     };
-    if let Some(d) = dst_ep.filter(|d| d.id != receiver.id) {
-        notes.push(format!(
-            "{} is held in {} by {}, not by {}: the packet reaches {} (overlapping addresses).",
-            p.dst,
-            dst_subnet_name(t, dst_subnet),
-            receiver.label(),
-            d.label(),
-            receiver.label()
-        ));
-    }
-    if flow.protocol.has_ports() && !receiver.ports.is_empty() && !receiver.ports.contains(&port.from) {
-        notes.push(format!(
-            "{} declares listening ports {} and does not listen on {}: the connection would be refused.",
-            receiver.label(),
-            receiver
-                .ports
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            port.from
-        ));
-    }
+    let notes = arrival_notes(t, flow, &ends, &arrival, &p);
 
     // The reply: stateless ACLs on the ephemeral ports, and the route back.
     let reply_ports = if flow.protocol.has_ports() {
@@ -1714,70 +1459,439 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
     };
     let reply_desc = if record { reply.format() } else { String::new() };
     reply.desc = &reply_desc;
-    let back = (|| -> StageResult {
-        if dst_subnet == src_subnet {
-            same_subnet_hops(t, dst_subnet, Stage::NaclOutbound, &reply, &mut ret);
-            ret.push(|| Hop {
-                stage: Stage::Route,
-                component: t.table_component(dst_subnet),
-                lookup: format!("{} is in {} (reply)", reply.dst, plan.subnets[dst_subnet].id),
-                decided_by: "same subnet: delivered directly, the route table is not consulted".into(),
-                candidates: vec![],
-                result: HopResult::Pass,
-            });
-            same_subnet_hops(t, src_subnet, Stage::NaclInbound, &reply, &mut ret);
-            return Ok(());
-        }
-        acl_stage(
-            t,
-            dst_subnet,
-            Direction::Outbound,
-            &reply,
-            TraceCode::ReturnNaclDeny,
-            &mut ret,
-        )?;
-        return_route_stage(t, dst_subnet, via, &p, &mut ret)?;
-        acl_stage(
-            t,
-            src_subnet,
-            Direction::Inbound,
-            &reply,
-            TraceCode::ReturnNaclDeny,
-            &mut ret,
-        )?;
-        Ok(())
-    })();
-    if let Err(s) = back {
-        return Ok(dropped(s.code, s.explanation, s.fix, forward, ret, notes));
+    if let Err(s) = reply_path(t, ends.src_subnet, &arrival, &p, &reply, &mut ret) {
+        return Ok(dropped(s, forward, ret, notes));
     }
     Ok(Trace {
         disposition: Disposition::Accepted,
         code: TraceCode::Accepted,
-        explanation: if !record {
-            String::new()
+        explanation: if record {
+            accepted_explanation(t, &ends, &arrival, &p)
         } else {
-            format!(
-                "{} reaches {} with {}{} {}, and the reply returns.",
-                src.label(),
-                receiver.label(),
-                p.protocol,
-                if p.protocol.has_ports() {
-                    format!(" port {}", port.from)
-                } else {
-                    String::new()
-                },
-                match via {
-                    None if dst_subnet == src_subnet => "inside its subnet".to_string(),
-                    None => "inside its VPC".to_string(),
-                    Some(pi) => format!("over {}", plan.peerings[pi].id),
-                }
-            )
+            String::new()
         },
         fix: None,
         forward: forward.hops,
         return_path: ret.hops,
         notes,
     })
+}
+
+/// The two ends of a flow, found in the plan.
+struct Ends<'p> {
+    src: &'p Endpoint,
+    /// The source's subnet (index).
+    src_subnet: usize,
+    /// The destination endpoint, when the flow names one (not for a bare address of no endpoint).
+    dst: Option<&'p Endpoint>,
+    src_addr: IpAddr,
+    dst_addr: IpAddr,
+}
+
+/// The source and destination of a flow and their addresses (of one family). A source that is not an endpoint,
+/// a destination that is neither an endpoint nor an address, or a source without an address of the
+/// destination's family stops the trace before any hop.
+fn flow_ends<'p>(t: &Topology<'p>, flow: &Flow) -> Result<Ends<'p>, Stop> {
+    let plan = t.plan;
+    let Some(src_i) = t.endpoint(&flow.from) else {
+        return Err(Stop {
+            code: TraceCode::UnknownSource,
+            explanation: format!(
+                "\"{}\" is not an endpoint of this plan (by id, name or address).",
+                flow.from
+            ),
+            fix: None,
+        });
+    };
+    let src = &plan.endpoints[src_i];
+    let dst = t.endpoint(&flow.to).map(|i| &plan.endpoints[i]);
+    let dst_addr: IpAddr = match (dst, flow.to.parse::<IpAddr>()) {
+        (_, Ok(ip)) => ip,
+        (Some(e), Err(_)) => destination_address(e, src, &flow.from),
+        (None, Err(_)) => {
+            return Err(Stop {
+                code: TraceCode::UnknownDestination,
+                explanation: format!(
+                    "\"{}\" is neither an endpoint of this plan nor an IP address.",
+                    flow.to
+                ),
+                fix: None,
+            })
+        }
+    };
+    let src_addr = match dst_addr {
+        IpAddr::V4(_) => src.ipv4.map(IpAddr::V4),
+        IpAddr::V6(_) => src.ipv6.map(IpAddr::V6),
+    };
+    let Some(src_addr) = src_addr else {
+        return Err(Stop {
+            code: TraceCode::UnknownSource,
+            explanation: format!(
+                "{} has no {} address to reach {dst_addr} from.",
+                src.label(),
+                if dst_addr.is_ipv4() { "IPv4" } else { "IPv6" }
+            ),
+            fix: None,
+        });
+    };
+    Ok(Ends {
+        src,
+        src_subnet: t.subnet[&src.subnet],
+        dst,
+        src_addr,
+        dst_addr,
+    })
+}
+
+/// The address of a destination named as an endpoint. The family follows the source when it was given as an
+/// address (`from`); otherwise IPv4 when both ends have it, else IPv6.
+fn destination_address(dst: &Endpoint, src: &Endpoint, from: &str) -> IpAddr {
+    let source_v6 = from.parse::<IpAddr>().ok().map(|a| a.is_ipv6());
+    match (dst.ipv4, dst.ipv6, source_v6) {
+        (_, Some(v6), Some(true)) => IpAddr::V6(v6),
+        (Some(v4), _, Some(false)) => IpAddr::V4(v4),
+        (Some(v4), _, None) if src.ipv4.is_some() => IpAddr::V4(v4),
+        (_, Some(v6), _) => IpAddr::V6(v6),
+        (Some(v4), None, _) => IpAddr::V4(v4),
+        (None, None, _) => unreachable!("validated: endpoints have an address"),
+    }
+}
+
+/// The request's destination ports: every port for a protocol without ports, else the flow's port, else the
+/// destination's first listening port; an error when there is none.
+fn request_ports(flow: &Flow, dst: Option<&Endpoint>) -> Result<PortRange, FlowError> {
+    match (flow.protocol.has_ports(), flow.port) {
+        (false, _) => Ok(PortRange::ALL),
+        (true, Some(p)) => Ok(PortRange::single(p)),
+        (true, None) => match dst.and_then(|e| e.ports.first()) {
+            Some(&p) => Ok(PortRange::single(p)),
+            None => Err(FlowError::PortRequired {
+                protocol: flow.protocol,
+                to: flow.to.clone(),
+            }),
+        },
+    }
+}
+
+/// The request, hop by hop: the source's security groups (egress); then either the source subnet itself
+/// ([`within_subnet`]) or the way out of it, over the route's target, into the destination subnet
+/// ([`across_subnets`]); the interface that receives it ([`receiving_interface`]) and its security groups
+/// ([`destination_admission`]). `Ok(None)`: the request leaves the modelled network through a gateway.
+fn request_path<'p>(
+    t: &Topology<'p>,
+    ends: &Ends<'p>,
+    p: &Packet,
+    record: bool,
+    forward: &mut Rec,
+) -> Result<Option<Arrival<'p>>, Stop> {
+    sg_stage(t, ends.src, true, p, ends.dst, forward)?;
+    // Traffic between two interfaces of one subnet never crosses the subnet's boundary: its network ACL is not
+    // evaluated (either way) and the route table is not consulted; security groups still decide.
+    let (dst_subnet, via) = if t.subnet_contains(ends.src_subnet, p.dst) {
+        within_subnet(t, ends.src_subnet, p, forward);
+        (ends.src_subnet, None)
+    } else {
+        match across_subnets(t, ends.src_subnet, p, forward)? {
+            Some(entered) => entered,
+            None => return Ok(None),
+        }
+    };
+    let receiver = receiving_interface(t, ends.dst, dst_subnet, p, record, forward)?;
+    destination_admission(t, receiver, ends.src, p, forward)?;
+    Ok(Some(Arrival {
+        subnet: dst_subnet,
+        via,
+        receiver,
+    }))
+}
+
+/// A request to an address of its own subnet: the network ACL is passed by both ways and the route table is not
+/// consulted.
+fn within_subnet(t: &Topology, subnet: usize, p: &Packet, forward: &mut Rec) {
+    same_subnet_hops(t, subnet, Stage::NaclOutbound, p, forward);
+    forward.push(|| Hop {
+        stage: Stage::Route,
+        component: t.table_component(subnet),
+        lookup: format!("{} is in {}", p.dst, t.plan.subnets[subnet].id),
+        decided_by: "same subnet: delivered directly, the route table is not consulted".into(),
+        candidates: vec![],
+        result: HopResult::Pass,
+    });
+    same_subnet_hops(t, subnet, Stage::NaclInbound, p, forward);
+}
+
+/// A request out of its subnet: the source subnet's network ACL (outbound), the route look-up, the route's
+/// target (local, a peering crossing, a gateway), the destination subnet ([`destination_subnet`]) and its
+/// network ACL (inbound). The subnet it enters and the peering it came over (`None`: inside the VPC), or
+/// `Ok(None)` when it leaves through a gateway.
+fn across_subnets(
+    t: &Topology,
+    src_subnet: usize,
+    p: &Packet,
+    forward: &mut Rec,
+) -> Result<Option<(usize, Option<usize>)>, Stop> {
+    acl_stage(
+        t,
+        src_subnet,
+        Direction::Outbound,
+        p,
+        TraceCode::NaclDenyOutbound,
+        forward,
+    )?;
+    let route = route_stage(t, src_subnet, p, forward)?;
+    let (vpc, via) = match target_stage(t, t.vpc_of_subnet(src_subnet), route, p, forward)? {
+        Next::Exit => return Ok(None),
+        Next::Arrive { vpc, via } => (vpc, via),
+    };
+    let dst_subnet = destination_subnet(t, vpc, p, forward)?;
+    if dst_subnet == src_subnet {
+        // Only when subnets overlap (an invalid plan); treat it as the same subnet.
+        same_subnet_hops(t, src_subnet, Stage::NaclInbound, p, forward);
+    } else {
+        acl_stage(
+            t,
+            dst_subnet,
+            Direction::Inbound,
+            p,
+            TraceCode::NaclDenyInbound,
+            forward,
+        )?;
+    }
+    Ok(Some((dst_subnet, via)))
+}
+
+/// The subnet of VPC `vpc` (index) that holds the destination address; none stops the request.
+fn destination_subnet(t: &Topology, vpc: usize, p: &Packet, forward: &mut Rec) -> Result<usize, Stop> {
+    let plan = t.plan;
+    if let Some(subnet) = t.subnet_holding(vpc, p.dst) {
+        return Ok(subnet);
+    }
+    forward.push(|| Hop {
+        stage: Stage::Deliver,
+        component: Component::Vpc(plan.vpcs[vpc].id.clone()),
+        lookup: p.describe(),
+        decided_by: format!("{} is in none of {}'s subnets", p.dst, plan.vpcs[vpc].id),
+        candidates: vec![],
+        result: HopResult::Drop,
+    });
+    Err(Stop {
+        code: TraceCode::UnknownDestination,
+        explanation: format!(
+            "{} lies in {} but in none of its subnets: nothing there can receive it.",
+            p.dst, plan.vpcs[vpc].id
+        ),
+        fix: None,
+    })
+}
+
+/// The interface that receives the request in the arrival subnet: the named destination when it is there,
+/// else the one holding the address (with overlapping VPCs it may not be the endpoint that was named). None
+/// stops the request; when hops are recorded, the explanation lists the subnet's nearest endpoints.
+fn receiving_interface<'p>(
+    t: &Topology<'p>,
+    named: Option<&'p Endpoint>,
+    subnet: usize,
+    p: &Packet,
+    record: bool,
+    forward: &mut Rec,
+) -> Result<&'p Endpoint, Stop> {
+    let plan = t.plan;
+    let receiver = match named.filter(|d| t.subnet[&d.subnet] == subnet) {
+        Some(d) => Some(d),
+        None => t.interface_at(subnet, p.dst).map(|i| &plan.endpoints[i]),
+    };
+    if let Some(receiver) = receiver {
+        return Ok(receiver);
+    }
+    let sn = &plan.subnets[subnet];
+    forward.push(|| Hop {
+        stage: Stage::Deliver,
+        component: Component::Subnet(sn.id.clone()),
+        lookup: p.describe(),
+        decided_by: format!("no modelled interface in {} holds {}", sn.id, p.dst),
+        candidates: vec![],
+        result: HopResult::Drop,
+    });
+    let near = if record {
+        t.nearest_endpoints(subnet, p.dst)
+    } else {
+        Vec::new()
+    };
+    let named = match named {
+        Some(d) => format!(
+            " ({} is in {}, which the packet does not reach)",
+            d.label(),
+            d.subnet
+        ),
+        None => String::new(),
+    };
+    Err(Stop {
+        code: TraceCode::UnknownDestination,
+        explanation: format!(
+            "{} arrives in subnet {} ({}), but no modelled interface holds that address{named}: nothing answers. {}",
+            p.dst,
+            sn.id,
+            sn.cidr,
+            if near.is_empty() {
+                format!("{} has no endpoints.", sn.id)
+            } else {
+                format!("Nearest endpoints: {}.", near.join(", "))
+            }
+        ),
+        fix: Some(format!(
+            "trace to an endpoint of {} (or add an endpoint holding {})",
+            sn.id, p.dst
+        )),
+    })
+}
+
+/// The receiver's security groups (ingress) admit the request, which is then delivered.
+fn destination_admission(
+    t: &Topology,
+    receiver: &Endpoint,
+    src: &Endpoint,
+    p: &Packet,
+    forward: &mut Rec,
+) -> StageResult {
+    sg_stage(t, receiver, false, p, Some(src), forward)?;
+    forward.push(|| Hop {
+        stage: Stage::Deliver,
+        component: Component::Endpoint(receiver.id.clone()),
+        lookup: p.describe(),
+        decided_by: "delivered".into(),
+        candidates: vec![],
+        result: HopResult::Pass,
+    });
+    Ok(())
+}
+
+/// Notes on a delivered request: another interface than the named one received it (overlapping addresses),
+/// or the receiver does not listen on the port.
+fn arrival_notes(t: &Topology, flow: &Flow, ends: &Ends, arrival: &Arrival, p: &Packet) -> Vec<String> {
+    let receiver = arrival.receiver;
+    let mut notes = Vec::new();
+    if let Some(d) = ends.dst.filter(|d| d.id != receiver.id) {
+        notes.push(format!(
+            "{} is held in {} by {}, not by {}: the packet reaches {} (overlapping addresses).",
+            p.dst,
+            dst_subnet_name(t, arrival.subnet),
+            receiver.label(),
+            d.label(),
+            receiver.label()
+        ));
+    }
+    if flow.protocol.has_ports() && !receiver.ports.is_empty() && !receiver.ports.contains(&p.ports.from) {
+        notes.push(format!(
+            "{} declares listening ports {} and does not listen on {}: the connection would be refused.",
+            receiver.label(),
+            receiver
+                .ports
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            p.ports.from
+        ));
+    }
+    notes
+}
+
+/// The reply, hop by hop: inside one subnet, the network ACL is passed by both ways and the route table is not
+/// consulted; otherwise the destination subnet's network ACL (outbound), the responder's route back
+/// ([`return_route_stage`]) and the source subnet's network ACL (inbound), on the reply's ports.
+fn reply_path(
+    t: &Topology,
+    src_subnet: usize,
+    arrival: &Arrival,
+    request: &Packet,
+    reply: &Packet,
+    ret: &mut Rec,
+) -> StageResult {
+    let dst_subnet = arrival.subnet;
+    if dst_subnet == src_subnet {
+        same_subnet_hops(t, dst_subnet, Stage::NaclOutbound, reply, ret);
+        ret.push(|| Hop {
+            stage: Stage::Route,
+            component: t.table_component(dst_subnet),
+            lookup: format!("{} is in {} (reply)", reply.dst, t.plan.subnets[dst_subnet].id),
+            decided_by: "same subnet: delivered directly, the route table is not consulted".into(),
+            candidates: vec![],
+            result: HopResult::Pass,
+        });
+        same_subnet_hops(t, src_subnet, Stage::NaclInbound, reply, ret);
+        return Ok(());
+    }
+    acl_stage(
+        t,
+        dst_subnet,
+        Direction::Outbound,
+        reply,
+        TraceCode::ReturnNaclDeny,
+        ret,
+    )?;
+    return_route_stage(t, dst_subnet, arrival.via, request, ret)?;
+    acl_stage(
+        t,
+        src_subnet,
+        Direction::Inbound,
+        reply,
+        TraceCode::ReturnNaclDeny,
+        ret,
+    )
+}
+
+/// The sentence of an accepted flow: who reaches whom, with what, and which way.
+fn accepted_explanation(t: &Topology, ends: &Ends, arrival: &Arrival, p: &Packet) -> String {
+    format!(
+        "{} reaches {} with {}{} {}, and the reply returns.",
+        ends.src.label(),
+        arrival.receiver.label(),
+        p.protocol,
+        if p.protocol.has_ports() {
+            format!(" port {}", p.ports.from)
+        } else {
+            String::new()
+        },
+        match arrival.via {
+            None if arrival.subnet == ends.src_subnet => "inside its subnet".to_string(),
+            None => "inside its VPC".to_string(),
+            Some(pi) => format!("over {}", t.plan.peerings[pi].id),
+        }
+    )
+}
+
+/// The trace of a flow a stage stopped.
+fn dropped(s: Stop, forward: Rec, ret: Rec, notes: Vec<String>) -> Trace {
+    Trace {
+        disposition: Disposition::Dropped,
+        code: s.code,
+        explanation: s.explanation,
+        fix: s.fix,
+        forward: forward.hops,
+        return_path: ret.hops,
+        notes,
+    }
+}
+
+/// The trace of a request that leaves the modelled network (through the gateway of the last hop).
+fn exited(p: &Packet, forward: Rec, ret: Rec) -> Trace {
+    Trace {
+        disposition: Disposition::Exited,
+        code: TraceCode::Exited,
+        explanation: format!(
+            "{} leaves the modelled network through {}.",
+            p.dst,
+            forward
+                .hops
+                .last()
+                .map(|h| h.component.to_string())
+                .unwrap_or_else(|| "a gateway".into())
+        ),
+        fix: None,
+        forward: forward.hops,
+        return_path: ret.hops,
+        notes: Vec::new(),
+    }
 }
 
 /// Where a request arrived: the subnet, the peering it came over (`None`: inside the VPC), and the interface
