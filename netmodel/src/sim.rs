@@ -587,7 +587,7 @@ struct Packet<'d> {
     protocol: Protocol,
     /// Destination ports the packet may carry (one port for a request, the ephemeral range for a reply).
     ports: PortRange,
-    /// The packet in words (formatted once per direction, only when hops are recorded).
+    /// The packet in words, [`packet_words`] (written once per direction, only when hops are recorded).
     desc: &'d str,
 }
 
@@ -595,13 +595,15 @@ impl Packet<'_> {
     fn describe(&self) -> String {
         self.desc.to_string()
     }
+}
 
-    fn format(&self) -> String {
-        if self.protocol.has_ports() {
-            format!("{} {} → {}:{}", self.protocol, self.src, self.dst, self.ports)
-        } else {
-            format!("{} {} → {}", self.protocol, self.src, self.dst)
-        }
+/// A packet in words, as the hops show it: `tcp 10.0.0.5 → 10.1.0.7:443`, without ports for a protocol that has
+/// none.
+fn packet_words(protocol: Protocol, src: IpAddr, dst: IpAddr, ports: PortRange) -> String {
+    if protocol.has_ports() {
+        format!("{protocol} {src} → {dst}:{ports}")
+    } else {
+        format!("{protocol} {src} → {dst}")
     }
 }
 
@@ -1342,7 +1344,8 @@ fn peering_hop(pc: &Peering, p: &Packet, what: &str, result: HopResult) -> Hop {
     }
 }
 
-/// The responder's route back to the source must be `local` (same VPC) or the same peering.
+/// The responder's route back to the source must be `local` (same VPC) or the same peering. `p` is the request:
+/// the reply is addressed to its source.
 fn return_route_stage(
     t: &Topology,
     dst_subnet: usize,
@@ -1350,14 +1353,9 @@ fn return_route_stage(
     p: &Packet,
     hops: &mut Rec,
 ) -> StageResult {
-    let reply = Packet {
-        src: p.dst,
-        dst: p.src,
-        ..*p
-    };
     let routes = t.routes_of(dst_subnet);
     let table = t.table_name(dst_subnet);
-    let winner = route_lookup(routes, reply.dst);
+    let winner = route_lookup(routes, p.src);
     let expected = match via {
         None => "local".to_string(),
         Some(pi) => t.plan.peerings[pi].id.to_string(),
@@ -1370,11 +1368,11 @@ fn return_route_stage(
     hops.push(|| Hop {
         stage: Stage::Route,
         component: t.table_component(dst_subnet),
-        lookup: format!("longest-prefix match for {} (reply)", reply.dst),
+        lookup: format!("longest-prefix match for {} (reply)", p.src),
         decided_by: winner
             .map(|w| format!("{} → {}", w.0, w.1))
             .unwrap_or_else(|| "no route matches".into()),
-        candidates: beaten_routes(routes, reply.dst),
+        candidates: beaten_routes(routes, p.src),
         result: if ok { HopResult::Pass } else { HopResult::Drop },
     });
     if ok {
@@ -1428,15 +1426,18 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
         Err(s) => return Ok(dropped(s, forward, ret, Vec::new())),
     };
     let port = request_ports(flow, ends.dst)?;
-    let mut p = Packet {
+    let request_desc = if record {
+        packet_words(flow.protocol, ends.src_addr, ends.dst_addr, port)
+    } else {
+        String::new()
+    };
+    let p = Packet {
         src: ends.src_addr,
         dst: ends.dst_addr,
         protocol: flow.protocol,
         ports: port,
-        desc: "",
+        desc: &request_desc,
     };
-    let request_desc = if record { p.format() } else { String::new() };
-    p.desc = &request_desc;
     let arrival = match request_path(t, &ends, &p, record, &mut forward) {
         Err(s) => return Ok(dropped(s, forward, ret, Vec::new())),
         Ok(None) => return Ok(exited(&p, forward, ret)),
@@ -1450,15 +1451,18 @@ fn run(t: &Topology, flow: &Flow, record: bool) -> Result<Trace, FlowError> {
     } else {
         PortRange::ALL
     };
-    let mut reply = Packet {
+    let reply_desc = if record {
+        packet_words(p.protocol, p.dst, p.src, reply_ports)
+    } else {
+        String::new()
+    };
+    let reply = Packet {
         src: p.dst,
         dst: p.src,
         protocol: p.protocol,
         ports: reply_ports,
-        desc: "",
+        desc: &reply_desc,
     };
-    let reply_desc = if record { reply.format() } else { String::new() };
-    reply.desc = &reply_desc;
     if let Err(s) = reply_path(t, ends.src_subnet, &arrival, &p, &reply, &mut ret) {
         return Ok(dropped(s, forward, ret, notes));
     }
