@@ -1160,7 +1160,7 @@ impl<'a> Builder<'a> {
                     g.id.as_str(),
                     Some(g.id.0.clone()),
                     self.live_account_of(&g.vpc),
-                    format!("{:?} gateway {} in {}", g.kind, g.id, g.vpc).to_lowercase(),
+                    format!("{} gateway {} in {}", kind_word(g.kind), g.id, g.vpc),
                     Op::DeleteGateway { live: g.id.clone() },
                 );
                 self.deleter.insert((ObjectKind::Gateway, g.id.0.clone()), s);
@@ -1829,7 +1829,7 @@ impl<'a> Builder<'a> {
                         g.id.as_str(),
                         None,
                         account,
-                        format!("{:?} gateway {} in {}", g.kind, g.id, g.vpc).to_lowercase(),
+                        format!("{} gateway {} in {}", kind_word(g.kind), g.id, g.vpc),
                         Op::CreateGateway { gateway: g.clone() },
                     );
                     for d in self.vpc_ready(&g.vpc) {
@@ -2016,6 +2016,16 @@ impl<'a> Builder<'a> {
 }
 
 /// `a, b, c` or `none`.
+/// A gateway's kind as the detail line names it.
+fn kind_word(k: crate::model::GatewayKind) -> &'static str {
+    match k {
+        crate::model::GatewayKind::Internet => "internet",
+        crate::model::GatewayKind::Nat => "nat",
+        crate::model::GatewayKind::Vpn => "vpn",
+        crate::model::GatewayKind::GatewayEndpoint => "gatewayendpoint",
+    }
+}
+
 fn list<T: fmt::Display>(items: &[T]) -> String {
     if items.is_empty() {
         "none".into()
