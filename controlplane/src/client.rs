@@ -7,6 +7,19 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::wire;
 
+/// Most pages read from one list (1,000 items each).
+pub const MAX_PAGES: usize = 1_000;
+
+/// A query value with everything but unreserved characters percent-encoded.
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Largest response body accepted.
 pub const MAX_RESPONSE: usize = 16 * 1024 * 1024;
 
@@ -366,15 +379,27 @@ impl Client {
     async fn all<T: DeserializeOwned>(&self, path_with_query: &str) -> Result<Vec<T>, ClientError> {
         let mut out = Vec::new();
         let mut cursor = String::new();
-        loop {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_PAGES {
             let page: wire::Page<T> = self
                 .get(&format!("{path_with_query}limit=1000&cursor={cursor}"))
                 .await?;
             out.extend(page.items);
             match page.next_cursor {
-                Some(c) => cursor = c,
+                // A server that hands back a cursor it gave before would page forever.
+                Some(c) if !seen.insert(c.clone()) => {
+                    return Err(ClientError::Unexpected {
+                        status: 200,
+                        body: format!("the server repeated page cursor {c:?}"),
+                    })
+                }
+                Some(c) => cursor = url_escape(&c),
                 None => return Ok(out),
             }
         }
+        Err(ClientError::Unexpected {
+            status: 200,
+            body: format!("more than {MAX_PAGES} pages of {path_with_query}"),
+        })
     }
 }

@@ -141,3 +141,20 @@ async fn security_groups_acls_and_endpoints_through_the_client() {
         );
     }
 }
+
+/// A server that keeps handing back the same page cursor is an error, not an endless loop.
+#[tokio::test]
+async fn a_repeated_page_cursor_stops_the_listing() {
+    let app = axum::Router::new().route(
+        "/v1/vpcs",
+        axum::routing::get(|| async {
+            axum::Json(serde_json::json!({"items": [], "next_cursor": "vpc_again"}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let err = Client::new(&base, "k").unwrap().list_vpcs().await.unwrap_err();
+    assert!(err.to_string().contains("repeated page cursor"), "{err}");
+    server.abort();
+}
