@@ -37,6 +37,13 @@ use sha2::{Digest, Sha256};
 /// How long a peering may stay `pending` (or a new object invisible) while the engine waits.
 pub const WAIT_LIMIT: Duration = Duration::from_secs(60);
 
+/// What a subnet is associated with.
+#[derive(Clone, Copy)]
+enum Container {
+    RouteTable,
+    NetworkAcl,
+}
+
 /// What happened to one step, as the progress display and `--format json` report it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -356,6 +363,28 @@ impl Engine<'_> {
         })
     }
 
+    /// Associates `subnet` with a route table or network ACL (a new association moves it from the one before).
+    async fn associate(
+        &self,
+        step: &Step,
+        c: &Client,
+        container: Container,
+        id: &str,
+        subnet: &str,
+    ) -> Result<(), StepError> {
+        let k = self.key(step, &format!("{id}:{subnet}"));
+        let ic = c.idempotent(&k);
+        match container {
+            Container::RouteTable => claimed(|| ic.associate_route_table(id, subnet), nothing)
+                .await
+                .map(|_| ())?,
+            Container::NetworkAcl => claimed(|| ic.associate_network_acl(id, subnet), nothing)
+                .await
+                .map(|_| ())?,
+        }
+        Ok(())
+    }
+
     /// A control plane's error text as it may be shown and journaled: the keys in use never (a server could
     /// echo a request header), any `Bearer` token hidden, at most 500 characters.
     fn redact(&self, text: &str) -> String {
@@ -620,11 +649,7 @@ impl Engine<'_> {
                     .insert(table.id.clone(), t.id.clone().into());
                 for s in &table.subnets {
                     let s = self.subnet(s)?;
-                    {
-                        let k = self.key(step, &format!("{}:{s}", t.id));
-                        let ic = c.idempotent(&k);
-                        claimed(|| ic.associate_route_table(&t.id, &s), nothing).await
-                    }?;
+                    self.associate(step, c, Container::RouteTable, &t.id, &s).await?;
                 }
                 Ok(Some(t.id))
             }
@@ -633,11 +658,7 @@ impl Engine<'_> {
                 let now = c.get_route_table(&id).await?;
                 let want: Vec<String> = subnets.iter().map(|s| self.subnet(s)).collect::<Result<_, _>>()?;
                 for s in want.iter().filter(|s| !now.subnet_ids.contains(s)) {
-                    {
-                        let k = self.key(step, &format!("{id}:{s}"));
-                        let ic = c.idempotent(&k);
-                        claimed(|| ic.associate_route_table(&id, s), nothing).await
-                    }?;
+                    self.associate(step, c, Container::RouteTable, &id, s).await?;
                 }
                 for s in now.subnet_ids.iter().filter(|s| !want.contains(s)) {
                     ignore_not_found(c.disassociate_route_table(&id, s).await)?;
@@ -710,11 +731,7 @@ impl Engine<'_> {
                     .insert(acl.id.clone(), a.id.clone().into());
                 for s in &acl.subnets {
                     let s = self.subnet(s)?;
-                    {
-                        let k = self.key(step, &format!("{}:{s}", a.id));
-                        let ic = c.idempotent(&k);
-                        claimed(|| ic.associate_network_acl(&a.id, &s), nothing).await
-                    }?;
+                    self.associate(step, c, Container::NetworkAcl, &a.id, &s).await?;
                 }
                 Ok(Some(a.id))
             }
@@ -724,11 +741,7 @@ impl Engine<'_> {
                 for s in subnets {
                     let s = self.subnet(s)?;
                     if !now.subnet_ids.contains(&s) {
-                        {
-                            let k = self.key(step, &format!("{id}:{s}"));
-                            let ic = c.idempotent(&k);
-                            claimed(|| ic.associate_network_acl(&id, &s), nothing).await
-                        }?;
+                        self.associate(step, c, Container::NetworkAcl, &id, &s).await?;
                     }
                 }
                 Ok(Some(id))
@@ -743,9 +756,8 @@ impl Engine<'_> {
                 if !now.subnet_ids.is_empty() {
                     let default = c.get_vpc(&now.vpc_id).await?.default_network_acl_id;
                     for s in &now.subnet_ids {
-                        let k = self.key(step, &format!("{default}:{s}"));
-                        let ic = c.idempotent(&k);
-                        claimed(|| ic.associate_network_acl(&default, s), nothing).await?;
+                        self.associate(step, c, Container::NetworkAcl, &default, s)
+                            .await?;
                     }
                 }
                 gone(c.delete_network_acl(live.as_str()).await)
