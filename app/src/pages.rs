@@ -186,6 +186,8 @@ impl LazyRoute for ScratchRoute {
 
 /// The save state shown beside the plan's name.
 #[derive(Clone, Debug, PartialEq)]
+// Only the autosave, which exists in the browser build alone, moves a plan out of `Saved`.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 enum SaveState {
     Saved(i64),
     Pending,
@@ -208,21 +210,22 @@ fn StoredPlanner(loaded: StoredPlan) -> impl IntoView {
     let history_open = RwSignal::new(false);
     let versions_tick = RwSignal::new(0u32);
 
-    // Autosave: 600 ms after the last change, the plan is saved as a new version.
-    let timer = StoredValue::new(None::<leptos::prelude::TimeoutHandle>);
-    let save_id = id.clone();
-    Effect::new(move |first: Option<()>| {
-        editor.plan.track();
-        if first.is_none() {
-            return;
-        }
-        state.set(SaveState::Pending);
-        if let Some(t) = timer.get_value() {
-            t.clear();
-        }
-        let id = save_id.clone();
-        let handle = set_timeout_with_handle(
-            move || {
+    // Autosave: 600 ms after the last change, the plan is saved as a new version. Each change replaces the
+    // pending gloo `Timeout`, and dropping the old one clears it: the debounce. Effects run only in the
+    // browser, so the server build has neither the effect nor gloo.
+    #[cfg(feature = "hydrate")]
+    {
+        // A `Timeout` holds a JavaScript closure (not `Send`): kept in local storage of the reactive arena.
+        let timer = StoredValue::new_local(None::<gloo_timers::callback::Timeout>);
+        let save_id = id.clone();
+        Effect::new(move |first: Option<()>| {
+            editor.plan.track();
+            if first.is_none() {
+                return;
+            }
+            state.set(SaveState::Pending);
+            let id = save_id.clone();
+            let save = gloo_timers::callback::Timeout::new(600, move || {
                 state.set(SaveState::Saving);
                 // Serialised when the timer fires, not on every change (a drag changes the plan each frame).
                 let body = editor.plan.with_untracked(Plan::to_json);
@@ -235,12 +238,11 @@ fn StoredPlanner(loaded: StoredPlan) -> impl IntoView {
                         Err(e) => state.set(SaveState::Failed(e.to_string())),
                     }
                 });
-            },
-            std::time::Duration::from_millis(600),
-        )
-        .ok();
-        timer.set_value(handle);
-    });
+            });
+            // The previous timeout, if still pending, is dropped here and so never fires.
+            timer.set_value(Some(save));
+        });
+    }
 
     // Leaving with a change not yet saved asks first (the browser's own prompt).
     Effect::new(move |_| {
