@@ -1015,7 +1015,11 @@ fn bind(desired: &Plan, live: &Plan, recorded: &Bindings, ix: &LiveIndex<'_>) ->
         |t| &t.id,
         |t| &t.id,
         |d, l| vpc_ok(&d.vpc, &l.vpc) && d.main == l.main,
-        |d, l| vpc_ok(&d.vpc, &l.vpc) && d.main && l.main,
+        |d, l| {
+            vpc_ok(&d.vpc, &l.vpc)
+                && (d.main && l.main
+                    || !d.main && !l.main && same_or_none(&d.subnets, &l.subnets, &b.subnets))
+        },
     );
     b.security_groups = two_pass(
         &desired.security_groups,
@@ -1033,7 +1037,11 @@ fn bind(desired: &Plan, live: &Plan, recorded: &Bindings, ix: &LiveIndex<'_>) ->
         |a| &a.id,
         |a| &a.id,
         |d, l| vpc_ok(&d.vpc, &l.vpc) && d.default == l.default,
-        |d, l| vpc_ok(&d.vpc, &l.vpc) && d.default && l.default,
+        |d, l| {
+            vpc_ok(&d.vpc, &l.vpc)
+                && (d.default && l.default
+                    || !d.default && !l.default && same_or_none(&d.subnets, &l.subnets, &b.subnets))
+        },
     );
     b.gateways = two_pass(
         &desired.gateways,
@@ -1070,6 +1078,18 @@ fn bind(desired: &Plan, live: &Plan, recorded: &Bindings, ix: &LiveIndex<'_>) ->
         pair_ok,
     );
     (b, adopted)
+}
+
+/// The natural key of a route table or ACL that is not its VPC's main/default one: it holds the same subnets
+/// (mapped through the subnet bindings), or holds none yet — one a run made and could not record before it was
+/// cut short, found again instead of deleted and made anew.
+fn same_or_none(desired: &[SubnetId], live: &[SubnetId], subnets: &BTreeMap<SubnetId, SubnetId>) -> bool {
+    if live.is_empty() {
+        return true;
+    }
+    let want: BTreeSet<Option<&SubnetId>> = desired.iter().map(|s| subnets.get(s)).collect();
+    let have: BTreeSet<Option<&SubnetId>> = live.iter().map(Some).collect();
+    want == have
 }
 
 /// The desired state against the live one, as an ordered change set. `bindings` are the recorded plan → live ids
