@@ -496,24 +496,7 @@ fn expiry(unix_ms: i64) -> String {
     if unix_ms <= 0 {
         return String::new();
     }
-    let unix = unix_ms / 1000;
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        " (expires on {y:04}-{m:02}-{d:02} {:02}:{:02} UTC)",
-        secs / 3600,
-        secs % 3600 / 60
-    )
+    format!(" (expires on {})", app::storage::format_time(unix_ms))
 }
 
 /// Asks on the terminal; standard input that is not a terminal never confirms.

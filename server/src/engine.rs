@@ -28,7 +28,7 @@ use controlplane::{
 use netmodel::{
     changeset::{Bindings, ChangeSet, Handle, Op, SgDirection, Step},
     ids::AccountId,
-    model::{Action, Direction, GatewayKind, PeeringStatus, PortRange, SgRule, Target},
+    model::{Action, GatewayKind, PeeringStatus, PortRange, SgRule, Target},
     Plan,
 };
 use serde::Serialize;
@@ -550,11 +550,7 @@ impl Engine<'_> {
                 default_sg,
             } => {
                 let req = wire::CreateVpc {
-                    name: if vpc.name.is_empty() {
-                        vpc.id.to_string()
-                    } else {
-                        vpc.name.clone()
-                    },
+                    name: vpc.name_or_id(),
                     region: vpc.region.clone(),
                     cidr_block: vpc.cidr.to_string(),
                     secondary_cidr_blocks: vpc.secondary_cidrs.iter().map(|c| c.to_string()).collect(),
@@ -1027,7 +1023,7 @@ impl Engine<'_> {
                 let a = self.acl(acl)?;
                 if matches!(step.op, Op::UpdateAclEntry { .. }) {
                     ignore_not_found(
-                        c.delete_acl_entry(&a, direction_word(entry.direction), entry.rule)
+                        c.delete_acl_entry(&a, wire::rule_direction::word(entry.direction), entry.rule)
                             .await,
                     )?;
                 }
@@ -1037,7 +1033,7 @@ impl Engine<'_> {
                     .then(|| entry.ports.unwrap_or(PortRange::ALL));
                 let req = wire::CreateAclEntry {
                     rule_number: entry.rule,
-                    direction: direction_word(entry.direction).into(),
+                    direction: wire::rule_direction::word(entry.direction).into(),
                     protocol: entry.protocol.to_string(),
                     from_port: ports.map(|p| p.from),
                     to_port: ports.map(|p| p.to),
@@ -1062,7 +1058,10 @@ impl Engine<'_> {
             }
             Op::DeleteAclEntry { acl, direction, rule } => {
                 let a = self.acl(acl)?;
-                ignore_not_found(c.delete_acl_entry(&a, direction_word(*direction), *rule).await)?;
+                ignore_not_found(
+                    c.delete_acl_entry(&a, wire::rule_direction::word(*direction), *rule)
+                        .await,
+                )?;
                 Ok(None)
             }
         }
@@ -1198,13 +1197,6 @@ fn unbound(what: &str, id: &str) -> StepError {
         format!("{what} {id} has no live object yet"),
         "apply again: the live state is read afresh and the missing object is created first",
     )
-}
-
-fn direction_word(d: Direction) -> &'static str {
-    match d {
-        Direction::Inbound => "ingress",
-        Direction::Outbound => "egress",
-    }
 }
 
 /// A delete whose object is already gone is done.
