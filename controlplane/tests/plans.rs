@@ -84,3 +84,22 @@ async fn bad_plans_and_names_are_refused_and_nothing_changes() {
             .contains("plan_missing"));
     }
 }
+
+#[tokio::test]
+async fn apply_state_keeps_journal_order_per_state_and_replaces_documents() {
+    for backend in common::backends() {
+        let server = common::start(backend).await;
+        let s = &server.store;
+        s.journal_append("a", "one").await.unwrap();
+        s.journal_append("b", "other").await.unwrap();
+        s.journal_append("a", "two").await.unwrap();
+        assert_eq!(s.journal_lines("a").await.unwrap(), ["one", "two"], "{backend}");
+        assert_eq!(s.journal_lines("b").await.unwrap(), ["other"], "{backend}");
+        assert_eq!(s.document("a", "bindings").await.unwrap(), None);
+        s.save_document("a", "bindings", "{}").await.unwrap();
+        s.save_document("a", "bindings", "{\"x\":1}").await.unwrap();
+        let (body, _) = s.document("a", "bindings").await.unwrap().unwrap();
+        assert_eq!(body, "{\"x\":1}", "{backend}");
+        assert_eq!(s.document("b", "bindings").await.unwrap(), None);
+    }
+}

@@ -27,8 +27,9 @@ use std::io::IsTerminal as _;
 use crate::{
     cli::{ApplyArgs, Format, PlanArgs},
     commands::{render_text, terminal_safe},
-    engine::{plan_version, save_bindings, Awaiting, Engine, Event, EventKind, Journal, Outcome},
+    engine::{plan_version, Awaiting, Engine, Event, EventKind, Outcome},
     live::{self, Keys},
+    run_state::RunState,
 };
 
 /// The folder of one plan file's state on one target.
@@ -40,18 +41,6 @@ pub fn state_dir(data: &Path, target: &str, plan_file: &Path) -> PathBuf {
         short(target.trim_end_matches('/')),
         short(&plan.to_string_lossy())
     ))
-}
-
-/// The recorded bindings, or none.
-pub fn load_bindings(dir: &Path) -> anyhow::Result<Bindings> {
-    let path = dir.join("bindings.json");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            serde_json::from_str(&text).with_context(|| format!("{}: not valid bindings", path.display()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Bindings::default()),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
 }
 
 /// What `plan` computed: the change set and what it was computed from.
@@ -95,7 +84,9 @@ pub async fn compute(
         );
     }
     let mut live = live::read_live(target, &keys).await?;
-    let bindings = load_bindings(&state_dir(data, target, plan_file))?;
+    let bindings = RunState::dir(&state_dir(data, target, plan_file))
+        .bindings()
+        .await?;
     known_without_key(&desired, &mut live, &bindings, &keyless);
     let mut changes = changeset::diff(&desired, &live, &bindings).map_err(|e| anyhow::anyhow!("{e}"))?;
     if options_as_planned(&desired, &mut live, &changes) {
@@ -364,8 +355,7 @@ pub async fn apply(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         clients,
         bindings: planned.changes.bindings().clone(),
         version: plan_version(&planned.desired),
-        state_dir: dir.clone(),
-        journal: Journal::new(&dir),
+        state: RunState::dir(&dir),
         attempt: String::new(),
         secrets: planned
             .keys
@@ -374,7 +364,7 @@ pub async fn apply(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
             .map(|e| e.secret().to_string())
             .collect(),
     };
-    save_bindings(&dir, &engine.bindings)?;
+    engine.state.save_bindings(&engine.bindings).await?;
 
     let bar = (!json && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(planned.changes.steps().len() as u64);

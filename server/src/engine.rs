@@ -4,7 +4,8 @@
 //! Safe to interrupt and to repeat:
 //! - every POST carries an `Idempotency-Key` derived from the plan's version, the step and the request, so a
 //!   retry after a crash gets the first answer back instead of a second object;
-//! - a journal (`journal.jsonl` in the run's state folder) records each step before and after its call, and the
+//! - a journal ([`RunState`]: `journal.jsonl` in the CLI's state folder, the server's database for applies
+//!   started in the planner) records each step before and after its call, and the
 //!   bindings (plan id → live id) are saved after every step, so the next run re-reads the live state, diffs
 //!   again and starts where this one stopped;
 //! - a "not found" right after a create is "not yet visible": the engine polls with back-off, never recreates;
@@ -14,12 +15,9 @@
 //! Steps of an account whose key was not given are never run: the run ends awaiting that account (exit 3 of
 //! `peerplan apply`), and the steps that depend on them wait too.
 
-use std::{
-    collections::BTreeMap,
-    io::Write as _,
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{collections::BTreeMap, time::Duration};
+
+use crate::run_state::{RunState, ACCOUNTS};
 
 use controlplane::{
     client::{Client, ClientError},
@@ -148,107 +146,6 @@ fn not_found(e: &ClientError) -> bool {
     matches!(e, ClientError::Api { status: 404, .. })
 }
 
-/// The journal of one plan on one target: JSON lines, each flushed to disk before the run goes on.
-pub struct Journal {
-    path: PathBuf,
-}
-
-#[derive(Serialize)]
-struct JournalEntry<'a> {
-    at: u64,
-    version: &'a str,
-    step: &'a str,
-    event: &'a str,
-    /// The attempt a `start` belongs to: part of its calls' idempotency keys.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    attempt: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    live_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'a str>,
-}
-
-impl Journal {
-    pub fn new(dir: &Path) -> Journal {
-        Journal {
-            path: dir.join("journal.jsonl"),
-        }
-    }
-
-    /// The steps of `version` that were started and never finished (the run died during them), with their
-    /// attempt: resuming one reuses its idempotency keys, so what the lost call made is answered, not made again.
-    /// A step that finished (done or failed) gets a new attempt next time: a new call, never an old answer.
-    pub fn unfinished(&self, version: &str) -> std::collections::HashMap<String, String> {
-        let mut open = std::collections::HashMap::new();
-        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
-        for line in text.lines() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            if v["version"] != version {
-                continue;
-            }
-            let Some(step) = v["step"].as_str() else {
-                continue;
-            };
-            match (v["event"].as_str(), v["attempt"].as_str()) {
-                (Some("start"), Some(attempt)) => {
-                    open.insert(step.to_string(), attempt.to_string());
-                }
-                (Some("done" | "failed"), _) => {
-                    open.remove(step);
-                }
-                _ => {}
-            }
-        }
-        open
-    }
-
-    fn record(
-        &self,
-        version: &str,
-        step: &str,
-        event: &str,
-        attempt: Option<&str>,
-        live_id: Option<&str>,
-        message: Option<&str>,
-    ) -> std::io::Result<()> {
-        let entry = JournalEntry {
-            at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or_default(),
-            version,
-            step,
-            event,
-            attempt,
-            live_id,
-            message,
-        };
-        let mut line = serde_json::to_string(&entry).map_err(std::io::Error::other)?;
-        line.push('\n');
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
-        f.write_all(line.as_bytes())?;
-        f.sync_data()
-    }
-}
-
-/// Writes the bindings atomically (a new file renamed over the old one).
-pub fn save_bindings(dir: &Path, b: &Bindings) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join("bindings.json.tmp");
-    let text = serde_json::to_string_pretty(b).map_err(std::io::Error::other)?;
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_data()?;
-    }
-    std::fs::rename(tmp, dir.join("bindings.json"))
-}
-
 /// The version of a plan: a digest of its JSON.
 pub fn plan_version(plan: &Plan) -> String {
     let text = serde_json::to_string(plan).unwrap_or_default();
@@ -262,9 +159,9 @@ pub struct Engine<'a> {
     pub clients: BTreeMap<AccountId, Client>,
     pub bindings: Bindings,
     pub version: String,
-    pub state_dir: PathBuf,
-    pub journal: Journal,
-    /// The current step's attempt (see [`Journal::unfinished`]).
+    /// The journal and documents of this plan on this target.
+    pub state: RunState,
+    /// The current step's attempt (see [`RunState::unfinished`]).
     pub attempt: String,
     /// The API keys in use, hidden in every message.
     pub secrets: Vec<String>,
@@ -286,7 +183,7 @@ impl Engine<'_> {
             blocked: 0,
         };
         self.learn_accounts().await;
-        let mut resume = self.journal.unfinished(&self.version);
+        let mut resume = self.state.unfinished(&self.version).await?;
         for (i, step) in steps.iter().enumerate() {
             let event = |event: EventKind, live_id: Option<String>, message: Option<String>| Event {
                 event,
@@ -332,21 +229,24 @@ impl Engine<'_> {
             self.attempt = resume
                 .remove(&label)
                 .unwrap_or_else(|| hex::encode(rand::random::<[u8; 8]>()));
-            self.journal
-                .record(&self.version, &label, "start", Some(&self.attempt), None, None)?;
+            self.state
+                .record(&self.version, &label, "start", Some(&self.attempt), None, None)
+                .await?;
             report(&event(EventKind::Start, None, None));
             match self.step(step, &client).await {
                 Ok(live_id) => {
-                    save_bindings(&self.state_dir, &self.bindings)?;
-                    self.journal
-                        .record(&self.version, &label, "done", None, live_id.as_deref(), None)?;
+                    self.state.save_bindings(&self.bindings).await?;
+                    self.state
+                        .record(&self.version, &label, "done", None, live_id.as_deref(), None)
+                        .await?;
                     report(&event(EventKind::Done, live_id, None));
                     done[i] = true;
                 }
                 Err(mut e) => {
                     e.reason = self.redact(&e.reason);
-                    self.journal
-                        .record(&self.version, &label, "failed", None, None, Some(&e.reason))?;
+                    self.state
+                        .record(&self.version, &label, "failed", None, None, Some(&e.reason))
+                        .await?;
                     report(&event(EventKind::Failed, None, Some(e.reason.clone())));
                     return Ok(Outcome::Failed {
                         step: label,
@@ -402,7 +302,7 @@ impl Engine<'_> {
             };
             if seen.insert(v.account.clone()) {
                 if let Ok(l) = client.get_vpc(live.as_str()).await {
-                    self.remember_account(&v.account, &l.account_id);
+                    self.remember_account(&v.account, &l.account_id).await;
                 }
             }
         }
@@ -1080,7 +980,7 @@ impl Engine<'_> {
         // of an earlier peering between the two accounts.
         let accepter_account = match self.clients.get(&peering.accepter.account) {
             Some(a) => Some(visible(|| a.get_vpc(&accepter)).await?.account_id),
-            None => self.accounts().get(&peering.accepter.account).cloned(),
+            None => self.accounts().await.get(&peering.accepter.account).cloned(),
         };
         let Some(accepter_account) = accepter_account else {
             return Err(failed(
@@ -1094,7 +994,8 @@ impl Engine<'_> {
                 ),
             ));
         };
-        self.remember_account(&peering.accepter.account, &accepter_account);
+        self.remember_account(&peering.accepter.account, &accepter_account)
+            .await;
         let req = wire::CreatePeering {
             requester_vpc_id: requester,
             accepter_vpc_id: accepter,
@@ -1128,19 +1029,22 @@ impl Engine<'_> {
     }
 
     /// Plan account id → control-plane account id, as learnt by earlier runs (`accounts.json`).
-    fn accounts(&self) -> BTreeMap<AccountId, String> {
-        std::fs::read_to_string(self.state_dir.join("accounts.json"))
+    async fn accounts(&self) -> BTreeMap<AccountId, String> {
+        self.state
+            .read(ACCOUNTS)
+            .await
             .ok()
+            .flatten()
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default()
     }
 
-    fn remember_account(&self, plan: &AccountId, live: &str) {
-        let mut all = self.accounts();
+    async fn remember_account(&self, plan: &AccountId, live: &str) {
+        let mut all = self.accounts().await;
         if all.get(plan).map(String::as_str) != Some(live) {
             all.insert(plan.clone(), live.to_string());
             if let Ok(text) = serde_json::to_string_pretty(&all) {
-                let _ = std::fs::write(self.state_dir.join("accounts.json"), text);
+                let _ = self.state.write(ACCOUNTS, &text).await;
             }
         }
     }
@@ -1307,26 +1211,5 @@ mod tests {
         assert!(!out.contains("ppk_secret") && !out.contains("xyz"), "{out}");
         assert!(out.starts_with("HTTP 400 BAD"), "{out}");
         assert_eq!(redact(&"x".repeat(600), &[]).chars().count(), 501);
-    }
-
-    #[test]
-    fn a_step_started_and_never_finished_is_resumed_with_its_attempt() {
-        let dir = tempfile::tempdir().unwrap();
-        let j = Journal::new(dir.path());
-        j.record("v1", "+ vpc a", "start", Some("aaaa"), None, None)
-            .unwrap();
-        j.record("v1", "+ vpc a", "done", None, Some("vpc_1"), None)
-            .unwrap();
-        j.record("v1", "+ route r", "start", Some("bbbb"), None, None)
-            .unwrap();
-        j.record("v1", "+ rule s", "start", Some("cccc"), None, None)
-            .unwrap();
-        j.record("v1", "+ rule s", "failed", None, None, Some("no"))
-            .unwrap();
-        j.record("v0", "+ subnet t", "start", Some("dddd"), None, None)
-            .unwrap();
-        let open = j.unfinished("v1");
-        assert_eq!(open.len(), 1, "{open:?}");
-        assert_eq!(open["+ route r"], "bbbb");
     }
 }

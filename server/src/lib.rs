@@ -15,6 +15,7 @@ pub mod library;
 pub mod live;
 pub mod plan_io;
 pub mod plans_web;
+pub mod run_state;
 pub mod security;
 pub mod telemetry;
 pub mod web;

@@ -23,6 +23,7 @@ use crate::{
 };
 
 pub mod accounts;
+pub mod apply_state;
 pub mod endpoints;
 pub mod gateways;
 pub mod network_acls;
