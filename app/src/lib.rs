@@ -4,6 +4,7 @@
 //! server functions are used only to load and save plans.
 #![recursion_limit = "256"]
 
+pub mod apply_api;
 pub mod canvas;
 pub mod canvas2d;
 pub mod csrf;

@@ -17,7 +17,7 @@ use anyhow::Context;
 use netmodel::{
     changeset::{self, Bindings, ChangeSet, Handle, Op, Step},
     export::{one_line, sh_quote},
-    ids::VpcId,
+    ids::{AccountId, VpcId},
     CheckOptions, Diagnostic, Plan, Severity,
 };
 use sha2::{Digest, Sha256};
@@ -63,8 +63,30 @@ pub async fn compute(
     data: &Path,
 ) -> anyhow::Result<Planned> {
     let loaded = crate::plan_io::load(plan_file)?;
-    let desired = loaded.plan;
-    let keys = Keys::read(keys_file)?.for_plan(&desired);
+    let keys = Keys::read(keys_file)?;
+    let state = RunState::dir(&state_dir(data, target, plan_file));
+    compute_with(
+        loaded.plan,
+        loaded.import_diagnostics,
+        target,
+        &keys,
+        &keys_file.display().to_string(),
+        &state,
+    )
+    .await
+}
+
+/// Diffs a desired plan against `target`'s live state, read with the keys of the plan's accounts that `keys`
+/// holds (`keys_name` names it in errors), bound by the bindings recorded in `state`.
+pub async fn compute_with(
+    desired: Plan,
+    import_diagnostics: Vec<Diagnostic>,
+    target: &str,
+    keys: &Keys,
+    keys_name: &str,
+    state: &RunState,
+) -> anyhow::Result<Planned> {
+    let keys = keys.for_plan(&desired);
     let keyless: Vec<String> = desired
         .accounts
         .iter()
@@ -73,8 +95,7 @@ pub async fn compute(
         .collect();
     if keys.entries.is_empty() {
         anyhow::bail!(
-            "{}: no key in it is for any of the plan's accounts ({}): give keys by plan account id, or by the accounts' names",
-            keys_file.display(),
+            "{keys_name}: no key in it is for any of the plan's accounts ({}): give keys by plan account id, or by the accounts' names",
             desired
                 .accounts
                 .iter()
@@ -84,15 +105,13 @@ pub async fn compute(
         );
     }
     let mut live = live::read_live(target, &keys).await?;
-    let bindings = RunState::dir(&state_dir(data, target, plan_file))
-        .bindings()
-        .await?;
+    let bindings = state.bindings().await?;
     known_without_key(&desired, &mut live, &bindings, &keyless);
     let mut changes = changeset::diff(&desired, &live, &bindings).map_err(|e| anyhow::anyhow!("{e}"))?;
     if options_as_planned(&desired, &mut live, &changes) {
         changes = changeset::diff(&desired, &live, &bindings).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    let mut diagnostics = loaded.import_diagnostics;
+    let mut diagnostics = import_diagnostics;
     diagnostics.extend(netmodel::check(&desired, &CheckOptions::default()));
     Ok(Planned {
         desired,
@@ -146,7 +165,7 @@ fn known_without_key(desired: &Plan, live: &mut Plan, recorded: &Bindings, keyle
 }
 
 /// The region a step works in: its VPC's, from the desired plan (plan ids) or the live one (live ids).
-fn region_of(step: &Step, desired: &Plan, live: &Plan) -> String {
+pub fn region_of(step: &Step, desired: &Plan, live: &Plan) -> String {
     let vpc_region =
         |plan: &Plan, vpc: &VpcId| plan.vpcs.iter().find(|v| &v.id == vpc).map(|v| v.region.clone());
     let in_plan = |plan: &Plan, id: &str| -> Option<String> {
@@ -482,7 +501,7 @@ pub async fn apply(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
 
 /// ` (expires on 2026-12-08 19:00 UTC)` for the control plane's expiry (Unix milliseconds), or nothing when
 /// unknown.
-fn expiry(unix_ms: i64) -> String {
+pub fn expiry(unix_ms: i64) -> String {
     if unix_ms <= 0 {
         return String::new();
     }
@@ -513,11 +532,6 @@ fn write_handoff(plan_file: &Path, target: &str, w: &Awaiting) -> anyhow::Result
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "plan".into());
-    let safe_id = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    };
     let mut files = Vec::new();
     for (account, steps) in &w.accounts {
         let name: String = account
@@ -541,47 +555,7 @@ fn write_handoff(plan_file: &Path, target: &str, w: &Awaiting) -> anyhow::Result
             )
         };
         let path = dir.join(format!("{stem}.handoff-{name}.sh"));
-        let mut s = String::new();
-        let _ = writeln!(s, "#!/usr/bin/env bash");
-        let _ = writeln!(
-            s,
-            "# Peerplan hand-off for account {}: what the apply of {} waits for.",
-            one_line(account.as_str()),
-            one_line(&plan_file.display().to_string())
-        );
-        let _ = writeln!(s, "# Set API_KEY to this account's key, then run this script.");
-        let _ = writeln!(s, "set -euo pipefail");
-        let _ = writeln!(s, "BASE_URL=${{BASE_URL:-{}}}", sh_quote(target));
-        let _ = writeln!(
-            s,
-            "if [ -z \"${{API_KEY:-}}\" ]; then echo {} >&2; exit 2; fi",
-            sh_quote(&format!(
-                "set API_KEY to the key of account {}",
-                one_line(account.as_str())
-            ))
-        );
-        for (plan_id, live_id, acc, _) in &w.acceptances {
-            if acc != account {
-                continue;
-            }
-            if !safe_id(live_id) {
-                let _ = writeln!(s, "# skipped: a peering id that is not a plain id");
-                continue;
-            }
-            let _ = writeln!(s, "# accept peering {}", one_line(plan_id));
-            let _ = writeln!(
-                s,
-                "curl -fsS -X POST \"$BASE_URL/v1/vpc-peering/{live_id}/accept\" -H \"Authorization: Bearer $API_KEY\""
-            );
-            let _ = writeln!(s, "echo");
-        }
-        let _ = writeln!(
-            s,
-            "# The steps of this account's part (peerplan apply with its key runs them):"
-        );
-        for step in steps {
-            let _ = writeln!(s, "#   {}", one_line(step));
-        }
+        let s = handoff_script(&plan_file.display().to_string(), target, account, steps, w);
         // A new file renamed into place: never written through a link that stands there.
         let tmp = path.with_extension("sh.tmp");
         let _ = std::fs::remove_file(&tmp);
@@ -595,6 +569,64 @@ fn write_handoff(plan_file: &Path, target: &str, w: &Awaiting) -> anyhow::Result
         files.push(path);
     }
     Ok(files)
+}
+
+/// The hand-off script of one account: the exact calls that accept its peerings, and its part's steps (as
+/// comments). `source` names the plan in the header.
+pub fn handoff_script(
+    source: &str,
+    target: &str,
+    account: &AccountId,
+    steps: &[String],
+    w: &Awaiting,
+) -> String {
+    let safe_id = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    let mut s = String::new();
+    let _ = writeln!(s, "#!/usr/bin/env bash");
+    let _ = writeln!(
+        s,
+        "# Peerplan hand-off for account {}: what the apply of {} waits for.",
+        one_line(account.as_str()),
+        one_line(source)
+    );
+    let _ = writeln!(s, "# Set API_KEY to this account's key, then run this script.");
+    let _ = writeln!(s, "set -euo pipefail");
+    let _ = writeln!(s, "BASE_URL=${{BASE_URL:-{}}}", sh_quote(target));
+    let _ = writeln!(
+        s,
+        "if [ -z \"${{API_KEY:-}}\" ]; then echo {} >&2; exit 2; fi",
+        sh_quote(&format!(
+            "set API_KEY to the key of account {}",
+            one_line(account.as_str())
+        ))
+    );
+    for (plan_id, live_id, acc, _) in &w.acceptances {
+        if acc != account {
+            continue;
+        }
+        if !safe_id(live_id) {
+            let _ = writeln!(s, "# skipped: a peering id that is not a plain id");
+            continue;
+        }
+        let _ = writeln!(s, "# accept peering {}", one_line(plan_id));
+        let _ = writeln!(
+                s,
+                "curl -fsS -X POST \"$BASE_URL/v1/vpc-peering/{live_id}/accept\" -H \"Authorization: Bearer $API_KEY\""
+            );
+        let _ = writeln!(s, "echo");
+    }
+    let _ = writeln!(
+        s,
+        "# The steps of this account's part (peerplan apply with its key runs them):"
+    );
+    for step in steps {
+        let _ = writeln!(s, "#   {}", one_line(step));
+    }
+    s
 }
 
 #[cfg(test)]

@@ -172,7 +172,7 @@ impl Engine<'_> {
     pub async fn run(
         &mut self,
         changes: &ChangeSet,
-        report: &mut dyn FnMut(&Event),
+        report: &mut (dyn FnMut(&Event) + Send),
     ) -> anyhow::Result<Outcome> {
         let steps = changes.steps();
         let total = steps.len();
@@ -198,6 +198,15 @@ impl Engine<'_> {
                 live_id,
                 message,
             };
+            // Adopting a live VPC makes no call, so it needs no key: the binding is known from the live state.
+            if let Op::AdoptVpc { vpc, live } = &step.op {
+                self.bindings.vpcs.insert(vpc.clone(), live.clone());
+                self.state.save_bindings(&self.bindings).await?;
+                report(&event(EventKind::Start, None, None));
+                report(&event(EventKind::Done, Some(live.to_string()), None));
+                done[i] = true;
+                continue;
+            }
             // A step of an account without a key is that account's part (even when it would also wait for
             // other steps): it goes into the hand-off.
             let Some(client) = self.clients.get(&step.account).cloned() else {

@@ -4,6 +4,7 @@
 #![recursion_limit = "512"]
 
 pub mod apply;
+pub mod apply_web;
 pub mod cli;
 pub mod commands;
 pub mod control;

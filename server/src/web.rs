@@ -1,5 +1,5 @@
 //! The HTTP server behind `peerplan serve`: SSR and hydration of the app, static files, the
-//! export downloads (`POST /api/export/{format}`), `/healthz`; guarded by [`crate::security`].
+//! export downloads (`POST /api/export/{format}`), applies from the planner ([`crate::apply_web`]), `/healthz`; guarded by [`crate::security`].
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -110,13 +110,31 @@ pub fn router(cfg: &ServeConfig, control: AppState) -> anyhow::Result<Router> {
         ))
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(options)
-        .merge(crate::plans_web::router(store))
+        .merge(crate::plans_web::router(store.clone()))
+        .merge(crate::apply_web::router(crate::apply_web::ApplyService::new(
+            store,
+            cfg.data_dir.clone(),
+            embedded_url(cfg.addr),
+        )))
         .merge(controlplane::service::router(control))
         .layer(axum::middleware::from_fn_with_state(
             guard,
             crate::security::guard,
         ));
     Ok(crate::security::headers(app))
+}
+
+/// The embedded control plane's URL for the apply engine: this server, on loopback when it listens on every
+/// address.
+fn embedded_url(addr: SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{addr}")
 }
 
 async fn healthz() -> &'static str {
