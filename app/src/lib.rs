@@ -1,10 +1,12 @@
 //! Peerplan's browser UI, built with Leptos (SSR on the server, hydrated in the browser).
 //!
 //! The planner runs [`netmodel`] directly in the browser, so checks and traces are instant and offline;
-//! server functions are used only to load and save plans.
+//! server functions load and save plans, and the Apply and Drift views ([`apply_view`]) ask the server to apply
+//! a stored plan to a control plane.
 #![recursion_limit = "256"]
 
 pub mod apply_api;
+pub mod apply_view;
 pub mod canvas;
 pub mod canvas2d;
 pub mod csrf;
@@ -67,6 +69,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <Route path=StaticSegment("") view=pages::PlansPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment(paths::PLANS), ParamSegment("id")) view={Lazy::<pages::PlanRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=(StaticSegment(paths::PLANS), ParamSegment("id"), StaticSegment(paths::APPLY_SEGMENT)) view={Lazy::<apply_view::ApplyRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=(StaticSegment(paths::PLANS), ParamSegment("id"), StaticSegment(paths::DRIFT_SEGMENT)) view={Lazy::<apply_view::DriftRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=StaticSegment(paths::SCRATCH_SEGMENT) view={Lazy::<pages::ScratchRoute>::new()}/>
             </Routes>
         </Router>

@@ -297,6 +297,8 @@ fn StoredPlanner(loaded: StoredPlan) -> impl IntoView {
         <div class="plan-bar">
             <a href=paths::HOME>"← Plans"</a>
             <strong data-testid="plan-name">{loaded.summary.name.clone()}</strong>
+            <a href=paths::plan_apply(&loaded.summary.id)>"Apply…"</a>
+            <a href=paths::plan_drift(&loaded.summary.id)>"Drift"</a>
             <span class="save-status" data-testid="save-status" role="status" aria-live="polite">
                 {move || match state.get() {
                     SaveState::Saved(v) => format!("All changes saved (version {v})"),

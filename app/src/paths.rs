@@ -8,6 +8,14 @@ pub const HOME: &str = "/";
 pub const PLANS: &str = "plans";
 /// `GET /plans/{id}`: a stored plan in the planner.
 pub const PLAN: &str = "/plans/{id}";
+/// `GET /plans/{id}/apply`: the Apply view of a stored plan.
+pub const PLAN_APPLY: &str = "/plans/{id}/apply";
+/// `GET /plans/{id}/drift`: the Drift view of a stored plan.
+pub const PLAN_DRIFT: &str = "/plans/{id}/drift";
+/// The last segment of the Apply view's route.
+pub const APPLY_SEGMENT: &str = "apply";
+/// The last segment of the Drift view's route.
+pub const DRIFT_SEGMENT: &str = "drift";
 /// The segment of the scratch pad's page.
 pub const SCRATCH_SEGMENT: &str = "scratch";
 /// `GET /scratch`: the planner on an unsaved plan.
@@ -36,6 +44,16 @@ fn fill(pattern: &str, name: &str, value: &str) -> String {
 /// `/plans/{id}`.
 pub fn plan(id: &str) -> String {
     fill(PLAN, "id", id)
+}
+
+/// `/plans/{id}/apply`.
+pub fn plan_apply(id: &str) -> String {
+    fill(PLAN_APPLY, "id", id)
+}
+
+/// `/plans/{id}/drift`.
+pub fn plan_drift(id: &str) -> String {
+    fill(PLAN_DRIFT, "id", id)
 }
 
 /// `/plans/{id}/rename`.
@@ -75,6 +93,9 @@ mod tests {
     fn page_routes_match_their_segments() {
         assert_eq!(PLAN, format!("/{PLANS}/{{id}}"));
         assert_eq!(SCRATCH, format!("/{SCRATCH_SEGMENT}"));
+        assert_eq!(PLAN_APPLY, format!("{PLAN}/{APPLY_SEGMENT}"));
+        assert_eq!(PLAN_DRIFT, format!("{PLAN}/{DRIFT_SEGMENT}"));
+        assert_eq!(plan_apply("plan_1"), "/plans/plan_1/apply");
         for p in [PLAN_NEW, PLAN_IMPORT, PLAN_RENAME, PLAN_DUPLICATE, PLAN_DELETE] {
             assert!(p.starts_with(&format!("/{PLANS}/")), "{p}");
         }
