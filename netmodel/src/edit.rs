@@ -137,7 +137,9 @@ pub fn add_vpc(plan: &mut Plan, cidr: Cidr) -> VpcId {
                 account: None,
                 group: sg.clone(),
             }),
-            description: "from the group itself".into(),
+            // No description: the rule is exactly the one a control plane gives a new VPC's default group, so
+            // applying a drawn VPC adds it without deleting and re-making that rule.
+            description: String::new(),
         }],
         egress: vec![SgRule {
             protocol: Protocol::All,

@@ -822,3 +822,19 @@ proptest! {
         check_pair(&first, &back.plan, &back.bindings)?;
     }
 }
+
+#[test]
+fn a_vpc_drawn_in_the_planner_is_made_without_destroying_anything() {
+    // The planner's new VPC comes with the default group a control plane makes: its rules are not re-made.
+    let applied = converges(&seed(), &Plan::new("empty"), &Bindings::default());
+    let mut desired = seed();
+    let vpc = crate::edit::add_vpc(&mut desired, "10.77.0.0/16".parse().unwrap());
+    let cs = diff(&desired, &applied.plan, &applied.bindings).unwrap();
+    assert_eq!(cs.summary().destroy, 0, "{}", labels(&cs));
+    pos(&cs, ChangeAction::Create, ObjectKind::Vpc, vpc.as_str());
+    assert!(
+        cs.steps().iter().all(|s| s.kind != ObjectKind::SgRule),
+        "{}",
+        labels(&cs)
+    );
+}
