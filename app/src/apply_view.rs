@@ -254,7 +254,7 @@ fn TargetPage(loaded: StoredPlan, mode: Mode) -> impl IntoView {
                     <a href=drift_href aria-current=move || (mode == Mode::Drift).then_some("page")>"Drift"</a>
                 </nav>
             </div>
-            <section class="apply-target" aria-label="Target">
+            <section class="apply-target" aria-label="Target and accounts">
                 {move || match targets.get() {
                     None => view! { <p class="muted">"Loading the targets…"</p> }.into_any(),
                     Some(Err(e)) => view! { <p class="field-error" role="alert">{format!("Cannot list the targets: {e}")}</p> }.into_any(),
