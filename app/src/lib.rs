@@ -20,6 +20,7 @@ pub mod matrix_panel;
 pub mod pages;
 pub mod paths;
 pub mod planner;
+pub mod prefs;
 pub mod storage;
 pub mod trace_panel;
 
@@ -54,6 +55,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // The kept theme, on every page (effects run in the browser only).
+    Effect::new(|_| {
+        if let Some(t) = prefs::theme() {
+            prefs::apply_theme(&t);
+        }
+    });
     view! {
         <Stylesheet id="leptos" href="/pkg/peerplan.css"/>
         <Title text="Peerplan"/>

@@ -299,16 +299,16 @@ fn HelpOverlay(on_close: impl Fn() + Clone + Send + Sync + 'static) -> impl Into
     }
 }
 
-/// Light and dark themes (the system's by default).
+/// Light and dark themes (the system's by default). The choice is a preference, kept in the browser
+/// ([`crate::prefs`]) and applied on every page.
 #[component]
 fn ThemeToggle() -> impl IntoView {
     let dark = RwSignal::new(None::<bool>);
+    Effect::new(move |_| dark.set(crate::prefs::theme().map(|t| t == "dark")));
     let toggle = move |_| {
         let next = !dark.get_untracked().unwrap_or(false);
         dark.set(Some(next));
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-theme", if next { "dark" } else { "light" });
-        }
+        crate::prefs::set_theme(if next { "dark" } else { "light" });
     };
     view! {
         <button

@@ -77,6 +77,15 @@ test("the help overlay lists the shortcuts and the theme switches", async ({ pag
   await page.getByRole("button", { name: "Switch between light and dark theme" }).click();
   await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
   await page.screenshot({ path: "test-results/dark.png" });
+  // A preference: kept in the browser, applied on every page (the plan list too), until switched back.
+  await page.goto("/");
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+  await planner.goto();
+  await expect(page.getByRole("button", { name: "Switch between light and dark theme" })).toHaveAttribute("aria-pressed", "true");
+  await page.getByRole("button", { name: "Switch between light and dark theme" }).click();
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "light");
+  await page.reload();
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "light");
 });
 
 test("a matrix cell opens its trace, and what-if shows the pairs a change would cut", async ({ page }) => {
