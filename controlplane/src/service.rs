@@ -35,6 +35,20 @@ async fn openapi_json() -> Response {
         .into_response()
 }
 
+/// Runs each request to completion in its own task, so a client that disconnects (or the timeout) never drops a
+/// handler halfway through a database transaction: a dropped sqlx transaction leaves its rollback pending on the
+/// pooled connection, and the next `BEGIN IMMEDIATE` on that connection fails ("non-zero transaction depth", a
+/// 500 to an innocent request). Found by killing applies mid-request.
+async fn run_to_completion(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "request task failed");
+            error_response(ErrorCode::Internal, ErrorCode::Internal.message())
+        }
+    }
+}
+
 /// The `/v1` router (nest it at the root; its paths include `/v1`).
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new().route("/v1/openapi.json", get(openapi_json));
@@ -48,6 +62,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::idempotency::layer,
         ))
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

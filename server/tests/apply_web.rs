@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use app::apply_api::{DriftView, PlanView, RunEvent, RunStarted, TargetInfo};
 use reqwest::{multipart, StatusCode};
 use serde_json::json;
@@ -60,29 +58,7 @@ async fn run(
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     let started: RunStarted = r.json().await.unwrap();
     assert_eq!(started.total, p.changes.len());
-    let mut stream = http
-        .get(format!("{base}/api/apply/runs/{}/events", started.run))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        stream.headers()["content-type"].to_str().unwrap(),
-        "text/event-stream"
-    );
-    let mut text = String::new();
-    let read = async {
-        while let Some(chunk) = stream.chunk().await.unwrap() {
-            text.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(120), read)
-        .await
-        .expect("the run's stream ends");
-    let events = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .map(|d| serde_json::from_str(d.trim()).unwrap())
-        .collect();
+    let events = common::follow_run(base, http, &started.run).await;
     (started.run, events)
 }
 
