@@ -524,8 +524,8 @@ fn confirmed(p: &Planned) -> anyhow::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
-/// Writes, next to the plan, one shell script per account the run waits for: the exact calls that accept its
-/// peerings, and the steps of its part. Returns the files written.
+/// Writes, next to the plan, a shell script and a Markdown page per account the run waits for: the exact calls
+/// that accept its peerings, and the steps of its part. Returns the files written.
 fn write_handoff(plan_file: &Path, target: &str, w: &Awaiting) -> anyhow::Result<Vec<PathBuf>> {
     let dir = plan_file.parent().unwrap_or(Path::new("."));
     let stem = plan_file
@@ -555,18 +555,33 @@ fn write_handoff(plan_file: &Path, target: &str, w: &Awaiting) -> anyhow::Result
             )
         };
         let path = dir.join(format!("{stem}.handoff-{name}.sh"));
-        let s = handoff_script(&plan_file.display().to_string(), target, account, steps, w);
-        // A new file renamed into place: never written through a link that stands there.
-        let tmp = path.with_extension("sh.tmp");
-        let _ = std::fs::remove_file(&tmp);
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .and_then(|mut f| f.write_all(s.as_bytes()))
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        files.push(path);
+        let source = plan_file.display().to_string();
+        let s = handoff_script(&source, target, account, steps, w);
+        let acceptances: Vec<String> = w
+            .acceptances
+            .iter()
+            .filter(|a| &a.2 == account)
+            .map(|(plan_id, live_id, acc, expires)| {
+                format!(
+                    "awaiting acceptance by account {acc} of peering {plan_id} ({live_id}){}",
+                    expiry(*expires)
+                )
+            })
+            .collect();
+        let md = handoff_markdown(&source, target, account.as_str(), &acceptances, steps, &s);
+        for (path, text) in [(path.clone(), s), (path.with_extension("md"), md)] {
+            // A new file renamed into place: never written through a link that stands there.
+            let tmp = path.with_extension("tmp");
+            let _ = std::fs::remove_file(&tmp);
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .and_then(|mut f| f.write_all(text.as_bytes()))
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            files.push(path);
+        }
     }
     Ok(files)
 }
@@ -627,6 +642,34 @@ pub fn handoff_script(
         let _ = writeln!(s, "#   {}", one_line(step));
     }
     s
+}
+
+/// The Markdown page of a hand-off: what the account is asked to do, the script, its steps.
+pub fn handoff_markdown(
+    source: &str,
+    target: &str,
+    account: &str,
+    acceptances: &[String],
+    steps: &[String],
+    script: &str,
+) -> String {
+    let text = |s: &str| netmodel::export::md_escape(s);
+    let mut md = format!(
+        "# Hand-off for account {}\n\nThe apply of {} to {} waits for this account.\n\n",
+        text(account),
+        text(source),
+        text(target)
+    );
+    for a in acceptances {
+        md.push_str(&format!("- {}\n", text(a)));
+    }
+    md.push_str("\n## Accept\n\nSet `API_KEY` to this account's key and run:\n\n````bash\n");
+    md.push_str(script);
+    md.push_str("````\n\n## This account's part\n\n");
+    for s in steps {
+        md.push_str(&format!("- {}\n", text(s)));
+    }
+    md
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::{
-    apply::{compute_with, expiry, handoff_script, region_of, Planned},
+    apply::{compute_with, expiry, handoff_markdown, handoff_script, region_of, Planned},
     engine::{Engine, EventKind, Outcome},
     live::Keys,
     run_state::{RunState, APPLIED},
@@ -701,34 +701,6 @@ async fn learn_accounts(
     state
         .write(crate::run_state::ACCOUNTS, &serde_json::to_string_pretty(&known)?)
         .await
-}
-
-/// The Markdown page of a hand-off: what the account is asked to do, the script, its steps.
-fn handoff_markdown(
-    source: &str,
-    target: &str,
-    account: &str,
-    acceptances: &[String],
-    steps: &[String],
-    script: &str,
-) -> String {
-    let text = |s: &str| netmodel::export::md_escape(s);
-    let mut md = format!(
-        "# Hand-off for account {}\n\nThe apply of {} to {} waits for this account.\n\n",
-        text(account),
-        text(source),
-        text(target)
-    );
-    for a in acceptances {
-        md.push_str(&format!("- {}\n", text(a)));
-    }
-    md.push_str("\n## Accept\n\nSet `API_KEY` to this account's key and run:\n\n````bash\n");
-    md.push_str(script);
-    md.push_str("````\n\n## This account's part\n\n");
-    for s in steps {
-        md.push_str(&format!("- {}\n", text(s)));
-    }
-    md
 }
 
 impl ApplyService {

@@ -240,6 +240,13 @@ async fn without_the_accepters_key_the_run_awaits_acceptance_then_finishes() {
     assert!(out.contains("(expires on 20"), "{out}");
     let handoff = data.path().join("plan.handoff-acct-b.sh");
     let script = std::fs::read_to_string(&handoff).expect(&out);
+    let page = std::fs::read_to_string(data.path().join("plan.handoff-acct-b.md")).expect(&out);
+    assert!(page.starts_with("# Hand-off for account acct-b"), "{page}");
+    assert!(
+        page.contains("awaiting acceptance by account acct-b of peering pcx-ab"),
+        "{page}"
+    );
+    assert!(!page.contains(&key_a), "keys never written");
     assert!(
         !script.contains(&key_a) && !out.contains(&key_a),
         "keys never printed"
