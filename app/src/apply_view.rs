@@ -55,7 +55,11 @@ mod net {
 
     /// Follows a run's events until its end event (the stream replays past events on a reconnect, and every
     /// handler is idempotent).
-    pub fn follow(run: &str, on: impl Fn(crate::apply_api::RunEvent) + 'static) -> Result<(), String> {
+    pub fn follow(
+        run: &str,
+        on: impl Fn(crate::apply_api::RunEvent) + 'static,
+        lost: impl Fn() + 'static,
+    ) -> Result<(), String> {
         use futures::StreamExt as _;
         let mut es = gloo_net::eventsource::futures::EventSource::new(&crate::apply_api::run_events(run))
             .map_err(|e| format!("cannot follow the run: {e:?}"))?;
@@ -69,7 +73,15 @@ mod net {
         leptos::task::spawn_local(async move {
             let mut all = futures::stream::select_all(streams);
             while let Some(item) = all.next().await {
-                let Ok((_, message)) = item else { continue };
+                let Ok((_, message)) = item else {
+                    // The browser reconnects by itself unless the server refused the stream (a restarted
+                    // server no longer knows the run): then the progress is lost, not the work.
+                    if es.state() == gloo_net::eventsource::State::Closed {
+                        lost();
+                        break;
+                    }
+                    continue;
+                };
                 let Some(text) = message.data().as_string() else {
                     continue;
                 };
@@ -103,7 +115,11 @@ mod net {
         Err(BROWSER.into())
     }
 
-    pub fn follow(_: &str, _: impl Fn(crate::apply_api::RunEvent) + 'static) -> Result<(), String> {
+    pub fn follow(
+        _: &str,
+        _: impl Fn(crate::apply_api::RunEvent) + 'static,
+        _: impl Fn() + 'static,
+    ) -> Result<(), String> {
         Err(BROWSER.into())
     }
 }
@@ -404,26 +420,37 @@ fn ApplyPanel(plan_id: String, target: RwSignal<String>, selection: Signal<Vec<S
             match net::post::<_, RunStarted>(api::RUNS, &req).await {
                 Ok(started) => {
                     run_id.set(Some(started.run.clone()));
-                    let followed = net::follow(&started.run, move |e| match e {
-                        RunEvent::Step(s) => steps.update(|all| {
-                            if let Some(st) = all.get_mut(s.step.saturating_sub(1)) {
-                                st.status = match s.event.as_str() {
-                                    "start" => "running",
-                                    "done" => "done",
-                                    "failed" => "failed",
-                                    "no_key" => "handed off",
-                                    _ => "blocked",
-                                };
-                                st.live_id = s.live_id.or(st.live_id.take());
-                                st.message = s.message;
+                    let followed = net::follow(
+                        &started.run,
+                        move |e| match e {
+                            RunEvent::Step(s) => steps.update(|all| {
+                                if let Some(st) = all.get_mut(s.step.saturating_sub(1)) {
+                                    st.status = match s.event.as_str() {
+                                        "start" => "running",
+                                        "done" => "done",
+                                        "failed" => "failed",
+                                        "no_key" => "handed off",
+                                        _ => "blocked",
+                                    };
+                                    st.live_id = s.live_id.or(st.live_id.take());
+                                    st.message = s.message;
+                                }
+                            }),
+                            RunEvent::Live(l) => live.set(Some(l)),
+                            RunEvent::End(e) => {
+                                end.set(Some(e));
+                                busy.set(false);
                             }
-                        }),
-                        RunEvent::Live(l) => live.set(Some(l)),
-                        RunEvent::End(e) => {
-                            end.set(Some(e));
+                        },
+                        move || {
+                            error.set(Some(
+                            "the run's progress was lost (did the server restart?): plan again — applying resumes \
+                             from the journal and repeats nothing"
+                                .into(),
+                        ));
                             busy.set(false);
-                        }
-                    });
+                        },
+                    );
                     if let Err(e) = followed {
                         error.set(Some(e));
                         busy.set(false);
