@@ -243,7 +243,8 @@ pub struct ServeArgs {
     /// Address to listen on (under cargo-leptos: its site address).
     #[arg(long, default_value = "127.0.0.1:3000", env = "LEPTOS_SITE_ADDR")]
     pub addr: SocketAddr,
-    /// Folder for data (SQLite files).
+    /// Folder for data (SQLite files, demo-keys.json, and targets.json: the control planes the planner may apply
+    /// to, `{"targets": [{"id", "name", "url", "keys_file"}]}`, besides the embedded one).
     #[arg(long, default_value = "./data", env = "PEERPLAN_DATA")]
     pub data: PathBuf,
     /// Folder of the built site (WASM, JS, CSS); cargo-leptos sets LEPTOS_SITE_ROOT.
