@@ -362,6 +362,16 @@ fn ApplyPanel(plan_id: String, target: RwSignal<String>, selection: Signal<Vec<S
     let live = RwSignal::new(None::<LiveView>);
     let end = RwSignal::new(None::<RunEnd>);
     let run_id = RwSignal::new(None::<String>);
+    // The accounts the shown plan was made for: the run acts as exactly these (the server refuses others).
+    let planned_accounts = RwSignal::new(Vec::<String>::new());
+    // A plan shown for other accounts or another target is no longer the one that would run.
+    Effect::new(move |_| {
+        selection.track();
+        target.track();
+        if run_id.get_untracked().is_none() {
+            planned.set(None);
+        }
+    });
 
     let request = {
         let plan_id = plan_id.clone();
@@ -375,6 +385,7 @@ fn ApplyPanel(plan_id: String, target: RwSignal<String>, selection: Signal<Vec<S
         let request = request.clone();
         move |_| {
             let req = request();
+            planned_accounts.set(req.accounts.clone().unwrap_or_default());
             busy.set(true);
             error.set(None);
             end.set(None);
@@ -398,7 +409,7 @@ fn ApplyPanel(plan_id: String, target: RwSignal<String>, selection: Signal<Vec<S
         let req = RunRequest {
             plan_id: p.plan_id.clone(),
             target: p.target.clone(),
-            accounts: Some(selection.get_untracked()),
+            accounts: Some(planned_accounts.get_untracked()),
             version: p.version,
             fingerprint: p.fingerprint.clone(),
             confirm_destroy: confirm_destroy.get_untracked(),

@@ -69,6 +69,7 @@ struct Run {
     tx: broadcast::Sender<RunEvent>,
     /// Hand-off files by name.
     files: Mutex<BTreeMap<String, String>>,
+    snapshots: Snapshots,
 }
 
 struct RunLog {
@@ -83,9 +84,54 @@ impl Run {
             return;
         }
         log.ended = matches!(e, RunEvent::End(_));
+        // Only the latest view of the control plane is kept for late subscribers.
+        if matches!(e, RunEvent::Live(_)) {
+            log.events.retain(|old| !matches!(old, RunEvent::Live(_)));
+        }
         log.events.push(e.clone());
         let _ = self.tx.send(e);
     }
+}
+
+/// The one run of a plan on a target: taken before the run is planned, given back when this is dropped (when the
+/// run's task ends, or the request is refused).
+struct Slot {
+    runs: Arc<Mutex<Runs>>,
+    key: String,
+}
+
+impl Slot {
+    fn take(runs: &Arc<Mutex<Runs>>, key: String, run: &str) -> Result<Slot, WebError> {
+        let mut all = runs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(other) = all.active.get(&key) {
+            return Err(conflict(
+                "RUN_IN_PROGRESS",
+                format!("run {other} is applying this plan to this target; wait for it to end"),
+            ));
+        }
+        all.active.insert(key.clone(), run.to_string());
+        Ok(Slot {
+            runs: runs.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .active
+            .remove(&self.key);
+    }
+}
+
+/// At most one live read of a run in flight: a step that finishes meanwhile asks for one more after it.
+#[derive(Default)]
+struct Snapshots {
+    busy: std::sync::atomic::AtomicBool,
+    again: std::sync::atomic::AtomicBool,
 }
 
 /// A configured target with its keys.
@@ -127,13 +173,18 @@ fn conflict(code: &'static str, message: impl Into<String>) -> WebError {
     WebError(StatusCode::CONFLICT, code, message.into())
 }
 
-/// A failure to reach or read the target (its text never holds a key: [`Keys`] does not print them).
-fn unreachable(e: anyhow::Error) -> WebError {
+/// A failure to reach or read the target. A control plane's answer could echo a key: every key of the target
+/// is hidden in it (and any `Bearer` token).
+fn unreachable(e: anyhow::Error, keys: &Keys) -> WebError {
     WebError(
         StatusCode::BAD_GATEWAY,
         "TARGET_UNREACHABLE",
-        crate::engine::redact(&format!("{e:#}"), &[]),
+        crate::engine::redact(&format!("{e:#}"), &secrets(keys)),
     )
+}
+
+fn secrets(keys: &Keys) -> Vec<String> {
+    keys.entries.iter().map(|e| e.secret().to_string()).collect()
 }
 
 /// `DATA/targets.json`: `{"targets": [{"id", "name", "url", "keys_file"}]}`.
@@ -198,12 +249,33 @@ impl ApplyService {
                 )
             })?;
             for t in file.targets {
-                if !(t.url.starts_with("http://") || t.url.starts_with("https://")) {
-                    return Err(WebError(
+                let config = |why: String| {
+                    WebError(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "TARGETS",
-                        format!("{}: target {:?}: the url is not http(s)", path.display(), t.id),
+                        format!("{}: target {:?}: {why}", path.display(), t.id),
+                    )
+                };
+                let Some(rest) = t
+                    .url
+                    .strip_prefix("http://")
+                    .or_else(|| t.url.strip_prefix("https://"))
+                else {
+                    return Err(config("the url is not http(s)".into()));
+                };
+                // Credentials in a URL would reach the browser (the target list shows the URL) and messages.
+                if rest
+                    .split(['/', '?', '#'])
+                    .next()
+                    .unwrap_or_default()
+                    .contains('@')
+                {
+                    return Err(config(
+                        "the url holds credentials (user:password@); give keys in keys_file only".into(),
                     ));
+                }
+                if all.iter().any(|o: &Target| o.id == t.id) {
+                    return Err(config("this id is used twice".into()));
                 }
                 let keys = Keys::read(&t.keys_file).map_err(|e| {
                     WebError(
@@ -280,7 +352,7 @@ impl ApplyService {
             &state,
         )
         .await
-        .map_err(unreachable)?;
+        .map_err(|e| unreachable(e, &keys))?;
         // The live state is read with every key the target holds (so objects bind as they are); only the chosen
         // accounts act: the others' steps are handed off, as for an account whose key is not given at all.
         let mut planned = planned;
@@ -323,13 +395,14 @@ fn state_key(target: &str, plan: &str) -> String {
     format!("{target}:{plan}")
 }
 
-/// `ppk_…f3a9`: enough to tell keys apart, never the key.
+/// `ppk_…f3a9`: enough to tell keys apart, never the key — the last 4 characters of a long key (the `ppk_` prefix
+/// of Peerplan's keys is no secret), nothing of a short one.
 fn masked(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
-    if chars.len() < 12 {
+    if chars.len() < 24 {
         return "••••".into();
     }
-    let head: String = chars[..4].iter().collect();
+    let head = if key.starts_with("ppk_") { "ppk_" } else { "" };
     let tail: String = chars[chars.len() - 4..].iter().collect();
     format!("{head}…{tail}")
 }
@@ -355,6 +428,10 @@ fn changes_of(p: &Planned) -> Vec<ChangeView> {
 fn fingerprint(p: &Planned) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
+    // Which accounts act is part of what was reviewed: a run may not act as an account the plan handed off.
+    let mut acting: Vec<&str> = p.keys.entries.iter().map(|e| e.label.as_str()).collect();
+    acting.sort_unstable();
+    h.update(format!("acting {acting:?}\n").as_bytes());
     for s in p.changes.steps() {
         h.update(s.label().as_bytes());
         h.update(b"\n");
@@ -435,6 +512,9 @@ async fn start_run(
         target: req.target.clone(),
         accounts: req.accounts.clone(),
     };
+    // The slot first: a second run of the same plan on the same target is told so at once, not after a live read.
+    let id = format!("run_{}", hex::encode(rand::random::<[u8; 8]>()));
+    let slot = Slot::take(&s.runs, state_key(&req.target, &req.plan_id), &id)?;
     let (version, _, planned, target, readers) = s.planned_with_readers(&plan_req).await?;
     if version != req.version {
         return Err(conflict(
@@ -465,8 +545,6 @@ async fn start_run(
             format!("this destroys {destroy} live object(s): confirm the destroys to apply"),
         ));
     }
-    let key = state_key(&target.id, &req.plan_id);
-    let id = format!("run_{}", hex::encode(rand::random::<[u8; 8]>()));
     let total = planned.changes.steps().len();
     let run = Arc::new(Run {
         inner: Mutex::new(RunLog {
@@ -475,16 +553,10 @@ async fn start_run(
         }),
         tx: broadcast::channel(1024).0,
         files: Mutex::default(),
+        snapshots: Snapshots::default(),
     });
     {
         let mut runs = s.runs.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(other) = runs.active.get(&key) {
-            return Err(conflict(
-                "RUN_IN_PROGRESS",
-                format!("run {other} is applying this plan to this target; wait for it to end"),
-            ));
-        }
-        runs.active.insert(key.clone(), id.clone());
         runs.by_id.insert(id.clone(), run.clone());
         runs.order.push(id.clone());
         while runs.order.len() > KEPT_RUNS {
@@ -499,11 +571,11 @@ async fn start_run(
     let service = s.clone();
     let run_id = id.clone();
     tokio::spawn(async move {
+        // Released when the task ends, however it ends.
+        let _slot = slot;
         let end = execute(&service, &run, planned, &target, &readers, version, &req.plan_id).await;
         service.snapshot(&run, &target, &req.plan_id).await;
         run.push(RunEvent::End(end));
-        let mut runs = service.runs.lock().unwrap_or_else(|p| p.into_inner());
-        runs.active.remove(&key);
         tracing::info!(run = %run_id, "apply run ended");
     });
     Ok(Json(RunStarted { run: id, total }))
@@ -593,13 +665,26 @@ async fn execute(
         if e.event == EventKind::Done
             && matches!(e.kind, "peering" | "peering_accept" | "peering_wait" | "route")
         {
-            let (s, run, t, p) = (
-                snapshots.clone(),
-                run.clone(),
-                snap_target.clone(),
-                plan_owned.clone(),
-            );
-            tokio::spawn(async move { s.snapshot(&run, &t, &p).await });
+            use std::sync::atomic::Ordering::SeqCst;
+            if run.snapshots.busy.swap(true, SeqCst) {
+                run.snapshots.again.store(true, SeqCst);
+            } else {
+                let (s, run, t, p) = (
+                    snapshots.clone(),
+                    run.clone(),
+                    snap_target.clone(),
+                    plan_owned.clone(),
+                );
+                tokio::spawn(async move {
+                    loop {
+                        s.snapshot(&run, &t, &p).await;
+                        if !run.snapshots.again.swap(false, SeqCst) {
+                            run.snapshots.busy.store(false, SeqCst);
+                            break;
+                        }
+                    }
+                });
+            }
         }
     };
     let outcome = match engine.run(&planned.changes, &mut report).await {
@@ -882,7 +967,7 @@ async fn drift(
         &state,
     )
     .await
-    .map_err(unreachable)?;
+    .map_err(|e| unreachable(e, &keys))?;
     Ok(Json(DriftView {
         applied_at: at,
         applied_version: doc["version"].as_i64(),
@@ -897,8 +982,9 @@ mod tests {
 
     #[test]
     fn keys_are_masked_to_a_hint() {
-        assert_eq!(masked("ppk_0123456789abcdef"), "ppk_…cdef");
+        assert_eq!(masked("ppk_0123456789abcdef0123456789abcdef"), "ppk_…cdef");
+        assert_eq!(masked("sk-0123456789abcdef012345"), "…2345");
+        assert_eq!(masked("0123456789abcdef"), "••••");
         assert_eq!(masked("short"), "••••");
-        assert!(!masked("ppk_0123456789abcdef").contains("0123456789"));
     }
 }

@@ -146,16 +146,20 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The CSRF cookie's token, if the request carries a well-formed one.
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+/// The well-formed tokens of the request's CSRF cookies, in the order sent. Usually one; another page on this host
+/// (another port: cookies do not isolate ports) can toss in more with longer paths, which browsers send first, so
+/// a request passes when it echoes any of them (the Origin check stays the first defence) and pages get the last
+/// (the one at `Path=/`, ours).
+fn cookie_tokens(headers: &HeaderMap) -> Vec<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == CSRF_COOKIE && well_formed(value))
+        .filter(|(name, value)| *name == CSRF_COOKIE && well_formed(value))
         .map(|(_, value)| value.to_string())
+        .collect()
 }
 
 /// The Content-Security-Policy of a response: scripts only from this origin or carrying the nonce, WASM
@@ -266,7 +270,7 @@ async fn form_token(content_type: &str, body: &axum::body::Bytes) -> Option<Stri
 
 /// The CSRF check of a state-changing request. Returns the request (its body read back in, if the token was
 /// in a form) or the refusal.
-async fn check_token(req: Request, cookie: Option<&str>) -> Result<Request, Response> {
+async fn check_token(req: Request, cookies: &[String]) -> Result<Request, Response> {
     let missing = |why: &str| {
         refuse(
             StatusCode::FORBIDDEN,
@@ -277,13 +281,14 @@ async fn check_token(req: Request, cookie: Option<&str>) -> Result<Request, Resp
             ),
         )
     };
-    let Some(cookie) = cookie else {
+    if cookies.is_empty() {
         return Err(missing(&format!(
             "the request carries no {CSRF_COOKIE} cookie (cookies off, or the page is from an earlier session)"
         )));
-    };
+    }
+    let matches = |token: &[u8]| cookies.iter().any(|c| same(token, c.as_bytes()));
     if let Some(header) = req.headers().get(CSRF_HEADER) {
-        return if same(header.as_bytes(), cookie.as_bytes()) {
+        return if matches(header.as_bytes()) {
             Ok(req)
         } else {
             Err(missing(&format!(
@@ -320,9 +325,7 @@ async fn check_token(req: Request, cookie: Option<&str>) -> Result<Request, Resp
         }
     };
     match form_token(&content_type, &bytes).await {
-        Some(token) if same(token.as_bytes(), cookie.as_bytes()) => {
-            Ok(Request::from_parts(parts, Body::from(bytes)))
-        }
+        Some(token) if matches(token.as_bytes()) => Ok(Request::from_parts(parts, Body::from(bytes))),
         Some(_) => Err(missing(&format!(
             "the form's {CSRF_FIELD} field does not match the session's token"
         ))),
@@ -349,20 +352,20 @@ pub async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> 
             );
         }
     };
-    let cookie = cookie_token(req.headers());
+    let cookies = cookie_tokens(req.headers());
     let path = req.uri().path();
     let api_keyed = path == "/v1" || path.starts_with("/v1/");
     if changes_state(req.method()) && !api_keyed && !token_exempt(req.headers()) {
         if let Err(message) = check_origin(req.headers(), &host) {
             return refuse(StatusCode::FORBIDDEN, message);
         }
-        req = match check_token(req, cookie.as_deref()).await {
+        req = match check_token(req, &cookies).await {
             Ok(req) => req,
             Err(refusal) => return refusal,
         };
     }
-    let fresh = cookie.is_none();
-    let token = cookie.unwrap_or_else(|| random_hex(32));
+    let fresh = cookies.is_empty();
+    let token = cookies.last().cloned().unwrap_or_else(|| random_hex(32));
     let nonce = random_hex(16);
     req.extensions_mut().insert(app::csrf::CsrfToken(token.clone()));
     req.extensions_mut().insert(CspNonce(nonce.clone()));
@@ -481,15 +484,22 @@ mod tests {
     }
 
     #[test]
-    fn cookie_token_is_found_among_other_cookies() {
+    fn cookie_tokens_are_found_among_other_cookies() {
         let token = "ab".repeat(32);
+        let tossed = "cd".repeat(32);
         let mut h = HeaderMap::new();
         h.insert(
             header::COOKIE,
             HeaderValue::from_str(&format!("x=1; {CSRF_COOKIE}={token}; y=2")).unwrap(),
         );
-        assert_eq!(cookie_token(&h), Some(token));
+        assert_eq!(cookie_tokens(&h), std::slice::from_ref(&token));
+        // A cookie tossed in by another port's page comes first; ours is still there, last.
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("{CSRF_COOKIE}={tossed}; {CSRF_COOKIE}={token}")).unwrap(),
+        );
+        assert_eq!(cookie_tokens(&h), [tossed, token]);
         h.insert(header::COOKIE, HeaderValue::from_static("peerplan_csrf=short"));
-        assert_eq!(cookie_token(&h), None);
+        assert!(cookie_tokens(&h).is_empty());
     }
 }

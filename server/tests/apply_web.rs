@@ -105,6 +105,18 @@ async fn the_seed_is_applied_from_the_planner_with_live_progress_and_hand_off() 
 
     // Without the accepter's key: the peering is requested, the run awaits account acct-b with a hand-off.
     let p = plan(base, &http, &id, Some(&["acct-a"])).await;
+    // Which accounts act is part of the reviewed plan: a run of it may not act as acct-b.
+    let all = plan(base, &http, &id, None).await;
+    assert_ne!(p.fingerprint, all.fingerprint);
+    let r = http
+        .post(format!("{base}/api/apply/runs"))
+        .json(
+            &json!({"plan_id": id, "target": "embedded", "version": p.version, "fingerprint": p.fingerprint}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
     assert_eq!(p.keyless, ["acct-b"]);
     assert!(
         p.changes.iter().any(|c| c.kind == "peering" && c.symbol == "+"),
