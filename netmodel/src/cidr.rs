@@ -195,6 +195,40 @@ impl Interval {
     }
 }
 
+/// The union of a set of blocks, asked whether a block overlaps any of them in O(log n): the blocks' intervals,
+/// sorted and merged into disjoint spans.
+#[derive(Clone, Debug, Default)]
+pub struct BlockUnion {
+    spans: Vec<Interval>,
+}
+
+impl BlockUnion {
+    pub fn new<'a>(blocks: impl IntoIterator<Item = &'a Cidr>) -> BlockUnion {
+        let mut all: Vec<Interval> = blocks.into_iter().map(Cidr::interval).collect();
+        all.sort_unstable();
+        let mut spans: Vec<Interval> = Vec::with_capacity(all.len());
+        for i in all {
+            match spans.last_mut() {
+                Some(last) if last.family == i.family && i.start <= last.end => {
+                    last.end = last.end.max(i.end)
+                }
+                _ => spans.push(i),
+            }
+        }
+        BlockUnion { spans }
+    }
+
+    /// Whether `c` shares an address with any of the blocks.
+    pub fn overlaps(&self, c: &Cidr) -> bool {
+        let q = c.interval();
+        // The last span starting at or before the block's end is the only one that can reach its start.
+        let k = self
+            .spans
+            .partition_point(|s| (s.family, s.start) <= (q.family, q.end));
+        k > 0 && self.spans[k - 1].overlaps(&q)
+    }
+}
+
 /// One overlap found by [`overlapping_pairs`]: indices into the input, `a < b`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Overlap {

@@ -244,11 +244,14 @@ fn md_peering_grid(o: &mut String, plan: &Plan, between: &HashMap<(&VpcId, &VpcI
 /// Each VPC's route tables: its local blocks, then the routes.
 fn md_route_tables(o: &mut String, plan: &Plan) {
     let _ = writeln!(o, "\n## Route tables\n");
+    let mut of_vpc: HashMap<&VpcId, Vec<&RouteTable>> = HashMap::new();
+    for t in &plan.route_tables {
+        of_vpc.entry(&t.vpc).or_default().push(t);
+    }
     for v in &plan.vpcs {
-        let tables: Vec<&RouteTable> = plan.route_tables.iter().filter(|t| t.vpc == v.id).collect();
-        if tables.is_empty() {
+        let Some(tables) = of_vpc.remove(&v.id) else {
             continue;
-        }
+        };
         let _ = writeln!(
             o,
             "### {} route table{}\n",
@@ -276,15 +279,16 @@ fn md_route_tables(o: &mut String, plan: &Plan) {
 
 /// Security-group and ACL rules that concern peered blocks (blocks of VPCs in a live peering).
 fn md_peered_rules(o: &mut String, plan: &Plan) {
-    let peer_blocks: Vec<crate::cidr::Cidr> = plan
-        .peerings
-        .iter()
-        .filter(|p| p.status.is_live())
-        .flat_map(|p| [&p.requester.vpc, &p.accepter.vpc])
-        .filter_map(|id| plan.vpc(id))
-        .flat_map(|v| v.blocks().copied().collect::<Vec<_>>())
-        .collect();
-    let concerns = |c: &crate::cidr::Cidr| peer_blocks.iter().any(|b| b.overlaps(c));
+    let vpcs: HashMap<&VpcId, &Vpc> = plan.vpcs.iter().map(|v| (&v.id, v)).collect();
+    let peer_blocks = crate::cidr::BlockUnion::new(
+        plan.peerings
+            .iter()
+            .filter(|p| p.status.is_live())
+            .flat_map(|p| [&p.requester.vpc, &p.accepter.vpc])
+            .filter_map(|id| vpcs.get(id).copied())
+            .flat_map(|v| v.blocks()),
+    );
+    let concerns = |c: &crate::cidr::Cidr| peer_blocks.overlaps(c);
     let _ = writeln!(o, "## Security-group and network-ACL rules for peered blocks\n");
     let _ = writeln!(
         o,

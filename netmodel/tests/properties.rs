@@ -1,7 +1,7 @@
 //! Property tests: the overlap sweep equals brute force over all pairs (both families); plans round-trip
 //! through JSON.
 
-use netmodel::cidr::{free_block, overlapping_pairs, Cidr, Overlap};
+use netmodel::cidr::{free_block, overlapping_pairs, BlockUnion, Cidr, Overlap};
 use proptest::prelude::*;
 
 fn block() -> impl Strategy<Value = Cidr> {
@@ -56,6 +56,17 @@ proptest! {
         let mut fast = overlapping_pairs(&blocks);
         fast.sort();
         prop_assert_eq!(fast, brute(&blocks));
+    }
+
+    #[test]
+    fn block_union_answers_as_a_scan_of_every_block(
+        blocks in proptest::collection::vec(block(), 0..60),
+        queries in proptest::collection::vec(block(), 1..20),
+    ) {
+        let union = BlockUnion::new(&blocks);
+        for q in &queries {
+            prop_assert_eq!(union.overlaps(q), blocks.iter().any(|b| b.overlaps(q)), "{}", q);
+        }
     }
 
     #[test]
