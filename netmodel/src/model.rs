@@ -1171,6 +1171,9 @@ impl Plan {
     /// Each endpoint's subnet is known, its security groups are known and in the subnet's VPC, and it has an
     /// address.
     fn check_endpoints(&self, ids: &KnownIds) -> Result<(), PlanError> {
+        // Looked up per endpoint: one map, not a scan of every group (quadratic at 10,000 VPCs).
+        let group_vpc: std::collections::HashMap<&SecurityGroupId, &VpcId> =
+            self.security_groups.iter().map(|g| (&g.id, &g.vpc)).collect();
         for (i, e) in self.endpoints.iter().enumerate() {
             let Some(&vpc) = ids.subnet_vpc.get(&e.subnet) else {
                 return Err(PlanError::at(
@@ -1180,15 +1183,12 @@ impl Plan {
             };
             for (j, g) in e.security_groups.iter().enumerate() {
                 let path = format!("endpoints[{i}].security_groups[{j}]");
-                match self.security_groups.iter().find(|sg| &sg.id == g) {
+                match group_vpc.get(g) {
                     None => return Err(PlanError::at(path, format!("unknown security group \"{g}\""))),
-                    Some(sg) if &sg.vpc != vpc => {
+                    Some(&sg_vpc) if sg_vpc != vpc => {
                         return Err(PlanError::at(
                             path,
-                            format!(
-                                "security group \"{g}\" belongs to VPC \"{}\", not to \"{vpc}\"",
-                                sg.vpc
-                            ),
+                            format!("security group \"{g}\" belongs to VPC \"{sg_vpc}\", not to \"{vpc}\""),
                         ))
                     }
                     Some(_) => {}
