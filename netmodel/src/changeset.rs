@@ -831,6 +831,8 @@ struct Builder<'a> {
     /// The step that deletes a live object (by kind and live id), or, for a route table or ACL that stays, the
     /// update that changes its associations.
     deleter: HashMap<(ObjectKind, String), usize>,
+    /// The steps that add blocks to each desired VPC (by VPC id): part of what makes the VPC ready.
+    block_producers: HashMap<String, Vec<usize>>,
     /// The wait-until-active step of each desired peering that has one.
     wait: HashMap<PeeringId, usize>,
     /// Account of each desired and each live VPC.
@@ -1105,6 +1107,7 @@ pub fn diff(desired: &Plan, live: &Plan, bindings: &Bindings) -> Result<ChangeSe
         edges: Vec::new(),
         producer: HashMap::new(),
         deleter: HashMap::new(),
+        block_producers: HashMap::new(),
         wait: HashMap::new(),
         desired_account: desired.vpcs.iter().map(|v| (&v.id, &v.account)).collect(),
         live_account: live.vpcs.iter().map(|v| (&v.id, &v.account)).collect(),
@@ -1339,6 +1342,26 @@ impl<'a> Builder<'a> {
     /// VPCs: create, adopt, rename, blocks.
     fn vpcs(&mut self, ix: &LiveIndex<'a>, adopted: &BTreeSet<VpcId>) {
         let desired = self.desired;
+        // The objects of each desired VPC, gathered once (not a scan of every list per VPC).
+        let mut children: HashMap<&VpcId, Vec<(ObjectKind, String)>> = HashMap::new();
+        let mut add = |vpc: &'a VpcId, kind: ObjectKind, id: &str| {
+            children.entry(vpc).or_default().push((kind, id.to_string()));
+        };
+        for x in &desired.subnets {
+            add(&x.vpc, ObjectKind::Subnet, x.id.as_str());
+        }
+        for x in &desired.route_tables {
+            add(&x.vpc, ObjectKind::RouteTable, x.id.as_str());
+        }
+        for x in &desired.security_groups {
+            add(&x.vpc, ObjectKind::SecurityGroup, x.id.as_str());
+        }
+        for x in &desired.network_acls {
+            add(&x.vpc, ObjectKind::NetworkAcl, x.id.as_str());
+        }
+        for x in &desired.gateways {
+            add(&x.vpc, ObjectKind::Gateway, x.id.as_str());
+        }
         for v in &desired.vpcs {
             let Some(l) = self
                 .bound
@@ -1456,6 +1479,7 @@ impl<'a> Builder<'a> {
                 self.edge(anchor, s);
                 self.producer
                     .insert((ObjectKind::VpcBlock, format!("{}:{c}", v.id)), s);
+                self.block_producers.entry(v.id.0.clone()).or_default().push(s);
             }
             for c in have.difference(&want) {
                 let s = self.step(
@@ -1475,56 +1499,8 @@ impl<'a> Builder<'a> {
             }
             if let Some(a) = anchor {
                 // Everything the adopted VPC already holds is bound through the adoption.
-                for (kind, ids) in [
-                    (
-                        ObjectKind::Subnet,
-                        self.desired
-                            .subnets
-                            .iter()
-                            .filter(|s| s.vpc == v.id)
-                            .map(|s| s.id.0.clone())
-                            .collect::<Vec<_>>(),
-                    ),
-                    (
-                        ObjectKind::RouteTable,
-                        self.desired
-                            .route_tables
-                            .iter()
-                            .filter(|t| t.vpc == v.id)
-                            .map(|t| t.id.0.clone())
-                            .collect(),
-                    ),
-                    (
-                        ObjectKind::SecurityGroup,
-                        self.desired
-                            .security_groups
-                            .iter()
-                            .filter(|g| g.vpc == v.id)
-                            .map(|g| g.id.0.clone())
-                            .collect(),
-                    ),
-                    (
-                        ObjectKind::NetworkAcl,
-                        self.desired
-                            .network_acls
-                            .iter()
-                            .filter(|x| x.vpc == v.id)
-                            .map(|x| x.id.0.clone())
-                            .collect(),
-                    ),
-                    (
-                        ObjectKind::Gateway,
-                        self.desired
-                            .gateways
-                            .iter()
-                            .filter(|g| g.vpc == v.id)
-                            .map(|g| g.id.0.clone())
-                            .collect(),
-                    ),
-                ] {
-                    for id in ids {
-                        self.producer.entry((kind, id)).or_insert(a);
-                    }
+                for (kind, id) in children.get(&v.id).into_iter().flatten() {
+                    self.producer.entry((*kind, id.clone())).or_insert(a);
                 }
             }
         }
@@ -1542,12 +1518,7 @@ impl<'a> Builder<'a> {
     /// The producer of a VPC, and its block creates (a subnet or peering needs the blocks).
     fn vpc_ready(&self, v: &VpcId) -> Vec<usize> {
         let mut out: Vec<usize> = self.producer(ObjectKind::Vpc, v.as_str()).into_iter().collect();
-        let prefix = format!("{v}:");
-        for ((kind, id), &s) in &self.producer {
-            if *kind == ObjectKind::VpcBlock && id.starts_with(&prefix) {
-                out.push(s);
-            }
-        }
+        out.extend(self.block_producers.get(v.as_str()).into_iter().flatten());
         out
     }
 
