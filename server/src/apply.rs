@@ -524,6 +524,21 @@ fn confirmed(p: &Planned) -> anyhow::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
+/// `awaiting acceptance by account acct-b of peering pcx-ab (pcx_…) (expires on …)` for each peering `account`
+/// has to accept: the hand-off's lines, in the planner and next to the plan.
+pub fn acceptances_of(w: &Awaiting, account: &AccountId) -> Vec<String> {
+    w.acceptances
+        .iter()
+        .filter(|a| &a.2 == account)
+        .map(|(plan_id, live_id, acc, expires)| {
+            format!(
+                "awaiting acceptance by account {acc} of peering {plan_id} ({live_id}){}",
+                expiry(*expires)
+            )
+        })
+        .collect()
+}
+
 /// Writes, next to the plan, a shell script and a Markdown page per account the run waits for: the exact calls
 /// that accept its peerings, and the steps of its part. Returns the files written.
 fn write_handoff(plan_file: &Path, target: &str, w: &Awaiting) -> anyhow::Result<Vec<PathBuf>> {
@@ -557,17 +572,7 @@ fn write_handoff(plan_file: &Path, target: &str, w: &Awaiting) -> anyhow::Result
         let path = dir.join(format!("{stem}.handoff-{name}.sh"));
         let source = plan_file.display().to_string();
         let s = handoff_script(&source, target, account, steps, w);
-        let acceptances: Vec<String> = w
-            .acceptances
-            .iter()
-            .filter(|a| &a.2 == account)
-            .map(|(plan_id, live_id, acc, expires)| {
-                format!(
-                    "awaiting acceptance by account {acc} of peering {plan_id} ({live_id}){}",
-                    expiry(*expires)
-                )
-            })
-            .collect();
+        let acceptances = acceptances_of(w, account);
         let md = handoff_markdown(&source, target, account.as_str(), &acceptances, steps, &s);
         for (path, text) in [(path.clone(), s), (path.with_extension("md"), md)] {
             // A new file renamed into place: never written through a link that stands there.

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::{
-    apply::{compute_with, expiry, handoff_markdown, handoff_script, region_of, Planned},
+    apply::{acceptances_of, compute_with, handoff_markdown, handoff_script, region_of, Planned},
     engine::{Engine, EventKind, Outcome},
     live::Keys,
     run_state::{RunState, APPLIED},
@@ -309,6 +309,17 @@ impl ApplyService {
         Ok((t, keys))
     }
 
+    /// A run kept in memory, by id.
+    fn run(&self, id: &str) -> Result<Arc<Run>, WebError> {
+        self.runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_id
+            .get(id)
+            .cloned()
+            .ok_or_else(|| not_found(format!("no run {id:?} (runs are kept while the server runs)")))
+    }
+
     fn state(&self, target: &str, plan: &str) -> RunState {
         RunState::Db {
             store: self.store.clone(),
@@ -317,16 +328,9 @@ impl ApplyService {
     }
 
     /// The stored plan's current version, and the plan computed against the target with the chosen keys.
-    async fn planned(&self, req: &PlanRequest) -> Result<(i64, String, Planned, Target), WebError> {
-        let (version, name, planned, target, _) = self.planned_with_readers(req).await?;
-        Ok((version, name, planned, target))
-    }
-
-    /// [`Self::planned`], with the keys of the plan's accounts that do not act (they only read).
-    async fn planned_with_readers(
-        &self,
-        req: &PlanRequest,
-    ) -> Result<(i64, String, Planned, Target, Keys), WebError> {
+    /// The stored plan's current version and name, the plan computed against the target with the chosen keys,
+    /// the target, and the keys of the plan's accounts that do not act (they only read).
+    async fn planned(&self, req: &PlanRequest) -> Result<(i64, String, Planned, Target, Keys), WebError> {
         let stored = self
             .store
             .get_plan(&req.plan_id)
@@ -497,7 +501,7 @@ async fn plan(
     State(s): State<ApplyService>,
     Json(req): Json<PlanRequest>,
 ) -> Result<Json<PlanView>, WebError> {
-    let (version, name, planned, target) = s.planned(&req).await?;
+    let (version, name, planned, target, _) = s.planned(&req).await?;
     let mut view = view_of(version, name, &target.id, &planned);
     view.plan_id = req.plan_id;
     Ok(Json(view))
@@ -515,7 +519,7 @@ async fn start_run(
     // The slot first: a second run of the same plan on the same target is told so at once, not after a live read.
     let id = format!("run_{}", hex::encode(rand::random::<[u8; 8]>()));
     let slot = Slot::take(&s.runs, state_key(&req.target, &req.plan_id), &id)?;
-    let (version, _, planned, target, readers) = s.planned_with_readers(&plan_req).await?;
+    let (version, _, planned, target, readers) = s.planned(&plan_req).await?;
     if version != req.version {
         return Err(conflict(
             "STALE_PLAN",
@@ -715,17 +719,7 @@ async fn execute(
             let mut files = run.files.lock().unwrap_or_else(|p| p.into_inner());
             let mut lines = Vec::new();
             for (n, (account, steps)) in w.accounts.iter().enumerate() {
-                let acceptances: Vec<String> = w
-                    .acceptances
-                    .iter()
-                    .filter(|a| &a.2 == account)
-                    .map(|(plan_id, live_id, acc, expires)| {
-                        format!(
-                            "awaiting acceptance by account {acc} of peering {plan_id} ({live_id}){}",
-                            expiry(*expires)
-                        )
-                    })
-                    .collect();
+                let acceptances = acceptances_of(&w, account);
                 let source = format!("plan {plan_id} (version {version})");
                 let script = handoff_script(&source, &target.url, account, steps, &w);
                 let markdown = handoff_markdown(&source, &target.url, account.as_str(), &acceptances, steps, &script);
@@ -845,14 +839,7 @@ async fn events(
     State(s): State<ApplyService>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, WebError> {
-    let run = s
-        .runs
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .by_id
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| not_found(format!("no run {id:?} (runs are kept while the server runs)")))?;
+    let run = s.run(&id)?;
     // The past events and the subscription under one lock: none is missed or sent twice.
     let (past, rx, ended) = {
         let log = run.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -894,14 +881,7 @@ async fn handoff_file(
     State(s): State<ApplyService>,
     Path((id, file)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
-    let run = s
-        .runs
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .by_id
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| not_found(format!("no run {id:?}")))?;
+    let run = s.run(&id)?;
     let text = run
         .files
         .lock()
@@ -933,18 +913,21 @@ async fn drift(
 ) -> Result<Json<DriftView>, WebError> {
     let (target, keys) = s.target(&req.target)?;
     let state = s.state(&target.id, &req.plan_id);
-    let record = state
-        .read(APPLIED)
+    // The record and when it was saved, in one read.
+    let (record, at) = match s
+        .store
+        .document(&state_key(&target.id, &req.plan_id), APPLIED)
         .await
-        .map_err(|e| WebError(StatusCode::INTERNAL_SERVER_ERROR, "STATE", format!("{e:#}")))?;
-    let at = match &state {
-        RunState::Db { store, key } => store
-            .document(key, APPLIED)
-            .await
-            .ok()
-            .flatten()
-            .map(|(_, at)| at),
-        RunState::Dir(_) => None,
+    {
+        Ok(Some((body, at))) => (Some(body), Some(at)),
+        Ok(None) => (None, None),
+        Err(e) => {
+            return Err(WebError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "STATE",
+                e.to_string(),
+            ))
+        }
     };
     let Some(record) = record else {
         return Ok(Json(DriftView {
