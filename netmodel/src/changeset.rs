@@ -838,6 +838,8 @@ struct Builder<'a> {
     /// Account of each desired and each live VPC.
     desired_account: HashMap<&'a VpcId, &'a AccountId>,
     live_account: HashMap<&'a VpcId, &'a AccountId>,
+    /// Each desired peering by id (the first, as a scan finds it): routes ask per route.
+    desired_peerings: HashMap<&'a PeeringId, &'a Peering>,
 }
 
 impl<'a> Builder<'a> {
@@ -1111,6 +1113,7 @@ pub fn diff(desired: &Plan, live: &Plan, bindings: &Bindings) -> Result<ChangeSe
         wait: HashMap::new(),
         desired_account: desired.vpcs.iter().map(|v| (&v.id, &v.account)).collect(),
         live_account: live.vpcs.iter().map(|v| (&v.id, &v.account)).collect(),
+        desired_peerings: desired.peerings.iter().rev().map(|p| (&p.id, p)).collect(),
     };
     b.deletes(&ix);
     b.vpcs(&ix, &adopted);
@@ -2027,7 +2030,7 @@ fn list<T: fmt::Display>(items: &[T]) -> String {
 
 impl<'a> Builder<'a> {
     fn desired_peering(&self, id: &PeeringId) -> Option<&'a Peering> {
-        self.desired.peerings.iter().find(|p| &p.id == id)
+        self.desired_peerings.get(id).copied()
     }
 
     fn live_peering(&self, ix: &LiveIndex<'a>, id: &PeeringId) -> Option<&'a Peering> {

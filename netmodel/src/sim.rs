@@ -306,10 +306,10 @@ pub enum FlowError {
 /// Ids → positions, built once per plan, so a trace does no scans.
 pub struct Topology<'p> {
     pub plan: &'p Plan,
-    vpc: HashMap<&'p VpcId, usize>,
+    pub(crate) vpc: HashMap<&'p VpcId, usize>,
     subnet: HashMap<&'p SubnetId, usize>,
-    sg: HashMap<&'p SecurityGroupId, usize>,
-    peering: HashMap<&'p PeeringId, usize>,
+    pub(crate) sg: HashMap<&'p SecurityGroupId, usize>,
+    pub(crate) peering: HashMap<&'p PeeringId, usize>,
     endpoint_by_key: HashMap<&'p str, usize>,
     /// Every endpoint holding an address.
     holders_by_ip: HashMap<IpAddr, Vec<usize>>,
@@ -483,7 +483,7 @@ impl<'p> Topology<'p> {
 
     /// The routes a subnet uses: its table's (with the local routes), or only the local routes when its VPC has
     /// no route table at all.
-    fn routes_of(&self, subnet: usize) -> &[(Cidr, Target)] {
+    pub(crate) fn routes_of(&self, subnet: usize) -> &[(Cidr, Target)] {
         match self.subnet_rt[subnet] {
             Some(rt) => &self.rt_routes[rt],
             None => &self.vpc_local[self.vpc_of_subnet(subnet)],
@@ -679,7 +679,7 @@ fn stop(code: TraceCode, explanation: String, fix: Option<String>) -> StageResul
 
 /// The peering a security-group reference may cross: the referenced group's VPC must be the same, or actively
 /// peered in the same region.
-fn sg_ref_reaches(t: &Topology, from_vpc: &VpcId, group_vpc: &VpcId) -> bool {
+pub(crate) fn sg_ref_reaches(t: &Topology, from_vpc: &VpcId, group_vpc: &VpcId) -> bool {
     from_vpc == group_vpc
         || t.plan.peerings.iter().any(|p| {
             p.status == PeeringStatus::Active

@@ -1,8 +1,8 @@
-//! The matrix equals tracing every pair.
+//! The matrix equals tracing every pair, filled by pairs of classes and by source atoms alike.
 
 use netmodel::{
     generate::{generate, GenerateOptions},
-    matrix::matrix,
+    matrix::{matrix, matrix_by_source_atoms},
     model::Protocol,
     sim::{trace, ClientProfile, Flow, Topology},
     Plan,
@@ -11,6 +11,7 @@ use netmodel::{
 fn assert_matrix_matches_traces(plan: &Plan, protocol: Protocol, port: Option<u16>) {
     let t = Topology::new(plan);
     let m = matrix(&t, protocol, port, ClientProfile::Linux).unwrap();
+    let by_source = matrix_by_source_atoms(&t, protocol, port, ClientProfile::Linux).unwrap();
     for (i, from) in plan.endpoints.iter().enumerate() {
         for (j, to) in plan.endpoints.iter().enumerate() {
             let flow = Flow {
@@ -25,6 +26,13 @@ fn assert_matrix_matches_traces(plan: &Plan, protocol: Protocol, port: Option<u1
                 m.code(i, j),
                 expected,
                 "{} → {} ({protocol} {port:?})",
+                from.id,
+                to.id
+            );
+            assert_eq!(
+                by_source.code(i, j),
+                expected,
+                "by source atoms: {} → {} ({protocol} {port:?})",
                 from.id,
                 to.id
             );

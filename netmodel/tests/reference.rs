@@ -29,7 +29,7 @@ use std::{
 
 use netmodel::{
     cidr::Cidr,
-    matrix::matrix,
+    matrix::{matrix, matrix_by_source_atoms},
     model::*,
     sim::{trace, ClientProfile, Flow, Topology, TraceCode},
 };
@@ -874,10 +874,13 @@ proptest! {
         let t = Topology::new(&plan);
         for (protocol, port) in [(Protocol::Tcp, Some(443u16)), (Protocol::All, None), (Protocol::Udp, Some(8080))] {
             let m = matrix(&t, protocol, port, ClientProfile::Linux).unwrap();
+            let by_source = matrix_by_source_atoms(&t, protocol, port, ClientProfile::Linux).unwrap();
             for (i, a) in plan.endpoints.iter().enumerate() {
                 for (j, b) in plan.endpoints.iter().enumerate() {
                     let flow = Flow { from: a.id.0.clone(), to: b.id.0.clone(), protocol, port, client: ClientProfile::Linux };
-                    prop_assert_eq!(m.code(i, j), trace(&t, &flow).unwrap().code, "{} → {}", a.id, b.id);
+                    let expected = trace(&t, &flow).unwrap().code;
+                    prop_assert_eq!(m.code(i, j), expected, "{} → {}", a.id, b.id);
+                    prop_assert_eq!(by_source.code(i, j), expected, "by source atoms: {} → {}", a.id, b.id);
                 }
             }
         }
