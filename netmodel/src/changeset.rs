@@ -1365,6 +1365,23 @@ impl<'a> Builder<'a> {
         for x in &desired.gateways {
             add(&x.vpc, ObjectKind::Gateway, x.id.as_str());
         }
+        // The main route table, default ACL and default group each new VPC comes with (the first in the plan),
+        // by VPC: looked up per VPC, so found once, not by a scan per VPC.
+        fn first_per_vpc<'p, T, I: 'p>(
+            list: &'p [T],
+            pick: impl Fn(&T) -> bool,
+            parts: impl Fn(&'p T) -> (&'p VpcId, &'p I),
+        ) -> HashMap<&'p VpcId, &'p I> {
+            let mut first = HashMap::new();
+            for x in list.iter().filter(|x| pick(x)) {
+                let (vpc, id) = parts(x);
+                first.entry(vpc).or_insert(id);
+            }
+            first
+        }
+        let main_tables = first_per_vpc(&desired.route_tables, |t| t.main, |t| (&t.vpc, &t.id));
+        let default_acls = first_per_vpc(&desired.network_acls, |a| a.default, |a| (&a.vpc, &a.id));
+        let default_groups = first_per_vpc(&desired.security_groups, is_default_group, |g| (&g.vpc, &g.id));
         for v in &desired.vpcs {
             let Some(l) = self
                 .bound
@@ -1373,21 +1390,9 @@ impl<'a> Builder<'a> {
                 .and_then(|l| ix.vpcs.get(l))
                 .map(|&i| &self.live.vpcs[i])
             else {
-                let main_table = desired
-                    .route_tables
-                    .iter()
-                    .find(|t| t.vpc == v.id && t.main)
-                    .map(|t| t.id.clone());
-                let default_acl = desired
-                    .network_acls
-                    .iter()
-                    .find(|a| a.vpc == v.id && a.default)
-                    .map(|a| a.id.clone());
-                let default_sg = desired
-                    .security_groups
-                    .iter()
-                    .find(|g| g.vpc == v.id && is_default_group(g))
-                    .map(|g| g.id.clone());
+                let main_table = main_tables.get(&v.id).map(|&t| t.clone());
+                let default_acl = default_acls.get(&v.id).map(|&a| a.clone());
+                let default_sg = default_groups.get(&v.id).map(|&g| g.clone());
                 let mut blocks: Vec<String> = v.blocks().map(|b| b.to_string()).collect();
                 let first = blocks.remove(0);
                 let s = self.step(
@@ -1528,6 +1533,10 @@ impl<'a> Builder<'a> {
     /// Subnets, route tables, security groups, network ACLs, gateways, endpoints.
     fn containers(&mut self, ix: &LiveIndex<'a>) {
         let (desired, live) = (self.desired, self.live);
+        let mut live_subnets: HashMap<&VpcId, Vec<&Subnet>> = HashMap::new();
+        for x in &live.subnets {
+            live_subnets.entry(&x.vpc).or_default().push(x);
+        }
         // Subnets.
         for s in &desired.subnets {
             let account = self.account_of(&s.vpc);
@@ -1576,10 +1585,11 @@ impl<'a> Builder<'a> {
                     }
                     // A live subnet overlapping it in the same VPC goes first.
                     if let Some(lv) = self.live_vpc(ix, &s.vpc) {
-                        for ls in live
-                            .subnets
-                            .iter()
-                            .filter(|x| x.vpc == lv.id && x.cidr.overlaps(&s.cidr))
+                        for ls in live_subnets
+                            .get(&lv.id)
+                            .into_iter()
+                            .flatten()
+                            .filter(|x| x.cidr.overlaps(&s.cidr))
                         {
                             let d = self.deleter(ObjectKind::Subnet, ls.id.as_str());
                             self.edge(d, st);
