@@ -22,3 +22,4 @@
 //! ```
 
 pub mod aws;
+mod borrowed;

@@ -18,11 +18,14 @@
 //! [`MAX_TEXT_CHARS`] is cut, each with an `IMPORT_NOTE` naming the file, the field and the value. Refusing
 //! someone's whole estate over one odd tag would be harsh; the note says what changed.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use std::fmt::Write;
+use std::{
+    borrow::Cow,
+    collections::{BTreeMap, BTreeSet, HashMap},
+};
 
 use serde_json::Value;
+
+use super::borrowed::Json;
 
 use crate::{
     check::{Code, Diagnostic, ItemRef, Severity},
@@ -80,11 +83,8 @@ pub fn is_region_name(s: &str) -> bool {
         && !parts[parts.len() - 1].is_empty()
 }
 
-fn region_of_path(path: &str) -> Option<String> {
-    path.split(['/', '\\'])
-        .rev()
-        .find(|c| is_region_name(c))
-        .map(str::to_string)
+fn region_of_path(path: &str) -> Option<&str> {
+    path.split(['/', '\\']).rev().find(|c| is_region_name(c))
 }
 
 fn region_of_az(az: &str) -> Option<String> {
@@ -92,23 +92,52 @@ fn region_of_az(az: &str) -> Option<String> {
     (trimmed.len() < az.len() && is_region_name(trimmed)).then(|| trimmed.to_string())
 }
 
+/// What the import reads of a JSON tree: the records as read ([`Json`]), or a peering merged from its views
+/// ([`Value`]).
+trait Node: Sized {
+    fn field(&self, key: &str) -> Option<&Self>;
+    fn text(&self) -> Option<&str>;
+    fn list(&self) -> Option<&[Self]>;
+}
+
+impl Node for Value {
+    fn field(&self, key: &str) -> Option<&Self> {
+        self.get(key)
+    }
+    fn text(&self) -> Option<&str> {
+        self.as_str()
+    }
+    fn list(&self) -> Option<&[Self]> {
+        self.as_array().map(Vec::as_slice)
+    }
+}
+
+impl Node for Json<'_> {
+    fn field(&self, key: &str) -> Option<&Self> {
+        self.get(key)
+    }
+    fn text(&self) -> Option<&str> {
+        self.as_str()
+    }
+    fn list(&self) -> Option<&[Self]> {
+        self.as_array()
+    }
+}
+
 /// A string field; an empty string counts as absent (an empty id or owner names nothing).
-fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str).filter(|t| !t.is_empty())
+fn s<'a, N: Node>(v: &'a N, key: &str) -> Option<&'a str> {
+    v.field(key).and_then(N::text).filter(|t| !t.is_empty())
 }
 
-fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+fn arr<'a, N: Node>(v: &'a N, key: &str) -> &'a [N] {
+    v.field(key).and_then(N::list).unwrap_or(&[])
 }
 
-fn name_tag(v: &Value) -> String {
+fn name_tag<N: Node>(v: &N) -> String {
     arr(v, "Tags")
         .iter()
         .chain(arr(v, "TagSet"))
-        .find(|t| s(t, "Key") == Some("Name"))
+        .find(|t| s(*t, "Key") == Some("Name"))
         .and_then(|t| s(t, "Value"))
         .unwrap_or_default()
         .to_string()
@@ -132,18 +161,40 @@ fn id_field(key: &str) -> &'static str {
 }
 
 /// One record of a describe-* output: the file it came from, that file's region (from its path), the JSON.
-struct Record {
-    path: String,
-    region: Option<String>,
-    value: Value,
+struct Record<'a, V = Json<'a>> {
+    path: &'a str,
+    region: Option<&'a str>,
+    value: V,
+}
+
+/// Where a string is in a file (`Vpcs[3].Tags[0].Value`), spelled out only for a note.
+enum JsonPath<'p> {
+    Record(&'p str, usize),
+    Index(&'p JsonPath<'p>, usize),
+    Key(&'p JsonPath<'p>, &'p str),
+}
+
+impl std::fmt::Display for JsonPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            JsonPath::Record(key, i) => write!(f, "{key}[{i}]"),
+            JsonPath::Index(up, i) => write!(f, "{up}[{i}]"),
+            JsonPath::Key(up, k) => write!(f, "{up}.{k}"),
+        }
+    }
+}
+
+/// Whether `text` holds a character of [`is_forbidden_char`]; printable ASCII (most text) is told at a glance.
+fn has_forbidden_char(text: &str) -> bool {
+    !text.bytes().all(|b| (0x20..0x7f).contains(&b)) && text.chars().any(is_forbidden_char)
 }
 
 /// Replaces control characters (see [`is_forbidden_char`]) in every string below `value` with U+FFFD and cuts
 /// strings to [`MAX_TEXT_CHARS`], calling `note(json_path, original)` for each string changed.
-fn sanitize(value: &mut Value, at: &mut String, note: &mut dyn FnMut(&str, &str)) {
+fn sanitize(value: &mut Json, at: &JsonPath, note: &mut dyn FnMut(&str, &str)) {
     match value {
-        Value::String(text) => {
-            let bad = text.chars().any(is_forbidden_char);
+        Json::String(text) => {
+            let bad = has_forbidden_char(text);
             if bad || text.len() > MAX_TEXT_CHARS {
                 let clean: String = text
                     .chars()
@@ -151,25 +202,19 @@ fn sanitize(value: &mut Value, at: &mut String, note: &mut dyn FnMut(&str, &str)
                     .map(|c| if is_forbidden_char(c) { '\u{FFFD}' } else { c })
                     .collect();
                 if bad || clean.len() < text.len() {
-                    note(at, text);
-                    *text = clean;
+                    note(&at.to_string(), text);
+                    *text = Cow::Owned(clean);
                 }
             }
         }
-        Value::Array(items) => {
+        Json::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                let len = at.len();
-                let _ = write!(at, "[{i}]");
-                sanitize(item, at, note);
-                at.truncate(len);
+                sanitize(item, &JsonPath::Index(at, i), note);
             }
         }
-        Value::Object(map) => {
-            for (k, item) in map.iter_mut() {
-                let len = at.len();
-                let _ = write!(at, ".{k}");
-                sanitize(item, at, note);
-                at.truncate(len);
+        Json::Object(entries) => {
+            for (k, item) in entries.iter_mut() {
+                sanitize(item, &JsonPath::Key(at, k), note);
             }
         }
         _ => {}
@@ -188,11 +233,16 @@ fn preview(text: &str) -> String {
 
 /// Where each object first came from, so that a second view of it can be merged or refused naming both files.
 #[derive(Default)]
-struct Seen {
-    first: BTreeMap<(&'static str, String), (usize, String)>,
+struct Seen<'f> {
+    /// By kind, then id: where the object is in its list, and its file.
+    first: HashMap<&'static str, HashMap<String, (usize, &'f str)>>,
 }
 
-impl Seen {
+impl<'f> Seen<'f> {
+    fn get(&self, kind: &'static str, id: &str) -> Option<&(usize, &'f str)> {
+        self.first.get(kind)?.get(id)
+    }
+
     /// Adds `item` to `list` unless an equal object with the same id is already there; an object with the same id
     /// and different data is an error naming the id, the fields that differ and both files.
     fn add<T: PartialEq + serde::Serialize>(
@@ -201,12 +251,14 @@ impl Seen {
         list: &mut Vec<T>,
         item: T,
         id: &str,
-        path: &str,
+        path: &'f str,
     ) -> Result<(), ImportError> {
-        match self.first.get(&(kind, id.to_string())) {
+        match self.get(kind, id) {
             None => {
                 self.first
-                    .insert((kind, id.to_string()), (list.len(), path.to_string()));
+                    .entry(kind)
+                    .or_default()
+                    .insert(id.to_string(), (list.len(), path));
                 list.push(item);
                 Ok(())
             }
@@ -276,8 +328,8 @@ pub fn peering_status_rank(code: &str) -> u8 {
 /// Merges the views of one peering (one per file that lists it) into one record: the VPC pair must agree; each
 /// side's info takes every field from the first view that has it (an account's view lacks, e.g., the other side's
 /// blocks while pending); the status is the most advanced; DNS resolution is on if either view says so.
-fn merge_peering(id: &str, views: &[&Record], ctx: &mut Ctx) -> Result<Value, ImportError> {
-    let pair = |r: &Record| {
+fn merge_peering(id: &str, views: &[Record<Value>], ctx: &mut Ctx) -> Result<Value, ImportError> {
+    let pair = |r: &Record<Value>| {
         (
             r.value
                 .pointer("/RequesterVpcInfo/VpcId")
@@ -291,14 +343,14 @@ fn merge_peering(id: &str, views: &[&Record], ctx: &mut Ctx) -> Result<Value, Im
                 .to_string(),
         )
     };
-    let first = views[0];
+    let first = &views[0];
     let first_pair = pair(first);
     let mut merged = first.value.clone();
     for view in &views[1..] {
         let this_pair = pair(view);
         if this_pair != first_pair {
             return Err(ImportError {
-                path: view.path.clone(),
+                path: view.path.to_string(),
                 message: format!(
                     "peering {id} joins {} (requester) and {} (accepter) here but {} and {} in {}: \
                      one peering id cannot join two VPC pairs",
@@ -321,7 +373,7 @@ fn merge_peering(id: &str, views: &[&Record], ctx: &mut Ctx) -> Result<Value, Im
                     }
                     Some(mine) if (k == "OwnerId" || k == "Region") && mine != v => {
                         return Err(ImportError {
-                            path: view.path.clone(),
+                            path: view.path.to_string(),
                             message: format!(
                                 "peering {id}: {side}.{k} is {v} here but {mine} in {}",
                                 first.path
@@ -411,42 +463,49 @@ fn cidr(ctx: &mut Ctx, owner: &str, text: Option<&str>) -> Option<Cidr> {
 }
 
 /// Imports a set of describe-* outputs.
-pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
+pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
     // Group the records by key, remembering each record's file and its region.
-    let mut records: BTreeMap<&str, Vec<Record>> = BTreeMap::new();
+    let mut records: BTreeMap<&str, Vec<Record<'f>>> = BTreeMap::new();
     let mut ctx = Ctx { diags: Vec::new() };
     for f in files {
-        let mut value: Value = serde_json::from_str(&f.text).map_err(|e| ImportError {
+        let value: Json = serde_json::from_str(&f.text).map_err(|e| ImportError {
             path: f.path.clone(),
             message: format!("not JSON: {e}"),
         })?;
-        let Some(obj) = value.as_object_mut() else {
+        let Json::Object(mut obj) = value else {
             return Err(ImportError {
                 path: f.path.clone(),
                 message: "expected a JSON object".into(),
             });
         };
-        let Some(key) = KEYS.iter().find(|k| obj.contains_key(**k)) else {
+        let Some(key) = KEYS.iter().find(|k| obj.iter().any(|(name, _)| name == **k)) else {
+            let mut found: Vec<&str> = obj.iter().map(|(name, _)| name.as_ref()).collect();
+            found.sort_unstable();
             return Err(ImportError {
                 path: f.path.clone(),
                 message: format!(
                     "no known top-level key (expected one of {}); found {}",
                     KEYS.join(", "),
-                    obj.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+                    found.join(", ")
                 ),
             });
         };
-        let Some(list) = obj.get_mut(*key).and_then(Value::as_array_mut) else {
+        let Some(Json::Array(list)) = obj
+            .iter_mut()
+            .find(|(name, _)| name == *key)
+            .map(|(_, list)| std::mem::replace(list, Json::Null))
+        else {
             return Err(ImportError {
                 path: f.path.clone(),
                 message: format!("\"{key}\" is not a list"),
             });
         };
         let region = region_of_path(&f.path);
-        for (i, mut v) in list.drain(..).enumerate() {
+        let list_of_key = records.entry(key).or_default();
+        list_of_key.reserve(list.len());
+        for (i, mut v) in list.into_iter().enumerate() {
             let id = s(&v, id_field(key)).map(str::to_string);
-            let mut at = format!("{key}[{i}]");
-            sanitize(&mut v, &mut at, &mut |field, text| {
+            sanitize(&mut v, &JsonPath::Record(key, i), &mut |field, text| {
                 let of = id.as_deref().map(|i| format!(" of {i}")).unwrap_or_default();
                 ctx.note(
                     id.iter().cloned().collect(),
@@ -458,9 +517,9 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
                     ),
                 );
             });
-            records.entry(key).or_default().push(Record {
-                path: f.path.clone(),
-                region: region.clone(),
+            list_of_key.push(Record {
+                path: &f.path,
+                region,
                 value: v,
             });
         }
@@ -477,7 +536,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
     {
         if let Some(vpc) = s(sn, "VpcId") {
             let r = region
-                .clone()
+                .map(str::to_string)
                 .or_else(|| s(sn, "AvailabilityZone").and_then(region_of_az));
             if let Some(r) = r {
                 vpc_region.entry(vpc.to_string()).or_insert(r);
@@ -495,13 +554,15 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
         let Some(primary) = cidr(&mut ctx, id, s(v, "CidrBlock")) else {
             continue;
         };
-        let account = s(v, "OwnerId").unwrap_or("unknown").to_string();
-        accounts.insert(account.clone());
+        let account = s(v, "OwnerId").unwrap_or("unknown");
+        if !accounts.contains(account) {
+            accounts.insert(account.to_string());
+        }
         let secondary = arr(v, "CidrBlockAssociationSet")
             .iter()
             .filter(|a| {
                 a.pointer("/CidrBlockState/State")
-                    .and_then(Value::as_str)
+                    .and_then(Json::as_str)
                     .is_none_or(|st| st == "associated")
             })
             .filter_map(|a| s(a, "CidrBlock").and_then(|t| t.parse::<Cidr>().ok()))
@@ -512,7 +573,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
             .filter_map(|a| s(a, "Ipv6CidrBlock").and_then(|t| t.parse::<Cidr>().ok()))
             .collect();
         let region = region
-            .clone()
+            .map(str::to_string)
             .or_else(|| vpc_region.get(id).cloned())
             .unwrap_or_else(|| "unknown".into());
         let mut vpc = Vpc {
@@ -526,7 +587,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
             position: None,
         };
         // A VPC in two exports: fill in what one view lacks (region, name); the rest must agree.
-        if let Some((i, first_path)) = seen.first.get(&("VPC", id.to_string())) {
+        if let Some((i, first_path)) = seen.get("VPC", id) {
             let first = &mut plan.vpcs[*i];
             if first.region == "unknown" {
                 first.region = vpc.region.clone();
@@ -552,7 +613,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
     }
 
     // Peerings, one per id with its views merged; a peer VPC that was not imported comes from the peering's VpcInfo.
-    let mut views: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
+    let mut views: BTreeMap<&str, Vec<Record<Value>>> = BTreeMap::new();
     let mut order = Vec::new();
     for r in get("VpcPeeringConnections") {
         if let Some(id) = s(&r.value, "VpcPeeringConnectionId") {
@@ -560,15 +621,19 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
             if list.is_empty() {
                 order.push(id);
             }
-            list.push(r);
+            list.push(Record {
+                path: r.path,
+                region: r.region,
+                value: r.value.to_value(),
+            });
         }
     }
     let mut peerings = Vec::new();
     for id in order {
         let list = &views[id];
         peerings.push((
-            list[0].path.clone(),
-            list[0].region.clone(),
+            list[0].path,
+            list[0].region.map(str::to_string),
             merge_peering(id, list, &mut ctx)?,
         ));
     }
@@ -631,7 +696,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
             ] {
                 if let Some(said) = said.filter(|s| *s != "unknown" && known != "unknown" && *s != known) {
                     return Err(ImportError {
-                        path: file.clone(),
+                        path: file.to_string(),
                         message: format!(
                             "peering {id}: {key}.{what} is {said:?}, but VPC {vpc} was imported with {known:?}"
                         ),
@@ -720,7 +785,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
 
     // Gateways.
     let mut gateway = |ctx: &mut Ctx,
-                       path: &str,
+                       path: &'f str,
                        id: &str,
                        vpc: Option<&str>,
                        kind: GatewayKind,
@@ -772,7 +837,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
         let Some(id) = s(g, "VpnGatewayId") else { continue };
         for a in arr(g, "VpcAttachments")
             .iter()
-            .filter(|a| s(a, "State") != Some("detached"))
+            .filter(|a| s(*a, "State") != Some("detached"))
         {
             gateway(&mut ctx, path, id, s(a, "VpcId"), GatewayKind::Vpn, None)?;
         }
@@ -808,7 +873,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
         }
         let main = arr(rt, "Associations")
             .iter()
-            .any(|a| a.get("Main").and_then(Value::as_bool) == Some(true));
+            .any(|a| a.get("Main").and_then(Json::as_bool) == Some(true));
         let mut subnets = Vec::new();
         for a in arr(rt, "Associations") {
             if let Some(sid) = s(a, "SubnetId") {
@@ -947,8 +1012,8 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
                     .and_then(|p| p.parse::<Protocol>().ok())
                     .unwrap_or(Protocol::All);
                 let ports = match (
-                    perm.get("FromPort").and_then(Value::as_i64),
-                    perm.get("ToPort").and_then(Value::as_i64),
+                    perm.get("FromPort").and_then(Json::as_i64),
+                    perm.get("ToPort").and_then(Json::as_i64),
                 ) {
                     (Some(f), Some(t))
                         if protocol.has_ports()
@@ -988,7 +1053,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
                         if let (Some(user), Some(owner)) = (s(pair, "UserId"), sg_owner.get(gid)) {
                             if user != *owner {
                                 return Err(ImportError {
-                                    path: path.clone(),
+                                    path: path.to_string(),
                                     message: format!(
                                         "security group {id} references {user}/{gid}, but {gid} belongs to \
                                          account {owner}"
@@ -1040,7 +1105,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
         }
         let mut entries = Vec::new();
         for e in arr(acl, "Entries") {
-            let Some(rule) = e.get("RuleNumber").and_then(Value::as_i64) else {
+            let Some(rule) = e.get("RuleNumber").and_then(Json::as_i64) else {
                 continue;
             };
             if !(1..=32766).contains(&rule) {
@@ -1064,7 +1129,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
             });
             entries.push(AclEntry {
                 rule: rule as u16,
-                direction: if e.get("Egress").and_then(Value::as_bool) == Some(true) {
+                direction: if e.get("Egress").and_then(Json::as_bool) == Some(true) {
                     Direction::Outbound
                 } else {
                     Direction::Inbound
@@ -1090,7 +1155,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
         let acl = NetworkAcl {
             id: id.into(),
             vpc: vpc.into(),
-            default: acl.get("IsDefault").and_then(Value::as_bool).unwrap_or(false),
+            default: acl.get("IsDefault").and_then(Json::as_bool).unwrap_or(false),
             subnets,
             entries,
         };
@@ -1160,7 +1225,7 @@ pub fn import(files: &[SourceFile]) -> Result<Imported, ImportError> {
                 tag
             } else {
                 eni.pointer("/Attachment/InstanceId")
-                    .and_then(Value::as_str)
+                    .and_then(Json::as_str)
                     .map(str::to_string)
                     .unwrap_or_default()
             }
