@@ -32,7 +32,7 @@
 //! ```
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     fmt,
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
     str::FromStr,
@@ -976,7 +976,8 @@ impl Plan {
     fn check_text(&self) -> Result<(), PlanError> {
         self.visit_text(&mut |path, value| {
             // The common case (short, clean text) without building the path.
-            if value.len() <= MAX_TEXT_CHARS && !value.chars().any(is_forbidden_char) {
+            let printable_ascii = value.bytes().all(|b| (0x20..0x7f).contains(&b));
+            if value.len() <= MAX_TEXT_CHARS && (printable_ascii || !value.chars().any(is_forbidden_char)) {
                 Ok(())
             } else {
                 validate_name(&path(), value)
@@ -1039,7 +1040,7 @@ impl Plan {
         for (i, v) in self.vpcs.iter().enumerate() {
             known(
                 ids.accounts.contains(&v.account),
-                format!("vpcs[{i}].account"),
+                || format!("vpcs[{i}].account"),
                 "account",
                 &v.account,
             )?;
@@ -1068,7 +1069,7 @@ impl Plan {
         for (i, s) in self.subnets.iter().enumerate() {
             known(
                 ids.vpcs.contains(&s.vpc),
-                format!("subnets[{i}].vpc"),
+                || format!("subnets[{i}].vpc"),
                 "VPC",
                 &s.vpc,
             )?;
@@ -1091,7 +1092,7 @@ impl Plan {
         check_associations(AssociationKind::ROUTE_TABLE, tables, ids)?;
         for (i, rt) in self.route_tables.iter().enumerate() {
             for (j, r) in rt.routes.iter().enumerate() {
-                let path = format!("route_tables[{i}].routes[{j}].target");
+                let path = || format!("route_tables[{i}].routes[{j}].target");
                 match &r.target {
                     Target::Peering(p) => known(ids.peerings.contains(p), path, "peering", p)?,
                     Target::InternetGateway(g)
@@ -1110,7 +1111,7 @@ impl Plan {
         for (i, sg) in self.security_groups.iter().enumerate() {
             known(
                 ids.vpcs.contains(&sg.vpc),
-                format!("security_groups[{i}].vpc"),
+                || format!("security_groups[{i}].vpc"),
                 "VPC",
                 &sg.vpc,
             )?;
@@ -1121,7 +1122,7 @@ impl Plan {
                         (Some(_), None) => {}
                         (None, Some(g)) => known(
                             ids.security_groups.contains(&g.group),
-                            format!("{path}.sg"),
+                            || format!("{path}.sg"),
                             "security group",
                             g,
                         )?,
@@ -1209,7 +1210,7 @@ impl Plan {
         for (i, g) in self.gateways.iter().enumerate() {
             known(
                 ids.vpcs.contains(&g.vpc),
-                format!("gateways[{i}].vpc"),
+                || format!("gateways[{i}].vpc"),
                 "VPC",
                 &g.vpc,
             )?;
@@ -1328,13 +1329,13 @@ impl Plan {
 
 /// The ids a plan's references may name, gathered once by [`Plan::validate`].
 struct KnownIds<'a> {
-    accounts: BTreeSet<&'a AccountId>,
-    vpcs: BTreeSet<&'a VpcId>,
-    security_groups: BTreeSet<&'a SecurityGroupId>,
-    gateways: BTreeSet<&'a GatewayId>,
-    peerings: BTreeSet<&'a PeeringId>,
+    accounts: HashSet<&'a AccountId>,
+    vpcs: HashSet<&'a VpcId>,
+    security_groups: HashSet<&'a SecurityGroupId>,
+    gateways: HashSet<&'a GatewayId>,
+    peerings: HashSet<&'a PeeringId>,
     /// The VPC of each subnet.
-    subnet_vpc: BTreeMap<&'a SubnetId, &'a VpcId>,
+    subnet_vpc: HashMap<&'a SubnetId, &'a VpcId>,
 }
 
 impl KnownIds<'_> {
@@ -1352,13 +1353,13 @@ impl KnownIds<'_> {
 }
 
 /// The ids of one list (`list` names it in errors), each non-empty and unique.
-fn unique_ids<'a, T: Ord + fmt::Display + 'a>(
+fn unique_ids<'a, T: Eq + std::hash::Hash + fmt::Display + 'a>(
     list: &str,
-    ids: impl Iterator<Item = &'a T>,
-) -> Result<BTreeSet<&'a T>, PlanError> {
-    let mut seen = BTreeSet::new();
+    ids: impl ExactSizeIterator<Item = &'a T>,
+) -> Result<HashSet<&'a T>, PlanError> {
+    let mut seen = HashSet::with_capacity(ids.len());
     for (i, id) in ids.enumerate() {
-        if id.to_string().is_empty() {
+        if displays_empty(id) {
             return Err(PlanError::at(
                 format!("{list}[{i}].id"),
                 "an id must not be empty",
@@ -1374,12 +1375,37 @@ fn unique_ids<'a, T: Ord + fmt::Display + 'a>(
     Ok(seen)
 }
 
+/// Whether `id` displays as the empty text (told without writing it out).
+fn displays_empty(id: &dyn fmt::Display) -> bool {
+    /// Stops at the first non-empty piece.
+    struct AnyText(bool);
+    impl fmt::Write for AnyText {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            if s.is_empty() {
+                Ok(())
+            } else {
+                self.0 = true;
+                Err(fmt::Error)
+            }
+        }
+    }
+    let mut any = AnyText(false);
+    let _ = fmt::write(&mut any, format_args!("{id}"));
+    !any.0
+}
+
 /// A reference (`what` `id` at `path`) resolves when `ok`.
-fn known(ok: bool, path: String, what: &str, id: &dyn fmt::Display) -> Result<(), PlanError> {
+/// (`path` is spelled out only for the error.)
+fn known(
+    ok: bool,
+    path: impl FnOnce() -> String,
+    what: &str,
+    id: &dyn fmt::Display,
+) -> Result<(), PlanError> {
     if ok {
         Ok(())
     } else {
-        Err(PlanError::at(path, format!("unknown {what} \"{id}\"")))
+        Err(PlanError::at(path(), format!("unknown {what} \"{id}\"")))
     }
 }
 
