@@ -20,7 +20,7 @@
 
 use std::{
     borrow::Cow,
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
 };
 
 use serde_json::Value;
@@ -233,14 +233,14 @@ fn preview(text: &str) -> String {
 
 /// Where each object first came from, so that a second view of it can be merged or refused naming both files.
 #[derive(Default)]
-struct Seen<'f> {
-    /// By kind, then id: where the object is in its list, and its file.
-    first: HashMap<&'static str, HashMap<String, (usize, &'f str)>>,
+struct Seen<'r> {
+    /// By kind and id: where the object is in its list, and its file.
+    first: HashMap<(&'static str, &'r str), (usize, &'r str)>,
 }
 
-impl<'f> Seen<'f> {
-    fn get(&self, kind: &'static str, id: &str) -> Option<&(usize, &'f str)> {
-        self.first.get(kind)?.get(id)
+impl<'r> Seen<'r> {
+    fn get(&self, kind: &'static str, id: &'r str) -> Option<&(usize, &'r str)> {
+        self.first.get(&(kind, id))
     }
 
     /// Adds `item` to `list` unless an equal object with the same id is already there; an object with the same id
@@ -250,15 +250,12 @@ impl<'f> Seen<'f> {
         kind: &'static str,
         list: &mut Vec<T>,
         item: T,
-        id: &str,
-        path: &'f str,
+        id: &'r str,
+        path: &'r str,
     ) -> Result<(), ImportError> {
         match self.get(kind, id) {
             None => {
-                self.first
-                    .entry(kind)
-                    .or_default()
-                    .insert(id.to_string(), (list.len(), path));
+                self.first.insert((kind, id), (list.len(), path));
                 list.push(item);
                 Ok(())
             }
@@ -462,13 +459,28 @@ fn cidr(ctx: &mut Ctx, owner: &str, text: Option<&str>) -> Option<Cidr> {
     }
 }
 
+/// Gives the gateway closure of [`import`] its type: the ids it keeps borrow from the records (`'r`).
+fn gateway_adder<'r, F>(f: F) -> F
+where
+    F: FnMut(
+        &mut Ctx,
+        &'r str,
+        &'r str,
+        Option<&'r str>,
+        GatewayKind,
+        Option<&'r str>,
+    ) -> Result<(), ImportError>,
+{
+    f
+}
+
 /// Imports a set of describe-* outputs.
 pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
     // Group the records by key, remembering each record's file and its region.
     let mut records: BTreeMap<&str, Vec<Record<'f>>> = BTreeMap::new();
     let mut ctx = Ctx { diags: Vec::new() };
     for f in files {
-        let value: Json = serde_json::from_str(&f.text).map_err(|e| ImportError {
+        let value = super::borrowed::parse(&f.text).map_err(|e| ImportError {
             path: f.path.clone(),
             message: format!("not JSON: {e}"),
         })?;
@@ -561,7 +573,8 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
         let secondary = arr(v, "CidrBlockAssociationSet")
             .iter()
             .filter(|a| {
-                a.pointer("/CidrBlockState/State")
+                a.get("CidrBlockState")
+                    .and_then(|st| st.get("State"))
                     .and_then(Json::as_str)
                     .is_none_or(|st| st == "associated")
             })
@@ -749,7 +762,7 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
             name: String::new(),
         });
     }
-    let vpc_ids: BTreeSet<String> = plan.vpcs.iter().map(|v| v.id.0.clone()).collect();
+    let vpc_ids: HashSet<&str> = plan.vpcs.iter().map(|v| v.id.as_str()).collect();
 
     for Record { path, value: sn, .. } in get("Subnets") {
         let (Some(id), Some(vpc)) = (s(sn, "SubnetId"), s(sn, "VpcId")) else {
@@ -784,13 +797,7 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
         .collect();
 
     // Gateways.
-    let mut gateway = |ctx: &mut Ctx,
-                       path: &'f str,
-                       id: &str,
-                       vpc: Option<&str>,
-                       kind: GatewayKind,
-                       subnet: Option<&str>|
-     -> Result<(), ImportError> {
+    let mut gateway = gateway_adder(|ctx, path, id, vpc, kind, subnet| {
         let Some(vpc) = vpc else { return Ok(()) };
         if !vpc_ids.contains(vpc) {
             ctx.dangling(
@@ -810,7 +817,7 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
             name: String::new(),
         };
         seen.add("gateway", &mut plan.gateways, gw, id, path)
-    };
+    });
     for Record { path, value: g, .. } in get("InternetGateways") {
         let Some(id) = s(g, "InternetGatewayId") else {
             continue;
@@ -982,7 +989,7 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
                 s(&r.value, "VpcId")?.to_string(),
             ))
         })
-        .filter(|(_, vpc)| vpc_ids.contains(vpc))
+        .filter(|(_, vpc)| vpc_ids.contains(vpc.as_str()))
         .collect();
     let sg_owner: BTreeMap<&str, &str> = get("SecurityGroups")
         .iter()
@@ -1269,10 +1276,7 @@ mod tests {
         assert!(!is_region_name("fixtures"));
         assert!(!is_region_name("us-east"));
         assert_eq!(region_of_az("eu-west-1b").as_deref(), Some("eu-west-1"));
-        assert_eq!(
-            region_of_path("dumps/123/eu-west-1/vpcs.json").as_deref(),
-            Some("eu-west-1")
-        );
+        assert_eq!(region_of_path("dumps/123/eu-west-1/vpcs.json"), Some("eu-west-1"));
     }
 
     #[test]
