@@ -20,12 +20,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut diagnostics = loaded.import_diagnostics;
     diagnostics.extend(netmodel::check(&loaded.plan, &opts));
     match args.format {
-        Format::Json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({ "diagnostics": diagnostics })).unwrap()
-            )
-        }
+        Format::Json => write_json(&diagnostics)?,
         Format::Text => print!("{}", render_text(&diagnostics)),
     }
     Ok(if diagnostics.iter().any(|d| d.severity == Severity::Error) {
@@ -33,6 +28,44 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A finding as `check --format json` writes it: the keys in alphabetical order (as they have always come out).
+#[derive(serde::Serialize)]
+struct JsonFinding<'a> {
+    code: &'a netmodel::Code,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<&'a netmodel::check::Fix>,
+    items: &'a [netmodel::check::ItemRef],
+    message: &'a str,
+    severity: &'a Severity,
+}
+
+/// `{"diagnostics": [...]}`, pretty-printed, streamed to standard output (80,000 findings need no copy of
+/// themselves as JSON values, nor the whole text in memory).
+fn write_json(diagnostics: &[Diagnostic]) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[derive(serde::Serialize)]
+    struct Document<'a> {
+        diagnostics: Vec<JsonFinding<'a>>,
+    }
+    let document = Document {
+        diagnostics: diagnostics
+            .iter()
+            .map(|d| JsonFinding {
+                code: &d.code,
+                fix: d.fix.as_ref(),
+                items: &d.items,
+                message: &d.message,
+                severity: &d.severity,
+            })
+            .collect(),
+    };
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, &document)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
 }
 
 /// Diagnostics as readable lines, then a count.
