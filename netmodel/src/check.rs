@@ -474,7 +474,7 @@ fn overlap_of(x: &Cidr, y: &Cidr) -> Cidr {
     }
 }
 
-fn cidr_overlaps(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
+fn cidr_overlaps<'p>(plan: &'p Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
     // All VPC blocks in one sweep (never all pairs).
     let mut blocks = Vec::new();
     let mut owner = Vec::new();
@@ -487,11 +487,9 @@ fn cidr_overlaps(plan: &Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
     // One index of the used space answers every suggestion: each VPC to renumber gets one block (the same in
     // every finding that names it), and no two VPCs are offered the same space.
     let mut free = FreeSpace::new(&blocks);
-    let mut offered: BTreeMap<(VpcId, u8), Option<Cidr>> = BTreeMap::new();
-    let mut suggest = |vpc: &Vpc, len: u8| -> Option<Cidr> {
-        *offered
-            .entry((vpc.id.clone(), len))
-            .or_insert_with(|| free.take(len))
+    let mut offered: HashMap<(&VpcId, u8), Option<Cidr>> = HashMap::new();
+    let mut suggest = |vpc: &'p Vpc, len: u8| -> Option<Cidr> {
+        *offered.entry((&vpc.id, len)).or_insert_with(|| free.take(len))
     };
     let mut pairs: BTreeMap<(usize, usize), (Cidr, Cidr)> = BTreeMap::new();
     for o in overlapping_pairs(&blocks) {

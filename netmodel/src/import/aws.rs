@@ -556,6 +556,8 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
         }
     }
     let mut accounts = BTreeSet::new();
+    plan.vpcs.reserve(get("Vpcs").len());
+    seen.first.reserve(records.values().map(Vec::len).sum());
     for Record {
         path,
         region,
