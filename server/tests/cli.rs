@@ -47,6 +47,30 @@ fn check_exits_1_on_errors_with_the_documented_json_shape() {
     assert!(d["fix"].as_str().unwrap().contains("10.1.0.0/16"));
 }
 
+/// The JSON is written as it always was: pretty-printed, keys in alphabetical order (`code`, `fix`, `items`,
+/// `message`, `severity`), one newline at the end — the same bytes as printing the parsed document again.
+#[test]
+fn check_json_keeps_its_layout_and_key_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seed.json"))
+        .unwrap()
+        .replace("172.16.0.0/16", "10.0.0.0/16")
+        .replace("172.16.2.0/24", "10.0.2.0/24");
+    let path = dir.path().join("p.json");
+    std::fs::write(&path, text).unwrap();
+    let o = peerplan(&["check", path.to_str().unwrap(), "--format", "json"]);
+    let out = stdout(&o);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["diagnostics"][0]["fix"].is_string(), "{out}");
+    assert_eq!(out, serde_json::to_string_pretty(&v).unwrap() + "\n");
+    let first = &out[out.find("\"code\"").unwrap()..];
+    let keys: Vec<usize> = ["\"code\"", "\"fix\"", "\"items\"", "\"message\"", "\"severity\""]
+        .iter()
+        .map(|k| first.find(k).unwrap())
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "{out}");
+}
+
 #[test]
 fn check_exits_2_on_bad_input_naming_the_value() {
     let dir = tempfile::tempdir().unwrap();
