@@ -49,6 +49,24 @@ async fn run_to_completion(req: axum::extract::Request, next: axum::middleware::
     }
 }
 
+/// Adds `Server-Timing: app;dur=<milliseconds>` to every `/v1` response: the time from the request reaching the
+/// `/v1` layers to its response being ready (authentication, body, idempotency, the handler and its storage, the
+/// response's serialisation; not HTTP parsing or socket I/O). Load scripts read it to tell server time from
+/// client time (`scripts/bench-control-plane.py`).
+async fn server_timing(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let started = std::time::Instant::now();
+    let mut res = next.run(req).await;
+    let micros = started.elapsed().as_micros();
+    let value = format!("app;dur={}.{:03}", micros / 1000, micros % 1000);
+    if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+        res.headers_mut().insert(
+            axum::http::header::HeaderName::from_static("server-timing"),
+            value,
+        );
+    }
+    res
+}
+
 /// The `/v1` router (nest it at the root; its paths include `/v1`).
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new().route("/v1/openapi.json", get(openapi_json));
@@ -69,5 +87,6 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(30),
         ))
         .layer(axum::middleware::from_fn(crate::connection::layer))
+        .layer(axum::middleware::from_fn(server_timing))
         .with_state(state)
 }

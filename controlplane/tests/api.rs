@@ -504,3 +504,45 @@ async fn a_vpc_with_a_live_peering_is_kept() {
         }
     }
 }
+
+/// Every `/v1` answer — a success, a refusal, an unknown path — says how long the server spent on it
+/// (`Server-Timing: app;dur=<ms>`, read by `scripts/bench-control-plane.py`).
+#[tokio::test]
+async fn every_v1_answer_carries_its_server_time() {
+    let server = start("sqlite").await;
+    let a = Api::new_account(&server, "timed").await;
+    let http = reqwest::Client::new();
+    let created = http
+        .post(format!("{}/v1/vpcs", a.base))
+        .bearer_auth(&a.key)
+        .json(&json!({"name": "t", "region": "us-east-1", "cidr_block": "10.0.0.0/16"}))
+        .send()
+        .await
+        .unwrap();
+    let missing_key = http.get(format!("{}/v1/vpcs", a.base)).send().await.unwrap();
+    let unknown = http
+        .get(format!("{}/v1/nothing-here", a.base))
+        .bearer_auth(&a.key)
+        .send()
+        .await
+        .unwrap();
+    for (what, res, status) in [
+        ("a create", created, 201),
+        ("a missing key", missing_key, 401),
+        ("an unknown path", unknown, 404),
+    ] {
+        assert_eq!(res.status().as_u16(), status, "{what}");
+        let timing = res
+            .headers()
+            .get("server-timing")
+            .unwrap_or_else(|| panic!("{what}: no Server-Timing header"))
+            .to_str()
+            .unwrap();
+        let ms: f64 = timing
+            .strip_prefix("app;dur=")
+            .unwrap_or_else(|| panic!("{what}: {timing:?}"))
+            .parse()
+            .unwrap_or_else(|e| panic!("{what}: {timing:?}: {e}"));
+        assert!((0.0..30_000.0).contains(&ms), "{what}: {timing:?}");
+    }
+}
