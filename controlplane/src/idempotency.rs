@@ -30,7 +30,7 @@ use sqlx::Row;
 use crate::{
     error::{error_response, ApiError, ErrorCode},
     request::AppState,
-    store::{hash_key, new_id},
+    store::new_id,
     validate::shown,
 };
 
@@ -114,7 +114,7 @@ async fn account(state: &AppState, headers: &HeaderMap) -> Result<Option<String>
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 256);
     match key {
-        Some(k) => state.store.account_for_hash(&hash_key(k)).await,
+        Some(k) => state.account_for_key(k).await,
         None => Ok(None),
     }
 }
@@ -200,8 +200,9 @@ async fn claim(state: &AppState, account: &str, key: &str, f: &Fingerprint) -> R
     loop {
         let token = new_id("claim");
         let now = store.clock.now_ms();
-        let mut tx = store.write_tx().await?;
-        let inserted = sqlx::query(
+        let inserted = store
+            .write_one(
+                sqlx::query(
             "INSERT INTO idempotency (account_id, idem_key, method, path, request_hash, state, claim, status, \
              body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'processing', $6, 0, '', $7, $7) \
              ON CONFLICT (account_id, idem_key) DO NOTHING",
@@ -212,11 +213,10 @@ async fn claim(state: &AppState, account: &str, key: &str, f: &Fingerprint) -> R
         .bind(&f.path)
         .bind(&f.hash)
         .bind(&token)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
+        .bind(now),
+            )
+            .await?
+            .rows_affected();
         let claim = Claim {
             account: account.to_string(),
             key: key.to_string(),
@@ -278,8 +278,9 @@ async fn claim(state: &AppState, account: &str, key: &str, f: &Fingerprint) -> R
         let updated: i64 = row.try_get("updated_at")?;
         if store.clock.now_ms() - updated > STALE_MS {
             let token = new_id("claim");
-            let mut tx = store.write_tx().await?;
-            let taken = sqlx::query(
+            let taken = store
+                .write_one(
+                    sqlx::query(
                 "UPDATE idempotency SET claim = $1, updated_at = $2 WHERE account_id = $3 AND idem_key = $4 \
                  AND state = 'processing' AND claim = $5",
             )
@@ -287,11 +288,10 @@ async fn claim(state: &AppState, account: &str, key: &str, f: &Fingerprint) -> R
             .bind(store.clock.now_ms())
             .bind(account)
             .bind(key)
-            .bind(&old_token)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
+            .bind(&old_token),
+                )
+                .await?
+                .rows_affected();
             if taken == 1 {
                 tracing::warn!(key, account, "took over an abandoned Idempotency-Key claim");
                 return Ok(Claimed::Owner(Claim { token, ..claim }));
@@ -352,35 +352,35 @@ async fn run_and_record(state: AppState, claim: Claim, next: Next, req: Request)
 }
 
 async fn complete(state: &AppState, claim: &Claim, status: StatusCode, body: &str) -> Result<(), ApiError> {
-    let mut tx = state.store.write_tx().await?;
-    sqlx::query(
-        "UPDATE idempotency SET state = 'done', status = $1, body = $2, updated_at = $3 \
+    state
+        .store
+        .write_one(
+            sqlx::query(
+                "UPDATE idempotency SET state = 'done', status = $1, body = $2, updated_at = $3 \
          WHERE account_id = $4 AND idem_key = $5 AND claim = $6",
-    )
-    .bind(i64::from(status.as_u16()))
-    .bind(body)
-    .bind(state.store.clock.now_ms())
-    .bind(&claim.account)
-    .bind(&claim.key)
-    .bind(&claim.token)
-    .execute(&mut **tx)
-    .await?;
-    tx.commit().await?;
+            )
+            .bind(i64::from(status.as_u16()))
+            .bind(body)
+            .bind(state.store.clock.now_ms())
+            .bind(&claim.account)
+            .bind(&claim.key)
+            .bind(&claim.token),
+        )
+        .await?;
     Ok(())
 }
 
 async fn release(state: &AppState, claim: &Claim) {
     let result = async {
-        let mut tx = state.store.write_tx().await?;
-        sqlx::query(
+        state
+            .store
+            .write_one(sqlx::query(
             "DELETE FROM idempotency WHERE account_id = $1 AND idem_key = $2 AND claim = $3 AND state = 'processing'",
         )
         .bind(&claim.account)
         .bind(&claim.key)
-        .bind(&claim.token)
-        .execute(&mut **tx)
+        .bind(&claim.token))
         .await?;
-        tx.commit().await?;
         Ok::<(), ApiError>(())
     }
     .await;

@@ -17,6 +17,7 @@ use axum::{
     Json,
 };
 use serde::de::DeserializeOwned;
+use sha2::Digest;
 use utoipa::IntoParams;
 
 use crate::{
@@ -33,9 +34,13 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub struct AppState {
     pub store: Store,
     limiter: Arc<RateLimiter>,
-    /// Key hash → account, for keys seen before (keys are never reassigned).
-    keys: Arc<Mutex<HashMap<String, String>>>,
+    /// SHA-256 of a verified key → its account and when the store confirmed it ([`KEY_TTL`]).
+    keys: Arc<Mutex<HashMap<[u8; 32], (String, Instant)>>>,
 }
+
+/// How long a verified API key is trusted without asking the store again. Keys are never reassigned; this bounds
+/// how long a key removed from the database by hand keeps working in a running server.
+pub const KEY_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl AppState {
     /// State over a store, with a rate limit of `per_second` requests per key (bursts of twice that).
@@ -66,7 +71,12 @@ impl RateLimiter {
         let burst = self.rate * 2.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        let (tokens, last) = buckets.entry(key.to_string()).or_insert((burst, now));
+        if !buckets.contains_key(key) {
+            buckets.insert(key.to_string(), (burst, now));
+        }
+        let Some((tokens, last)) = buckets.get_mut(key) else {
+            return false;
+        };
         *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(burst);
         *last = now;
         if *tokens >= 1.0 {
@@ -82,6 +92,29 @@ impl AppState {
     /// Spends one of the account's requests; `false` when it is over its rate.
     pub(crate) fn allow(&self, account: &str) -> bool {
         self.limiter.allow(account)
+    }
+
+    /// The account of an API key (`None`: no such key). A key verified in the last [`KEY_TTL`] is answered from
+    /// memory, found by the SHA-256 of the key (the key itself is never kept); otherwise the store is asked.
+    pub(crate) async fn account_for_key(&self, key: &str) -> Result<Option<String>, ApiError> {
+        let digest: [u8; 32] = sha2::Sha256::digest(key.as_bytes()).into();
+        {
+            let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((account, verified)) = keys.get(&digest) {
+                if verified.elapsed() < KEY_TTL {
+                    return Ok(Some(account.clone()));
+                }
+            }
+        }
+        let Some(account) = self.store.account_for_hash(&hex::encode(digest)).await? else {
+            return Ok(None);
+        };
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if keys.len() > 100_000 {
+            keys.clear();
+        }
+        keys.insert(digest, (account.clone(), Instant::now()));
+        Ok(Some(account))
     }
 }
 
@@ -111,29 +144,7 @@ impl FromRequestParts<AppState> for Caller {
         if key.len() > 256 {
             return Err(ApiError::Unauthorized);
         }
-        let hash = crate::store::hash_key(key);
-        let cached = state
-            .keys
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&hash)
-            .cloned();
-        let account = match cached {
-            Some(a) => a,
-            None => {
-                let a = state
-                    .store
-                    .account_for_hash(&hash)
-                    .await?
-                    .ok_or(ApiError::Unauthorized)?;
-                let mut keys = state.keys.lock().unwrap_or_else(|e| e.into_inner());
-                if keys.len() > 100_000 {
-                    keys.clear();
-                }
-                keys.insert(hash, a.clone());
-                a
-            }
-        };
+        let account = state.account_for_key(key).await?.ok_or(ApiError::Unauthorized)?;
         if parts.extensions.get::<RateCharged>().is_none() && !state.limiter.allow(&account) {
             return Err(ApiError::RateLimited);
         }

@@ -1,13 +1,13 @@
 //! Storage of network ACLs and their numbered entries: the default ACL allows all, a custom ACL denies all until
 //! given entries; and the subnets associated with them.
 
-use netmodel::model::{Action, Direction};
+use netmodel::model::Action;
 use sqlx::{any::AnyRow, Row};
 
 use super::{
     cidr, conflict_on_unique, page_limit, paginate,
     rules::{direction, port, protocol_and_ports},
-    stored, Listing, Result, Store, Users, WriteTx,
+    stored, Listing, Result, Store, Users,
 };
 use crate::{
     error::{ApiError, ErrorCode},
@@ -43,31 +43,6 @@ fn acl_entry_from(row: &AnyRow) -> Result<wire::AclEntry> {
 }
 
 impl Store {
-    /// The default network ACL of a new VPC (allow all, both ways), inside the VPC's creating transaction.
-    pub(super) async fn create_default_network_acl(&self, tx: &mut WriteTx, vpc: &wire::Vpc) -> Result<()> {
-        let acl = &vpc.default_network_acl_id;
-        sqlx::query(
-            "INSERT INTO network_acls (id, account_id, vpc_id, is_default, created_at) VALUES ($1, $2, $3, 1, $4)",
-        )
-        .bind(acl)
-        .bind(&vpc.account_id)
-        .bind(&vpc.id)
-        .bind(vpc.created_at)
-        .execute(&mut ***tx)
-        .await?;
-        for dir in [Direction::Inbound, Direction::Outbound].map(rule_direction::word) {
-            sqlx::query(
-                "INSERT INTO acl_entries (acl_id, direction, rule_number, protocol, cidr_block, rule_action) \
-                 VALUES ($1, $2, 100, 'all', '0.0.0.0/0', 'allow')",
-            )
-            .bind(acl)
-            .bind(dir)
-            .execute(&mut ***tx)
-            .await?;
-        }
-        Ok(())
-    }
-
     /// Creates a custom ACL: until entries are added it denies everything (the implicit final rule).
     pub async fn create_network_acl(
         &self,

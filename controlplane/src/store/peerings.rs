@@ -177,7 +177,40 @@ impl Store {
             self.lock_rows(&mut tx, "vpcs", &[&requester.id, &accepter.id])
                 .await?;
         }
+        if status == PeeringStatus::Active {
+            self.check_active_quota(&mut tx, &[&requester.id, &accepter.id])
+                .await?;
+        }
+        // A pending request counts against the account's quota: checked by the insert itself (it inserts nothing
+        // when the account is at its quota).
+        let sql = if status == PeeringStatus::Pending {
+            "INSERT INTO peerings (id, requester_account_id, accepter_account_id, requester_vpc_id, accepter_vpc_id, \
+             requester_region, accepter_region, status, status_message, pair_key, created_at, updated_at, expires_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12 WHERE \
+             (SELECT COUNT(*) FROM peerings WHERE requester_account_id = $2 AND status = 'pending') < $13"
+        } else {
+            "INSERT INTO peerings (id, requester_account_id, accepter_account_id, requester_vpc_id, accepter_vpc_id, \
+             requester_region, accepter_region, status, status_message, pair_key, created_at, updated_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)"
+        };
+        let mut insert = sqlx::query(sql)
+            .bind(&id)
+            .bind(account)
+            .bind(&accepter.account_id)
+            .bind(&requester.id)
+            .bind(&accepter.id)
+            .bind(&requester.region)
+            .bind(&accepter.region)
+            .bind(status.as_str())
+            .bind(message.clone())
+            .bind(&pair_key)
+            .bind(now)
+            .bind(now + self.limits.expiry_ms);
         if status == PeeringStatus::Pending {
+            insert = insert.bind(self.limits.pending_per_account);
+        }
+        let inserted = insert.execute(&mut **tx).await;
+        if matches!(&inserted, Ok(r) if r.rows_affected() == 0) {
             let pending: i64 = sqlx::query(
                 "SELECT COUNT(*) AS n FROM peerings WHERE requester_account_id = $1 AND status = 'pending'",
             )
@@ -185,39 +218,14 @@ impl Store {
             .fetch_one(&mut **tx)
             .await?
             .try_get("n")?;
-            if pending >= self.limits.pending_per_account {
-                return Err(ApiError::conflict(
-                    ErrorCode::PeeringQuotaExceeded,
-                    format!(
-                        "account {account} already has {pending} pending peering requests (limit {})",
-                        self.limits.pending_per_account
-                    ),
-                ));
-            }
+            return Err(ApiError::conflict(
+                ErrorCode::PeeringQuotaExceeded,
+                format!(
+                    "account {account} already has {pending} pending peering requests (limit {})",
+                    self.limits.pending_per_account
+                ),
+            ));
         }
-        if status == PeeringStatus::Active {
-            self.check_active_quota(&mut tx, &[&requester.id, &accepter.id])
-                .await?;
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO peerings (id, requester_account_id, accepter_account_id, requester_vpc_id, accepter_vpc_id, \
-             requester_region, accepter_region, status, status_message, pair_key, created_at, updated_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)",
-        )
-        .bind(&id)
-        .bind(account)
-        .bind(&accepter.account_id)
-        .bind(&requester.id)
-        .bind(&accepter.id)
-        .bind(&requester.region)
-        .bind(&accepter.region)
-        .bind(status.as_str())
-        .bind(message.clone())
-        .bind(&pair_key)
-        .bind(now)
-        .bind(now + self.limits.expiry_ms)
-        .execute(&mut **tx)
-        .await;
         match inserted {
             Ok(_) => {}
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -249,16 +257,25 @@ impl Store {
         })
     }
 
-    async fn check_active_quota(&self, tx: &mut WriteTx, vpcs: &[&String]) -> Result<()> {
+    /// Refuses when either VPC is at its quota of active peerings (both counted in one query; the first VPC
+    /// over its quota is named).
+    async fn check_active_quota(&self, tx: &mut WriteTx, vpcs: &[&String; 2]) -> Result<()> {
+        let rows = sqlx::query(
+            "SELECT v.id, (SELECT COUNT(*) FROM peerings WHERE requester_vpc_id = v.id AND status = 'active') + \
+             (SELECT COUNT(*) FROM peerings WHERE accepter_vpc_id = v.id AND status = 'active') AS n \
+             FROM vpcs v WHERE v.id IN ($1, $2)",
+        )
+        .bind(vpcs[0].as_str())
+        .bind(vpcs[1].as_str())
+        .fetch_all(&mut ***tx)
+        .await?;
         for vpc in vpcs {
-            let n: i64 = sqlx::query(
-                "SELECT (SELECT COUNT(*) FROM peerings WHERE requester_vpc_id = $1 AND status = 'active') + \
-             (SELECT COUNT(*) FROM peerings WHERE accepter_vpc_id = $1 AND status = 'active') AS n",
-            )
-            .bind(vpc.as_str())
-            .fetch_one(&mut ***tx)
-            .await?
-            .try_get("n")?;
+            let mut n = 0;
+            for row in &rows {
+                if row.try_get::<String, _>("id")? == **vpc {
+                    n = row.try_get("n")?;
+                }
+            }
             if n >= self.limits.active_per_vpc {
                 return Err(ApiError::conflict(
                     ErrorCode::PeeringQuotaExceeded,
@@ -338,22 +355,35 @@ impl Store {
         let p = self.get_peering(account, id).await?;
         let to = self.transition(account, id, &p, action)?;
         let mut tx = self.write_tx().await?;
-        if to == PeeringStatus::Active {
+        let active = to == PeeringStatus::Active;
+        if active {
             self.lock_rows(&mut tx, "vpcs", &[&p.requester_vpc_id, &p.accepter_vpc_id])
                 .await?;
-            self.check_active_quota(&mut tx, &[&p.requester_vpc_id, &p.accepter_vpc_id])
-                .await?;
         }
-        let n = sqlx::query(
-            "UPDATE peerings SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'pending' AND expires_at > $2",
-        )
-        .bind(to.as_str())
-        .bind(self.now())
-        .bind(id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+        // Becoming active counts against both VPCs' quotas: checked by the update itself (it changes nothing when
+        // either VPC is at its quota).
+        let sql = if active {
+            "UPDATE peerings SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'pending' AND expires_at > $2 \
+             AND (SELECT COUNT(*) FROM peerings WHERE requester_vpc_id = $4 AND status = 'active') + \
+             (SELECT COUNT(*) FROM peerings WHERE accepter_vpc_id = $4 AND status = 'active') < $6 \
+             AND (SELECT COUNT(*) FROM peerings WHERE requester_vpc_id = $5 AND status = 'active') + \
+             (SELECT COUNT(*) FROM peerings WHERE accepter_vpc_id = $5 AND status = 'active') < $6"
+        } else {
+            "UPDATE peerings SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'pending' AND expires_at > $2"
+        };
+        let mut update = sqlx::query(sql).bind(to.as_str()).bind(self.now()).bind(id);
+        if active {
+            update = update
+                .bind(&p.requester_vpc_id)
+                .bind(&p.accepter_vpc_id)
+                .bind(self.limits.active_per_vpc);
+        }
+        let n = update.execute(&mut **tx).await?.rows_affected();
         if n == 0 {
+            if active {
+                self.check_active_quota(&mut tx, &[&p.requester_vpc_id, &p.accepter_vpc_id])
+                    .await?;
+            }
             return Err(ApiError::conflict(
                 ErrorCode::PeeringNotPending,
                 format!("peering connection {id} is no longer pending (it expired or was decided meanwhile)"),

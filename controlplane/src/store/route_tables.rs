@@ -1,12 +1,12 @@
 //! Storage of route tables: their routes (and the check of a route's target), and the subnets associated
 //! with them.
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::{
-    all_blocks, cidr,
+    cidr,
     gateways::{id_shaped, GATEWAY_KINDS},
-    new_id, page_limit, paginate, Result, Store, Users,
+    new_id, page_limit, paginate, parse_blocks, Result, Store, Users,
 };
 use crate::{
     error::{ApiError, ErrorCode},
@@ -42,51 +42,9 @@ impl Store {
     /// `blackhole`.
     pub async fn get_route_table(&self, account: &str, id: &str) -> Result<wire::RouteTable> {
         // No expiry sweep needed: pending and expired peerings both make their routes blackholes.
-        let row = sqlx::query("SELECT * FROM route_tables WHERE id = $1 AND account_id = $2")
-            .bind(id)
-            .bind(account)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("route table \"{id}\" not found")))?;
-        let vpc_id: String = row.try_get("vpc_id")?;
-        let vpc = self.get_vpc(account, &vpc_id).await?;
-        let mut routes: Vec<wire::Route> = all_blocks(&vpc)
-            .into_iter()
-            .map(|b| wire::Route {
-                destination_cidr: b,
-                target: "local".into(),
-                state: "active".into(),
-            })
-            .collect();
-        let rows = sqlx::query(
-            "SELECT r.destination_cidr, r.target, p.status AS peering_status FROM routes r \
-             LEFT JOIN peerings p ON p.id = r.target WHERE r.route_table_id = $1 ORDER BY r.destination_cidr",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        for r in rows {
-            let target: String = r.try_get("target")?;
-            let status: Option<String> = r.try_get("peering_status")?;
-            let state = match (target.starts_with("pcx_"), status.as_deref()) {
-                (true, Some("active")) | (false, _) => "active",
-                (true, _) => "blackhole",
-            };
-            routes.push(wire::Route {
-                destination_cidr: r.try_get("destination_cidr")?,
-                target,
-                state: state.into(),
-            });
-        }
-        Ok(wire::RouteTable {
-            id: id.to_string(),
-            account_id: account.to_string(),
-            vpc_id,
-            main: row.try_get::<i64, _>("main")? != 0,
-            routes,
-            subnet_ids: self.associated_subnets("route_table", id).await?,
-            created_at: row.try_get("created_at")?,
-        })
+        let mut conn = self.pool.acquire().await?;
+        let head = route_table_head(&mut conn, account, id, "").await?;
+        read_route_table(&mut conn, account, id, head).await
     }
 
     /// The account's route tables.
@@ -142,60 +100,64 @@ impl Store {
     }
 
     /// Adds a route (at most [`ROUTES_PER_TABLE`] per table). The target must be a peering or a gateway of this
-    /// table's VPC.
+    /// table's VPC. Checked, written and read back in one write transaction.
     pub async fn add_route(
         &self,
         account: &str,
         table: &str,
         req: &wire::CreateRoute,
     ) -> Result<wire::RouteTable> {
-        let rt = self.get_route_table(account, table).await?;
-        let dest = cidr("destination_cidr", &req.destination_cidr)?;
+        let mut tx = self.write_tx().await?;
         let target = req.target.as_str();
-        self.check_route_target(account, &rt.vpc_id, target).await?;
-        if rt
-            .routes
-            .iter()
-            .any(|r| r.target == "local" && r.destination_cidr == dest.to_string())
-        {
+        // Only an id-shaped target is looked up (anything else is refused by its shape, and PostgreSQL refuses
+        // some text, such as a NUL, as a parameter).
+        let shaped = id_shaped(target, "pcx") || GATEWAY_KINDS.iter().any(|(_, p)| id_shaped(target, p));
+        let head = route_table_head(&mut tx, account, table, if shaped { target } else { "" }).await?;
+        let dest = cidr("destination_cidr", &req.destination_cidr)?;
+        check_route_target(&head, target)?;
+        let dest_text = dest.to_string();
+        if head.local.iter().any(|b| *b == dest_text) {
             return Err(ApiError::conflict(
                 ErrorCode::RouteExists,
                 format!("destination_cidr: {dest} is the VPC's local route"),
             ));
         }
-        let mut tx = self.write_tx().await?;
-        // Count, then insert: under a lock on the table (see `lock_rows`).
+        // Count, then insert (one statement): under a lock on the table (see `lock_rows`).
         self.lock_rows(&mut tx, "route_tables", &[table]).await?;
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM routes WHERE route_table_id = $1")
-            .bind(table)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("n")?;
-        if n >= ROUTES_PER_TABLE {
-            return Err(ApiError::conflict(
-                ErrorCode::RouteQuotaExceeded,
-                format!("route table {table} already has {n} routes (limit {ROUTES_PER_TABLE}, local routes aside)"),
-            ));
-        }
         let inserted = sqlx::query(
-            "INSERT INTO routes (route_table_id, destination_cidr, target, created_at) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO routes (route_table_id, destination_cidr, target, created_at) SELECT $1, $2, $3, $4 \
+             WHERE (SELECT COUNT(*) FROM routes WHERE route_table_id = $1) < $5 \
              ON CONFLICT (route_table_id, destination_cidr) DO NOTHING",
         )
         .bind(table)
-        .bind(dest.to_string())
+        .bind(&dest_text)
         .bind(target)
         .bind(self.now())
+        .bind(ROUTES_PER_TABLE)
         .execute(&mut **tx)
         .await?
         .rows_affected();
         if inserted == 0 {
+            // Refused: over the quota, or the destination has a route already.
+            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM routes WHERE route_table_id = $1")
+                .bind(table)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("n")?;
+            if n >= ROUTES_PER_TABLE {
+                return Err(ApiError::conflict(
+                    ErrorCode::RouteQuotaExceeded,
+                    format!("route table {table} already has {n} routes (limit {ROUTES_PER_TABLE}, local routes aside)"),
+                ));
+            }
             return Err(ApiError::conflict(
                 ErrorCode::RouteExists,
                 format!("destination_cidr: route table {table} already has a route for {dest}"),
             ));
         }
+        let rt = read_route_table(&mut tx, account, table, head).await?;
         tx.commit().await?;
-        self.get_route_table(account, table).await
+        Ok(rt)
     }
 
     /// Deletes the route for a destination.
@@ -219,48 +181,6 @@ impl Store {
             )));
         }
         self.get_route_table(account, table).await
-    }
-
-    /// Checks a route's target for a table of `vpc`: a peering connection of the VPC, or a gateway of the VPC
-    /// in the account. Malformed ids are 400; well-formed ids of nothing there are 404 naming the id.
-    pub(crate) async fn check_route_target(&self, account: &str, vpc: &str, target: &str) -> Result<()> {
-        if id_shaped(target, "pcx") {
-            let p = sqlx::query(
-                "SELECT id FROM peerings WHERE id = $1 AND (requester_vpc_id = $2 OR accepter_vpc_id = $2)",
-            )
-            .bind(target)
-            .bind(vpc)
-            .fetch_optional(&self.pool)
-            .await?;
-            return match p {
-                Some(_) => Ok(()),
-                None => Err(ApiError::invalid(
-                    ErrorCode::InvalidRouteTarget,
-                    format!("target: peering \"{target}\" is not a peering connection of VPC {vpc}"),
-                )),
-            };
-        }
-        if !GATEWAY_KINDS.iter().any(|(_, p)| id_shaped(target, p)) {
-            return Err(ApiError::invalid(
-                ErrorCode::InvalidRouteTarget,
-                format!(
-                    "target: {} is not a peering (pcx_…) or gateway (igw_…, nat_…, vgw_…, vpce_…) id",
-                    shown(target)
-                ),
-            ));
-        }
-        let g = sqlx::query("SELECT id FROM gateways WHERE id = $1 AND account_id = $2 AND vpc_id = $3")
-            .bind(target)
-            .bind(account)
-            .bind(vpc)
-            .fetch_optional(&self.pool)
-            .await?;
-        match g {
-            Some(_) => Ok(()),
-            None => Err(ApiError::NotFound(format!(
-                "target: gateway \"{target}\" not found in VPC {vpc} of your account (create it with POST /v1/gateways)"
-            ))),
-        }
     }
 
     /// Associates a subnet with a route table of its VPC (replacing its previous association).
@@ -303,5 +223,134 @@ impl Store {
             )));
         }
         self.get_route_table(account, table).await
+    }
+}
+
+/// What a route table's answer needs besides its routes and subnets: its VPC, whether it is the main table, when
+/// it was created, and the VPC's blocks (its local routes); and whether a would-be route target is a peering of
+/// its VPC or a gateway of its VPC in the account.
+struct Head {
+    vpc_id: String,
+    main: bool,
+    created_at: i64,
+    local: Vec<String>,
+    target_is_peering: bool,
+    target_is_gateway: bool,
+}
+
+/// The [`Head`] of a route table of the account (404 otherwise), with what `target` is (`""`: no target), in one
+/// query.
+async fn route_table_head(conn: &mut AnyConnection, account: &str, id: &str, target: &str) -> Result<Head> {
+    let row = sqlx::query(
+        "SELECT rt.vpc_id, rt.main, rt.created_at, v.cidr_block, v.secondary_cidr_blocks, v.ipv6_cidr_blocks, \
+         (SELECT COUNT(*) FROM peerings p WHERE p.id = $3 \
+          AND (p.requester_vpc_id = rt.vpc_id OR p.accepter_vpc_id = rt.vpc_id)) AS peerings, \
+         (SELECT COUNT(*) FROM gateways g WHERE g.id = $3 AND g.account_id = $2 AND g.vpc_id = rt.vpc_id) AS gateways \
+         FROM route_tables rt JOIN vpcs v ON v.id = rt.vpc_id \
+         WHERE rt.id = $1 AND rt.account_id = $2 AND v.account_id = $2",
+    )
+    .bind(id)
+    .bind(account)
+    .bind(target)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("route table \"{id}\" not found")))?;
+    let local = std::iter::once(row.try_get::<String, _>("cidr_block")?)
+        .chain(parse_blocks(&row.try_get::<String, _>("secondary_cidr_blocks")?))
+        .chain(parse_blocks(&row.try_get::<String, _>("ipv6_cidr_blocks")?))
+        .collect();
+    Ok(Head {
+        vpc_id: row.try_get("vpc_id")?,
+        main: row.try_get::<i64, _>("main")? != 0,
+        created_at: row.try_get("created_at")?,
+        local,
+        target_is_peering: row.try_get::<i64, _>("peerings")? > 0,
+        target_is_gateway: row.try_get::<i64, _>("gateways")? > 0,
+    })
+}
+
+/// A route table from its [`Head`]: its routes (local ones first) and its subnets, on one connection.
+async fn read_route_table(
+    conn: &mut AnyConnection,
+    account: &str,
+    id: &str,
+    head: Head,
+) -> Result<wire::RouteTable> {
+    let mut routes: Vec<wire::Route> = head
+        .local
+        .into_iter()
+        .map(|b| wire::Route {
+            destination_cidr: b,
+            target: "local".into(),
+            state: "active".into(),
+        })
+        .collect();
+    let rows = sqlx::query(
+        "SELECT r.destination_cidr, r.target, p.status AS peering_status FROM routes r \
+         LEFT JOIN peerings p ON p.id = r.target WHERE r.route_table_id = $1 ORDER BY r.destination_cidr",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in rows {
+        let target: String = r.try_get("target")?;
+        let status: Option<String> = r.try_get("peering_status")?;
+        let state = match (target.starts_with("pcx_"), status.as_deref()) {
+            (true, Some("active")) | (false, _) => "active",
+            (true, _) => "blackhole",
+        };
+        routes.push(wire::Route {
+            destination_cidr: r.try_get("destination_cidr")?,
+            target,
+            state: state.into(),
+        });
+    }
+    let subnets = sqlx::query(
+        "SELECT subnet_id FROM subnet_associations WHERE kind = 'route_table' AND target_id = $1 ORDER BY subnet_id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(wire::RouteTable {
+        id: id.to_string(),
+        account_id: account.to_string(),
+        vpc_id: head.vpc_id,
+        main: head.main,
+        routes,
+        subnet_ids: subnets
+            .iter()
+            .map(|r| r.try_get("subnet_id"))
+            .collect::<std::result::Result<Vec<String>, _>>()?,
+        created_at: head.created_at,
+    })
+}
+
+/// Checks a route's target for the table of `head`: a peering connection of its VPC, or a gateway of its VPC in
+/// the account. Malformed ids are 400; well-formed ids of nothing there are 404 naming the id.
+fn check_route_target(head: &Head, target: &str) -> Result<()> {
+    let vpc = &head.vpc_id;
+    if id_shaped(target, "pcx") {
+        return match head.target_is_peering {
+            true => Ok(()),
+            false => Err(ApiError::invalid(
+                ErrorCode::InvalidRouteTarget,
+                format!("target: peering \"{target}\" is not a peering connection of VPC {vpc}"),
+            )),
+        };
+    }
+    if !GATEWAY_KINDS.iter().any(|(_, p)| id_shaped(target, p)) {
+        return Err(ApiError::invalid(
+            ErrorCode::InvalidRouteTarget,
+            format!(
+                "target: {} is not a peering (pcx_…) or gateway (igw_…, nat_…, vgw_…, vpce_…) id",
+                shown(target)
+            ),
+        ));
+    }
+    match head.target_is_gateway {
+        true => Ok(()),
+        false => Err(ApiError::NotFound(format!(
+            "target: gateway \"{target}\" not found in VPC {vpc} of your account (create it with POST /v1/gateways)"
+        ))),
     }
 }

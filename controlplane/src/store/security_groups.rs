@@ -32,45 +32,6 @@ fn sg_rule_from(row: &AnyRow) -> Result<wire::SgRule> {
 }
 
 impl Store {
-    /// The default security group of a new VPC (egress anywhere, ingress from itself), inside the VPC's creating
-    /// transaction.
-    pub(super) async fn create_default_security_group(
-        &self,
-        tx: &mut WriteTx,
-        vpc: &wire::Vpc,
-    ) -> Result<()> {
-        let sg = &vpc.default_security_group_id;
-        sqlx::query(
-            "INSERT INTO security_groups (id, account_id, vpc_id, name, description, is_default, created_at) \
-             VALUES ($1, $2, $3, 'default', 'default VPC security group', 1, $4)",
-        )
-        .bind(sg)
-        .bind(&vpc.account_id)
-        .bind(&vpc.id)
-        .bind(vpc.created_at)
-        .execute(&mut ***tx)
-        .await?;
-        self.insert_rule(
-            tx,
-            sg,
-            Direction::Outbound,
-            (Protocol::All, None, None),
-            (Some("0.0.0.0/0"), None),
-            "",
-        )
-        .await?;
-        self.insert_rule(
-            tx,
-            sg,
-            Direction::Inbound,
-            (Protocol::All, None, None),
-            (None, Some(sg)),
-            "",
-        )
-        .await?;
-        Ok(())
-    }
-
     /// Creates a group with AWS's default egress rule (all traffic to 0.0.0.0/0) and no ingress.
     pub async fn create_security_group(
         &self,

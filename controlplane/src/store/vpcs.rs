@@ -5,10 +5,13 @@ use std::str::FromStr;
 
 use sqlx::{any::AnyRow, Row};
 
-use super::{blocks_json, cidr, new_id, page_limit, paginate, parse_blocks, Result, Store, Users};
+use netmodel::model::{Direction, Protocol};
+
+use super::{blocks_json, cidr, new_id, page_limit, paginate, parse_blocks, Arg, Result, Store, Users};
 use crate::{
     error::{ApiError, ErrorCode},
-    validate, wire,
+    validate,
+    wire::{self, rule_direction},
 };
 
 pub(super) fn vpc_from(row: &AnyRow) -> Result<wire::Vpc> {
@@ -86,36 +89,86 @@ impl Store {
             default_security_group_id: new_id("sg"),
             created_at: self.now(),
         };
+        // The VPC, its main route table, its default network ACL (allow all, both ways) and its default security
+        // group (egress anywhere, ingress from itself; its rules stored as `insert_rule` stores them): one batch.
+        let (secondary, ipv6) = (
+            blocks_json(&vpc.secondary_cidr_blocks),
+            blocks_json(&vpc.ipv6_cidr_blocks),
+        );
+        let sg = vpc.default_security_group_id.as_str();
+        let all = Protocol::All.to_string();
+        let (egress_id, ingress_id) = (new_id("sgr"), new_id("sgr"));
+        let (egress_key, ingress_key) = (format!("{all}||0.0.0.0/0"), format!("{all}||{sg}"));
+        let t = Arg::Text;
+        let (id, acl, at) = (
+            t(&vpc.id),
+            t(&vpc.default_network_acl_id),
+            Arg::Int(vpc.created_at),
+        );
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO vpcs (id, account_id, name, region, cidr_block, secondary_cidr_blocks, ipv6_cidr_blocks, \
-             main_route_table_id, default_network_acl_id, default_security_group_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        self.run_batch(
+            &mut tx,
+            &[
+                (
+                    "INSERT INTO vpcs (id, account_id, name, region, cidr_block, secondary_cidr_blocks, \
+                     ipv6_cidr_blocks, main_route_table_id, default_network_acl_id, default_security_group_id, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    &[
+                        id,
+                        t(account),
+                        t(&vpc.name),
+                        t(&vpc.region),
+                        t(&vpc.cidr_block),
+                        t(&secondary),
+                        t(&ipv6),
+                        t(&vpc.main_route_table_id),
+                        acl,
+                        t(sg),
+                        at,
+                    ],
+                ),
+                (
+                    "INSERT INTO route_tables (id, account_id, vpc_id, main, created_at) VALUES ($1, $2, $3, 1, $4)",
+                    &[t(&vpc.main_route_table_id), t(account), id, at],
+                ),
+                (
+                    "INSERT INTO network_acls (id, account_id, vpc_id, is_default, created_at) VALUES ($1, $2, $3, 1, $4)",
+                    &[acl, t(account), id, at],
+                ),
+                (
+                    "INSERT INTO acl_entries (acl_id, direction, rule_number, protocol, cidr_block, rule_action) \
+                     VALUES ($1, $2, 100, 'all', '0.0.0.0/0', 'allow'), ($1, $3, 100, 'all', '0.0.0.0/0', 'allow')",
+                    &[
+                        acl,
+                        t(rule_direction::word(Direction::Inbound)),
+                        t(rule_direction::word(Direction::Outbound)),
+                    ],
+                ),
+                (
+                    "INSERT INTO security_groups (id, account_id, vpc_id, name, description, is_default, created_at) \
+                     VALUES ($1, $2, $3, 'default', 'default VPC security group', 1, $4)",
+                    &[t(sg), t(account), id, at],
+                ),
+                (
+                    "INSERT INTO sg_rules (id, group_id, direction, protocol, from_port, to_port, cidr, ref_group_id, \
+                     description, rule_key, created_at) VALUES ($1, $2, $3, $4, NULL, NULL, $5, NULL, '', $6, $7), \
+                     ($8, $2, $9, $4, NULL, NULL, NULL, $2, '', $10, $7)",
+                    &[
+                        t(&egress_id),
+                        t(sg),
+                        t(rule_direction::word(Direction::Outbound)),
+                        t(&all),
+                        t("0.0.0.0/0"),
+                        t(&egress_key),
+                        at,
+                        t(&ingress_id),
+                        t(rule_direction::word(Direction::Inbound)),
+                        t(&ingress_key),
+                    ],
+                ),
+            ],
         )
-        .bind(&vpc.id)
-        .bind(account)
-        .bind(&vpc.name)
-        .bind(&vpc.region)
-        .bind(&vpc.cidr_block)
-        .bind(blocks_json(&vpc.secondary_cidr_blocks))
-        .bind(blocks_json(&vpc.ipv6_cidr_blocks))
-        .bind(&vpc.main_route_table_id)
-        .bind(&vpc.default_network_acl_id)
-        .bind(&vpc.default_security_group_id)
-        .bind(vpc.created_at)
-        .execute(&mut **tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO route_tables (id, account_id, vpc_id, main, created_at) VALUES ($1, $2, $3, 1, $4)",
-        )
-        .bind(&vpc.main_route_table_id)
-        .bind(account)
-        .bind(&vpc.id)
-        .bind(vpc.created_at)
-        .execute(&mut **tx)
-        .await?;
-        self.create_default_network_acl(&mut tx, &vpc).await?;
-        self.create_default_security_group(&mut tx, &vpc).await?;
         tx.commit().await?;
         Ok(vpc)
     }
