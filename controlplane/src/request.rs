@@ -35,8 +35,10 @@ pub struct AppState {
     pub store: Store,
     limiter: Arc<RateLimiter>,
     /// SHA-256 of a verified key → its account and when the store confirmed it ([`KEY_TTL`]).
-    keys: Arc<Mutex<HashMap<[u8; 32], (String, Instant)>>>,
+    keys: Arc<Mutex<KeyCache>>,
 }
+
+type KeyCache = HashMap<[u8; 32], (String, Instant)>;
 
 /// How long a verified API key is trusted without asking the store again. Keys are never reassigned; this bounds
 /// how long a key removed from the database by hand keeps working in a running server.

@@ -220,7 +220,7 @@ impl Store {
         if !postgres {
             // A pooled SQLite connection is a thread of this process holding a file open; it cannot be cut
             // off the way a network connection can. sqlx's default liveness check (a ping before every
-            // acquire) was one more round trip to that thread per query — a third of a request's time.
+            // acquire) was one more round trip to that thread per query.
             options = options.test_before_acquire(false);
             options = options.after_connect(|conn, _| {
                 Box::pin(async move {

@@ -116,7 +116,7 @@ impl Store {
         let dest = cidr("destination_cidr", &req.destination_cidr)?;
         check_route_target(&head, target)?;
         let dest_text = dest.to_string();
-        if head.local.iter().any(|b| *b == dest_text) {
+        if head.local.contains(&dest_text) {
             return Err(ApiError::conflict(
                 ErrorCode::RouteExists,
                 format!("destination_cidr: {dest} is the VPC's local route"),
