@@ -35,7 +35,7 @@ export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 
 # 2. cargo-leptos, pinned (0.3.11 needs a newer rustc).
 if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
-  log "installing cargo-leptos 0.3.10 (the longest step of a first run: ~10 min on 2 cores, once)"
+  log "installing cargo-leptos 0.3.10 (the longest step of a first run, once)"
   cargo install cargo-leptos --version 0.3.10 --locked
 fi
 
