@@ -652,6 +652,12 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
             merge_peering(id, list, &mut ctx)?,
         ));
     }
+    // Where each VPC is in the plan (the first with an id, as a scan finds it): both sides of every peering are
+    // looked up, and a scan per side was quadratic in an estate with many peerings.
+    let mut vpc_at: HashMap<String, usize> = HashMap::with_capacity(plan.vpcs.len());
+    for (i, v) in plan.vpcs.iter().enumerate() {
+        vpc_at.entry(v.id.0.clone()).or_insert(i);
+    }
     for (file, region, p) in &peerings {
         let Some(id) = s(p, "VpcPeeringConnectionId") else {
             continue;
@@ -668,7 +674,7 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
             };
             let account = s(&info, "OwnerId").unwrap_or("unknown").to_string();
             let side_region = s(&info, "Region").map(str::to_string).or_else(|| region.clone());
-            if !plan.vpcs.iter().any(|v| v.id.0 == vpc) {
+            if !vpc_at.contains_key(vpc) {
                 let Some(primary) = cidr(&mut ctx, id, s(&info, "CidrBlock")) else {
                     ctx.dangling(
                         vec![id.to_string(), vpc.to_string()],
@@ -702,8 +708,9 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
                         .collect(),
                     position: None,
                 });
+                vpc_at.insert(vpc.to_string(), plan.vpcs.len() - 1);
             }
-            let vpc_obj = plan.vpcs.iter().find(|v| v.id.0 == vpc).expect("just ensured");
+            let vpc_obj = &plan.vpcs[vpc_at[vpc]];
             // The peering's view of the VPC must agree with the VPC's own export.
             for (what, said, known) in [
                 ("Region", s(&info, "Region"), vpc_obj.region.as_str()),
