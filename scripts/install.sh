@@ -28,14 +28,9 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-# The tools are built without the link-time optimisation their own release profiles ask for (cargo-leptos sets
-# `lto = true, codegen-units = 1`: 17 of the first run's minutes on 2 cores). They only drive the build, so the
-# parallel, unoptimised-at-link-time build is as good for them, and much quicker to make.
-export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
-
 # 2. cargo-leptos, pinned (0.3.11 needs a newer rustc).
 if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
-  log "installing cargo-leptos 0.3.10 (the longest step of a first run, once)"
+  log "installing cargo-leptos 0.3.10 (the longest step of a first run, ~17–23 min on 2 cores, once)"
   cargo install cargo-leptos --version 0.3.10 --locked
 fi
 
