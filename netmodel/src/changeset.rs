@@ -902,20 +902,21 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// The live lists indexed by id.
-struct LiveIndex<'a> {
-    vpcs: BTreeMap<&'a VpcId, usize>,
-    subnets: BTreeMap<&'a SubnetId, usize>,
-    tables: BTreeMap<&'a RouteTableId, usize>,
-    groups: BTreeMap<&'a SecurityGroupId, usize>,
-    acls: BTreeMap<&'a NetworkAclId, usize>,
-    gateways: BTreeMap<&'a GatewayId, usize>,
-    endpoints: BTreeMap<&'a EndpointId, usize>,
-    peerings: BTreeMap<&'a PeeringId, usize>,
+/// A plan's lists indexed by id (the first object with an id, as a scan finds it): the live plan's here, the
+/// desired plan's in the curl script.
+pub(crate) struct LiveIndex<'a> {
+    pub(crate) vpcs: BTreeMap<&'a VpcId, usize>,
+    pub(crate) subnets: BTreeMap<&'a SubnetId, usize>,
+    pub(crate) tables: BTreeMap<&'a RouteTableId, usize>,
+    pub(crate) groups: BTreeMap<&'a SecurityGroupId, usize>,
+    pub(crate) acls: BTreeMap<&'a NetworkAclId, usize>,
+    pub(crate) gateways: BTreeMap<&'a GatewayId, usize>,
+    pub(crate) endpoints: BTreeMap<&'a EndpointId, usize>,
+    pub(crate) peerings: BTreeMap<&'a PeeringId, usize>,
 }
 
 impl<'a> LiveIndex<'a> {
-    fn new(p: &'a Plan) -> LiveIndex<'a> {
+    pub(crate) fn new(p: &'a Plan) -> LiveIndex<'a> {
         fn index<'a, T, K: Ord>(list: &'a [T], key: impl Fn(&'a T) -> &'a K) -> BTreeMap<&'a K, usize> {
             let mut m = BTreeMap::new();
             for (i, x) in list.iter().enumerate() {

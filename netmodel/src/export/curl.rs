@@ -10,13 +10,13 @@
 //! built with `jq --arg`. Each account's calls read its key from its own variable ([`key_vars`]).
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet},
     fmt::Write,
 };
 
 use super::{key_var, key_vars, one_line, sh_quote, ScriptPart};
 use crate::{
-    changeset::{diff, Bindings, ChangeAction, Handle, ObjectKind, Op, SgDirection, Step},
+    changeset::{diff, Bindings, ChangeAction, Handle, LiveIndex, ObjectKind, Op, SgDirection, Step},
     ids::{AccountId, SubnetId, VpcId},
     model::*,
 };
@@ -226,7 +226,7 @@ pub fn curl_script(plan: &Plan, part: ScriptPart) -> String {
         plan,
         part,
         vars: &vars,
-        ix: Positions::of(plan),
+        ix: LiveIndex::new(plan),
         defined: BTreeSet::new(),
         o,
     };
@@ -279,43 +279,10 @@ struct Render<'a> {
     plan: &'a Plan,
     part: ScriptPart,
     vars: &'a BTreeMap<&'a str, String>,
-    ix: Positions<'a>,
+    /// Where each object sits in its list, by id: the script names objects by position (`SUBNET_7`).
+    ix: LiveIndex<'a>,
     defined: BTreeSet<Var>,
     o: String,
-}
-
-/// Where each object sits in its list of the plan, by id: the script names objects by position (`SUBNET_7`), and
-/// finding a position by scanning made the script quadratic in plan size.
-struct Positions<'a> {
-    vpcs: HashMap<&'a str, usize>,
-    subnets: HashMap<&'a str, usize>,
-    route_tables: HashMap<&'a str, usize>,
-    security_groups: HashMap<&'a str, usize>,
-    network_acls: HashMap<&'a str, usize>,
-    gateways: HashMap<&'a str, usize>,
-    peerings: HashMap<&'a str, usize>,
-}
-
-impl<'a> Positions<'a> {
-    fn of(plan: &'a Plan) -> Self {
-        /// The first object with an id wins, as a scan would find it.
-        fn by_id<'a, T>(list: &'a [T], id: impl Fn(&'a T) -> &'a str) -> HashMap<&'a str, usize> {
-            let mut at = HashMap::with_capacity(list.len());
-            for (i, x) in list.iter().enumerate() {
-                at.entry(id(x)).or_insert(i);
-            }
-            at
-        }
-        Positions {
-            vpcs: by_id(&plan.vpcs, |x| x.id.as_str()),
-            subnets: by_id(&plan.subnets, |x| x.id.as_str()),
-            route_tables: by_id(&plan.route_tables, |x| x.id.as_str()),
-            security_groups: by_id(&plan.security_groups, |x| x.id.as_str()),
-            network_acls: by_id(&plan.network_acls, |x| x.id.as_str()),
-            gateways: by_id(&plan.gateways, |x| x.id.as_str()),
-            peerings: by_id(&plan.peerings, |x| x.id.as_str()),
-        }
-    }
 }
 
 impl Render<'_> {
@@ -336,7 +303,7 @@ impl Render<'_> {
     fn vpc_of(&self, id: &VpcId) -> usize {
         self.ix
             .vpcs
-            .get(id.as_str())
+            .get(&id)
             .copied()
             .expect("a valid plan's references resolve")
     }
@@ -383,10 +350,7 @@ impl Render<'_> {
                         self.vpc_key(v)
                     )
                 } else {
-                    let first = t
-                        .subnets
-                        .first()
-                        .and_then(|s| self.ix.subnets.get(s.as_str()).copied());
+                    let first = t.subnets.first().and_then(|s| self.ix.subnets.get(&s).copied());
                     if let Some(s) = first {
                         self.need(Var::Subnet(s));
                     }
@@ -409,10 +373,7 @@ impl Render<'_> {
                         self.vpc_key(v)
                     )
                 } else {
-                    let first = a
-                        .subnets
-                        .first()
-                        .and_then(|s| self.ix.subnets.get(s.as_str()).copied());
+                    let first = a.subnets.first().and_then(|s| self.ix.subnets.get(&s).copied());
                     if let Some(s) = first {
                         self.need(Var::Subnet(s));
                     }
@@ -484,7 +445,7 @@ impl Render<'_> {
     /// The shell word of a route target.
     fn target(&mut self, t: &Target) -> String {
         match t {
-            Target::Peering(p) => match self.ix.peerings.get(p.as_str()).copied() {
+            Target::Peering(p) => match self.ix.peerings.get(&p).copied() {
                 Some(i) => {
                     self.need(Var::Peering(i));
                     format!("\"$PCX_{i}\"")
@@ -494,7 +455,7 @@ impl Render<'_> {
             Target::InternetGateway(g)
             | Target::NatGateway(g)
             | Target::VpnGateway(g)
-            | Target::GatewayEndpoint(g) => match self.ix.gateways.get(g.as_str()).copied() {
+            | Target::GatewayEndpoint(g) => match self.ix.gateways.get(g).copied() {
                 Some(i) => {
                     self.need(Var::Gateway(i));
                     format!("\"$GW_{i}\"")
@@ -536,73 +497,43 @@ impl Render<'_> {
                 self.define(Var::Vpc(i), line);
             }
             Op::CreateSubnet { subnet } => {
-                let i = self
-                    .ix
-                    .subnets
-                    .get(subnet.id.as_str())
-                    .copied()
-                    .expect("resolves");
+                let i = self.ix.subnets.get(&subnet.id).copied().expect("resolves");
                 self.need(Var::Subnet(i));
             }
             Op::CreateRouteTable { table } => {
-                let i = self
-                    .ix
-                    .route_tables
-                    .get(table.id.as_str())
-                    .copied()
-                    .expect("resolves");
+                let i = self.ix.tables.get(&table.id).copied().expect("resolves");
                 self.need(Var::Table(i));
                 self.associations("route-tables", Var::Table(i), &table.subnets, &table.vpc);
             }
             Op::UpdateRouteTable { table, subnets } => {
-                let i = self
-                    .ix
-                    .route_tables
-                    .get(table.as_str())
-                    .copied()
-                    .expect("resolves");
+                let i = self.ix.tables.get(&table).copied().expect("resolves");
                 self.need(Var::Table(i));
                 let vpc = plan.route_tables[i].vpc.clone();
                 self.associations("route-tables", Var::Table(i), subnets, &vpc);
             }
             Op::CreateSecurityGroup { group } => {
-                let i = self
-                    .ix
-                    .security_groups
-                    .get(group.id.as_str())
-                    .copied()
-                    .expect("resolves");
+                let i = self.ix.groups.get(&group.id).copied().expect("resolves");
                 self.need(Var::Group(i));
             }
             Op::CreateNetworkAcl { acl } => {
-                let i = self
-                    .ix
-                    .network_acls
-                    .get(acl.id.as_str())
-                    .copied()
-                    .expect("resolves");
+                let i = self.ix.acls.get(&acl.id).copied().expect("resolves");
                 self.need(Var::Acl(i));
                 self.associations("network-acls", Var::Acl(i), &acl.subnets, &acl.vpc);
             }
             Op::UpdateNetworkAcl { acl, subnets } => {
-                let i = self.ix.network_acls.get(acl.as_str()).copied().expect("resolves");
+                let i = self.ix.acls.get(&acl).copied().expect("resolves");
                 self.need(Var::Acl(i));
                 let vpc = plan.network_acls[i].vpc.clone();
                 self.associations("network-acls", Var::Acl(i), subnets, &vpc);
             }
             Op::CreateGateway { gateway } => {
-                let i = self
-                    .ix
-                    .gateways
-                    .get(gateway.id.as_str())
-                    .copied()
-                    .expect("resolves");
+                let i = self.ix.gateways.get(&gateway.id).copied().expect("resolves");
                 self.need(Var::Gateway(i));
             }
             Op::CreateEndpoint { endpoint } => self.endpoint(endpoint),
             Op::CreatePeering { peering, auto_accept } => self.create_peering(peering, *auto_accept),
             Op::AcceptPeering { peering } => {
-                let i = self.ix.peerings.get(peering.as_str()).copied().expect("resolves");
+                let i = self.ix.peerings.get(&peering).copied().expect("resolves");
                 self.need(Var::Peering(i));
                 let a = self.vpc_of(&plan.peerings[i].accepter.vpc);
                 let (ak, id) = (self.vpc_key(a), sh_quote(&peering.0));
@@ -616,7 +547,7 @@ impl Render<'_> {
                 );
             }
             Op::WaitActive { peering } => {
-                let i = self.ix.peerings.get(peering.as_str()).copied().expect("resolves");
+                let i = self.ix.peerings.get(&peering).copied().expect("resolves");
                 self.need(Var::Peering(i));
                 let p = &plan.peerings[i];
                 let side = if self.part == ScriptPart::Accepter {
@@ -649,7 +580,12 @@ impl Render<'_> {
             }
             Op::CreateRoute { table, route } | Op::UpdateRoute { table, route } => {
                 let Handle::Plan(t) = table else { return };
-                let Some(i) = self.ix.route_tables.get(t.as_str()).copied() else {
+                let Some(i) = self
+                    .ix
+                    .tables
+                    .get(&crate::ids::RouteTableId::from(t.as_str()))
+                    .copied()
+                else {
                     return;
                 };
                 self.need(Var::Table(i));
@@ -668,7 +604,12 @@ impl Render<'_> {
             } => self.rule(group, *direction, rule),
             Op::CreateAclEntry { acl, entry } | Op::UpdateAclEntry { acl, entry } => {
                 let Handle::Plan(a) = acl else { return };
-                let Some(i) = self.ix.network_acls.get(a.as_str()).copied() else {
+                let Some(i) = self
+                    .ix
+                    .acls
+                    .get(&crate::ids::NetworkAclId::from(a.as_str()))
+                    .copied()
+                else {
                     return;
                 };
                 self.need(Var::Acl(i));
@@ -702,7 +643,7 @@ impl Render<'_> {
     fn associations(&mut self, path: &str, table: Var, subnets: &[SubnetId], vpc: &VpcId) {
         let key = self.vpc_key(self.vpc_of(vpc));
         for s in subnets {
-            let Some(j) = self.ix.subnets.get(s.as_str()).copied() else {
+            let Some(j) = self.ix.subnets.get(&s).copied() else {
                 continue;
             };
             self.need(Var::Subnet(j));
@@ -716,14 +657,14 @@ impl Render<'_> {
 
     fn endpoint(&mut self, e: &Endpoint) {
         let plan = self.plan;
-        let Some(s) = self.ix.subnets.get(e.subnet.as_str()).copied() else {
+        let Some(s) = self.ix.subnets.get(&e.subnet).copied() else {
             return;
         };
         self.need(Var::Subnet(s));
         let key = self.vpc_key(self.vpc_of(&plan.subnets[s].vpc));
         let mut groups = Vec::new();
         for g in &e.security_groups {
-            if let Some(i) = self.ix.security_groups.get(g.as_str()).copied() {
+            if let Some(i) = self.ix.groups.get(g).copied() {
                 self.need(Var::Group(i));
                 groups.push(format!("--arg g{i} \"$GROUP_{i}\""));
             }
@@ -734,7 +675,7 @@ impl Render<'_> {
         let list: Vec<String> = e
             .security_groups
             .iter()
-            .filter_map(|g| self.ix.security_groups.get(g.as_str()).copied())
+            .filter_map(|g| self.ix.groups.get(g).copied())
             .map(|i| format!("$g{i}"))
             .collect();
         let kind = serde_json::to_value(e.kind)
@@ -755,7 +696,7 @@ impl Render<'_> {
 
     fn create_peering(&mut self, p: &Peering, auto_accept: bool) {
         let plan = self.plan;
-        let Some(i) = self.ix.peerings.get(p.id.as_str()).copied() else {
+        let Some(i) = self.ix.peerings.get(&p.id).copied() else {
             return;
         };
         let (r, a) = (self.vpc_of(&p.requester.vpc), self.vpc_of(&p.accepter.vpc));
@@ -795,7 +736,12 @@ impl Render<'_> {
     fn rule(&mut self, group: &Handle, direction: SgDirection, r: &SgRule) {
         let plan = self.plan;
         let Handle::Plan(g) = group else { return };
-        let Some(i) = self.ix.security_groups.get(g.as_str()).copied() else {
+        let Some(i) = self
+            .ix
+            .groups
+            .get(&crate::ids::SecurityGroupId::from(g.as_str()))
+            .copied()
+        else {
             return;
         };
         self.need(Var::Group(i));
@@ -816,7 +762,7 @@ impl Render<'_> {
                 sh_quote(&rule.to_string())
             }
             (None, Some(sg)) => {
-                let Some(j) = self.ix.security_groups.get(sg.group.as_str()).copied() else {
+                let Some(j) = self.ix.groups.get(&sg.group).copied() else {
                     let _ = writeln!(
                         self.o,
                         "# skipped: {}",
