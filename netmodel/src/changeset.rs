@@ -620,19 +620,29 @@ fn order(
                 .count()
         })
         .collect();
+    // Each step's rank in (sort key, index) order, sorted once: the queue of ready steps then compares numbers,
+    // not the keys' strings at every push and pop.
     let keys: Vec<_> = steps.iter().map(sort_key).collect();
-    let mut ready: BinaryHeap<Reverse<(&SortKey, usize)>> = (0..n)
+    let mut by_key: Vec<usize> = (0..n).collect();
+    by_key.sort_unstable_by(|&a, &b| (&keys[a], a).cmp(&(&keys[b], b)));
+    drop(keys);
+    let mut rank = vec![0; n];
+    for (r, &i) in by_key.iter().enumerate() {
+        rank[i] = r;
+    }
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..n)
         .filter(|&i| indegree[i] == 0)
-        .map(|i| Reverse((&keys[i], i)))
+        .map(|i| Reverse(rank[i]))
         .collect();
     let mut sequence = Vec::with_capacity(n);
-    while let Some(Reverse((_, i))) = ready.pop() {
+    while let Some(Reverse(r)) = ready.pop() {
+        let i = by_key[r];
         sequence.push(i);
         for next in graph.neighbors_directed(NodeIndex::new(i), Edge::Outgoing) {
             let j = next.index();
             indegree[j] -= 1;
             if indegree[j] == 0 {
-                ready.push(Reverse((&keys[j], j)));
+                ready.push(Reverse(rank[j]));
             }
         }
     }

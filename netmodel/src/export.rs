@@ -516,9 +516,19 @@ fn dot_lines(lines: &[&str]) -> String {
     format!("\"{}\"", inner.join("\n"))
 }
 
+/// The plan's VPCs by account id, each account's in plan order: one pass, not a scan of every VPC per account.
+fn vpcs_by_account(plan: &Plan) -> HashMap<&str, Vec<&Vpc>> {
+    let mut out: HashMap<&str, Vec<&Vpc>> = HashMap::new();
+    for v in &plan.vpcs {
+        out.entry(v.account.as_str()).or_default().push(v);
+    }
+    out
+}
+
 /// The peering map as Graphviz DOT: VPCs clustered by account, peerings styled by status.
 pub fn dot(plan: &Plan) -> String {
     let mut o = String::from("graph peering {\n  graph [rankdir=LR, fontname=\"Helvetica\"];\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n");
+    let by_account = vpcs_by_account(plan);
     for a in &plan.accounts {
         let _ = writeln!(
             o,
@@ -526,7 +536,7 @@ pub fn dot(plan: &Plan) -> String {
             dot_id(&format!("cluster_{}", a.id)),
             dot_id(&format!("account {}", a.id))
         );
-        for v in plan.vpcs.iter().filter(|v| v.account == a.id) {
+        for v in by_account.get(a.id.as_str()).into_iter().flatten() {
             let blocks: Vec<String> = v.blocks().map(|b| b.to_string()).collect();
             let _ = writeln!(
                 o,
@@ -585,6 +595,7 @@ fn mermaid_text(s: &str) -> String {
 /// The peering map as a Mermaid flowchart.
 pub fn mermaid(plan: &Plan) -> String {
     let mut o = String::from("flowchart LR\n");
+    let by_account = vpcs_by_account(plan);
     for a in &plan.accounts {
         let _ = writeln!(
             o,
@@ -592,7 +603,7 @@ pub fn mermaid(plan: &Plan) -> String {
             mermaid_id(&format!("acct_{}", a.id)),
             mermaid_text(&a.id.0)
         );
-        for v in plan.vpcs.iter().filter(|v| v.account == a.id) {
+        for v in by_account.get(a.id.as_str()).into_iter().flatten() {
             let blocks: Vec<String> = v.blocks().map(|b| b.to_string()).collect();
             let _ = writeln!(
                 o,

@@ -4,7 +4,7 @@
 //! ([`crate::layout`]: groups of peered VPCs kept together, peered VPCs near each other). A map larger
 //! than a PNG's pixel budget is drawn scaled down to fit, with a note above it saying so ([`png_scale`]).
 
-use std::sync::Once;
+use std::{collections::HashMap, sync::Once};
 
 use image::ImageEncoder;
 use plotters::{
@@ -140,6 +140,48 @@ fn percent(factor: f64) -> String {
     format!("{text}%")
 }
 
+/// A label's rectangle in map coordinates: left, top, right, bottom.
+type Rect = (i32, i32, i32, i32);
+
+/// The label rectangles placed so far, found by the grid cells they cover: whether a spot is free is answered
+/// from the labels near it, not by comparing with every label of the map (quadratic at thousands of peerings).
+#[derive(Default)]
+struct Placed {
+    rects: Vec<Rect>,
+    cells: HashMap<(i32, i32), Vec<usize>>,
+}
+
+impl Placed {
+    /// Side of a grid cell, in map units (a few labels wide).
+    const CELL: i32 = 512;
+
+    fn cells_of(r: &Rect) -> impl Iterator<Item = (i32, i32)> {
+        let (x0, y0) = (r.0.div_euclid(Self::CELL), r.1.div_euclid(Self::CELL));
+        let (x1, y1) = (r.2.div_euclid(Self::CELL), r.3.div_euclid(Self::CELL));
+        (x0..=x1).flat_map(move |x| (y0..=y1).map(move |y| (x, y)))
+    }
+
+    /// Whether `r` overlaps no placed rectangle (touching edges overlap, as before).
+    fn free(&self, r: &Rect) -> bool {
+        Self::cells_of(r).all(|cell| {
+            self.cells.get(&cell).is_none_or(|ids| {
+                ids.iter().all(|&i| {
+                    let p = self.rects[i];
+                    r.2 < p.0 || p.2 < r.0 || r.3 < p.1 || p.3 < r.1
+                })
+            })
+        })
+    }
+
+    fn push(&mut self, r: Rect) {
+        let i = self.rects.len();
+        self.rects.push(r);
+        for cell in Self::cells_of(&r) {
+            self.cells.entry(cell).or_default().push(i);
+        }
+    }
+}
+
 fn draw<DB: DrawingBackend>(
     plan: &Plan,
     layout: &MapLayout,
@@ -157,7 +199,13 @@ fn draw<DB: DrawingBackend>(
         let (x, y) = layout.boxes[i].1;
         (x + BOX_W / 2, y + BOX_H / 2)
     };
-    let index = |id: &crate::ids::VpcId| layout.boxes.iter().position(|(v, _)| v == id);
+    let positions: HashMap<&crate::ids::VpcId, usize> = layout
+        .boxes
+        .iter()
+        .enumerate()
+        .map(|(i, (v, _))| (v, i))
+        .collect();
+    let index = |id: &crate::ids::VpcId| positions.get(id).copied();
     // Edges first, so the boxes cover their ends; their labels last, above everything.
     let mut labels = Vec::new();
     for p in &plan.peerings {
@@ -182,11 +230,11 @@ fn draw<DB: DrawingBackend>(
     let mut accounts: Vec<&str> = plan.vpcs.iter().map(|v| v.account.as_str()).collect();
     accounts.sort();
     accounts.dedup();
+    let accounts: HashMap<&str, usize> = accounts.into_iter().enumerate().map(|(i, a)| (a, i)).collect();
     for (id, (x, y)) in &layout.boxes {
         let Some(vpc) = plan.vpc(id) else { continue };
         let color = accounts
-            .iter()
-            .position(|a| *a == vpc.account.as_str())
+            .get(vpc.account.as_str())
             .map(|i| ACCOUNT_COLORS[i % ACCOUNT_COLORS.len()])
             .unwrap_or(MUTED);
         root.draw(&Rectangle::new(
@@ -230,7 +278,7 @@ fn draw<DB: DrawingBackend>(
     }
     // Each label at the middle of its edge, or further along it when that spot is taken (placed in map
     // coordinates: measured at full size, drawn at the pen's).
-    let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
+    let mut placed = Placed::default();
     for (label, color, from, to) in labels {
         let (w, h) = root.estimate_text_size(&label, &font(13.0, color)).map_err(err)?;
         let (w, h) = (w as i32, h as i32);
@@ -239,11 +287,7 @@ fn draw<DB: DrawingBackend>(
             let y = from.1 + (f64::from(to.1 - from.1) * t) as i32 + dy;
             (x - w / 2 - 4, y - h / 2 - 3, x + w / 2 + 4, y + h / 2 + 3)
         };
-        let free = |r: &(i32, i32, i32, i32)| {
-            placed
-                .iter()
-                .all(|p| r.2 < p.0 || p.2 < r.0 || r.3 < p.1 || p.3 < r.1)
-        };
+        let free = |r: &Rect| placed.free(r);
         let step = h + 10;
         let spot = [0, step, -step, 2 * step, -2 * step]
             .into_iter()
@@ -348,4 +392,49 @@ pub fn png(plan: &Plan) -> Result<Vec<u8>, MapError> {
         .write_image(&pixels, w, h, image::ColorType::Rgb8)
         .map_err(err)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Placed, Rect};
+
+    /// The grid answers exactly as comparing with every placed rectangle: rectangles of many sizes (smaller and
+    /// larger than a cell, negative coordinates, touching edges), each placed when free, as the labels are.
+    #[test]
+    fn placed_labels_answer_as_comparing_with_every_one() {
+        let mut seed: u64 = 7;
+        let mut next = |n: i32| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) % n as u64) as i32
+        };
+        let mut grid = Placed::default();
+        let mut all: Vec<Rect> = Vec::new();
+        let (mut free, mut taken) = (0, 0);
+        for _ in 0..3_000 {
+            let (x, y) = (next(6_000) - 3_000, next(6_000) - 3_000);
+            let r = (x, y, x + 1 + next(700), y + 1 + next(90));
+            let brute = all
+                .iter()
+                .all(|p| r.2 < p.0 || p.2 < r.0 || r.3 < p.1 || p.3 < r.1);
+            assert_eq!(grid.free(&r), brute, "{r:?}");
+            let touching = (r.2, r.1, r.2 + 5, r.3);
+            if brute {
+                grid.push(r);
+                all.push(r);
+                free += 1;
+                assert!(
+                    !grid.free(&touching),
+                    "a rectangle touching {r:?} at its right edge is not free"
+                );
+            } else {
+                taken += 1;
+            }
+        }
+        assert!(
+            free > 100 && taken > 100,
+            "both answers exercised: {free} free, {taken} taken"
+        );
+    }
 }
