@@ -21,7 +21,7 @@
 //! ```
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     fmt,
 };
 
@@ -817,7 +817,11 @@ fn source_blocks(index: &RouteIndex, rt: &RouteTable, vpc: &Vpc) -> Vec<Cidr> {
 
 /// Longest-prefix match in a table (implicit local routes included) for `dst`.
 pub fn lookup<'a>(plan: &'a Plan, rt: &'a RouteTable, dst: std::net::IpAddr) -> Option<(Cidr, Target)> {
-    let vpc = plan.vpc(&rt.vpc)?;
+    lookup_in(plan.vpc(&rt.vpc)?, rt, dst)
+}
+
+/// [`lookup`] in a table of `vpc`, already at hand.
+fn lookup_in(vpc: &Vpc, rt: &RouteTable, dst: std::net::IpAddr) -> Option<(Cidr, Target)> {
     let locals = vpc.blocks().map(|b| (*b, Target::Local));
     let routes = rt.routes.iter().map(|r| (r.destination, r.target.clone()));
     locals
@@ -831,6 +835,10 @@ pub fn lookup<'a>(plan: &'a Plan, rt: &'a RouteTable, dst: std::net::IpAddr) -> 
 struct RouteIndex<'p> {
     tables_of: HashMap<&'p VpcId, Vec<&'p RouteTable>>,
     subnets_of: HashMap<&'p RouteTableId, Vec<&'p Subnet>>,
+    /// The plan's VPCs and peerings by id: the route checks look one up per route, and a hash lookup touches
+    /// one or two places in memory where a binary search of a large plan touches a dozen.
+    vpcs: HashMap<&'p VpcId, &'p Vpc>,
+    peerings: HashMap<&'p PeeringId, &'p Peering>,
 }
 
 impl<'p> RouteIndex<'p> {
@@ -854,7 +862,13 @@ impl<'p> RouteIndex<'p> {
         RouteIndex {
             tables_of,
             subnets_of,
+            vpcs: plan.vpcs.iter().map(|v| (&v.id, v)).collect(),
+            peerings: plan.peerings.iter().map(|p| (&p.id, p)).collect(),
         }
+    }
+
+    fn vpc(&self, id: &VpcId) -> Option<&'p Vpc> {
+        self.vpcs.get(id).copied()
     }
 
     fn tables_of(&self, vpc: &VpcId) -> &[&'p RouteTable] {
@@ -867,12 +881,15 @@ impl<'p> RouteIndex<'p> {
 }
 
 fn routes(plan: &Plan, graph: &PeeringGraph, index: &RouteIndex, out: &mut Vec<Diagnostic>) {
-    let mut used: BTreeMap<&PeeringId, BTreeSet<&VpcId>> = BTreeMap::new();
+    // (peering, VPC) for each side of a peering that some route table of that VPC uses.
+    let mut used: HashSet<(&PeeringId, &VpcId)> = HashSet::new();
     for rt in &plan.route_tables {
-        let Some(vpc) = plan.vpc(&rt.vpc) else { continue };
+        let Some(vpc) = index.vpc(&rt.vpc) else { continue };
         for r in &rt.routes {
             let Target::Peering(pid) = &r.target else { continue };
-            let Some(p) = plan.peering(pid) else { continue };
+            let Some(p) = index.peerings.get(pid).copied() else {
+                continue;
+            };
             let Some(peer_id) = p.peer_of(&rt.vpc) else {
                 out.push(
                     Diagnostic::error(
@@ -891,7 +908,7 @@ fn routes(plan: &Plan, graph: &PeeringGraph, index: &RouteIndex, out: &mut Vec<D
                 );
                 continue;
             };
-            used.entry(pid).or_default().insert(&rt.vpc);
+            used.insert((pid, &rt.vpc));
             if p.status != PeeringStatus::Active {
                 out.push(Diagnostic::warning(
                     Code::RouteTargetInactive,
@@ -909,7 +926,7 @@ fn routes(plan: &Plan, graph: &PeeringGraph, index: &RouteIndex, out: &mut Vec<D
                     ),
                 ));
             }
-            let Some(peer) = plan.vpc(peer_id) else { continue };
+            let Some(peer) = index.vpc(peer_id) else { continue };
             let inside = peer.blocks().any(|b| b.contains_block(&r.destination));
             if !inside {
                 let partly = peer.blocks().any(|b| b.overlaps(&r.destination));
@@ -933,19 +950,18 @@ fn routes(plan: &Plan, graph: &PeeringGraph, index: &RouteIndex, out: &mut Vec<D
                         to: peer.blocks().copied().collect(),
                     }),
                 );
-                transitive(plan, graph, rt, vpc, r, p, peer, out);
+                transitive(graph, index, rt, vpc, r, p, peer, out);
             }
-            return_path(plan, index, rt, vpc, p, peer, out);
+            return_path(index, rt, vpc, p, peer, out);
         }
     }
     for p in plan.peerings.iter().filter(|p| p.status == PeeringStatus::Active) {
-        let sides = used.get(&p.id);
         let missing: Vec<&VpcId> = [&p.requester.vpc, &p.accepter.vpc]
             .into_iter()
-            .filter(|v| !sides.is_some_and(|s| s.contains(v)))
+            .filter(|v| !used.contains(&(&p.id, *v)))
             .collect();
         if !missing.is_empty() {
-            let (a, b) = (plan.vpc(&p.requester.vpc), plan.vpc(&p.accepter.vpc));
+            let (a, b) = (index.vpc(&p.requester.vpc), index.vpc(&p.accepter.vpc));
             let fix = match (a, b) {
                 (Some(a), Some(b)) => Some(Fix::AddPeeringRoutes {
                     peering: p.id.clone(),
@@ -980,8 +996,8 @@ fn routes(plan: &Plan, graph: &PeeringGraph, index: &RouteIndex, out: &mut Vec<D
 /// graph (the peer's neighbours), not of every peering.
 #[allow(clippy::too_many_arguments)]
 fn transitive(
-    plan: &Plan,
     graph: &PeeringGraph,
+    index: &RouteIndex,
     rt: &RouteTable,
     vpc: &Vpc,
     r: &Route,
@@ -993,18 +1009,20 @@ fn transitive(
         if !q.status.is_live() || q.id == p.id || third_id == &vpc.id {
             continue;
         }
-        let Some(third) = plan.vpc(third_id) else { continue };
+        let Some(third) = index.vpc(third_id) else {
+            continue;
+        };
         if !third.blocks().any(|b| b.overlaps(&r.destination)) {
             continue;
         }
         if graph.between(&vpc.id, third_id, |d| d.status.is_live()).is_some() {
             continue;
         }
-        let third_table = plan
-            .route_tables
+        let tables = index.tables_of(&third.id);
+        let third_table = tables
             .iter()
-            .find(|t| t.vpc == third.id && t.main)
-            .or_else(|| plan.route_tables.iter().find(|t| t.vpc == third.id))
+            .find(|t| t.main)
+            .or(tables.first())
             .map(|t| t.id.clone());
         let fix = Fix::PeerDirectly {
             vpc: vpc.id.clone(),
@@ -1039,7 +1057,6 @@ fn transitive(
 
 /// Checks the peer routes back over the same peering.
 fn return_path(
-    plan: &Plan,
     index: &RouteIndex,
     rt: &RouteTable,
     vpc: &Vpc,
@@ -1078,7 +1095,7 @@ fn return_path(
     for t in peer_tables {
         for s in &sources {
             let addr = s.0.network();
-            if let Some((dest, Target::Peering(q))) = lookup(plan, t, addr) {
+            if let Some((dest, Target::Peering(q))) = lookup_in(peer, t, addr) {
                 if q != p.id {
                     out.push(
                         Diagnostic::warning(
