@@ -4,7 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh run
-source scripts/env.sh
-cargo leptos build --release --split
-BIN=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/peerplan
+# What `cargo leptos build --release --split` did, without compiling cargo-leptos; prints the server's path last.
+BIN=$(bash scripts/build-site.sh | tail -1)
 exec "$BIN" serve "$@"
