@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Checks the log of a `cargo leptos end-to-end` run: Playwright ran, and every test of the suite passed.
-# `cargo leptos end-to-end` exits 0 without starting Playwright when the build fails (and when interrupted), so
-# its exit status proves nothing on its own. The expected count is the suite's own list
+# Checks the log of an end-to-end run (scripts/e2e.sh): Playwright ran, and every test of the suite passed.
+# An exit status alone would not show a suite that shrank or ran nothing (`cargo leptos end-to-end`, used before,
+# even exited 0 without starting Playwright when the build failed). The expected count is the suite's own list
 # (`npx playwright test --list`, with the same config: `forbidOnly` makes a stray `test.only` an error there too).
 #
 # Usage: bash scripts/e2e-verify.sh LOG   (prints "playwright: N of N passed"; exits 1 otherwise)
@@ -22,7 +22,7 @@ $listing"
 
 # Playwright's summary, colour codes removed: "  14 passed (2.1m)", "  1 failed", "  2 did not run", …
 summary=$(sed 's/\x1b\[[0-9;]*[mK]//g' "$log" | grep -E '^ *[0-9]+ (passed|failed|flaky|skipped|interrupted|did not run)( |$)' || true)
-[ -n "$summary" ] || fail "no Playwright summary in $log: the suite did not run (cargo leptos exits 0 when the build fails)"
+[ -n "$summary" ] || fail "no Playwright summary in $log: the suite did not run"
 passed=$(grep -E '^ *[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+' | head -1 || true)
 passed=${passed:-0}
 if grep -qvE '^ *[0-9]+ passed' <<<"$summary"; then

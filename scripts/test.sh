@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every check and test: fmt, clippy (native and wasm), every crate's tests,
-# and the Playwright suite in Debian's Chromium through `cargo leptos end-to-end`. Exits non-zero on any failure.
+# and the Playwright suite in Debian's Chromium against the release build (scripts/e2e.sh). Exits non-zero on any
+# failure.
 #
 # A target folder outside the clone is reused when present (PEERPLAN_TARGET_DIR, default ~/.cache/peerplan/target);
 # the script passes from nothing too, only slower.
@@ -45,11 +46,9 @@ cargo build -p server --bin peerplan
 bash scripts/schemathesis.sh "$CARGO_TARGET_DIR/debug/peerplan" 2>&1 | tee "$LOG/schemathesis.txt"
 grep -qE '[0-9]+ generated, [0-9]+ passed' "$LOG/schemathesis.txt"
 
-step "end-to-end: cargo leptos end-to-end --release --split (Playwright in Debian's Chromium)"
-E2E_DATA=$(mktemp -d)
-PEERPLAN_DATA="$E2E_DATA" cargo leptos end-to-end --release --split 2>&1 | tee "$LOG/e2e.txt"
-rm -rf "$E2E_DATA"
-# Its exit status is 0 even when the build failed and Playwright never ran: check the run and its count.
+step "end-to-end: release site (scripts/build-site.sh), Playwright in Debian's Chromium (scripts/e2e.sh)"
+bash scripts/e2e.sh 2>&1 | tee "$LOG/e2e.txt"
+# Its exit status covers the build, the server and Playwright; check the run and its count as well.
 bash scripts/e2e-verify.sh "$LOG/e2e.txt"
 
 # The runners' own summary lines, then one total.
