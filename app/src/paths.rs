@@ -32,6 +32,12 @@ pub const PLAN_DUPLICATE: &str = "/plans/{id}/duplicate";
 pub const PLAN_DELETE: &str = "/plans/{id}/delete";
 /// `POST /api/export/{format}` (`plan`, optional `part` and `port`): the plan as a download.
 pub const EXPORT: &str = "/api/export/{format}";
+/// `GET /api/audit` (`limit`, `cursor`, `user`, `plan`, `action`): the audit trail, a page at a time, newest first
+/// (admins only).
+pub const AUDIT: &str = "/api/audit";
+/// `GET /api/audit.jsonl` (`user`, `plan`, `action`): the whole audit trail as JSON lines, oldest first (admins
+/// only).
+pub const AUDIT_JSONL: &str = "/api/audit.jsonl";
 /// The prefix of the plan-storage server functions (`POST /api/plans/{function}`). The `#[server]` attribute
 /// takes only a literal, so [`crate::storage`] spells it out; a test checks every function's path against this.
 pub const PLAN_FUNCTIONS: &str = "/api/plans";

@@ -73,6 +73,7 @@ error_codes! {
     InvalidCursor = "INVALID_CURSOR", BAD_REQUEST, "cursor is not an id of the listed objects";
     MissingParameter = "MISSING_PARAMETER", BAD_REQUEST, "a required query parameter is missing";
     InvalidStatus = "INVALID_STATUS", BAD_REQUEST, "not a peering status";
+    InvalidAuditAction = "INVALID_AUDIT_ACTION", BAD_REQUEST, "not an audit action";
     // Fields.
     InvalidName = "INVALID_NAME", BAD_REQUEST, "a name is empty, too long or has control characters";
     InvalidRegion = "INVALID_REGION", BAD_REQUEST, "not a region name";

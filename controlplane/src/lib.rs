@@ -20,4 +20,4 @@ pub mod validate;
 pub mod wire;
 
 /// Saved plans, at the path the server and the planner know them by ([`store::plans`]).
-pub use store::plans;
+pub use store::{audit, plans};

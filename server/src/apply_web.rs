@@ -8,6 +8,11 @@
 //! sees a masked hint. The engine is [`crate::engine`], the same as the CLI's; its journal and bindings live in
 //! the server's database ([`RunState::Db`]) under one state key per plan and target, so a run cut by a crash
 //! resumes when the plan is applied again. One run per plan and target at a time.
+//!
+//! Every run is recorded in the audit trail as the actor who started it: `apply.start` (before anything is
+//! applied; a run whose start cannot be recorded does not start), `apply.step` for each step's end (done, failed,
+//! waiting for a key, blocked), and `apply.end` with the outcome — the plan id as the object, its version, the
+//! run and the target in the detail.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -30,13 +35,17 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use controlplane::store::Store;
+use controlplane::{
+    audit::{AuditAction, NewEntry},
+    store::Store,
+};
 use netmodel::{changeset::Bindings, Plan, Severity};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::{
     apply::{acceptances_of, compute_with, handoff_markdown, handoff_script, region_of, Planned},
+    audit_web::RequestActor,
     engine::{Engine, EventKind, Outcome},
     live::Keys,
     run_state::{RunState, APPLIED},
@@ -509,6 +518,7 @@ async fn plan(
 
 async fn start_run(
     State(s): State<ApplyService>,
+    RequestActor(by): RequestActor,
     Json(req): Json<RunRequest>,
 ) -> Result<Json<RunStarted>, WebError> {
     let plan_req = PlanRequest {
@@ -550,6 +560,21 @@ async fn start_run(
         ));
     }
     let total = planned.changes.steps().len();
+    let detail = format!(
+        "run {id} on target {:?}: {total} step(s), {}",
+        target.id,
+        planned.changes.summary()
+    );
+    s.store
+        .audit(NewEntry::ok(&by, AuditAction::ApplyStart, &req.plan_id, Some(version)).detail(&detail))
+        .await
+        .map_err(|e| {
+            WebError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "AUDIT",
+                format!("the run was not started: its start could not be recorded in the audit trail ({e})"),
+            )
+        })?;
     let run = Arc::new(Run {
         inner: Mutex::new(RunLog {
             events: Vec::new(),
@@ -577,7 +602,38 @@ async fn start_run(
     tokio::spawn(async move {
         // Released when the task ends, however it ends.
         let _slot = slot;
-        let end = execute(&service, &run, planned, &target, &readers, version, &req.plan_id).await;
+        let (steps_tx, steps_rx) = tokio::sync::mpsc::unbounded_channel();
+        let recorder = tokio::spawn(record_steps(
+            service.store.clone(),
+            by.clone(),
+            req.plan_id.clone(),
+            version,
+            format!("run {run_id} on target {:?}", target.id),
+            steps_rx,
+        ));
+        let end = execute(
+            &service,
+            &run,
+            planned,
+            &target,
+            &readers,
+            version,
+            &req.plan_id,
+            steps_tx,
+        )
+        .await;
+        let _ = recorder.await;
+        let detail = format!("run {run_id} on target {:?}: {}", target.id, end.message);
+        if let Err(e) = service
+            .store
+            .audit(NewEntry {
+                result: &end.outcome,
+                ..NewEntry::ok(&by, AuditAction::ApplyEnd, &req.plan_id, Some(version)).detail(&detail)
+            })
+            .await
+        {
+            tracing::error!(run = %run_id, error = %e, "the end of an apply run could not be recorded in the audit trail");
+        }
         service.snapshot(&run, &target, &req.plan_id).await;
         run.push(RunEvent::End(end));
         tracing::info!(run = %run_id, "apply run ended");
@@ -585,7 +641,45 @@ async fn start_run(
     Ok(Json(RunStarted { run: id, total }))
 }
 
-/// Runs the change set with the engine, streaming its events; returns how it ended.
+/// Records each step's end in the audit trail, in order, as the events arrive (the engine reports them
+/// synchronously; appends wait for the database). Ends when the run drops its sender.
+async fn record_steps(
+    store: Store,
+    by: controlplane::audit::Actor,
+    plan_id: String,
+    version: i64,
+    run: String,
+    mut events: tokio::sync::mpsc::UnboundedReceiver<crate::engine::Event>,
+) {
+    while let Some(e) = events.recv().await {
+        let result = serde_json::to_value(&e.event)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let result = match &e.message {
+            Some(m) => format!("{result}: {m}"),
+            None => result,
+        };
+        let mut detail = format!(
+            "{run}: step {}/{} {} {} {} ({}) in account {}",
+            e.step, e.total, e.action, e.kind, e.plan_id, e.detail, e.account
+        );
+        if let Some(live) = &e.live_id {
+            detail.push_str(&format!(" (live {live})"));
+        }
+        let entry = NewEntry {
+            result: &result,
+            ..NewEntry::ok(&by, AuditAction::ApplyStep, &plan_id, Some(version)).detail(&detail)
+        };
+        if let Err(err) = store.audit(entry).await {
+            tracing::error!(%run, step = e.step, error = %err, "an apply step could not be recorded in the audit trail");
+        }
+    }
+}
+
+/// Runs the change set with the engine, streaming its events (each step's end also to `steps`, for the audit
+/// trail); returns how it ended.
+#[allow(clippy::too_many_arguments)]
 async fn execute(
     s: &ApplyService,
     run: &Arc<Run>,
@@ -594,6 +688,7 @@ async fn execute(
     readers: &Keys,
     version: i64,
     plan_id: &str,
+    steps: tokio::sync::mpsc::UnboundedSender<crate::engine::Event>,
 ) -> RunEnd {
     let state = s.state(&target.id, plan_id);
     let error = |message: String| RunEnd {
@@ -650,6 +745,9 @@ async fn execute(
     let snap_target = Arc::new(snap_target);
     let plan_owned = plan_id.to_string();
     let mut report = |e: &crate::engine::Event| {
+        if e.event != EventKind::Start {
+            let _ = steps.send(e.clone());
+        }
         run.push(RunEvent::Step(StepEvent {
             event: serde_json::to_value(&e.event)
                 .ok()

@@ -50,6 +50,9 @@ pub enum Command {
     /// The NFYio-compatible control plane: run it alone, manage accounts.
     #[command(subcommand, name = "control-plane")]
     ControlPlane(ControlPlaneCommand),
+    /// The audit trail of `peerplan serve` (plan changes, applies): `audit verify` checks its hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Internal: the worker process of one web export (plan on standard input, the file on standard output).
     #[command(name = "export-worker", hide = true)]
     ExportWorker(ExportWorkerArgs),
@@ -295,6 +298,22 @@ pub enum ControlPlaneCommand {
     Account(AccountCommand),
 }
 
+/// `peerplan audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit trail's hash chain, entry by entry. Exit 0 with the number of entries and the head's
+    /// hash; 1 naming the first broken entry (its sequence number and what differs); 2 when the database
+    /// cannot be read.
+    Verify {
+        /// The data folder of `peerplan serve` (its SQLite database, DATA/controlplane.db).
+        #[arg(long, default_value = "./data", env = "PEERPLAN_DATA")]
+        data: PathBuf,
+        /// The database of `peerplan serve --database-url` (`postgres://…`) instead of the data folder's.
+        #[arg(long, env = "PEERPLAN_DATABASE_URL")]
+        database_url: Option<String>,
+    },
+}
+
 /// `peerplan control-plane account …`
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
@@ -384,6 +403,14 @@ pub async fn run(cli: Cli) -> ExitCode {
             "import live",
             commands::import_live(&target, &keys, &output).await,
         ),
+        Command::Audit(AuditCommand::Verify { data, database_url }) => {
+            commands::audit_verify(&data, database_url.as_deref())
+                .await
+                .unwrap_or_else(|e| {
+                    eprintln!("peerplan audit verify: {e:#}");
+                    ExitCode::from(2)
+                })
+        }
         Command::ExportWorker(args) => {
             // The message alone: the web export shows it as it is.
             crate::exports::worker(args.format, args.part.into(), args.port).map_or_else(

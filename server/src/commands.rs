@@ -276,6 +276,37 @@ pub async fn create_account(
     Ok(())
 }
 
+/// `peerplan audit verify`: checks the audit trail's chain; prints one line (entries and head hash) and exits 0,
+/// or names the first broken entry and exits 1.
+pub async fn audit_verify(data: &Path, database_url: Option<&str>) -> anyhow::Result<ExitCode> {
+    if database_url.is_none() {
+        let db = data.join("controlplane.db");
+        anyhow::ensure!(
+            db.exists(),
+            "there is no database at {} (give --data DIR, the data folder of `peerplan serve`, or --database-url URL)",
+            db.display()
+        );
+    }
+    let store = crate::control::open(data, database_url).await?;
+    let checked = store
+        .audit_verify()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the audit trail: {e}"))?;
+    Ok(match checked {
+        Ok(intact) => {
+            println!(
+                "audit trail intact: {} entries checked, head hash {}",
+                intact.entries, intact.head_hash
+            );
+            ExitCode::SUCCESS
+        }
+        Err(broken) => {
+            eprintln!("audit trail broken at entry {}: {}", broken.seq, broken.what);
+            ExitCode::from(1)
+        }
+    })
+}
+
 /// `peerplan export`.
 pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let loaded = plan_io::load(&args.plan)?;

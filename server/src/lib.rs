@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod apply_web;
+pub mod audit_web;
 pub mod cli;
 pub mod commands;
 pub mod control;

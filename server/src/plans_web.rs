@@ -1,8 +1,10 @@
 //! The plan list's form actions, as plain HTTP (so they work with and without JavaScript): create, import
 //! (one Peerplan JSON file, or AWS describe-* JSON files, as multipart uploads), rename, duplicate, delete.
 //! Each answers with a redirect (303) to where the person goes next, or a short page naming what was wrong.
-//! Every form carries the session's CSRF token (`csrf_token`), checked by [`crate::security::guard`].
+//! Every form carries the session's CSRF token (`csrf_token`), checked by [`crate::security::guard`]. Each change
+//! is recorded in the audit trail as the request's actor ([`RequestActor`]).
 
+use crate::audit_web::RequestActor;
 use axum::{
     extract::{Multipart, Path, State},
     http::StatusCode,
@@ -47,34 +49,51 @@ pub struct NameForm {
 }
 
 /// `POST /plans/new` (`name`): an empty plan, opened at once.
-pub async fn create(State(store): State<Store>, Form(f): Form<NameForm>) -> Response {
+pub async fn create(
+    State(store): State<Store>,
+    RequestActor(by): RequestActor,
+    Form(f): Form<NameForm>,
+) -> Response {
     let mut plan = netmodel::Plan::new(f.name.trim());
     plan.sort();
-    match store.create_plan(&f.name, &plan.to_json(), &[]).await {
+    match store.create_plan(&by, &f.name, &plan.to_json(), &[]).await {
         Ok(p) => Redirect::to(&app::paths::plan(&p.id)).into_response(),
         Err(e) => from_api(e),
     }
 }
 
 /// `POST /plans/{id}/rename` (`name`).
-pub async fn rename(State(store): State<Store>, Path(id): Path<String>, Form(f): Form<NameForm>) -> Response {
-    match store.rename_plan(&id, &f.name).await {
+pub async fn rename(
+    State(store): State<Store>,
+    RequestActor(by): RequestActor,
+    Path(id): Path<String>,
+    Form(f): Form<NameForm>,
+) -> Response {
+    match store.rename_plan(&by, &id, &f.name).await {
         Ok(_) => Redirect::to(app::paths::HOME).into_response(),
         Err(e) => from_api(e),
     }
 }
 
 /// `POST /plans/{id}/duplicate`.
-pub async fn duplicate(State(store): State<Store>, Path(id): Path<String>) -> Response {
-    match store.duplicate_plan(&id).await {
+pub async fn duplicate(
+    State(store): State<Store>,
+    RequestActor(by): RequestActor,
+    Path(id): Path<String>,
+) -> Response {
+    match store.duplicate_plan(&by, &id).await {
         Ok(_) => Redirect::to(app::paths::HOME).into_response(),
         Err(e) => from_api(e),
     }
 }
 
 /// `POST /plans/{id}/delete`.
-pub async fn delete(State(store): State<Store>, Path(id): Path<String>) -> Response {
-    match store.delete_plan(&id).await {
+pub async fn delete(
+    State(store): State<Store>,
+    RequestActor(by): RequestActor,
+    Path(id): Path<String>,
+) -> Response {
+    match store.delete_plan(&by, &id).await {
         Ok(()) => Redirect::to(app::paths::HOME).into_response(),
         Err(e) => from_api(e),
     }
@@ -82,7 +101,11 @@ pub async fn delete(State(store): State<Store>, Path(id): Path<String>) -> Respo
 
 /// `POST /plans/import` (multipart `files`): a plan file becomes a plan as it is; AWS describe-* files are
 /// imported together, and the import's diagnostics are kept with the plan.
-pub async fn import(State(store): State<Store>, mut form: Multipart) -> Response {
+pub async fn import(
+    State(store): State<Store>,
+    RequestActor(by): RequestActor,
+    mut form: Multipart,
+) -> Response {
     let mut files = Vec::new();
     loop {
         match form.next_field().await {
@@ -126,6 +149,10 @@ pub async fn import(State(store): State<Store>, mut form: Multipart) -> Response
             })
             .unwrap_or(false)
     };
+    let source = match files.as_slice() {
+        [one] => format!("imported from the file {:?}", one.path),
+        many => format!("imported from {} AWS files", many.len()),
+    };
     let (name, body, diagnostics) = if files.len() == 1 && is_plan(&files[0]) {
         let f = &files[0];
         match netmodel::Plan::from_json(&f.text) {
@@ -163,7 +190,7 @@ pub async fn import(State(store): State<Store>, mut form: Multipart) -> Response
     } else {
         name
     };
-    match store.create_plan(&name, &body, &diagnostics).await {
+    match store.import_plan(&by, &source, &name, &body, &diagnostics).await {
         Ok(p) => Redirect::to(&app::paths::plan(&p.id)).into_response(),
         Err(e) => from_api(e),
     }

@@ -1,5 +1,6 @@
 //! The HTTP server behind `peerplan serve`: SSR and hydration of the app, static files, the
-//! export downloads (`POST /api/export/{format}`), applies from the planner ([`crate::apply_web`]), `/healthz`; guarded by [`crate::security`].
+//! export downloads (`POST /api/export/{format}`), applies from the planner ([`crate::apply_web`]), the audit
+//! trail ([`crate::audit_web`]), `/healthz`; guarded by [`crate::security`].
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -54,14 +55,19 @@ pub fn leptos_options(cfg: &ServeConfig) -> LeptosOptions {
 }
 
 /// What every rendered page and server function finds in its context: the plan library (the store as an
-/// `Arc<dyn PlanLibrary>`, [`crate::library`]), and from the request
+/// `Arc<dyn PlanLibrary>`, [`crate::library`], acting as the request's actor, [`crate::audit_web::actor_of`]),
+/// and from the request
 /// (put there by [`crate::security::guard`]) the CSRF token its forms echo and the nonce its inline scripts carry.
 fn page_context(store: controlplane::store::Store) -> impl Fn() + Clone + Send + 'static {
-    let library = crate::library::StoreLibrary::shared(store);
     move || {
         use leptos::prelude::{provide_context, use_context};
-        provide_context(library.clone());
-        if let Some(parts) = use_context::<axum::http::request::Parts>() {
+        let parts = use_context::<axum::http::request::Parts>();
+        let by = parts.as_ref().map_or_else(
+            || controlplane::audit::Actor::local("unknown"),
+            |p| crate::audit_web::actor_of(&p.extensions),
+        );
+        provide_context(crate::library::StoreLibrary::shared(store.clone(), by));
+        if let Some(parts) = parts {
             if let Some(token) = parts.extensions.get::<app::csrf::CsrfToken>() {
                 provide_context(token.clone());
             }
@@ -111,6 +117,7 @@ pub fn router(cfg: &ServeConfig, control: AppState) -> anyhow::Result<Router> {
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(options)
         .merge(crate::plans_web::router(store.clone()))
+        .merge(crate::audit_web::router(store.clone()))
         .merge(crate::apply_web::router(crate::apply_web::ApplyService::new(
             store,
             cfg.data_dir.clone(),
@@ -185,7 +192,8 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     )?;
     println!("peerplan listening on http://{local}");
     tracing::info!(%local, "serving");
-    axum::serve(listener, app)
+    // The client's address reaches the handlers (ConnectInfo): the audit trail records it.
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())

@@ -3,7 +3,7 @@
 //!
 //! This module holds the [`Store`] itself (opening, the pool, write transactions, row locks) and the helpers
 //! every resource shares; each resource keeps its storage in its own module, one `impl Store` block each:
-//! [`accounts`], [`vpcs`], [`subnets`], [`route_tables`], [`security_groups`], [`network_acls`] (with what
+//! [`accounts`], [`audit`], [`vpcs`], [`subnets`], [`route_tables`], [`security_groups`], [`network_acls`] (with what
 //! they share in [`rules`]), [`endpoints`], [`gateways`], [`peerings`] and [`plans`]. Conventions: 404 for
 //! anything of another account, AWS semantics where the seed document is silent.
 
@@ -24,6 +24,7 @@ use crate::{
 
 pub mod accounts;
 pub mod apply_state;
+pub mod audit;
 pub mod endpoints;
 pub mod gateways;
 pub mod network_acls;

@@ -1,10 +1,16 @@
 //! Saved plans: the planner's storage, in the control plane's database (SQLite or PostgreSQL). A plan is a
 //! name and a list of versions; every save adds a version (the last [`KEPT_VERSIONS`] are kept), so work is
 //! never overwritten and any kept version can be restored. Bodies are validated `peerplan/v1` JSON.
+//!
+//! Every change is made by an [`Actor`] and recorded in the audit trail ([`super::audit`]) in the same
+//! transaction: create, import, save, restore, rename, delete. A save that changes nothing records nothing.
 
 use sqlx::Row;
 
-use super::{new_id, Result, Store};
+use super::{
+    audit::{Actor, AuditAction, NewEntry},
+    new_id, Result, Store,
+};
 use crate::error::{ApiError, ErrorCode};
 
 /// How many versions of a plan are kept.
@@ -68,6 +74,40 @@ impl Store {
     /// Creates a plan from a body (version 1).
     pub async fn create_plan(
         &self,
+        by: &Actor,
+        name: &str,
+        body: &str,
+        import_diagnostics: &[netmodel::Diagnostic],
+    ) -> Result<PlanSummary> {
+        self.insert_plan(by, AuditAction::PlanCreate, "", name, body, import_diagnostics)
+            .await
+    }
+
+    /// Creates a plan from an imported file (version 1); `source` says what was imported (recorded).
+    pub async fn import_plan(
+        &self,
+        by: &Actor,
+        source: &str,
+        name: &str,
+        body: &str,
+        import_diagnostics: &[netmodel::Diagnostic],
+    ) -> Result<PlanSummary> {
+        self.insert_plan(
+            by,
+            AuditAction::PlanImport,
+            source,
+            name,
+            body,
+            import_diagnostics,
+        )
+        .await
+    }
+
+    async fn insert_plan(
+        &self,
+        by: &Actor,
+        action: AuditAction,
+        origin: &str,
         name: &str,
         body: &str,
         import_diagnostics: &[netmodel::Diagnostic],
@@ -95,6 +135,12 @@ impl Store {
             .bind(&body)
             .bind(now)
             .execute(&mut **tx)
+            .await?;
+        let detail = match origin {
+            "" => format!("name {name:?}"),
+            from => format!("name {name:?}, {from}"),
+        };
+        self.audit_in(&mut tx, &NewEntry::ok(by, action, &id, Some(1)).detail(&detail))
             .await?;
         tx.commit().await?;
         Ok(PlanSummary {
@@ -132,7 +178,19 @@ impl Store {
 
     /// Saves a new version of a plan; the name follows the plan's own `name` field when it has one. Saving
     /// the body already current changes nothing. Returns the summary after the save.
-    pub async fn save_plan(&self, id: &str, body: &str) -> Result<PlanSummary> {
+    pub async fn save_plan(&self, by: &Actor, id: &str, body: &str) -> Result<PlanSummary> {
+        self.save_as(by, AuditAction::PlanSave, "", id, body).await
+    }
+
+    /// [`Store::save_plan`], recorded as `action` with a detail.
+    async fn save_as(
+        &self,
+        by: &Actor,
+        action: AuditAction,
+        detail: &str,
+        id: &str,
+        body: &str,
+    ) -> Result<PlanSummary> {
         let (body, vpcs, peerings) = canonical(body)?;
         let now = self.now();
         let mut tx = self.write_tx().await?;
@@ -178,36 +236,67 @@ impl Store {
         .bind(id)
         .execute(&mut **tx)
         .await?;
+        self.audit_in(
+            &mut tx,
+            &NewEntry::ok(by, action, id, Some(summary.version)).detail(detail),
+        )
+        .await?;
         tx.commit().await?;
         Ok(summary)
     }
 
     /// Renames a plan.
-    pub async fn rename_plan(&self, id: &str, name: &str) -> Result<PlanSummary> {
+    pub async fn rename_plan(&self, by: &Actor, id: &str, name: &str) -> Result<PlanSummary> {
         let name = plan_name(name)?;
-        let n = sqlx::query("UPDATE plans SET name = $1, updated_at = $2 WHERE id = $3")
+        let mut tx = self.write_tx().await?;
+        let version: i64 = sqlx::query("SELECT version FROM plans WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| not_found(id))?
+            .try_get("version")?;
+        sqlx::query("UPDATE plans SET name = $1, updated_at = $2 WHERE id = $3")
             .bind(&name)
             .bind(self.now())
             .bind(id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(not_found(id));
-        }
+            .execute(&mut **tx)
+            .await?;
+        let detail = format!("renamed to {name:?}");
+        self.audit_in(
+            &mut tx,
+            &NewEntry::ok(by, AuditAction::PlanRename, id, Some(version)).detail(&detail),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(self.get_plan(id).await?.summary)
     }
 
-    /// A copy of a plan's current version, as a new plan named "… (copy)".
-    pub async fn duplicate_plan(&self, id: &str) -> Result<PlanSummary> {
+    /// A copy of a plan's current version, as a new plan named "… (copy)" (recorded as a create, the detail
+    /// naming the original).
+    pub async fn duplicate_plan(&self, by: &Actor, id: &str) -> Result<PlanSummary> {
         let p = self.get_plan(id).await?;
         let name: String = format!("{} (copy)", p.summary.name).chars().take(255).collect();
-        self.create_plan(&name, &p.body, &p.import_diagnostics).await
+        let origin = format!("copy of {id} version {}", p.summary.version);
+        self.insert_plan(
+            by,
+            AuditAction::PlanCreate,
+            &origin,
+            &name,
+            &p.body,
+            &p.import_diagnostics,
+        )
+        .await
     }
 
     /// Deletes a plan and its versions.
-    pub async fn delete_plan(&self, id: &str) -> Result<()> {
+    pub async fn delete_plan(&self, by: &Actor, id: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
+        let row = sqlx::query("SELECT name, version FROM plans WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let (name, version): (String, i64) = (row.try_get("name")?, row.try_get("version")?);
         sqlx::query("DELETE FROM plan_versions WHERE plan_id = $1")
             .bind(id)
             .execute(&mut **tx)
@@ -220,6 +309,12 @@ impl Store {
         if n == 0 {
             return Err(not_found(id));
         }
+        let detail = format!("name {name:?}");
+        self.audit_in(
+            &mut tx,
+            &NewEntry::ok(by, AuditAction::PlanDelete, id, Some(version)).detail(&detail),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -245,7 +340,7 @@ impl Store {
     }
 
     /// Makes an earlier version current again (as a new version, so the restore itself can be undone).
-    pub async fn restore_plan_version(&self, id: &str, version: i64) -> Result<StoredPlan> {
+    pub async fn restore_plan_version(&self, by: &Actor, id: &str, version: i64) -> Result<StoredPlan> {
         let body: String = sqlx::query("SELECT body FROM plan_versions WHERE plan_id = $1 AND version = $2")
             .bind(id)
             .bind(version)
@@ -253,7 +348,9 @@ impl Store {
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("version {version} of plan \"{id}\" not found")))?
             .try_get("body")?;
-        self.save_plan(id, &body).await?;
+        let detail = format!("version {version} restored");
+        self.save_as(by, AuditAction::PlanRestore, &detail, id, &body)
+            .await?;
         self.get_plan(id).await
     }
 }

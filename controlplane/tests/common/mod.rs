@@ -16,6 +16,8 @@ pub struct Server {
     pub base: String,
     pub clock: Arc<OffsetClock>,
     pub store: Store,
+    /// The database's URL (a second [`Store`] can open it, as a second server would).
+    pub url: String,
     _dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
 }
@@ -86,6 +88,7 @@ pub async fn start_with(backend: &str, limits: Limits, rate: f64) -> Server {
         base,
         clock,
         store,
+        url,
         _dir: dir,
         task,
     }
