@@ -2,11 +2,12 @@
 //!
 //! The planner runs [`netmodel`] directly in the browser, so checks and traces are instant and offline;
 //! server functions load and save plans, and the Apply and Drift views ([`apply_view`]) ask the server to apply
-//! a stored plan to a control plane.
+//! a stored plan to a control plane. Admins read the audit trail in [`audit_view`].
 #![recursion_limit = "256"]
 
 pub mod apply_api;
 pub mod apply_view;
+pub mod audit_view;
 pub mod canvas;
 pub mod canvas2d;
 pub mod csrf;
@@ -71,6 +72,7 @@ pub fn App() -> impl IntoView {
                 <nav aria-label="Main">
                     <A href=paths::HOME>"Plans"</A>
                     <A href=paths::SCRATCH>"Scratch pad"</A>
+                    <A href=paths::AUDIT_PAGE>"Audit"</A>
                 </nav>
             </header>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
@@ -78,6 +80,7 @@ pub fn App() -> impl IntoView {
                 <Route path=(StaticSegment(paths::PLANS), ParamSegment("id")) view={Lazy::<pages::PlanRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=(StaticSegment(paths::PLANS), ParamSegment("id"), StaticSegment(paths::APPLY_SEGMENT)) view={Lazy::<apply_view::ApplyRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=(StaticSegment(paths::PLANS), ParamSegment("id"), StaticSegment(paths::DRIFT_SEGMENT)) view={Lazy::<apply_view::DriftRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=StaticSegment(paths::AUDIT_SEGMENT) view=audit_view::AuditPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment(paths::SCRATCH_SEGMENT) view={Lazy::<pages::ScratchRoute>::new()}/>
             </Routes>
         </Router>

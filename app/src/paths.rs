@@ -32,6 +32,10 @@ pub const PLAN_DUPLICATE: &str = "/plans/{id}/duplicate";
 pub const PLAN_DELETE: &str = "/plans/{id}/delete";
 /// `POST /api/export/{format}` (`plan`, optional `part` and `port`): the plan as a download.
 pub const EXPORT: &str = "/api/export/{format}";
+/// The segment of the audit trail's page.
+pub const AUDIT_SEGMENT: &str = "audit";
+/// `GET /audit` (`user`, `plan`, `action`, `cursor`): the audit trail's page (admins only).
+pub const AUDIT_PAGE: &str = "/audit";
 /// `GET /api/audit` (`limit`, `cursor`, `user`, `plan`, `action`): the audit trail, a page at a time, newest first
 /// (admins only).
 pub const AUDIT: &str = "/api/audit";

@@ -5,7 +5,12 @@
 
 use std::sync::Arc;
 
-use controlplane::{audit::Actor, error::ApiError, store::Store};
+use app::audit_view::{AuditQuery, AuditRow, AuditRows, AuditSource};
+use controlplane::{
+    audit::{Actor, AuditAction, AuditFilter},
+    error::ApiError,
+    store::Store,
+};
 use netmodel::library::{LibraryError, LibraryFuture, PlanLibrary, PlanSummary, PlanVersion, StoredPlan};
 
 /// The plan store as a [`PlanLibrary`], acting as one actor.
@@ -59,6 +64,72 @@ impl PlanLibrary for StoreLibrary {
                 .restore_plan_version(&self.by, id, version)
                 .await
                 .map_err(library_error)
+        })
+    }
+}
+
+/// The store's audit trail as the audit page's [`AuditSource`], read as one actor (who must be an admin).
+#[derive(Clone)]
+pub struct StoreAudit {
+    pub store: Store,
+    pub by: Actor,
+}
+
+impl StoreAudit {
+    /// The trail, read as `by`, as the trait object the pages' context holds.
+    pub fn shared(store: Store, by: Actor) -> Arc<dyn AuditSource> {
+        Arc::new(StoreAudit { store, by })
+    }
+}
+
+impl AuditSource for StoreAudit {
+    fn page<'a>(
+        &'a self,
+        q: &'a AuditQuery,
+        limit: i64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<AuditRows, String>> + Send + 'a>> {
+        Box::pin(async move {
+            if !self.by.is_admin() {
+                return Err(format!(
+                    "the audit trail is for admins; {:?} has the role {:?}",
+                    self.by.user, self.by.role
+                ));
+            }
+            let given = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
+            let filter = AuditFilter {
+                user: given(&q.user),
+                object: given(&q.plan),
+                action: given(&q.action)
+                    .map(|a| a.parse::<AuditAction>())
+                    .transpose()
+                    .map_err(|e| e.to_string())?,
+            };
+            let cursor = given(&q.cursor);
+            let page = self
+                .store
+                .audit_page(&filter, cursor.as_deref(), Some(limit))
+                .await
+                .map_err(|e| library_error(e).to_string())?;
+            Ok(AuditRows {
+                items: page
+                    .items
+                    .into_iter()
+                    .map(|e| AuditRow {
+                        seq: e.seq,
+                        time_ms: e.time_ms,
+                        user: e.user,
+                        role: e.role,
+                        address: e.address,
+                        action: e.action,
+                        object: e.object,
+                        version: e.version,
+                        result: e.result,
+                        detail: e.detail,
+                    })
+                    .collect(),
+                next_cursor: page.next_cursor,
+                actions: AuditAction::ALL.iter().map(|a| a.as_str().to_string()).collect(),
+            })
         })
     }
 }

@@ -55,7 +55,8 @@ pub fn leptos_options(cfg: &ServeConfig) -> LeptosOptions {
 }
 
 /// What every rendered page and server function finds in its context: the plan library (the store as an
-/// `Arc<dyn PlanLibrary>`, [`crate::library`], acting as the request's actor, [`crate::audit_web::actor_of`]),
+/// `Arc<dyn PlanLibrary>`, [`crate::library`], acting as the request's actor, [`crate::audit_web::actor_of`]), the
+/// audit trail read as that actor (`Arc<dyn AuditSource>`, for the audit page),
 /// and from the request
 /// (put there by [`crate::security::guard`]) the CSRF token its forms echo and the nonce its inline scripts carry.
 fn page_context(store: controlplane::store::Store) -> impl Fn() + Clone + Send + 'static {
@@ -66,6 +67,7 @@ fn page_context(store: controlplane::store::Store) -> impl Fn() + Clone + Send +
             || controlplane::audit::Actor::local("unknown"),
             |p| crate::audit_web::actor_of(&p.extensions),
         );
+        provide_context(crate::library::StoreAudit::shared(store.clone(), by.clone()));
         provide_context(crate::library::StoreLibrary::shared(store.clone(), by));
         if let Some(parts) = parts {
             if let Some(token) = parts.extensions.get::<app::csrf::CsrfToken>() {

@@ -1,6 +1,7 @@
 //! The audit trail of `peerplan serve`, over real HTTP: plan changes made in the planner (import, create, rename,
 //! duplicate, delete, save, restore) and an apply run (start, each step, end) append entries as `local`/`admin`
-//! from the client's address; `GET /api/audit` pages and filters them, `GET /api/audit.jsonl` exports them;
+//! from the client's address; `GET /api/audit` pages and filters them, `GET /api/audit.jsonl` exports them, the
+//! `/audit` page shows them;
 //! `peerplan audit verify` passes, then names the entry edited or deleted behind the server's back. With
 //! `PEERPLAN_TEST_POSTGRES_URL` set, two servers on one PostgreSQL database write one unbroken chain.
 
@@ -184,6 +185,19 @@ async fn planner_changes_and_an_apply_are_audited_and_tampering_is_found() {
     let (status, body) = get_json(&http, &format!("{base}/api/audit?action=plan.burn")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.to_string().contains("plan.burn"), "{body}");
+
+    // The admin's page, rendered on the server: the filtered rows, and the export of the same filter.
+    let html = http
+        .get(format!("{base}/audit?action=plan.import"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(html.matches("data-testid=\"audit-row\"").count(), 1, "{html}");
+    assert!(html.contains(&seed), "{html}");
+    assert!(html.contains("/api/audit.jsonl?action=plan.import"), "{html}");
 
     // The JSON lines export: every entry, oldest first.
     let r = http.get(format!("{base}/api/audit.jsonl")).send().await.unwrap();
