@@ -23,3 +23,4 @@
 
 pub mod aws;
 mod borrowed;
+mod typed;

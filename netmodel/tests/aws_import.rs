@@ -472,3 +472,36 @@ fn odd_exports_give_a_valid_plan_or_an_error_naming_the_file() {
     let plan = import(&empty).unwrap().plan;
     assert!(plan.accounts.iter().all(|a| !a.id.0.is_empty()));
 }
+
+/// A plain `describe-vpcs` file is read straight into typed records; one with an escape anywhere (here in a field
+/// the import does not read) is read as a tree. Both give the same plan and the same findings.
+#[test]
+fn plain_and_escaped_vpc_files_import_alike() {
+    for folder in ["aws", "aws-cross-account"] {
+        let plain = fixture_folder(folder);
+        let mut escaped = plain.clone();
+        let mut changed = 0;
+        for f in escaped.iter_mut().filter(|f| f.path.ends_with("vpcs.json")) {
+            f.text = f
+                .text
+                .replace("\"State\": \"available\"", "\"State\": \"avail\\u0061ble\"");
+            changed += 1;
+        }
+        assert!(changed > 0);
+        let (a, b) = (import(&plain).unwrap(), import(&escaped).unwrap());
+        assert_eq!(a.plan, b.plan, "{folder}");
+        assert_eq!(a.diagnostics, b.diagnostics, "{folder}");
+        assert!(!a.plan.vpcs.is_empty());
+    }
+    // A VPC file of an odd shape is still read leniently: an id of another type counts as absent.
+    let odd = SourceFile {
+        path: "1/us-east-1/vpcs.json".into(),
+        text: r#"{"Vpcs": [{"VpcId": 7, "CidrBlock": "10.0.0.0/16"},
+                           {"VpcId": "vpc-1", "CidrBlock": "10.1.0.0/16", "Tags": {"Key": "Name"}}]}"#
+            .into(),
+    };
+    let plan = import(&[odd]).unwrap().plan;
+    let ids: Vec<&str> = plan.vpcs.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids, ["vpc-1"]);
+    assert_eq!(plan.vpcs[0].name, "");
+}

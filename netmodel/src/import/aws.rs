@@ -25,7 +25,10 @@ use std::{
 
 use serde_json::Value;
 
-use super::borrowed::Json;
+use super::{
+    borrowed::Json,
+    typed::{self, non_empty, VpcRecord},
+};
 
 use crate::{
     check::{Code, Diagnostic, ItemRef, Severity},
@@ -165,6 +168,12 @@ struct Record<'a, V = Json<'a>> {
     path: &'a str,
     region: Option<&'a str>,
     value: V,
+}
+
+/// A VPC as read: typed (a plain `describe-vpcs` file), or a tree (any other; see [`typed`]).
+enum VpcSource<'f> {
+    Typed(VpcRecord<'f>),
+    Tree(Json<'f>),
 }
 
 /// Where a string is in a file (`Vpcs[3].Tags[0].Value`), spelled out only for a note.
@@ -478,8 +487,20 @@ where
 pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
     // Group the records by key, remembering each record's file and its region.
     let mut records: BTreeMap<&str, Vec<Record<'f>>> = BTreeMap::new();
+    // The VPCs, each as typed or as a tree, in file order.
+    let mut vpc_records: Vec<Record<'f, VpcSource<'f>>> = Vec::new();
     let mut ctx = Ctx { diags: Vec::new() };
     for f in files {
+        // A plain describe-vpcs file (an estate's largest) is read straight into records; see `typed`.
+        if let Some(vpcs) = typed::read_vpcs(&f.text) {
+            let region = region_of_path(&f.path);
+            vpc_records.extend(vpcs.into_iter().map(|v| Record {
+                path: &f.path,
+                region,
+                value: VpcSource::Typed(v),
+            }));
+            continue;
+        }
         let value = super::borrowed::parse(&f.text).map_err(|e| ImportError {
             path: f.path.clone(),
             message: format!("not JSON: {e}"),
@@ -513,7 +534,12 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
             });
         };
         let region = region_of_path(&f.path);
-        let list_of_key = records.entry(key).or_default();
+        let mut vpcs_here = Vec::new();
+        let list_of_key = if *key == "Vpcs" {
+            &mut vpcs_here
+        } else {
+            records.entry(key).or_default()
+        };
         list_of_key.reserve(list.len());
         for (i, mut v) in list.into_iter().enumerate() {
             let id = s(&v, id_field(key)).map(str::to_string);
@@ -535,6 +561,11 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
                 value: v,
             });
         }
+        vpc_records.extend(vpcs_here.into_iter().map(|r| Record {
+            path: r.path,
+            region: r.region,
+            value: VpcSource::Tree(r.value),
+        }));
     }
     let mut plan = Plan::new("Imported from AWS");
     let mut seen = Seen::default();
@@ -556,36 +587,49 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
         }
     }
     let mut accounts = BTreeSet::new();
-    plan.vpcs.reserve(get("Vpcs").len());
-    seen.first.reserve(records.values().map(Vec::len).sum());
+    plan.vpcs.reserve(vpc_records.len());
+    seen.first
+        .reserve(vpc_records.len() + records.values().map(Vec::len).sum::<usize>());
     for Record {
         path,
         region,
-        value: v,
-    } in get("Vpcs")
+        value: source,
+    } in &vpc_records
     {
-        let Some(id) = s(v, "VpcId") else { continue };
-        let Some(primary) = cidr(&mut ctx, id, s(v, "CidrBlock")) else {
+        let from_tree;
+        let v = match source {
+            VpcSource::Typed(v) => v,
+            VpcSource::Tree(tree) => {
+                from_tree = VpcRecord::from_tree(tree);
+                &from_tree
+            }
+        };
+        let Some(id) = non_empty(v.vpc_id) else { continue };
+        let Some(primary) = cidr(&mut ctx, id, non_empty(v.cidr_block)) else {
             continue;
         };
-        let account = s(v, "OwnerId").unwrap_or("unknown");
+        let account = non_empty(v.owner_id).unwrap_or("unknown");
         if !accounts.contains(account) {
             accounts.insert(account.to_string());
         }
-        let secondary = arr(v, "CidrBlockAssociationSet")
+        let secondary = v
+            .ipv4
             .iter()
+            .flatten()
             .filter(|a| {
-                a.get("CidrBlockState")
-                    .and_then(|st| st.get("State"))
-                    .and_then(Json::as_str)
+                a.state
+                    .as_ref()
+                    .and_then(|st| st.state)
                     .is_none_or(|st| st == "associated")
             })
-            .filter_map(|a| s(a, "CidrBlock").and_then(|t| t.parse::<Cidr>().ok()))
+            .filter_map(|a| non_empty(a.cidr_block).and_then(|t| t.parse::<Cidr>().ok()))
             .filter(|c| *c != primary)
             .collect();
-        let ipv6 = arr(v, "Ipv6CidrBlockAssociationSet")
+        let ipv6 = v
+            .ipv6
             .iter()
-            .filter_map(|a| s(a, "Ipv6CidrBlock").and_then(|t| t.parse::<Cidr>().ok()))
+            .flatten()
+            .filter_map(|a| non_empty(a.cidr_block).and_then(|t| t.parse::<Cidr>().ok()))
             .collect();
         let region = region
             .map(str::to_string)
@@ -593,7 +637,7 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
             .unwrap_or_else(|| "unknown".into());
         let mut vpc = Vpc {
             id: id.into(),
-            name: name_tag(v),
+            name: v.name().to_string(),
             account: account.into(),
             region,
             cidr: primary,
@@ -654,9 +698,13 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
     }
     // Where each VPC is in the plan (the first with an id, as a scan finds it): both sides of every peering are
     // looked up, and a scan per side was quadratic in an estate with many peerings.
-    let mut vpc_at: HashMap<String, usize> = HashMap::with_capacity(plan.vpcs.len());
-    for (i, v) in plan.vpcs.iter().enumerate() {
-        vpc_at.entry(v.id.0.clone()).or_insert(i);
+    // (Built only when there are peerings: an estate of VPCs alone need not copy every id.)
+    let mut vpc_at: HashMap<String, usize> = HashMap::new();
+    if !peerings.is_empty() {
+        vpc_at.reserve(plan.vpcs.len());
+        for (i, v) in plan.vpcs.iter().enumerate() {
+            vpc_at.entry(v.id.0.clone()).or_insert(i);
+        }
     }
     for (file, region, p) in &peerings {
         let Some(id) = s(p, "VpcPeeringConnectionId") else {
