@@ -23,11 +23,16 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         Format::Json => write_json(&diagnostics)?,
         Format::Text => print!("{}", render_text(&diagnostics)),
     }
-    Ok(if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+    let code = if diagnostics.iter().any(|d| d.severity == Severity::Error) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    };
+    // The process ends next and the system takes its memory back at once: freeing an estate's plan and findings
+    // piece by piece (hundreds of thousands of strings) first would only add time.
+    std::mem::forget(loaded.plan);
+    std::mem::forget(diagnostics);
+    Ok(code)
 }
 
 /// A finding as `check --format json` writes it: the keys in alphabetical order (as they have always come out).
