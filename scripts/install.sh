@@ -31,7 +31,7 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 # 2. wasm-bindgen-cli at exactly the version in Cargo.lock (not --locked: its lockfile pins a yanked crate). The longest
-#    install step: ~3 min on an idle 2-core machine, 26.7 min here with other builds running (README, First run).
+#    install step: 4.1 min on an idle 2-core machine (README, First run).
 WB=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print}' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB\$"; then
   log "installing wasm-bindgen-cli $WB"
@@ -45,7 +45,7 @@ if ! "$ROOT/tools/binaryen/node_modules/.bin/wasm-opt" --version 2>/dev/null | g
 fi
 
 # 4. The WASM splitter (`--split`): scripts/wasm-split, built from crates.io into tools/cargo (rebuilt when its
-#    sources change; its build folder is removed afterwards). 2.5 CPU-minutes: ~1.5–2.5 min on 2 idle cores.
+#    sources change; its build folder is removed afterwards). 1.1 min on 2 idle cores.
 SPLIT_SUM=$(cat scripts/wasm-split/Cargo.toml scripts/wasm-split/Cargo.lock scripts/wasm-split/src/main.rs | sha256sum | cut -d' ' -f1)
 if [ ! -x "$ROOT/tools/cargo/bin/peerplan-wasm-split" ] || [ "$(cat "$ROOT/tools/cargo/.wasm-split.sum" 2>/dev/null)" != "$SPLIT_SUM" ]; then
   log "building the WASM splitter (scripts/wasm-split) into tools/cargo"
