@@ -114,26 +114,8 @@ fn killed_applies_resume_and_duplicate_nothing() {
 
 #[test]
 fn killed_applies_resume_against_a_postgres_control_plane() {
-    let Ok(admin) = std::env::var("PEERPLAN_TEST_POSTGRES_URL") else {
-        assert_ne!(
-            std::env::var("PEERPLAN_REQUIRE_POSTGRES").as_deref(),
-            Ok("1"),
-            "PEERPLAN_REQUIRE_POSTGRES=1 but PEERPLAN_TEST_POSTGRES_URL is not set"
-        );
+    let Some(admin) = common::postgres_admin() else {
         return;
     };
-    // A fresh database for this test.
-    let name = format!("crash_{}", std::process::id());
-    let o = Command::new("psql")
-        .arg(&admin)
-        .args(["-c", &format!("CREATE DATABASE {name}")])
-        .output()
-        .expect("psql");
-    assert!(o.status.success(), "{}", text(&o));
-    let (base, query) = admin
-        .split_once('?')
-        .map(|(b, q)| (b.to_string(), format!("?{q}")))
-        .unwrap_or((admin.clone(), String::new()));
-    let base = base.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-    crash_and_resume(Some(&format!("{base}/{name}{query}")));
+    crash_and_resume(Some(&common::fresh_postgres(&admin, "crash")));
 }

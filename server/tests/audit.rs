@@ -258,26 +258,10 @@ async fn planner_changes_and_an_apply_are_audited_and_tampering_is_found() {
 
 #[tokio::test]
 async fn two_servers_on_one_postgres_keep_one_chain() {
-    let Ok(admin) = std::env::var("PEERPLAN_TEST_POSTGRES_URL") else {
-        assert_ne!(
-            std::env::var("PEERPLAN_REQUIRE_POSTGRES").as_deref(),
-            Ok("1"),
-            "PEERPLAN_REQUIRE_POSTGRES=1 but PEERPLAN_TEST_POSTGRES_URL is not set"
-        );
+    let Some(admin) = common::postgres_admin() else {
         return;
     };
-    let name = format!("audit_{}", std::process::id());
-    let o = std::process::Command::new("psql")
-        .arg(&admin)
-        .args(["-c", &format!("CREATE DATABASE {name}")])
-        .output()
-        .expect("psql");
-    assert!(o.status.success(), "{}", common::text(&o));
-    let (head, query) = admin
-        .split_once('?')
-        .map(|(b, q)| (b.to_string(), format!("?{q}")))
-        .unwrap_or((admin.clone(), String::new()));
-    let url = format!("{}/{name}{query}", head.rsplit_once('/').unwrap().0);
+    let url = common::fresh_postgres(&admin, "audit");
 
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let one = common::start(&["serve", "--no-demo", "--database-url", &url], d1.path());

@@ -27,36 +27,9 @@ const WORKERS: usize = 8;
 
 /// The databases to run on: SQLite always; PostgreSQL (the admin URL) when configured.
 fn backends() -> Vec<Option<String>> {
-    let pg = std::env::var("PEERPLAN_TEST_POSTGRES_URL").ok();
-    if pg.is_none() && std::env::var("PEERPLAN_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-        panic!("PEERPLAN_REQUIRE_POSTGRES=1 but PEERPLAN_TEST_POSTGRES_URL is not set");
-    }
-    std::iter::once(None).chain(pg.map(Some)).collect()
-}
-
-/// A fresh database on the PostgreSQL server of `admin` (created with `psql`); its URL.
-fn fresh_postgres(admin: &str) -> String {
-    let name = format!(
-        "crash_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let out = Command::new("psql")
-        .args([admin, "-v", "ON_ERROR_STOP=1", "-c"])
-        .arg(format!("CREATE DATABASE {name}"))
-        .output()
-        .expect("run psql");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (base, query) = admin.split_once('?').unwrap_or((admin, ""));
-    let base = base.rsplit_once('/').unwrap().0;
-    if query.is_empty() {
-        format!("{base}/{name}")
-    } else {
-        format!("{base}/{name}?{query}")
-    }
+    std::iter::once(None)
+        .chain(common::postgres_admin().map(Some))
+        .collect()
 }
 
 fn create_account(data: &std::path::Path, database: &[&str], name: &str) -> Value {
@@ -74,7 +47,9 @@ fn create_account(data: &std::path::Path, database: &[&str], name: &str) -> Valu
 #[tokio::test]
 async fn acknowledged_peerings_survive_kill_9() {
     for backend in backends() {
-        let url = backend.as_deref().map(fresh_postgres);
+        let url = backend
+            .as_deref()
+            .map(|admin| common::fresh_postgres(admin, "crash"));
         let database: Vec<&str> = match &url {
             Some(u) => vec!["--database-url", u],
             None => vec![],

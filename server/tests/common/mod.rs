@@ -293,3 +293,43 @@ pub async fn follow_run(base: &str, http: &reqwest::Client, run: &str) -> Vec<ap
         .map(|d| serde_json::from_str(d.trim()).unwrap())
         .collect()
 }
+
+/// The admin URL of the throwaway PostgreSQL server (`PEERPLAN_TEST_POSTGRES_URL`), or `None`: the PostgreSQL
+/// half of a test is then skipped — unless `PEERPLAN_REQUIRE_POSTGRES=1`, which makes a missing server a failure.
+pub fn postgres_admin() -> Option<String> {
+    let url = std::env::var("PEERPLAN_TEST_POSTGRES_URL").ok();
+    if url.is_none() {
+        assert_ne!(
+            std::env::var("PEERPLAN_REQUIRE_POSTGRES").as_deref(),
+            Ok("1"),
+            "PEERPLAN_REQUIRE_POSTGRES=1 but PEERPLAN_TEST_POSTGRES_URL is not set"
+        );
+    }
+    url
+}
+
+/// A fresh database `{prefix}_{pid}_{nanoseconds}` on the PostgreSQL server of `admin` (created with `psql`);
+/// its URL (the admin URL's query kept).
+pub fn fresh_postgres(admin: &str, prefix: &str) -> String {
+    let name = format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let out = Command::new("psql")
+        .args([admin, "-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .output()
+        .expect("run psql");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (base, query) = admin.split_once('?').unwrap_or((admin, ""));
+    let base = base.rsplit_once('/').unwrap().0;
+    if query.is_empty() {
+        format!("{base}/{name}")
+    } else {
+        format!("{base}/{name}?{query}")
+    }
+}
