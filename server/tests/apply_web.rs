@@ -7,25 +7,13 @@
 mod common;
 
 use app::apply_api::{DriftView, PlanView, RunEvent, RunStarted, TargetInfo};
-use reqwest::{multipart, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 /// Imports the seed example as a stored plan; returns its id.
 async fn import_seed(base: &str, http: &reqwest::Client) -> String {
     let seed = include_str!("../../examples/seed.json");
-    let form = multipart::Form::new().part(
-        "files",
-        multipart::Part::text(seed).file_name("seed.json".to_string()),
-    );
-    let r = http
-        .post(format!("{base}/plans/import"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let location = r.headers()["location"].to_str().unwrap().to_string();
-    location.trim_start_matches("/plans/").to_string()
+    common::import_plan(base, http, "seed.json", seed.to_string()).await
 }
 
 async fn plan(base: &str, http: &reqwest::Client, id: &str, accounts: Option<&[&str]>) -> PlanView {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use app::apply_api::{PlanView, RunEvent, RunStarted};
 use common::{estate, exactly_planned, free_port, peerplan, text, ControlPlane, Lcg};
-use reqwest::{multipart, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const KILLS: usize = 20;
@@ -62,23 +62,13 @@ async fn killed_planner_applies_resume_and_duplicate_nothing() {
 
     let mut server = common::start(&["serve", "--no-demo"], &serve_data);
     let http = common::planner_client(&common::csrf_token(&server.base).await);
-    let form = multipart::Form::new().part(
-        "files",
-        multipart::Part::text(std::fs::read_to_string(&plan_file).unwrap())
-            .file_name("estate.json".to_string()),
-    );
-    let r = http
-        .post(format!("{}/plans/import", server.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let id = r.headers()["location"]
-        .to_str()
-        .unwrap()
-        .trim_start_matches("/plans/")
-        .to_string();
+    let id = common::import_plan(
+        &server.base,
+        &http,
+        "estate.json",
+        std::fs::read_to_string(&plan_file).unwrap(),
+    )
+    .await;
 
     let mut rng = Lcg(20261202);
     let mut cut = 0;

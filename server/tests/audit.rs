@@ -7,7 +7,7 @@
 
 mod common;
 
-use reqwest::{multipart, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const SEED: &str = include_str!("../../examples/seed.json");
@@ -42,17 +42,7 @@ async fn planner_changes_and_an_apply_are_audited_and_tampering_is_found() {
     let base = &server.base;
     let http = common::planner_client(&common::csrf_token(base).await);
 
-    let form = multipart::Form::new().part(
-        "files",
-        multipart::Part::text(SEED).file_name("seed.json".to_string()),
-    );
-    let r = http
-        .post(format!("{base}/plans/import"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let seed = created(&r);
+    let seed = common::import_plan(base, &http, "seed.json", SEED.to_string()).await;
     let r = http
         .post(format!("{base}/plans/new"))
         .form(&[("name", "Scratch")])

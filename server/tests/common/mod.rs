@@ -333,3 +333,21 @@ pub fn fresh_postgres(admin: &str, prefix: &str) -> String {
         format!("{base}/{name}?{query}")
     }
 }
+
+/// Imports one file through the plan list's import form (`POST /plans/import`, multipart `files`), as the planner
+/// does; asserts the redirect to the new plan and returns its id.
+pub async fn import_plan(base: &str, http: &reqwest::Client, file_name: &str, text: String) -> String {
+    let form = reqwest::multipart::Form::new().part(
+        "files",
+        reqwest::multipart::Part::text(text).file_name(file_name.to_string()),
+    );
+    let r = http
+        .post(format!("{base}/plans/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    let location = r.headers()["location"].to_str().unwrap();
+    location.trim_start_matches("/plans/").to_string()
+}
