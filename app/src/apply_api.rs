@@ -1,6 +1,6 @@
 //! The planner's Apply and Drift views talk to the server in these types (JSON over `POST /api/apply/plan`,
-//! `POST /api/apply/runs`, the server-sent events of `GET /api/apply/runs/{id}/events`, `POST /api/apply/drift`
-//! and `GET /api/targets`): one definition for the server that writes them and the browser that reads them.
+//! `POST /api/apply/runs`, the server-sent events of `GET /api/apply/runs/{id}/events`, `POST /api/apply/drift`,
+//! `POST /api/apply/approvals` and `GET /api/targets`): one definition for the server that writes them and the browser that reads them.
 //! API keys never appear here: a target's accounts carry a masked hint only.
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,8 @@ pub const RUN_EVENTS: &str = "/api/apply/runs/{id}/events";
 pub const RUN_HANDOFF: &str = "/api/apply/runs/{id}/handoff/{file}";
 /// `POST /api/apply/drift`: what changed in the control plane since the plan was last applied.
 pub const DRIFT: &str = "/api/apply/drift";
+/// `POST`: approve one version of a plan on one target ([`ApprovalRequest`]), for the two-person rule.
+pub const APPROVALS: &str = "/api/apply/approvals";
 
 /// `/api/apply/runs/{id}/events`.
 pub fn run_events(id: &str) -> String {
@@ -100,6 +102,30 @@ pub struct PlanView {
     pub fingerprint: String,
     /// The plan has an error diagnostic and cannot be applied.
     pub errors: bool,
+    /// The server runs with `--require-review`: a run needs an approval of this version on this target by an
+    /// applier other than the person who starts it.
+    #[serde(default)]
+    pub review_required: bool,
+    /// The approvals of this version on this target so far.
+    #[serde(default)]
+    pub approvals: Vec<ApprovalView>,
+}
+
+/// One approval of a plan version on a target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalView {
+    pub approved_by: String,
+    pub role: String,
+    /// Unix milliseconds.
+    pub approved_at: i64,
+}
+
+/// `POST /api/apply/approvals`: approve the plan's `version` (its current one) on `target`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRequest {
+    pub plan_id: String,
+    pub target: String,
+    pub version: i64,
 }
 
 /// `POST /api/apply/runs`.

@@ -14,8 +14,8 @@ use netmodel::Plan;
 
 use crate::{
     apply_api::{
-        self as api, ChangeView, DriftView, LiveView, PlanRequest, PlanView, RunEnd, RunEvent, RunRequest,
-        RunStarted, TargetInfo,
+        self as api, ApprovalRequest, ApprovalView, ChangeView, DriftView, LiveView, PlanRequest, PlanView,
+        RunEnd, RunEvent, RunRequest, RunStarted, TargetInfo,
     },
     paths,
     storage::{self, format_time, StoredPlan},
@@ -495,6 +495,32 @@ fn ApplyPanel(plan_id: String, target: RwSignal<String>, selection: Signal<Vec<S
                             <input type="checkbox" on:change=move |ev| confirm_destroy.set(event_target_checked(&ev))/>
                             {format!("Destroy {} live object(s)", p.destroy)}
                         </label>
+                    })}
+                    {(p.review_required && !nothing && !p.errors).then(|| {
+                        let req = ApprovalRequest { plan_id: p.plan_id.clone(), target: p.target.clone(), version: p.version };
+                        let approve = move |_| {
+                            let req = req.clone();
+                            busy.set(true);
+                            error.set(None);
+                            leptos::task::spawn_local(async move {
+                                match net::post::<_, Vec<ApprovalView>>(api::APPROVALS, &req).await {
+                                    Ok(all) => planned.update(|p| if let Some(p) = p { p.approvals = all }),
+                                    Err(e) => error.set(Some(e)),
+                                }
+                                busy.set(false);
+                            });
+                        };
+                        view! {
+                            <div class="review" data-testid="review">
+                                <p>"Two-person rule: this version needs an approval by an applier other than the one who applies it. "
+                                    {if p.approvals.is_empty() {
+                                        "Not approved yet.".to_string()
+                                    } else {
+                                        format!("Approved by {}.", p.approvals.iter().map(|a| a.approved_by.as_str()).collect::<Vec<_>>().join(", "))
+                                    }}</p>
+                                <button type="button" on:click=approve disabled=move || busy.get()>"Approve"</button>
+                            </div>
+                        }
                     })}
                     {(!nothing && !p.errors).then(|| view! {
                         <button type="button" class="primary" on:click=start

@@ -7,7 +7,12 @@
 //! accounts' keys, `DATA/demo-keys.json`) and those of `DATA/targets.json`. Keys stay on the server; the browser
 //! sees a masked hint. The engine is [`crate::engine`], the same as the CLI's; its journal and bindings live in
 //! the server's database ([`RunState::Db`]) under one state key per plan and target, so a run cut by a crash
-//! resumes when the plan is applied again. One run per plan and target at a time.
+//! resumes when the plan is applied again. One run per plan and target at a time — held in the database
+//! (`apply_locks`, [`Store::apply_lock_take`]), so several servers on one PostgreSQL never run the same plan on the
+//! same target twice at once; a server that stops mid-run lets go of its lock with its database connection.
+//!
+//! With `--require-review` (the two-person rule) a run needs an approval of the plan's version on the target
+//! (`POST /api/apply/approvals`, recorded as `apply.approve`) by someone other than the person who starts it.
 //!
 //! Every run is recorded in the audit trail as the actor who started it: `apply.start` (before anything is
 //! applied; a run whose start cannot be recorded does not start), `apply.step` for each step's end (done, failed,
@@ -21,9 +26,9 @@ use std::{
 };
 
 use app::apply_api::{
-    self as api, ApiErrorBody, ApiErrorDetail, ChangeView, DiagnosticView, DriftView, Handoff, LivePeering,
-    LiveRouteTable, LiveView, PlanRequest, PlanView, RunEnd, RunEvent, RunRequest, RunStarted, StepEvent,
-    TargetAccount, TargetInfo,
+    self as api, ApiErrorBody, ApiErrorDetail, ApprovalRequest, ApprovalView, ChangeView, DiagnosticView,
+    DriftView, Handoff, LivePeering, LiveRouteTable, LiveView, PlanRequest, PlanView, RunEnd, RunEvent,
+    RunRequest, RunStarted, StepEvent, TargetAccount, TargetInfo,
 };
 use axum::{
     extract::{Path, State},
@@ -61,6 +66,8 @@ pub struct ApplyService {
     data: PathBuf,
     /// The embedded control plane's base URL (this server).
     embedded_url: String,
+    /// `--require-review`: a run needs another applier's approval.
+    require_review: bool,
     runs: Arc<Mutex<Runs>>,
 }
 
@@ -103,10 +110,66 @@ impl Run {
 }
 
 /// The one run of a plan on a target: taken before the run is planned, given back when this is dropped (when the
-/// run's task ends, or the request is refused).
+/// run's task ends, or the request is refused). Held in this server's memory and in the database ([`DbLock`]).
 struct Slot {
     runs: Arc<Mutex<Runs>>,
     key: String,
+    db: Option<DbLock>,
+}
+
+/// A run's lock in the database, released when dropped.
+struct DbLock {
+    store: Store,
+    lock: Option<controlplane::store::apply_state::RunLock>,
+}
+
+impl DbLock {
+    /// Takes the database lock of `state` for `run`, started by `holder`; refused (409) when another run — of this
+    /// server or another one on the database — holds it.
+    async fn take(store: &Store, state: &str, run: &str, holder: &str) -> Result<DbLock, WebError> {
+        match store
+            .apply_lock_take(state, run, holder)
+            .await
+            .map_err(|e| WebError(StatusCode::INTERNAL_SERVER_ERROR, "RUN_LOCK", e.to_string()))?
+        {
+            Ok(lock) => Ok(DbLock {
+                store: store.clone(),
+                lock: Some(lock),
+            }),
+            Err(other) => Err(conflict(
+                "RUN_IN_PROGRESS",
+                format!(
+                    "run {} (started by {}) is applying this plan to this target; wait for it to end",
+                    other.run_id, other.holder
+                ),
+            )),
+        }
+    }
+
+    /// Releases the lock now (one merely dropped is released by a task of its own, a moment later).
+    async fn release(mut self) {
+        if let Some(lock) = self.lock.take() {
+            let state = lock.state().to_string();
+            if let Err(e) = self.store.apply_lock_release(lock).await {
+                tracing::error!(%state, error = %e, "cannot release an apply run's lock");
+            }
+        }
+    }
+}
+
+impl Drop for DbLock {
+    fn drop(&mut self) {
+        let Some(lock) = self.lock.take() else { return };
+        let store = self.store.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let state = lock.state().to_string();
+                if let Err(e) = store.apply_lock_release(lock).await {
+                    tracing::error!(%state, error = %e, "cannot release an apply run's lock");
+                }
+            });
+        }
+    }
 }
 
 impl Slot {
@@ -122,6 +185,7 @@ impl Slot {
         Ok(Slot {
             runs: runs.clone(),
             key,
+            db: None,
         })
     }
 }
@@ -221,15 +285,18 @@ pub fn router(service: ApplyService) -> Router {
         .route(api::RUN_EVENTS, get(events))
         .route(api::RUN_HANDOFF, get(handoff_file))
         .route(api::DRIFT, post(drift))
+        .route(api::APPROVALS, post(approve))
         .with_state(service)
 }
 
 impl ApplyService {
-    pub fn new(store: Store, data: PathBuf, embedded_url: String) -> ApplyService {
+    /// The service; `require_review`: `--require-review`, the two-person rule.
+    pub fn new(store: Store, data: PathBuf, embedded_url: String, require_review: bool) -> ApplyService {
         ApplyService {
             store,
             data,
             embedded_url,
+            require_review,
             runs: Arc::default(),
         }
     }
@@ -327,6 +394,27 @@ impl ApplyService {
             .get(id)
             .cloned()
             .ok_or_else(|| not_found(format!("no run {id:?} (runs are kept while the server runs)")))
+    }
+
+    /// The approvals of a plan version on a target.
+    async fn approvals(
+        &self,
+        plan_id: &str,
+        version: i64,
+        target: &str,
+    ) -> Result<Vec<ApprovalView>, WebError> {
+        Ok(self
+            .store
+            .apply_approvals(plan_id, version, target)
+            .await
+            .map_err(|e| WebError(StatusCode::INTERNAL_SERVER_ERROR, "APPROVAL", e.to_string()))?
+            .into_iter()
+            .map(|a| ApprovalView {
+                approved_by: a.approved_by,
+                role: a.role,
+                approved_at: a.approved_at,
+            })
+            .collect())
     }
 
     fn state(&self, target: &str, plan: &str) -> RunState {
@@ -478,6 +566,8 @@ fn view_of(version: i64, name: String, target: &str, p: &Planned) -> PlanView {
         keyless: p.keyless.clone(),
         fingerprint: fingerprint(p),
         errors: p.diagnostics.iter().any(|d| d.severity == Severity::Error),
+        review_required: false,
+        approvals: Vec::new(),
     }
 }
 
@@ -512,8 +602,51 @@ async fn plan(
 ) -> Result<Json<PlanView>, WebError> {
     let (version, name, planned, target, _) = s.planned(&req).await?;
     let mut view = view_of(version, name, &target.id, &planned);
+    view.review_required = s.require_review;
+    view.approvals = s.approvals(&req.plan_id, version, &target.id).await?;
     view.plan_id = req.plan_id;
     Ok(Json(view))
+}
+
+/// `POST /api/apply/approvals`: the actor approves the plan's current version on a target (the two-person rule;
+/// recorded as `apply.approve`). Only the version the plan is at now can be approved: an approval of an older
+/// one would approve what nobody can apply any more.
+async fn approve(
+    State(s): State<ApplyService>,
+    RequestActor(by): RequestActor,
+    Json(req): Json<ApprovalRequest>,
+) -> Result<Json<Vec<ApprovalView>>, WebError> {
+    if !matches!(by.role.as_str(), "applier" | "admin") {
+        return Err(WebError(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("approving an apply needs the applier role (you are {})", by.role),
+        ));
+    }
+    let stored = s
+        .store
+        .get_plan(&req.plan_id)
+        .await
+        .map_err(|e| not_found(e.to_string()))?;
+    if stored.summary.version != req.version {
+        return Err(conflict(
+            "STALE_PLAN",
+            format!(
+                "version {} cannot be approved: the plan is at version {} now; plan again and review",
+                req.version, stored.summary.version
+            ),
+        ));
+    }
+    let target = s
+        .targets()?
+        .into_iter()
+        .find(|t| t.id == req.target)
+        .ok_or_else(|| not_found(format!("no target {:?} is configured", req.target)))?;
+    s.store
+        .approve_apply(&by, &req.plan_id, req.version, &target.id)
+        .await
+        .map_err(|e| WebError(StatusCode::INTERNAL_SERVER_ERROR, "APPROVAL", e.to_string()))?;
+    Ok(Json(s.approvals(&req.plan_id, req.version, &target.id).await?))
 }
 
 async fn start_run(
@@ -528,7 +661,9 @@ async fn start_run(
     };
     // The slot first: a second run of the same plan on the same target is told so at once, not after a live read.
     let id = format!("run_{}", hex::encode(rand::random::<[u8; 8]>()));
-    let slot = Slot::take(&s.runs, state_key(&req.target, &req.plan_id), &id)?;
+    let key = state_key(&req.target, &req.plan_id);
+    let mut slot = Slot::take(&s.runs, key.clone(), &id)?;
+    slot.db = Some(DbLock::take(&s.store, &key, &id, &by.user).await?);
     let (version, _, planned, target, readers) = s.planned(&plan_req).await?;
     if version != req.version {
         return Err(conflict(
@@ -543,6 +678,23 @@ async fn start_run(
         return Err(conflict(
             "STALE_PLAN",
             "refused as stale: the live objects the plan touches changed since it was shown; plan again and review",
+        ));
+    }
+    if s.require_review
+        && !s
+            .approvals(&req.plan_id, version, &target.id)
+            .await?
+            .iter()
+            .any(|a| a.approved_by != by.user)
+    {
+        return Err(WebError(
+            StatusCode::FORBIDDEN,
+            "REVIEW_REQUIRED",
+            format!(
+                "this server requires review: version {version} of the plan needs an approval on target {:?} by an \
+                 applier other than you ({}) before it is applied",
+                target.id, by.user
+            ),
         ));
     }
     if planned.diagnostics.iter().any(|d| d.severity == Severity::Error) {
@@ -600,8 +752,9 @@ async fn start_run(
     let service = s.clone();
     let run_id = id.clone();
     tokio::spawn(async move {
-        // Released when the task ends, however it ends.
-        let _slot = slot;
+        // Released before the end is announced (so the next run may start at once), or when the task ends,
+        // however it ends.
+        let mut slot = slot;
         let (steps_tx, steps_rx) = tokio::sync::mpsc::unbounded_channel();
         let recorder = tokio::spawn(record_steps(
             service.store.clone(),
@@ -635,6 +788,10 @@ async fn start_run(
             tracing::error!(run = %run_id, error = %e, "the end of an apply run could not be recorded in the audit trail");
         }
         service.snapshot(&run, &target, &req.plan_id).await;
+        if let Some(lock) = slot.db.take() {
+            lock.release().await;
+        }
+        drop(slot);
         run.push(RunEvent::End(end));
         tracing::info!(run = %run_id, "apply run ended");
     });

@@ -276,6 +276,10 @@ pub struct ServeArgs {
     /// Seconds one web export may run before it is stopped (503).
     #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub export_timeout: u64,
+    /// The two-person rule: an apply needs an approval of the plan's version on the target by an applier other
+    /// than the person who starts it (Approve in the Apply view, `POST /api/apply/approvals`).
+    #[arg(long)]
+    pub require_review: bool,
 }
 
 /// `peerplan control-plane …`
@@ -355,6 +359,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 insecure_public: args.insecure_public,
                 export_concurrency: args.export_concurrency,
                 export_timeout: std::time::Duration::from_secs(args.export_timeout),
+                require_review: args.require_review,
             };
             report("serve", web::serve(cfg).await)
         }

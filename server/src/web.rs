@@ -36,6 +36,8 @@ pub struct ServeConfig {
     pub export_concurrency: usize,
     /// How long one web export may run.
     pub export_timeout: std::time::Duration,
+    /// `--require-review`: an apply needs an approval by an applier other than the person who starts it.
+    pub require_review: bool,
 }
 
 /// Leptos options for this build; the site root comes from cargo-leptos when it runs us
@@ -124,6 +126,7 @@ pub fn router(cfg: &ServeConfig, control: AppState) -> anyhow::Result<Router> {
             store,
             cfg.data_dir.clone(),
             embedded_url(cfg.addr),
+            cfg.require_review,
         )))
         .merge(controlplane::service::router(control))
         .layer(axum::middleware::from_fn_with_state(
@@ -175,6 +178,13 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.addr))?;
     let local = listener.local_addr()?;
     let store = crate::control::open(&cfg.data_dir, cfg.database_url.as_deref()).await?;
+    let stale = store.apply_locks_reset().await?;
+    if stale > 0 {
+        tracing::warn!(
+            locks = stale,
+            "cleared the apply locks a previous run of the server left; applying again resumes from the journal"
+        );
+    }
     let public = !crate::security::is_loopback(&local);
     if cfg.demo && public {
         println!("control plane: not seeding the demo accounts on the public address {local}");

@@ -85,6 +85,7 @@ actions! {
     PlanRestore = "plan.restore", "An earlier version of a plan was made current again (as a new version).";
     PlanRename = "plan.rename", "A plan was renamed.";
     PlanDelete = "plan.delete", "A plan and its versions were deleted.";
+    ApplyApprove = "apply.approve", "An applier approved one version of a plan for applying on one target (the two-person rule).";
     ApplyStart = "apply.start", "An apply run of a plan on a target started.";
     ApplyStep = "apply.step", "One step of an apply run ended (done, failed, waiting for a key, blocked).";
     ApplyEnd = "apply.end", "An apply run ended (applied, failed, awaiting another account, error).";
