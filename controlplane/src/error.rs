@@ -74,8 +74,11 @@ error_codes! {
     MissingParameter = "MISSING_PARAMETER", BAD_REQUEST, "a required query parameter is missing";
     InvalidStatus = "INVALID_STATUS", BAD_REQUEST, "not a peering status";
     InvalidAuditAction = "INVALID_AUDIT_ACTION", BAD_REQUEST, "not an audit action";
+    InvalidRole = "INVALID_ROLE", BAD_REQUEST, "not a role (viewer, planner, applier, admin)";
     // Fields.
     InvalidName = "INVALID_NAME", BAD_REQUEST, "a name is empty, too long or has control characters";
+    InvalidUserName = "INVALID_USER_NAME", BAD_REQUEST,
+        "a user name is not 1 to 64 lower-case letters, digits and . _ @ -";
     InvalidRegion = "INVALID_REGION", BAD_REQUEST, "not a region name";
     InvalidAvailabilityZone = "INVALID_AVAILABILITY_ZONE", BAD_REQUEST,
         "not an availability zone of the VPC's region";
@@ -135,6 +138,7 @@ error_codes! {
     PeeringQuotaExceeded = "PEERING_QUOTA_EXCEEDED", CONFLICT, "a peering quota is reached";
     PeeringNotPending = "PEERING_NOT_PENDING", CONFLICT, "the peering is no longer pending";
     PeeringNotDeletable = "PEERING_NOT_DELETABLE", CONFLICT, "only pending or active peerings can be deleted";
+    UserExists = "USER_EXISTS", CONFLICT, "a user of that name already exists";
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -15,9 +15,9 @@
 //! transaction holds the database's only write lock). A change that is recorded is recorded in the same
 //! transaction as the change itself ([`Store::audit_in`]): both are committed, or neither.
 //!
-//! Until sign-in exists every request acts as the user `local` with the role `admin` ([`Actor::local`]); team
-//! mode will build the [`Actor`] from the session instead. The actions of sign-in, users, roles and targets are
-//! defined here so their entries share one vocabulary when they come.
+//! In team mode the [`Actor`] is the signed-in user (store/users.rs, the server's `auth`); without it every request
+//! acts as the user `local` with the role `admin` ([`Actor::local`]). Sign-ins, users and roles are recorded by
+//! store/users.rs; the action of targets is defined here so its entries share one vocabulary when it comes.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -38,8 +38,8 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The only user until sign-in exists: `local`, an `admin`, at `address` (the client's socket address, or
-    /// what is known of it).
+    /// The one user without team mode: `local`, an `admin`, at `address` (the client's socket address, or what
+    /// is known of it).
     pub fn local(address: impl Into<String>) -> Actor {
         Actor {
             user: "local".into(),

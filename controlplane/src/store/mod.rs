@@ -4,7 +4,8 @@
 //! This module holds the [`Store`] itself (opening, the pool, write transactions, row locks) and the helpers
 //! every resource shares; each resource keeps its storage in its own module, one `impl Store` block each:
 //! [`accounts`], [`audit`], [`vpcs`], [`subnets`], [`route_tables`], [`security_groups`], [`network_acls`] (with what
-//! they share in [`rules`]), [`endpoints`], [`gateways`], [`peerings`] and [`plans`]. Conventions: 404 for
+//! they share in [`rules`]), [`endpoints`], [`gateways`], [`peerings`] and [`plans`]; team mode's
+//! [`users`] (roles, passwords, API tokens, the sign-in throttle) and [`sessions`]. Conventions: 404 for
 //! anything of another account, AWS semantics where the seed document is silent.
 
 use std::sync::Arc;
@@ -33,7 +34,9 @@ pub mod plans;
 pub mod route_tables;
 pub mod rules;
 pub mod security_groups;
+pub mod sessions;
 pub mod subnets;
+pub mod users;
 pub mod vpcs;
 
 pub(crate) use vpcs::all_blocks;
