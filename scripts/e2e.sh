@@ -29,6 +29,7 @@ else
   BIN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/peerplan"
 fi
 [ -x "$BIN" ] || fail "no server binary at $BIN (build it with scripts/build-site.sh)"
+BIN=$(realpath "$BIN")
 [ -f target/site/pkg/peerplan.wasm ] || fail "no site in target/site (build it with scripts/build-site.sh)"
 if curl -s -o /dev/null "$URL/"; then
   fail "something already answers on $URL: stop it, or set PEERPLAN_E2E_ADDR to a free 127.0.0.1 port"
@@ -63,6 +64,7 @@ curl -s -o /dev/null "$URL/" || fail "the server did not answer on $URL within 6
 
 log "npx playwright test (end2end/)"
 status=0
-(cd end2end && PEERPLAN_URL="$URL" npx playwright test) || status=$?
+# PEERPLAN_BIN: team.spec.ts starts its own `peerplan serve --auth` on another loopback port.
+(cd end2end && PEERPLAN_URL="$URL" PEERPLAN_BIN="$BIN" npx playwright test) || status=$?
 stop_server
 exit "$status"

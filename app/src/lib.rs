@@ -2,12 +2,14 @@
 //!
 //! The planner runs [`netmodel`] directly in the browser, so checks and traces are instant and offline;
 //! server functions load and save plans, and the Apply and Drift views ([`apply_view`]) ask the server to apply
-//! a stored plan to a control plane. Admins read the audit trail in [`audit_view`].
+//! a stored plan to a control plane. Admins read the audit trail in [`audit_view`]. In team mode the pages know who
+//! is signed in ([`auth`]).
 #![recursion_limit = "256"]
 
 pub mod apply_api;
 pub mod apply_view;
 pub mod audit_view;
+pub mod auth;
 pub mod canvas;
 pub mod canvas2d;
 pub mod csrf;
@@ -43,6 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <csrf::CsrfMeta/>
+                <auth::UserMeta/>
                 <MetaTags/>
             </head>
             <body>
@@ -66,14 +69,17 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/peerplan.css"/>
         <Title text="Peerplan"/>
         <Router>
+            // Signed in (team mode): the role's class hides what the role cannot use (style/main.css).
+            <div class=auth::role_class()>
             <header class="app-header">
                 <h1>"Peerplan"</h1>
                 <span class="tagline">"Plan, simulate and apply VPC peering"</span>
                 <nav aria-label="Main">
                     <A href=paths::HOME>"Plans"</A>
                     <A href=paths::SCRATCH>"Scratch pad"</A>
-                    <A href=paths::AUDIT_PAGE>"Audit"</A>
+                    {auth::may("admin").then(|| view! { <A href=paths::AUDIT_PAGE>"Audit"</A> })}
                 </nav>
+                <auth::UserBadge/>
             </header>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <Route path=StaticSegment("") view=pages::PlansPage ssr=SsrMode::Async/>
@@ -83,6 +89,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment(paths::AUDIT_SEGMENT) view=audit_view::AuditPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment(paths::SCRATCH_SEGMENT) view={Lazy::<pages::ScratchRoute>::new()}/>
             </Routes>
+            </div>
         </Router>
     }
 }

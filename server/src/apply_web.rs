@@ -37,8 +37,7 @@ use axum::{
         sse::{Event as SseEvent, KeepAlive, Sse},
         IntoResponse, Response,
     },
-    routing::{get, post},
-    Json, Router,
+    Json,
 };
 use controlplane::{
     audit::{AuditAction, NewEntry},
@@ -277,15 +276,15 @@ struct TargetEntry {
 }
 
 /// The routes, with their state.
-pub fn router(service: ApplyService) -> Router {
-    Router::new()
-        .route(api::TARGETS, get(targets))
-        .route(api::PLAN, post(plan))
-        .route(api::RUNS, post(start_run))
-        .route(api::RUN_EVENTS, get(events))
-        .route(api::RUN_HANDOFF, get(handoff_file))
-        .route(api::DRIFT, post(drift))
-        .route(api::APPROVALS, post(approve))
+pub fn router(service: ApplyService) -> crate::access::Routes {
+    crate::access::Routes::new()
+        .get(api::TARGETS, targets)
+        .post(api::PLAN, plan)
+        .post(api::RUNS, start_run)
+        .get(api::RUN_EVENTS, events)
+        .get(api::RUN_HANDOFF, handoff_file)
+        .post(api::DRIFT, drift)
+        .post(api::APPROVALS, approve)
         .with_state(service)
 }
 

@@ -4,9 +4,9 @@
 //!
 //! Both routes sit behind [`crate::security::guard`] like every other planner route: a `Host` this server serves,
 //! and a page of another site cannot read them (no CORS headers; the browser's same-origin rule keeps the answer
-//! from it). The trail is for admins: until sign-in exists every request acts as `local`, an admin, from its
-//! socket address; team mode will build the [`Actor`] from the request's session or token in [`actor_of`], and
-//! the role check here then refuses everyone else.
+//! from it). The trail is for admins: in team mode [`crate::access`] lets only admins reach these routes, and the
+//! check here refuses every other actor as well; on loopback without `--auth` every request acts as `local`, an
+//! admin ([`actor_of`]).
 
 use std::net::SocketAddr;
 
@@ -14,8 +14,7 @@ use axum::{
     extract::{ConnectInfo, FromRequestParts, Query, State},
     http::{header, request::Parts, Extensions, StatusCode},
     response::{IntoResponse, Response},
-    routing::get,
-    Json, Router,
+    Json,
 };
 use controlplane::{
     audit::{Actor, AuditAction, AuditFilter, AuditPage},
@@ -26,13 +25,17 @@ use controlplane::{
 /// How many entries the JSON lines export reads from the database at a time.
 const EXPORT_CHUNK: i64 = 1000;
 
-/// Who a request acts as: until sign-in exists, `local` (an admin) at the client's socket address (`unknown`
-/// when the server was not given it).
+/// Who a request acts as, at the client's socket address (`unknown` when the server was not given it): the
+/// signed-in user with their role (team mode, [`crate::auth::Identity`]), else `local`, an admin (loopback
+/// without `--auth`).
 pub fn actor_of(extensions: &Extensions) -> Actor {
     let address = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "unknown".to_string(), |c| c.0.to_string());
-    Actor::local(address)
+    match extensions.get::<crate::auth::Identity>() {
+        Some(id) => id.user.actor(address),
+        None => Actor::local(address),
+    }
 }
 
 /// The request's [`Actor`], as a handler argument.
@@ -164,9 +167,9 @@ pub async fn export(
 }
 
 /// The routes, over the store.
-pub fn router(store: Store) -> Router {
-    Router::new()
-        .route(app::paths::AUDIT, get(list))
-        .route(app::paths::AUDIT_JSONL, get(export))
+pub fn router(store: Store) -> crate::access::Routes {
+    crate::access::Routes::new()
+        .get(app::paths::AUDIT, list)
+        .get(app::paths::AUDIT_JSONL, export)
         .with_state(store)
 }

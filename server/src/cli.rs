@@ -53,6 +53,9 @@ pub enum Command {
     /// The audit trail of `peerplan serve` (plan changes, applies): `audit verify` checks its hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The people who sign in to `peerplan serve --auth` (team mode): create, list, set-role, disable, reset.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Internal: the worker process of one web export (plan on standard input, the file on standard output).
     #[command(name = "export-worker", hide = true)]
     ExportWorker(ExportWorkerArgs),
@@ -266,10 +269,18 @@ pub struct ServeArgs {
     /// and [::1] (e.g. the name a reverse proxy forwards); other Host headers get 421. Repeatable.
     #[arg(long = "allowed-host", value_name = "NAME")]
     pub allowed_hosts: Vec<String>,
-    /// Listen on a non-loopback --addr although the planner has no sign-in yet: anyone who can reach it can
-    /// read, change and delete every plan. Demo accounts are never seeded then.
+    /// Accepted for old scripts; turns nothing off: a non-loopback --addr always requires sign-in (team mode).
+    /// Demo accounts are never seeded on such an address.
     #[arg(long)]
     pub insecure_public: bool,
+    /// Team mode: every page, server function, export and form needs a signed-in user (`/login`) or an API token
+    /// (`Authorization: Bearer …`) with the role its route needs. Always on for a non-loopback --addr.
+    #[arg(long)]
+    pub auth: bool,
+    /// Mark the session cookie `Secure` (HTTPS only) — for a server behind a TLS-terminating reverse proxy
+    /// (X-Forwarded-Proto is not trusted).
+    #[arg(long)]
+    pub secure_cookies: bool,
     /// Web exports (and other heavy work) that may run at once; more wait up to 2 s, then get 503.
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub export_concurrency: usize,
@@ -318,6 +329,73 @@ pub enum AuditCommand {
     },
 }
 
+/// Where `peerplan user …` finds the database: the data folder of `peerplan serve`, or its `--database-url`.
+#[derive(Debug, clap::Args)]
+pub struct DatabaseArgs {
+    /// The data folder of `peerplan serve` (its SQLite database, DATA/controlplane.db).
+    #[arg(long, default_value = "./data", env = "PEERPLAN_DATA")]
+    pub data: PathBuf,
+    /// The database of `peerplan serve --database-url` (`postgres://…`) instead of the data folder's.
+    #[arg(long, env = "PEERPLAN_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+fn parse_role(s: &str) -> Result<controlplane::store::users::Role, String> {
+    s.parse()
+        .map_err(|e: controlplane::error::ApiError| e.to_string())
+}
+
+/// `peerplan user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user with a generated password (web sign-in) and API token (scripts), both shown once.
+    Create {
+        /// 1 to 64 lower-case letters, digits and . _ @ - (starting with a letter or digit).
+        name: String,
+        /// viewer, planner, applier or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: controlplane::store::users::Role,
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// List the users (never their secrets).
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Give a user another role (from their next request on).
+    SetRole {
+        name: String,
+        /// viewer, planner, applier or admin.
+        #[arg(value_parser = parse_role)]
+        role: controlplane::store::users::Role,
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Disable a user: their sessions end, their password and token stop working.
+    Disable {
+        name: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// A new password and token for a user (shown once); the old ones stop working and their sessions end.
+    Reset {
+        name: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
 /// `peerplan control-plane account …`
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
@@ -357,6 +435,8 @@ pub async fn run(cli: Cli) -> ExitCode {
                 rate_limit: args.rate_limit,
                 allowed_hosts: args.allowed_hosts,
                 insecure_public: args.insecure_public,
+                auth: args.auth,
+                secure_cookies: args.secure_cookies,
                 export_concurrency: args.export_concurrency,
                 export_timeout: std::time::Duration::from_secs(args.export_timeout),
                 require_review: args.require_review,
@@ -416,6 +496,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                     ExitCode::from(2)
                 })
         }
+        Command::User(command) => report("user", crate::users::run(command).await),
         Command::ExportWorker(args) => {
             // The message alone: the web export shows it as it is.
             crate::exports::worker(args.format, args.part.into(), args.port).map_or_else(

@@ -3,9 +3,11 @@
 #![forbid(unsafe_code)]
 #![recursion_limit = "512"]
 
+pub mod access;
 pub mod apply;
 pub mod apply_web;
 pub mod audit_web;
+pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod control;
@@ -20,4 +22,5 @@ pub mod plans_web;
 pub mod run_state;
 pub mod security;
 pub mod telemetry;
+pub mod users;
 pub mod web;

@@ -197,18 +197,16 @@ pub async fn import(
 }
 
 /// The routes, over the store.
-pub fn router(store: Store) -> axum::Router {
-    use axum::routing::post;
-    axum::Router::new()
-        .route(app::paths::PLAN_NEW, post(create))
-        .route(
-            app::paths::PLAN_IMPORT,
-            post(import).layer(axum::extract::DefaultBodyLimit::max(
+pub fn router(store: Store) -> crate::access::Routes {
+    crate::access::Routes::new()
+        .post(app::paths::PLAN_NEW, create)
+        .route(axum::http::Method::POST, app::paths::PLAN_IMPORT, import, |r| {
+            r.layer(axum::extract::DefaultBodyLimit::max(
                 crate::security::MAX_IMPORT_FORM_BYTES,
-            )),
-        )
-        .route(app::paths::PLAN_RENAME, post(rename))
-        .route(app::paths::PLAN_DUPLICATE, post(duplicate))
-        .route(app::paths::PLAN_DELETE, post(delete))
+            ))
+        })
+        .post(app::paths::PLAN_RENAME, rename)
+        .post(app::paths::PLAN_DUPLICATE, duplicate)
+        .post(app::paths::PLAN_DELETE, delete)
         .with_state(store)
 }

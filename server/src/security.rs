@@ -11,12 +11,16 @@
 //!   A state-changing request must echo the cookie's token in the `x-csrf-token` header (the planner's
 //!   server-function client) or in the `csrf_token` field of its form (plain HTML forms, without JavaScript);
 //!   otherwise 403. `/v1` is exempt: it authenticates every call with an API key in a header that browsers never
-//!   attach on their own. Team mode will exempt requests whose `Authorization: Bearer` token verifies the same way
-//!   ([`token_exempt`]); until then no request is exempt.
+//!   attach on their own. So is a request whose `Authorization: Bearer` token verified in team mode
+//!   ([`token_exempt`]).
+//! - **Sign-in and roles** (team mode: `--auth`, or a non-loopback address, [`auth_required`]): after the Host
+//!   check and before the CSRF check, [`crate::auth::Auth::check`] finds who the request is (session cookie or
+//!   bearer token) and refuses it without the role its route needs ([`crate::access`]): 401 / a redirect to
+//!   `/login` / 403.
 //! - **Content-Security-Policy** with a per-response nonce that the inline hydration scripts carry (leptos
 //!   `nonce` feature), plus [`headers`]: `X-Frame-Options`, `X-Content-Type-Options`, `Referrer-Policy`.
 //!
-//! [`check_bind`] refuses to serve on a non-loopback address without `--insecure-public`.
+//! [`auth_required`]: sign-in is on with `--auth`, and always on a non-loopback address.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -122,6 +126,8 @@ impl AllowedHosts {
 #[derive(Clone, Debug)]
 pub struct Guard {
     pub hosts: Arc<AllowedHosts>,
+    /// Team mode; `None`: everyone acts as `local`, an admin (loopback without `--auth`).
+    pub auth: Option<crate::auth::Auth>,
 }
 
 /// The nonce of this response's Content-Security-Policy (request extension, read by the page renderer).
@@ -129,7 +135,7 @@ pub struct Guard {
 pub struct CspNonce(pub String);
 
 /// A fresh random value: 32 bytes as hex (CSRF tokens) or 16 (nonces).
-fn random_hex(bytes: usize) -> String {
+pub(crate) fn random_hex(bytes: usize) -> String {
     use rand::RngCore;
     let mut buf = vec![0u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut buf);
@@ -194,10 +200,12 @@ fn refuse(status: StatusCode, message: String) -> Response {
         .into_response()
 }
 
-/// Team mode's hook: a request whose `Authorization: Bearer` token verifies proves itself and needs no CSRF
-/// token (browsers never attach that header on their own). There are no tokens yet, so nothing is exempt.
-pub fn token_exempt(_headers: &HeaderMap) -> bool {
-    false
+/// A request whose `Authorization: Bearer` token verified (team mode, [`crate::auth`]) proves itself and needs
+/// no CSRF token: browsers never attach that header on their own. Without team mode nothing is exempt.
+pub fn token_exempt(req: &Request) -> bool {
+    req.extensions()
+        .get::<crate::auth::Identity>()
+        .is_some_and(|id| id.via == crate::auth::Via::Token)
 }
 
 /// Whether the method changes state (everything but GET, HEAD, OPTIONS and TRACE).
@@ -352,10 +360,15 @@ pub async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> 
             );
         }
     };
+    if let Some(auth) = &guard.auth {
+        if let Err(refusal) = auth.check(&mut req).await {
+            return refusal;
+        }
+    }
     let cookies = cookie_tokens(req.headers());
     let path = req.uri().path();
     let api_keyed = path == "/v1" || path.starts_with("/v1/");
-    if changes_state(req.method()) && !api_keyed && !token_exempt(req.headers()) {
+    if changes_state(req.method()) && !api_keyed && !token_exempt(&req) {
         if let Err(message) = check_origin(req.headers(), &host) {
             return refuse(StatusCode::FORBIDDEN, message);
         }
@@ -411,18 +424,11 @@ pub fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
 }
 
-/// `peerplan serve` on a non-loopback address: refused unless `--insecure-public` says it is meant.
-pub fn check_bind(addr: &SocketAddr, insecure_public: bool) -> anyhow::Result<()> {
-    if is_loopback(addr) || insecure_public {
-        return Ok(());
-    }
-    anyhow::bail!(
-        "refusing to listen on {addr}: it is not a loopback address, and the planner has no sign-in yet \
-         (--auth is not available yet; team mode will add it), so anyone who can reach {addr} could read, change \
-         and delete every plan. Keep the default 127.0.0.1 and reach it through an SSH tunnel or an \
-         authenticating reverse proxy (with --allowed-host NAME for the name it uses), or pass --insecure-public \
-         to expose it knowingly (demo accounts are never seeded on a public address)"
-    )
+/// Whether sign-in is on: with `--auth`, and always on a non-loopback address (anyone who can reach it could
+/// otherwise read, change and delete every plan). `--insecure-public` no longer turns anything off; it is
+/// accepted for old scripts.
+pub fn auth_required(addr: &SocketAddr, auth: bool) -> bool {
+    auth || !is_loopback(addr)
 }
 
 #[cfg(test)]
@@ -471,16 +477,13 @@ mod tests {
     }
 
     #[test]
-    fn public_bind_needs_insecure_public() {
+    fn a_public_bind_always_signs_in() {
         let public: SocketAddr = "0.0.0.0:3000".parse().unwrap();
-        let e = check_bind(&public, false).unwrap_err().to_string();
-        assert!(
-            e.contains("--insecure-public") && e.contains("--auth is not available yet"),
-            "{e}"
-        );
-        assert!(check_bind(&public, true).is_ok());
-        assert!(check_bind(&"127.0.0.1:3000".parse().unwrap(), false).is_ok());
-        assert!(check_bind(&"[::1]:3000".parse().unwrap(), false).is_ok());
+        assert!(auth_required(&public, false));
+        assert!(auth_required(&"192.0.2.7:3000".parse().unwrap(), false));
+        assert!(!auth_required(&"127.0.0.1:3000".parse().unwrap(), false));
+        assert!(!auth_required(&"[::1]:3000".parse().unwrap(), false));
+        assert!(auth_required(&"127.0.0.1:3000".parse().unwrap(), true));
     }
 
     #[test]

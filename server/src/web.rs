@@ -5,10 +5,7 @@
 use std::{net::SocketAddr, path::PathBuf};
 
 use app::{shell, App};
-use axum::{
-    routing::{get, post},
-    Router,
-};
+use axum::{routing::get, Router};
 use controlplane::service::AppState;
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -30,8 +27,13 @@ pub struct ServeConfig {
     pub rate_limit: f64,
     /// Host names served besides the bind address and the loopback names (`--allowed-host`).
     pub allowed_hosts: Vec<String>,
-    /// Serve on a non-loopback address without sign-in (`--insecure-public`).
+    /// `--insecure-public`: accepted for old scripts; it no longer turns sign-in off (a non-loopback address
+    /// always signs in).
     pub insecure_public: bool,
+    /// `--auth`: sign-in for every page, server function, export and form (also on loopback).
+    pub auth: bool,
+    /// `--secure-cookies`: the session cookie always carries `Secure` (behind a TLS-terminating proxy).
+    pub secure_cookies: bool,
     /// Web exports running at once.
     pub export_concurrency: usize,
     /// How long one web export may run.
@@ -60,7 +62,8 @@ pub fn leptos_options(cfg: &ServeConfig) -> LeptosOptions {
 /// `Arc<dyn PlanLibrary>`, [`crate::library`], acting as the request's actor, [`crate::audit_web::actor_of`]), the
 /// audit trail read as that actor (`Arc<dyn AuditSource>`, for the audit page),
 /// and from the request
-/// (put there by [`crate::security::guard`]) the CSRF token its forms echo and the nonce its inline scripts carry.
+/// (put there by [`crate::security::guard`]) the CSRF token its forms echo, the nonce its inline scripts carry,
+/// and in team mode the signed-in user ([`app::auth::SignedIn`]).
 fn page_context(store: controlplane::store::Store) -> impl Fn() + Clone + Send + 'static {
     move || {
         use leptos::prelude::{provide_context, use_context};
@@ -72,6 +75,12 @@ fn page_context(store: controlplane::store::Store) -> impl Fn() + Clone + Send +
         provide_context(crate::library::StoreAudit::shared(store.clone(), by.clone()));
         provide_context(crate::library::StoreLibrary::shared(store.clone(), by));
         if let Some(parts) = parts {
+            if let Some(id) = parts.extensions.get::<crate::auth::Identity>() {
+                provide_context(app::auth::SignedIn {
+                    name: id.user.name.clone(),
+                    role: id.user.role.as_str().to_string(),
+                });
+            }
             if let Some(token) = parts.extensions.get::<app::csrf::CsrfToken>() {
                 provide_context(token.clone());
             }
@@ -82,13 +91,43 @@ fn page_context(store: controlplane::store::Store) -> impl Fn() + Clone + Send +
     }
 }
 
-/// The whole application router: the control plane's `/v1`, `/healthz`, the exports, the plan forms, then the
-/// Leptos app (whose server functions find the plan store in their context) — all behind
-/// [`crate::security::guard`] (Host, Origin, CSRF token, Content-Security-Policy) and the fixed security headers.
-/// Fails on a bad `--allowed-host`.
+/// A route of the server: its method and axum path pattern.
+pub type RouteEntry = (axum::http::Method, String);
+
+/// The whole application router: the control plane's `/v1`, `/healthz`, the exports, the plan forms, sign-in,
+/// then the Leptos app (whose server functions find the plan store in their context) — all behind
+/// [`crate::security::guard`] (Host, sign-in and roles in team mode, Origin, CSRF token, Content-Security-Policy)
+/// and the fixed security headers. Fails on a bad `--allowed-host`.
 pub fn router(cfg: &ServeConfig, control: AppState) -> anyhow::Result<Router> {
+    Ok(router_and_routes(cfg, control)?.0)
+}
+
+/// Every route the server answers besides `/v1` and the static files: the axum routes the modules list
+/// ([`crate::access::Routes`]), the Leptos pages and the server functions — what [`crate::access`]'s table must
+/// cover.
+pub fn route_inventory(cfg: &ServeConfig, control: AppState) -> anyhow::Result<Vec<RouteEntry>> {
+    Ok(router_and_routes(cfg, control)?.1)
+}
+
+fn router_and_routes(cfg: &ServeConfig, control: AppState) -> anyhow::Result<(Router, Vec<RouteEntry>)> {
     let options = leptos_options(cfg);
     let routes = generate_route_list(App);
+    let mut listed: Vec<RouteEntry> = Vec::new();
+    for r in &routes {
+        for m in r.methods() {
+            let method = match m {
+                leptos_router::Method::Get => axum::http::Method::GET,
+                leptos_router::Method::Post => axum::http::Method::POST,
+                leptos_router::Method::Put => axum::http::Method::PUT,
+                leptos_router::Method::Delete => axum::http::Method::DELETE,
+                leptos_router::Method::Patch => axum::http::Method::PATCH,
+            };
+            listed.push((method, r.path().to_string()));
+        }
+    }
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        listed.push((method, path.to_string()));
+    }
     let store = control.store.clone();
     let context = page_context(store.clone());
     let heavy = crate::heavy::HeavyWork::new(
@@ -96,20 +135,42 @@ pub fn router(cfg: &ServeConfig, control: AppState) -> anyhow::Result<Router> {
         cfg.export_timeout,
         crate::heavy::this_program(),
     );
+    let auth = crate::security::auth_required(&cfg.addr, cfg.auth).then(|| crate::auth::Auth {
+        store: store.clone(),
+        secure_cookies: cfg.secure_cookies,
+    });
     let guard = crate::security::Guard {
         hosts: std::sync::Arc::new(crate::security::AllowedHosts::new(cfg.addr, &cfg.allowed_hosts)?),
+        auth: auth.clone(),
     };
-    let app = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/favicon.ico", get(favicon))
+    let own = crate::access::Routes::<LeptosOptions>::new()
+        .get("/healthz", healthz)
+        .get("/favicon.ico", favicon)
         .route(
+            axum::http::Method::POST,
             app::paths::EXPORT,
-            post(crate::exports::export_handler)
-                .layer::<_, std::convert::Infallible>(axum::Extension(heavy))
-                .layer(axum::extract::DefaultBodyLimit::max(
-                    crate::exports::MAX_PLAN_BYTES,
-                )),
-        )
+            crate::exports::export_handler,
+            |r| {
+                r.layer::<_, std::convert::Infallible>(axum::Extension(heavy))
+                    .layer(axum::extract::DefaultBodyLimit::max(
+                        crate::exports::MAX_PLAN_BYTES,
+                    ))
+            },
+        );
+    listed.extend(own.listed.iter().map(|(m, p)| (m.clone(), p.to_string())));
+    let modules = [
+        crate::plans_web::router(store.clone()),
+        crate::audit_web::router(store.clone()),
+        crate::apply_web::router(crate::apply_web::ApplyService::new(
+            store,
+            cfg.data_dir.clone(),
+            embedded_url(cfg.addr),
+            cfg.require_review,
+        )),
+        crate::auth::router(auth),
+    ];
+    let mut app = own
+        .router
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())
@@ -119,21 +180,18 @@ pub fn router(cfg: &ServeConfig, control: AppState) -> anyhow::Result<Router> {
             controlplane::plans::MAX_BODY + 1024 * 1024,
         ))
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
-        .with_state(options)
-        .merge(crate::plans_web::router(store.clone()))
-        .merge(crate::audit_web::router(store.clone()))
-        .merge(crate::apply_web::router(crate::apply_web::ApplyService::new(
-            store,
-            cfg.data_dir.clone(),
-            embedded_url(cfg.addr),
-            cfg.require_review,
-        )))
+        .with_state(options);
+    for m in modules {
+        listed.extend(m.listed.iter().map(|(m, p)| (m.clone(), p.to_string())));
+        app = app.merge(m.router);
+    }
+    let app = app
         .merge(controlplane::service::router(control))
         .layer(axum::middleware::from_fn_with_state(
             guard,
             crate::security::guard,
         ));
-    Ok(crate::security::headers(app))
+    Ok((crate::security::headers(app), listed))
 }
 
 /// The embedded control plane's URL for the apply engine: this server, on loopback when it listens on every
@@ -167,10 +225,9 @@ async fn favicon() -> impl axum::response::IntoResponse {
 }
 
 /// Binds, prints the address it listens on (scripts and tests read that line), and serves until Ctrl+C.
-/// Refuses a non-loopback address without `--insecure-public` before anything is created or bound; never
-/// seeds the demo accounts on such an address.
+/// Sign-in is on with `--auth` and always on a non-loopback address; the demo accounts are never seeded on such
+/// an address.
 pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
-    crate::security::check_bind(&cfg.addr, cfg.insecure_public)?;
     crate::security::AllowedHosts::new(cfg.addr, &cfg.allowed_hosts)?;
     crate::datadir::private_dir(&cfg.data_dir)?;
     let listener = tokio::net::TcpListener::bind(cfg.addr)
@@ -196,6 +253,15 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
                 path.display()
             );
         }
+    }
+    if crate::security::auth_required(&local, cfg.auth) {
+        if cfg.insecure_public {
+            println!(
+                "--insecure-public no longer turns anything off: sign-in is required on {local} (team mode)"
+            );
+        }
+        let users = store.user_count().await?;
+        println!("sign-in required (team mode): {users} user(s); create one with `peerplan user create NAME --role admin`");
     }
     let rate = cfg.rate_limit;
     let app = router(
