@@ -228,6 +228,12 @@ async fn favicon() -> impl axum::response::IntoResponse {
 /// Sign-in is on with `--auth` and always on a non-loopback address; the demo accounts are never seeded on such
 /// an address.
 pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
+    if cfg.require_review && !crate::security::auth_required(&cfg.addr, cfg.auth) {
+        anyhow::bail!(
+            "--require-review needs sign-in: add --auth (without it everyone is `local`, and an apply could never be \
+             approved by someone other than the person who starts it)"
+        );
+    }
     crate::security::AllowedHosts::new(cfg.addr, &cfg.allowed_hosts)?;
     crate::datadir::private_dir(&cfg.data_dir)?;
     let listener = tokio::net::TcpListener::bind(cfg.addr)

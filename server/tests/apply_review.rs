@@ -1,6 +1,6 @@
 //! Applies under the two-person rule and across servers, over real HTTP against `peerplan serve`:
-//! with `--require-review` a run is refused (403 `REVIEW_REQUIRED`) until someone other than its author approved
-//! that version of the plan on that target, and only the current version can be approved; two servers on one
+//! with `--require-review` (which needs sign-in) a run is refused (403 `REVIEW_REQUIRED`) until an applier other
+//! than its author approved that version of the plan on that target, and only the current version can be approved; two servers on one
 //! PostgreSQL asked to apply the same plan to the same target at once start exactly one run (the other gets 409
 //! `RUN_IN_PROGRESS`, naming it), and the run's steps are each recorded once.
 
@@ -37,66 +37,127 @@ async fn error_of(r: reqwest::Response) -> (StatusCode, String, String) {
     (status, body.error.code, body.error.message)
 }
 
-#[tokio::test]
-async fn with_require_review_a_run_waits_for_someone_elses_approval() {
-    let data = tempfile::tempdir().unwrap();
-    let server = common::start(&["serve", "--require-review"], data.path());
-    let base = &server.base;
-    let http = common::planner_client(&common::csrf_token(base).await);
-    let id = common::import_plan(base, &http, "seed.json", SEED.to_string()).await;
+/// A new user's API token (`peerplan user create … --format json`).
+fn user(data: &std::path::Path, name: &str, role: &str) -> String {
+    let o = common::peerplan(&[
+        "user",
+        "create",
+        name,
+        "--role",
+        role,
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["token"].as_str().unwrap().to_string()
+}
 
-    let p = plan(base, &http, &id).await;
+/// A client for scripts: the user's token in `Authorization: Bearer` (no CSRF token needed then).
+fn scripted(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn approve(
+    base: &str,
+    http: &reqwest::Client,
+    id: &str,
+    target: &str,
+    version: i64,
+) -> reqwest::Response {
+    http.post(format!("{base}/api/apply/approvals"))
+        .json(&json!({"plan_id": id, "target": target, "version": version}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn with_require_review_a_run_waits_for_another_appliers_approval() {
+    let data = tempfile::tempdir().unwrap();
+    // The rule cannot be met without sign-in (everyone is `local`): refused at start, naming the way out.
+    let o = common::peerplan(&[
+        "serve",
+        "--require-review",
+        "--addr",
+        "127.0.0.1:0",
+        "--data",
+        data.path().to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        common::text(&o).contains("--require-review needs sign-in: add --auth"),
+        "{}",
+        common::text(&o)
+    );
+
+    let alice = scripted(&user(data.path(), "alice", "applier"));
+    let bob = scripted(&user(data.path(), "bob", "applier"));
+    let paula = scripted(&user(data.path(), "paula", "planner"));
+    let root = scripted(&user(data.path(), "root", "admin"));
+    // The demo accounts are the embedded target's keys (seeded on loopback).
+    let server = common::start(&["serve", "--auth", "--require-review"], data.path());
+    let base = &server.base;
+    let id = common::import_plan(base, &alice, "seed.json", SEED.to_string()).await;
+
+    let p = plan(base, &alice, &id).await;
     assert!(p.review_required);
     assert!(p.approvals.is_empty());
     assert!(!p.changes.is_empty());
-    let (status, code, message) = error_of(start_run(base, &http, &p).await).await;
+    let (status, code, message) = error_of(start_run(base, &alice, &p).await).await;
     assert_eq!(
         (status, code.as_str()),
         (StatusCode::FORBIDDEN, "REVIEW_REQUIRED"),
         "{message}"
     );
     assert!(
-        message.contains(&format!("version {}", p.version)) && message.contains("other than you (local)"),
+        message.contains(&format!("version {}", p.version)) && message.contains("other than you (alice)"),
         "{message}"
     );
 
-    // An approval of a version that is not the current one approves nothing.
-    let r = http
-        .post(format!("{base}/api/apply/approvals"))
-        .json(&json!({"plan_id": id, "target": "embedded", "version": p.version + 1}))
-        .send()
-        .await
-        .unwrap();
-    let (status, code, _) = error_of(r).await;
+    // Approving is for appliers; only the current version, on a configured target.
+    let r = approve(base, &paula, &id, "embedded", p.version).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "{}", r.text().await.unwrap());
+    let (status, code, _) = error_of(approve(base, &bob, &id, "embedded", p.version + 1).await).await;
     assert_eq!((status, code.as_str()), (StatusCode::CONFLICT, "STALE_PLAN"));
-    let r = http
-        .post(format!("{base}/api/apply/approvals"))
-        .json(&json!({"plan_id": id, "target": "nowhere", "version": p.version}))
-        .send()
-        .await
-        .unwrap();
+    let r = approve(base, &bob, &id, "nowhere", p.version).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
-    // The author's own approval does not count: without sign-in everyone is `local`.
-    let r = http
-        .post(format!("{base}/api/apply/approvals"))
-        .json(&json!({"plan_id": id, "target": "embedded", "version": p.version}))
-        .send()
-        .await
-        .unwrap();
+    // The author's own approval does not count.
+    let r = approve(base, &alice, &id, "embedded", p.version).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let approvals: Vec<ApprovalView> = r.json().await.unwrap();
-    assert_eq!(approvals.len(), 1);
-    assert_eq!(approvals[0].approved_by, "local");
-    assert_eq!(plan(base, &http, &id).await.approvals, approvals);
-    let (status, code, _) = error_of(start_run(base, &http, &p).await).await;
+    let (status, code, _) = error_of(start_run(base, &alice, &p).await).await;
     assert_eq!(
         (status, code.as_str()),
         (StatusCode::FORBIDDEN, "REVIEW_REQUIRED")
     );
 
-    // The approval is in the audit trail.
-    let audit: serde_json::Value = http
+    // Bob's does: the run starts and ends.
+    let r = approve(base, &bob, &id, "embedded", p.version).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let approvals: Vec<ApprovalView> = r.json().await.unwrap();
+    let who: Vec<(&str, &str)> = approvals
+        .iter()
+        .map(|a| (a.approved_by.as_str(), a.role.as_str()))
+        .collect();
+    assert_eq!(who, [("alice", "applier"), ("bob", "applier")]);
+    assert_eq!(plan(base, &alice, &id).await.approvals, approvals);
+    let r = start_run(base, &alice, &p).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let started: RunStarted = r.json().await.unwrap();
+    let events = common::follow_run(base, &alice, &started.run).await;
+    assert!(!events.is_empty());
+
+    // Both approvals and the run are in the audit trail, under their names.
+    let audit: serde_json::Value = root
         .get(format!("{base}/api/audit?action=apply.approve"))
         .send()
         .await
@@ -104,21 +165,23 @@ async fn with_require_review_a_run_waits_for_someone_elses_approval() {
         .json()
         .await
         .unwrap();
-    assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
-    assert_eq!(audit["items"][0]["object"], id.as_str());
-
-    // Without the rule the same run starts at once.
-    drop(server);
-    let server = common::start(&["serve"], data.path());
-    let base = &server.base;
-    let http = common::planner_client(&common::csrf_token(base).await);
-    let p = plan(base, &http, &id).await;
-    assert!(!p.review_required);
-    let r = start_run(base, &http, &p).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let started: RunStarted = r.json().await.unwrap();
-    let events = common::follow_run(base, &http, &started.run).await;
-    assert!(!events.is_empty());
+    let mut approvers: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["user"].as_str().unwrap())
+        .collect();
+    approvers.sort_unstable();
+    assert_eq!(approvers, ["alice", "bob"], "{audit}");
+    let starts: serde_json::Value = root
+        .get(format!("{base}/api/audit?action=apply.start"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(starts["items"][0]["user"], "alice", "{starts}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -177,7 +177,9 @@ fn expected_role(method: &Method, path: &str) -> Option<Option<&'static str>> {
         {
             Some("applier")
         }
-        "/api/apply/plan" | "/api/apply/runs" | "/api/apply/drift" if post => Some("applier"),
+        "/api/apply/plan" | "/api/apply/runs" | "/api/apply/drift" | "/api/apply/approvals" if post => {
+            Some("applier")
+        }
         "/audit" | "/api/audit" | "/api/audit.jsonl" if get => Some("admin"),
         "/api/admin/audit_page" if post => Some("admin"),
         _ => return None,
@@ -208,6 +210,7 @@ async fn inventory(data: &Path) -> Vec<(Method, String)> {
         secure_cookies: false,
         export_concurrency: 1,
         export_timeout: std::time::Duration::from_secs(5),
+        require_review: false,
     };
     let mut routes: Vec<(Method, String)> =
         server::web::route_inventory(&cfg, server::control::state(store, 100.0))
