@@ -134,7 +134,7 @@ enum Mode {
 /// The Apply view, a lazy route (its code is its own chunk with `--split`).
 #[derive(Clone)]
 pub struct ApplyRoute {
-    loaded: Resource<Result<StoredPlan, ServerFnError>>,
+    loaded: Resource<Result<StoredPlan, storage::PlanError>>,
 }
 
 #[lazy_route]
@@ -155,7 +155,7 @@ impl LazyRoute for ApplyRoute {
 /// The Drift view, a lazy route.
 #[derive(Clone)]
 pub struct DriftRoute {
-    loaded: Resource<Result<StoredPlan, ServerFnError>>,
+    loaded: Resource<Result<StoredPlan, storage::PlanError>>,
 }
 
 #[lazy_route]
@@ -173,7 +173,7 @@ impl LazyRoute for DriftRoute {
     }
 }
 
-fn loaded_view(loaded: Resource<Result<StoredPlan, ServerFnError>>, mode: Mode) -> AnyView {
+fn loaded_view(loaded: Resource<Result<StoredPlan, storage::PlanError>>, mode: Mode) -> AnyView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the plan…"</p> }>
             {move || Suspend::new(async move {

@@ -12,6 +12,7 @@ pub mod audit_view;
 pub mod auth;
 pub mod canvas;
 pub mod canvas2d;
+pub mod conflict;
 pub mod csrf;
 pub mod edit;
 pub mod editor;

@@ -1,18 +1,24 @@
 //! The two routed pages: the plan list (`/`: create, import, rename, duplicate, delete — plain HTML forms
 //! handled by the server, so they work without JavaScript) and a stored plan (`/plans/{id}`: the planner with
 //! autosave and a version history; rendered on the server as a read-only diagram until hydrated).
+//!
+//! Autosave never overwrites silently: each save names the version the editor is based on, and when someone
+//! else saved in between, the save is refused and the conflict banner ([`crate::conflict`]) offers Reload,
+//! Compare and Keep mine; the planner also shows who else has the plan open.
 
 use leptos::prelude::*;
 use leptos_router::{hooks::use_params_map, lazy_route, LazyRoute};
 use netmodel::Plan;
 
 use crate::{
+    conflict::{CompareView, ConflictBanner, PresenceNote, Theirs},
     csrf::CsrfField,
     editor::Editor,
     paths,
     planner::Planner,
-    storage::{self, format_time, StoredPlan},
+    storage::{self, format_time, PlanError, Presence, StoredPlan, VersionConflict},
 };
+use netmodel::compare::compare;
 
 /// The plan list.
 #[component]
@@ -135,7 +141,7 @@ fn ImportForm() -> impl IntoView {
 /// (with `cargo leptos --split`), loaded alongside the plan, so the plan list loads only what it needs.
 #[derive(Clone)]
 pub struct PlanRoute {
-    loaded: Resource<Result<StoredPlan, ServerFnError>>,
+    loaded: Resource<Result<StoredPlan, PlanError>>,
 }
 
 #[lazy_route]
@@ -193,6 +199,174 @@ enum SaveState {
     Pending,
     Saving,
     Failed(String),
+    /// Someone else saved in between: autosave is off until the person chooses (the banner).
+    Conflict,
+}
+
+/// The autosave and what the conflict banner's choices need: every field a reactive handle, so it is `Copy`.
+#[derive(Clone, Copy)]
+struct Saving {
+    id: StoredValue<String>,
+    editor: Editor,
+    state: RwSignal<SaveState>,
+    /// The version the editor's plan is based on: the one loaded, then each one saved.
+    base: RwSignal<i64>,
+    /// The refused save's conflict, while the banner is shown.
+    conflict: RwSignal<Option<VersionConflict>>,
+    /// The other version, compared with yours (Compare).
+    theirs: RwSignal<Option<Theirs>>,
+    /// A choice of the banner is being carried out.
+    busy: RwSignal<bool>,
+    /// A save is on its way to the server; `again`: the plan changed meanwhile and is saved once more after it.
+    in_flight: StoredValue<bool>,
+    again: StoredValue<bool>,
+    /// The next change of the plan is a reload, not an edit: not saved.
+    skip_next: StoredValue<bool>,
+    versions_tick: RwSignal<u32>,
+}
+
+impl Saving {
+    /// Saves the editor's plan on top of [`Saving::base`] — one save at a time, so a save never conflicts with
+    /// this tab's own previous one — unless a conflict is waiting for the person's choice.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn save(self) {
+        if self.conflict.get_untracked().is_some() {
+            return;
+        }
+        if self.in_flight.get_value() {
+            self.again.set_value(true);
+            return;
+        }
+        self.in_flight.set_value(true);
+        leptos::task::spawn_local(async move {
+            loop {
+                self.again.set_value(false);
+                self.state.set(SaveState::Saving);
+                // Serialised when the save starts, not on every change (a drag changes the plan each frame).
+                let body = self.editor.plan.with_untracked(Plan::to_json);
+                let base = self.base.get_untracked();
+                match storage::save_plan(self.id.get_value(), body, Some(base), None).await {
+                    Ok(info) => {
+                        self.base.set(info.version);
+                        self.state.set(SaveState::Saved(info.version));
+                        self.versions_tick.update(|t| *t += 1);
+                    }
+                    Err(e) => {
+                        self.refused(e);
+                        break;
+                    }
+                }
+                if !self.again.get_value() {
+                    break;
+                }
+            }
+            self.in_flight.set_value(false);
+        });
+    }
+
+    /// A refused save: a conflict shows the banner (and stops the autosave); anything else is shown as it is.
+    fn refused(self, e: PlanError) {
+        match e.conflict() {
+            Some(c) => {
+                self.conflict.set(Some(c));
+                self.state.set(SaveState::Conflict);
+            }
+            None => self.state.set(SaveState::Failed(e.to_string())),
+        }
+    }
+
+    /// Reload: yours is discarded, the current version loaded (undoable, like any load).
+    fn reload(self) {
+        self.busy.set(true);
+        leptos::task::spawn_local(async move {
+            match storage::load_plan(self.id.get_value()).await {
+                Ok(p) => match Plan::from_json(&p.body) {
+                    Ok(plan) => {
+                        self.skip_next.set_value(true);
+                        self.editor.replace(plan);
+                        self.base.set(p.summary.version);
+                        self.conflict.set(None);
+                        self.theirs.set(None);
+                        self.state.set(SaveState::Saved(p.summary.version));
+                        self.editor.notice.set(format!(
+                            "Reloaded version {}; your changes were discarded (Undo brings them back to the editor).",
+                            p.summary.version
+                        ));
+                    }
+                    Err(e) => self
+                        .editor
+                        .notice
+                        .set(format!("version {} cannot be read: {e}", p.summary.version)),
+                },
+                Err(e) => self.editor.notice.set(format!("cannot reload the plan: {e}")),
+            }
+            self.busy.set(false);
+        });
+    }
+
+    /// Compare: the current version fetched and set beside yours.
+    fn compare(self) {
+        self.busy.set(true);
+        leptos::task::spawn_local(async move {
+            let id = self.id.get_value();
+            let loaded = storage::load_plan(id.clone()).await;
+            // Who saved it: the version list names them (the conflict does too, unless yet another came since).
+            let versions = storage::plan_versions(id).await.unwrap_or_default();
+            match loaded {
+                Ok(p) => match Plan::from_json(&p.body) {
+                    Ok(plan) => {
+                        let v = versions.iter().find(|v| v.version == p.summary.version);
+                        let comparison = self.editor.plan.with_untracked(|mine| compare(&plan, mine));
+                        self.theirs.set(Some(Theirs {
+                            version: p.summary.version,
+                            saved_by: v.map(|v| v.saved_by.clone()).unwrap_or_default(),
+                            saved_at: v.map_or(p.summary.updated_at, |v| v.saved_at),
+                            comparison,
+                        }));
+                    }
+                    Err(e) => self
+                        .editor
+                        .notice
+                        .set(format!("version {} cannot be read: {e}", p.summary.version)),
+                },
+                Err(e) => self
+                    .editor
+                    .notice
+                    .set(format!("cannot load the saved version: {e}")),
+            }
+            self.busy.set(false);
+        });
+    }
+
+    /// Keep mine: yours saved as a new version on top of the one that conflicted (recorded as such); refused
+    /// again if yet another version came since.
+    fn keep_mine(self) {
+        let Some(c) = self.conflict.get_untracked() else {
+            return;
+        };
+        self.busy.set(true);
+        leptos::task::spawn_local(async move {
+            let body = self.editor.plan.with_untracked(Plan::to_json);
+            match storage::save_plan(self.id.get_value(), body, Some(c.current_version), Some(true)).await {
+                Ok(info) => {
+                    self.base.set(info.version);
+                    self.conflict.set(None);
+                    self.theirs.set(None);
+                    self.state.set(SaveState::Saved(info.version));
+                    self.versions_tick.update(|t| *t += 1);
+                    self.editor.notice.set(format!(
+                        "Saved your plan as version {} on top of {}'s version {}.",
+                        info.version, c.saved_by, c.current_version
+                    ));
+                }
+                Err(e) => {
+                    self.theirs.set(None);
+                    self.refused(e);
+                }
+            }
+            self.busy.set(false);
+        });
+    }
 }
 
 #[component]
@@ -209,36 +383,44 @@ fn StoredPlanner(loaded: StoredPlan) -> impl IntoView {
     let state = RwSignal::new(SaveState::Saved(loaded.summary.version));
     let history_open = RwSignal::new(false);
     let versions_tick = RwSignal::new(0u32);
+    let saving = Saving {
+        id: StoredValue::new(id.clone()),
+        editor,
+        state,
+        base: RwSignal::new(loaded.summary.version),
+        conflict: RwSignal::new(None),
+        theirs: RwSignal::new(None),
+        busy: RwSignal::new(false),
+        in_flight: StoredValue::new(false),
+        again: StoredValue::new(false),
+        skip_next: StoredValue::new(false),
+        versions_tick,
+    };
+    let others = RwSignal::new(Vec::<Presence>::new());
+    crate::conflict::heartbeat(id.clone(), others);
 
-    // Autosave: 600 ms after the last change, the plan is saved as a new version. Each change replaces the
-    // pending gloo `Timeout`, and dropping the old one clears it: the debounce. Effects run only in the
-    // browser, so the server build has neither the effect nor gloo.
+    // Autosave: 600 ms after the last change, the plan is saved as a new version on top of the version it is
+    // based on. Each change replaces the pending gloo `Timeout`, and dropping the old one clears it: the
+    // debounce. Effects run only in the browser, so the server build has neither the effect nor gloo.
     #[cfg(feature = "hydrate")]
     {
         // A `Timeout` holds a JavaScript closure (not `Send`): kept in local storage of the reactive arena.
         let timer = StoredValue::new_local(None::<gloo_timers::callback::Timeout>);
-        let save_id = id.clone();
         Effect::new(move |first: Option<()>| {
             editor.plan.track();
             if first.is_none() {
                 return;
             }
+            if saving.skip_next.get_value() {
+                saving.skip_next.set_value(false);
+                return;
+            }
+            // While a conflict waits for the person's choice, edits go on but nothing is saved.
+            if saving.conflict.get_untracked().is_some() {
+                return;
+            }
             state.set(SaveState::Pending);
-            let id = save_id.clone();
-            let save = gloo_timers::callback::Timeout::new(600, move || {
-                state.set(SaveState::Saving);
-                // Serialised when the timer fires, not on every change (a drag changes the plan each frame).
-                let body = editor.plan.with_untracked(Plan::to_json);
-                leptos::task::spawn_local(async move {
-                    match storage::save_plan(id, body).await {
-                        Ok(info) => {
-                            state.set(SaveState::Saved(info.version));
-                            versions_tick.update(|t| *t += 1);
-                        }
-                        Err(e) => state.set(SaveState::Failed(e.to_string())),
-                    }
-                });
-            });
+            let save = gloo_timers::callback::Timeout::new(600, move || saving.save());
             // The previous timeout, if still pending, is dropped here and so never fires.
             timer.set_value(Some(save));
         });
@@ -247,7 +429,10 @@ fn StoredPlanner(loaded: StoredPlan) -> impl IntoView {
     // Leaving with a change not yet saved asks first (the browser's own prompt).
     Effect::new(move |_| {
         let handle = window_event_listener(leptos::ev::beforeunload, move |ev| {
-            if matches!(state.get_untracked(), SaveState::Pending | SaveState::Saving) {
+            if matches!(
+                state.get_untracked(),
+                SaveState::Pending | SaveState::Saving | SaveState::Conflict
+            ) {
                 ev.prevent_default();
                 ev.set_return_value("Changes are still being saved.");
             }
@@ -272,9 +457,12 @@ fn StoredPlanner(loaded: StoredPlan) -> impl IntoView {
     let restore = move |version: i64| {
         let id = id.clone();
         leptos::task::spawn_local(async move {
-            match storage::restore_version(id, version).await {
+            match storage::restore_version(id, version, Some(saving.base.get_untracked())).await {
                 Ok(p) => match Plan::from_json(&p.body) {
                     Ok(plan) => {
+                        saving.skip_next.set_value(true);
+                        saving.base.set(p.summary.version);
+                        state.set(SaveState::Saved(p.summary.version));
                         editor.replace(plan);
                         editor.notice.set(format!(
                             "Restored version {version} (saved as version {}).",
@@ -286,6 +474,7 @@ fn StoredPlanner(loaded: StoredPlan) -> impl IntoView {
                         .notice
                         .set(format!("version {version} cannot be read: {e}")),
                 },
+                Err(e) if e.conflict().is_some() => saving.refused(e),
                 Err(e) => editor
                     .notice
                     .set(format!("cannot restore version {version}: {e}")),
@@ -305,8 +494,10 @@ fn StoredPlanner(loaded: StoredPlan) -> impl IntoView {
                     SaveState::Pending => "Unsaved changes…".to_string(),
                     SaveState::Saving => "Saving…".to_string(),
                     SaveState::Failed(e) => format!("Not saved: {e}"),
+                    SaveState::Conflict => "Not saved: someone else saved this plan".to_string(),
                 }}
             </span>
+            <PresenceNote others/>
             <details class="history" prop:open=move || history_open.get()>
                 <summary on:click=move |ev| {
                     ev.prevent_default();
@@ -325,7 +516,7 @@ fn StoredPlanner(loaded: StoredPlan) -> impl IntoView {
                                             let restore = restore.clone();
                                             view! {
                                                 <li data-testid="version">
-                                                    {format!("version {} · {} · {} bytes ", v.version, format_time(v.saved_at), v.bytes)}
+                                                    {format!("version {} · {} · by {} · {} bytes ", v.version, format_time(v.saved_at), v.saved_by, v.bytes)}
                                                     <button type="button" class="link" on:click=move |_| restore(v.version)>{format!("Restore version {}", v.version)}</button>
                                                 </li>
                                             }
@@ -338,6 +529,18 @@ fn StoredPlanner(loaded: StoredPlan) -> impl IntoView {
                 </div>
             </details>
         </div>
+        {move || saving.conflict.get().map(|c| view! {
+            <ConflictBanner
+                conflict=c
+                busy=Signal::from(saving.busy)
+                on_reload=Callback::new(move |()| saving.reload())
+                on_compare=Callback::new(move |()| saving.compare())
+                on_keep_mine=Callback::new(move |()| saving.keep_mine())
+            />
+        })}
+        {move || saving.theirs.get().map(|theirs| view! {
+            <CompareView theirs on_close=Callback::new(move |()| saving.theirs.set(None))/>
+        })}
         {(!import_diags.is_empty()).then(|| view! {
             <details class="import-diagnostics" open>
                 <summary>{format!("Import: {} finding(s)", import_diags.len())}</summary>

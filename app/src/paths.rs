@@ -116,13 +116,17 @@ mod tests {
     fn plan_functions_live_under_their_prefix() {
         use leptos::server_fn::ServerFn;
 
-        use crate::storage::{ListPlans, LoadPlan, PlanVersions, RestoreVersion, SavePlan};
+        use crate::storage::{
+            LeavePlan, ListPlans, LoadPlan, PlanPresence, PlanVersions, RestoreVersion, SavePlan,
+        };
         for path in [
             ListPlans::PATH,
             LoadPlan::PATH,
             SavePlan::PATH,
             PlanVersions::PATH,
             RestoreVersion::PATH,
+            PlanPresence::PATH,
+            LeavePlan::PATH,
         ] {
             assert!(path.starts_with(&format!("{PLAN_FUNCTIONS}/")), "{path}");
         }

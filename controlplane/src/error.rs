@@ -75,6 +75,7 @@ error_codes! {
     InvalidStatus = "INVALID_STATUS", BAD_REQUEST, "not a peering status";
     InvalidAuditAction = "INVALID_AUDIT_ACTION", BAD_REQUEST, "not an audit action";
     InvalidRole = "INVALID_ROLE", BAD_REQUEST, "not a role (viewer, planner, applier, admin)";
+    InvalidTab = "INVALID_TAB", BAD_REQUEST, "a browser tab id is not 1 to 64 letters, digits, - or _";
     // Fields.
     InvalidName = "INVALID_NAME", BAD_REQUEST, "a name is empty, too long or has control characters";
     InvalidUserName = "INVALID_USER_NAME", BAD_REQUEST,
@@ -139,6 +140,8 @@ error_codes! {
     PeeringNotPending = "PEERING_NOT_PENDING", CONFLICT, "the peering is no longer pending";
     PeeringNotDeletable = "PEERING_NOT_DELETABLE", CONFLICT, "only pending or active peerings can be deleted";
     UserExists = "USER_EXISTS", CONFLICT, "a user of that name already exists";
+    /// A plan save based on a version that is no longer current ([`ApiError::VersionConflict`]).
+    VersionConflict = "VERSION_CONFLICT", CONFLICT, "someone else saved the plan since the version the save is based on";
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -171,6 +174,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("too many requests for this API key; retry after a second")]
     RateLimited,
+    /// A plan save based on a version that is no longer current: who saved the current one, and when.
+    #[error("{0}")]
+    VersionConflict(netmodel::library::VersionConflict),
     #[error("storage error: {0}")]
     Storage(#[from] sqlx::Error),
     /// Stored data that does not read back (a block that does not parse, a status that is none): a 500,
@@ -209,6 +215,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             ApiError::RateLimited => ErrorCode::RateLimited,
+            ApiError::VersionConflict(_) => ErrorCode::VersionConflict,
             ApiError::Storage(_) | ApiError::Corrupt(_) => ErrorCode::Internal,
         }
     }
@@ -258,6 +265,22 @@ pub fn error_response(code: ErrorCode, message: impl Into<String>) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::VersionConflict(c) = &self {
+            // The conflict's facts as fields of their own, beside the message, so a client can name who saved.
+            let code = ErrorCode::VersionConflict;
+            return (
+                code.status(),
+                Json(serde_json::json!({"error": {
+                    "code": code.as_str(),
+                    "message": c.to_string(),
+                    "base_version": c.base_version,
+                    "current_version": c.current_version,
+                    "saved_by": c.saved_by,
+                    "saved_at": c.saved_at,
+                }})),
+            )
+                .into_response();
+        }
         let message = match &self {
             ApiError::Storage(e) => {
                 tracing::error!(error = %e, "storage error");

@@ -18,6 +18,7 @@
 //! - [`layout`]: the auto-layout of VPC boxes, for the planner's canvas and the exported peering map.
 //! - [`export`]: the documentation (Markdown, HTML), the peering map (DOT, Mermaid, SVG, PNG) and the curl script.
 //! - [`changeset`]: a live plan against a desired one → the typed, ordered steps that turn one into the other.
+//! - [`compare`]: two versions of one plan → the objects added, removed and changed (the planner's "Compare").
 //! - [`import`]: importers into a plan: AWS `describe-*` JSON.
 //! - [`generate`]: synthetic but realistic plans for demos, scale tests and benchmarks.
 //! - [`library`]: the plan library's shared types (saved plans, their versions) and its storage interface.
@@ -27,6 +28,7 @@ pub mod changeset;
 pub mod check;
 pub mod cidr;
 pub mod codes;
+pub mod compare;
 pub mod edit;
 pub mod export;
 pub mod generate;

@@ -11,7 +11,9 @@ use controlplane::{
     error::ApiError,
     store::Store,
 };
-use netmodel::library::{LibraryError, LibraryFuture, PlanLibrary, PlanSummary, PlanVersion, StoredPlan};
+use netmodel::library::{
+    Base, LibraryError, LibraryFuture, PlanLibrary, PlanSummary, PlanVersion, Presence, StoredPlan,
+};
 
 /// The plan store as a [`PlanLibrary`], acting as one actor.
 #[derive(Clone)]
@@ -31,6 +33,7 @@ impl StoreLibrary {
 fn library_error(e: ApiError) -> LibraryError {
     match e {
         ApiError::NotFound(_) => LibraryError::NotFound(e.to_string()),
+        ApiError::VersionConflict(c) => LibraryError::Conflict(c),
         ApiError::Storage(_) | ApiError::Corrupt(_) => LibraryError::Failed(e.to_string()),
         _ => LibraryError::Refused(e.to_string()),
     }
@@ -45,10 +48,10 @@ impl PlanLibrary for StoreLibrary {
         Box::pin(async move { self.store.get_plan(id).await.map_err(library_error) })
     }
 
-    fn save_plan<'a>(&'a self, id: &'a str, body: &'a str) -> LibraryFuture<'a, PlanSummary> {
+    fn save_plan<'a>(&'a self, id: &'a str, body: &'a str, base: Base) -> LibraryFuture<'a, PlanSummary> {
         Box::pin(async move {
             self.store
-                .save_plan(&self.by, id, body)
+                .save_plan_on(&self.by, id, body, base)
                 .await
                 .map_err(library_error)
         })
@@ -58,10 +61,33 @@ impl PlanLibrary for StoreLibrary {
         Box::pin(async move { self.store.plan_versions(id).await.map_err(library_error) })
     }
 
-    fn restore_plan_version<'a>(&'a self, id: &'a str, version: i64) -> LibraryFuture<'a, StoredPlan> {
+    fn restore_plan_version<'a>(
+        &'a self,
+        id: &'a str,
+        version: i64,
+        base: Base,
+    ) -> LibraryFuture<'a, StoredPlan> {
         Box::pin(async move {
             self.store
-                .restore_plan_version(&self.by, id, version)
+                .restore_plan_version_on(&self.by, id, version, base)
+                .await
+                .map_err(library_error)
+        })
+    }
+
+    fn presence<'a>(&'a self, id: &'a str, tab: &'a str) -> LibraryFuture<'a, Vec<Presence>> {
+        Box::pin(async move {
+            self.store
+                .plan_presence(&self.by, id, tab)
+                .await
+                .map_err(library_error)
+        })
+    }
+
+    fn leave<'a>(&'a self, id: &'a str, tab: &'a str) -> LibraryFuture<'a, ()> {
+        Box::pin(async move {
+            self.store
+                .leave_plan(&self.by, id, tab)
                 .await
                 .map_err(library_error)
         })

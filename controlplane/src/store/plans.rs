@@ -4,6 +4,16 @@
 //!
 //! Every change is made by an [`Actor`] and recorded in the audit trail ([`super::audit`]) in the same
 //! transaction: create, import, save, restore, rename, delete. A save that changes nothing records nothing.
+//!
+//! No lost edits: each version records who saved it (`saved_by`), and a save names the version it is based on
+//! ([`Base`]). When the plan's current version is another one, someone saved in between: the save is refused with
+//! [`ApiError::VersionConflict`] (409: who saved which version, when). The check and the insert run in one write
+//! transaction with the plan's row locked (PostgreSQL: `SELECT … FOR NO KEY UPDATE`; SQLite: the write
+//! transaction's lock), so of two saves on one base, from one server or two on one database, exactly one becomes
+//! the next version and the other is refused.
+//!
+//! Presence: [`Store::plan_presence`] records that a browser tab has a plan open (a heartbeat) and answers who
+//! else has it open within [`PRESENCE_WINDOW_MS`]; older rows are pruned as it goes.
 
 use sqlx::Row;
 
@@ -16,11 +26,17 @@ use crate::error::{ApiError, ErrorCode};
 /// How many versions of a plan are kept.
 pub const KEPT_VERSIONS: i64 = 100;
 
+/// How long a tab counts as having a plan open after its last heartbeat (the planner beats every 15 s).
+pub const PRESENCE_WINDOW_MS: i64 = 45_000;
+
+/// The longest browser tab id accepted.
+pub const MAX_TAB: usize = 64;
+
 /// The largest plan body accepted (a generated 1,000-VPC plan is about 3 MiB).
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
 // One definition of the plan list's types, shared with the planner (which sends them to the browser).
-pub use netmodel::library::{PlanSummary, PlanVersion, StoredPlan};
+pub use netmodel::library::{Base, PlanSummary, PlanVersion, Presence, StoredPlan, VersionConflict};
 
 fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("plan \"{id}\" not found"))
@@ -130,12 +146,15 @@ impl Store {
         .bind(now)
         .execute(&mut **tx)
         .await?;
-        sqlx::query("INSERT INTO plan_versions (plan_id, version, body, saved_at) VALUES ($1, 1, $2, $3)")
-            .bind(&id)
-            .bind(&body)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO plan_versions (plan_id, version, body, saved_at, saved_by) VALUES ($1, 1, $2, $3, $4)",
+        )
+        .bind(&id)
+        .bind(&body)
+        .bind(now)
+        .bind(&by.user)
+        .execute(&mut **tx)
+        .await?;
         let detail = match origin {
             "" => format!("name {name:?}"),
             from => format!("name {name:?}, {from}"),
@@ -176,13 +195,21 @@ impl Store {
         })
     }
 
-    /// Saves a new version of a plan; the name follows the plan's own `name` field when it has one. Saving
-    /// the body already current changes nothing. Returns the summary after the save.
+    /// Saves a new version of a plan without checking what it was based on ([`Base::Unchecked`]); see
+    /// [`Store::save_plan_on`].
     pub async fn save_plan(&self, by: &Actor, id: &str, body: &str) -> Result<PlanSummary> {
-        self.save_as(by, AuditAction::PlanSave, "", id, body).await
+        self.save_plan_on(by, id, body, Base::Unchecked).await
     }
 
-    /// [`Store::save_plan`], recorded as `action` with a detail.
+    /// Saves a new version of a plan on top of `base`; the name follows the plan's own `name` field when it has
+    /// one. Saving the body already current changes nothing (whatever the base). When `base` names a version that
+    /// is not the current one, nothing is saved: [`ApiError::VersionConflict`] says who saved the current version
+    /// and when. Returns the summary after the save.
+    pub async fn save_plan_on(&self, by: &Actor, id: &str, body: &str, base: Base) -> Result<PlanSummary> {
+        self.save_as(by, AuditAction::PlanSave, "", id, body, base).await
+    }
+
+    /// [`Store::save_plan_on`], recorded as `action` with a detail.
     async fn save_as(
         &self,
         by: &Actor,
@@ -190,37 +217,66 @@ impl Store {
         detail: &str,
         id: &str,
         body: &str,
+        base: Base,
     ) -> Result<PlanSummary> {
         let (body, vpcs, peerings) = canonical(body)?;
         let now = self.now();
         let mut tx = self.write_tx().await?;
+        // The plan's row, locked until the commit: a second save of this plan (on this server or another on the
+        // same database) waits here, then reads the version this one adds.
+        self.lock_rows(&mut tx, "plans", &[id]).await?;
         let row = sqlx::query("SELECT * FROM plans WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut **tx)
             .await?
             .ok_or_else(|| not_found(id))?;
         let mut summary = summary_from(&row)?;
-        let current: String =
-            sqlx::query("SELECT body FROM plan_versions WHERE plan_id = $1 AND version = $2")
-                .bind(id)
-                .bind(summary.version)
-                .fetch_one(&mut **tx)
-                .await?
-                .try_get("body")?;
-        if current == body {
+        let current = sqlx::query(
+            "SELECT body, saved_at, saved_by FROM plan_versions WHERE plan_id = $1 AND version = $2",
+        )
+        .bind(id)
+        .bind(summary.version)
+        .fetch_one(&mut **tx)
+        .await?;
+        if current.try_get::<String, _>("body")? == body {
             return Ok(summary);
         }
+        let saved_by: String = current.try_get("saved_by")?;
+        if let Some(on) = base.version() {
+            if on != summary.version {
+                return Err(ApiError::VersionConflict(VersionConflict {
+                    base_version: on,
+                    current_version: summary.version,
+                    saved_by,
+                    saved_at: current.try_get("saved_at")?,
+                }));
+            }
+        }
+        let kept;
+        let detail = match base {
+            Base::KeepMine(on) => {
+                kept = match detail {
+                    "" => format!("kept mine over version {on} saved by {saved_by:?}"),
+                    d => format!("{d}; kept mine over version {on} saved by {saved_by:?}"),
+                };
+                kept.as_str()
+            }
+            _ => detail,
+        };
         summary.version += 1;
         summary.vpc_count = vpcs;
         summary.peering_count = peerings;
         summary.updated_at = now;
-        sqlx::query("INSERT INTO plan_versions (plan_id, version, body, saved_at) VALUES ($1, $2, $3, $4)")
-            .bind(id)
-            .bind(summary.version)
-            .bind(&body)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO plan_versions (plan_id, version, body, saved_at, saved_by) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(summary.version)
+        .bind(&body)
+        .bind(now)
+        .bind(&by.user)
+        .execute(&mut **tx)
+        .await?;
         sqlx::query("DELETE FROM plan_versions WHERE plan_id = $1 AND version <= $2")
             .bind(id)
             .bind(summary.version - KEPT_VERSIONS)
@@ -301,6 +357,10 @@ impl Store {
             .bind(id)
             .execute(&mut **tx)
             .await?;
+        sqlx::query("DELETE FROM plan_presence WHERE plan_id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
         let n = sqlx::query("DELETE FROM plans WHERE id = $1")
             .bind(id)
             .execute(&mut **tx)
@@ -323,7 +383,7 @@ impl Store {
     pub async fn plan_versions(&self, id: &str) -> Result<Vec<PlanVersion>> {
         self.get_plan(id).await?;
         sqlx::query(
-            "SELECT version, saved_at, LENGTH(body) AS bytes FROM plan_versions WHERE plan_id = $1 ORDER BY version DESC",
+            "SELECT version, saved_at, saved_by, LENGTH(body) AS bytes FROM plan_versions WHERE plan_id = $1 ORDER BY version DESC",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -333,14 +393,29 @@ impl Store {
             Ok(PlanVersion {
                 version: r.try_get("version")?,
                 saved_at: r.try_get("saved_at")?,
+                saved_by: r.try_get("saved_by")?,
                 bytes: r.try_get::<i64, _>("bytes").or_else(|_| r.try_get::<i32, _>("bytes").map(i64::from))?,
             })
         })
         .collect()
     }
 
-    /// Makes an earlier version current again (as a new version, so the restore itself can be undone).
+    /// Makes an earlier version current again (as a new version, so the restore itself can be undone), without
+    /// checking what the restore was based on; see [`Store::restore_plan_version_on`].
     pub async fn restore_plan_version(&self, by: &Actor, id: &str, version: i64) -> Result<StoredPlan> {
+        self.restore_plan_version_on(by, id, version, Base::Unchecked)
+            .await
+    }
+
+    /// Makes an earlier version current again (as a new version), checked against `base` as a save is: refused
+    /// with [`ApiError::VersionConflict`] when someone saved since the version the person was looking at.
+    pub async fn restore_plan_version_on(
+        &self,
+        by: &Actor,
+        id: &str,
+        version: i64,
+        base: Base,
+    ) -> Result<StoredPlan> {
         let body: String = sqlx::query("SELECT body FROM plan_versions WHERE plan_id = $1 AND version = $2")
             .bind(id)
             .bind(version)
@@ -349,8 +424,87 @@ impl Store {
             .ok_or_else(|| ApiError::NotFound(format!("version {version} of plan \"{id}\" not found")))?
             .try_get("body")?;
         let detail = format!("version {version} restored");
-        self.save_as(by, AuditAction::PlanRestore, &detail, id, &body)
+        self.save_as(by, AuditAction::PlanRestore, &detail, id, &body, base)
             .await?;
         self.get_plan(id).await
     }
+
+    /// A heartbeat: browser tab `tab` of `by` has plan `id` open now. Returns who else has it open (seen within
+    /// [`PRESENCE_WINDOW_MS`]; this tab left out), by user name, and prunes every row older than that.
+    pub async fn plan_presence(&self, by: &Actor, id: &str, tab: &str) -> Result<Vec<Presence>> {
+        check_tab(tab)?;
+        let now = self.now();
+        let since = now - PRESENCE_WINDOW_MS;
+        let mut tx = self.write_tx().await?;
+        sqlx::query("SELECT id FROM plans WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        sqlx::query(
+            "INSERT INTO plan_presence (plan_id, user_name, tab, last_seen) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (plan_id, user_name, tab) DO UPDATE SET last_seen = excluded.last_seen",
+        )
+        .bind(id)
+        .bind(&by.user)
+        .bind(tab)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("DELETE FROM plan_presence WHERE last_seen < $1")
+            .bind(since)
+            .execute(&mut **tx)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT user_name, COUNT(*) AS tabs FROM plan_presence
+             WHERE plan_id = $1 AND last_seen >= $2 AND NOT (user_name = $3 AND tab = $4)
+             GROUP BY user_name ORDER BY user_name",
+        )
+        .bind(id)
+        .bind(since)
+        .bind(&by.user)
+        .bind(tab)
+        .fetch_all(&mut **tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Presence {
+                    user: r.try_get("user_name")?,
+                    tabs: r.try_get("tabs")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Browser tab `tab` of `by` closed plan `id` (the others stop seeing it at once rather than after the
+    /// presence window).
+    pub async fn leave_plan(&self, by: &Actor, id: &str, tab: &str) -> Result<()> {
+        check_tab(tab)?;
+        self.write_one(
+            sqlx::query("DELETE FROM plan_presence WHERE plan_id = $1 AND user_name = $2 AND tab = $3")
+                .bind(id)
+                .bind(&by.user)
+                .bind(tab),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// A browser tab id: 1 to [`MAX_TAB`] ASCII letters, digits, `-` or `_` (the planner makes a random one per tab).
+fn check_tab(tab: &str) -> Result<()> {
+    let ok = !tab.is_empty()
+        && tab.len() <= MAX_TAB
+        && tab
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        return Ok(());
+    }
+    let shown: String = tab.chars().take(MAX_TAB + 1).collect();
+    Err(ApiError::invalid(
+        ErrorCode::InvalidTab,
+        format!("tab: {shown:?} is not a browser tab id (1 to {MAX_TAB} letters, digits, - or _)"),
+    ))
 }
