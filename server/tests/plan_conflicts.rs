@@ -133,12 +133,12 @@ async fn a_stale_save_is_409_with_who_saved_and_when() {
         "{unchecked}"
     );
 
-    // Restores are checked against their base too.
+    // Restores are checked against their base too (version 2 differs from the current one: no no-op).
     let (st, e) = call(
         &http,
         base,
         "restore_version",
-        &[("id", id), ("version", "1"), ("base_version", "3")],
+        &[("id", id), ("version", "2"), ("base_version", "3")],
     )
     .await;
     assert_eq!(st, StatusCode::CONFLICT, "{e}");
