@@ -228,7 +228,6 @@ struct Saving {
 impl Saving {
     /// Saves the editor's plan on top of [`Saving::base`] — one save at a time, so a save never conflicts with
     /// this tab's own previous one — unless a conflict is waiting for the person's choice.
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     fn save(self) {
         if self.conflict.get_untracked().is_some() {
             return;
@@ -275,6 +274,16 @@ impl Saving {
         }
     }
 
+    /// Puts a stored version in the editor (undoable); the change this makes is not an edit to save.
+    fn load(self, plan: Plan) {
+        let before = self.editor.revision.get_untracked();
+        self.editor.replace(plan);
+        // The autosave effect runs after this (effects are queued); it sees the flag only when the plan changed.
+        if self.editor.revision.get_untracked() != before {
+            self.skip_next.set_value(true);
+        }
+    }
+
     /// Reload: yours is discarded, the current version loaded (undoable, like any load).
     fn reload(self) {
         self.busy.set(true);
@@ -282,8 +291,7 @@ impl Saving {
             match storage::load_plan(self.id.get_value()).await {
                 Ok(p) => match Plan::from_json(&p.body) {
                     Ok(plan) => {
-                        self.skip_next.set_value(true);
-                        self.editor.replace(plan);
+                        self.load(plan);
                         self.base.set(p.summary.version);
                         self.conflict.set(None);
                         self.theirs.set(None);
@@ -347,7 +355,14 @@ impl Saving {
         self.busy.set(true);
         leptos::task::spawn_local(async move {
             let body = self.editor.plan.with_untracked(Plan::to_json);
-            match storage::save_plan(self.id.get_value(), body, Some(c.current_version), Some(true)).await {
+            match storage::save_plan(
+                self.id.get_value(),
+                body.clone(),
+                Some(c.current_version),
+                Some(true),
+            )
+            .await
+            {
                 Ok(info) => {
                     self.base.set(info.version);
                     self.conflict.set(None);
@@ -358,6 +373,10 @@ impl Saving {
                         "Saved your plan as version {} on top of {}'s version {}.",
                         info.version, c.saved_by, c.current_version
                     ));
+                    // An edit made while this was on its way is saved as usual.
+                    if self.editor.plan.with_untracked(Plan::to_json) != body {
+                        self.save();
+                    }
                 }
                 Err(e) => {
                     self.theirs.set(None);
@@ -460,10 +479,9 @@ fn StoredPlanner(loaded: StoredPlan) -> impl IntoView {
             match storage::restore_version(id, version, Some(saving.base.get_untracked())).await {
                 Ok(p) => match Plan::from_json(&p.body) {
                     Ok(plan) => {
-                        saving.skip_next.set_value(true);
                         saving.base.set(p.summary.version);
                         state.set(SaveState::Saved(p.summary.version));
-                        editor.replace(plan);
+                        saving.load(plan);
                         editor.notice.set(format!(
                             "Restored version {version} (saved as version {}).",
                             p.summary.version

@@ -35,15 +35,20 @@ test("a conflicting save shows the banner; Compare shows the diff; Reload loads 
   await bob.addVpc("172.17.0.0/16");
   await bob.page.waitForTimeout(1_500);
   await expect(banner).toBeVisible();
+  await expect(bob.saveStatus).toHaveText("Not saved: someone else saved this plan");
 
-  // Compare: alice's VPC is only in hers, bob's two only in his.
+  // Compare, by id: both drew a second VPC, vpc-2 (hers 10.1.0.0/16, his 172.16.0.0/16); his third, vpc-3, comes
+  // with its main route table, default ACL and default security group: 4 added, 1 changed.
   await banner.getByRole("button", { name: "Compare" }).click();
   const compare = bob.page.getByRole("region", { name: "Compare versions" });
   await expect(compare).toBeVisible();
-  await expect(compare.getByTestId("compare-summary")).toHaveText("Yours: 2 added, 1 removed");
+  await expect(compare.getByTestId("compare-summary")).toHaveText("Yours: 4 added, 1 changed");
   await expect(compare.getByRole("columnheader", { name: /^Version 3 \(local, / })).toBeVisible();
-  await expect(compare.getByTestId("compare-row").filter({ hasText: "added: " })).toHaveCount(2);
-  await expect(compare.getByTestId("compare-row").filter({ hasText: "cidr 10.1.0.0/16" })).toContainText("removed");
+  const row = (object: string) =>
+    compare.getByTestId("compare-row").filter({ has: bob.page.getByRole("rowheader", { name: object, exact: true }) });
+  await expect(row("VPC vpc-2 · cidr").getByRole("cell")).toHaveText(["10.1.0.0/16", "172.16.0.0/16"]);
+  await expect(row("VPC vpc-3").getByRole("cell")).toHaveText(["—", /^added: .*cidr 172\.17\.0\.0\/16/]);
+  await expect(compare.getByTestId("compare-row").filter({ hasText: "added: " })).toHaveCount(4);
   await bob.page.screenshot({ path: "test-results/conflict-compare.png" });
 
   // Reload: bob's edits are discarded, alice's version 3 is loaded, autosave resumes.
