@@ -127,6 +127,9 @@ const RULES: &[Rule] = &[
     Rule(Post, "/api/plans/list_plans", VIEWER),
     Rule(Post, "/api/plans/load_plan", VIEWER),
     Rule(Post, "/api/plans/plan_versions", VIEWER),
+    // Whoever may open a plan is shown to the others who have it open.
+    Rule(Post, "/api/plans/plan_presence", VIEWER),
+    Rule(Post, "/api/plans/leave_plan", VIEWER),
     // Planners: change plans.
     Rule(Post, "/api/plans/save_plan", PLANNER),
     Rule(Post, "/api/plans/restore_version", PLANNER),

@@ -153,6 +153,8 @@ fn expected_role(method: &Method, path: &str) -> Option<Option<&'static str>> {
         | "/api/plans/list_plans"
         | "/api/plans/load_plan"
         | "/api/plans/plan_versions"
+        | "/api/plans/plan_presence"
+        | "/api/plans/leave_plan"
             if post =>
         {
             Some("viewer")
