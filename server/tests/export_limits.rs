@@ -164,8 +164,10 @@ async fn an_export_over_its_budget_is_stopped_with_the_reason() {
         text.contains("1 s budget") && text.contains("--export-timeout"),
         "{text}"
     );
+    // The whole export would take many minutes; the margin over the 1 s budget is for reading the plan on a
+    // loaded machine (13 s were seen with five builds running on two cores).
     assert!(
-        took < Duration::from_secs(10),
+        took < Duration::from_secs(30),
         "stopped at the budget, not at the end: {took:?}"
     );
     assert!(
