@@ -96,6 +96,12 @@ async fn sign_in_throttle_sessions_and_tokens() {
             .await
             .unwrap();
         assert_eq!((again.id.as_str(), again.role), (sso.id.as_str(), Role::Applier));
+        let e = s
+            .upsert_external_user("alice", Role::Admin, UserSource::Proxy)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("signs in through local, not proxy"), "{e}");
         let busy = s.create_session(&sso.id, "192.0.2.3:1", "oidc").await.unwrap();
         for _ in 0..(SESSION_LIFETIME_MS / (SESSION_IDLE_MS / 2)) {
             server.clock.advance(SESSION_IDLE_MS / 2);

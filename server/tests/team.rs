@@ -277,6 +277,19 @@ async fn role_matrix(db: Option<&str>) {
     routes.insert(0, (Method::GET, "/v1/openapi.json".into()));
     routes.insert(0, (Method::GET, "/pkg/peerplan.css".into()));
     routes.insert(0, (Method::GET, "/no-such-page".into()));
+    // Every route the server has is named by its table (none falls to the fail-closed default by accident).
+    let unruled: Vec<String> = routes
+        .iter()
+        .filter(|(m, p)| {
+            let m = axum::http::Method::from_bytes(m.as_str().as_bytes()).unwrap();
+            !p.starts_with("/no-such") && server::access::explicit(&m, p).is_none()
+        })
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    assert!(
+        unruled.is_empty(),
+        "routes without a rule in server/src/access.rs: {unruled:?}"
+    );
     let mut missing = Vec::new();
     let mut failures = Vec::new();
     let mut checked = 0;

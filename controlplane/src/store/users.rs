@@ -461,7 +461,8 @@ impl Store {
     /// identity provider's group mapping decides). The name is lower-cased first (e-mail addresses differ only in
     /// case) and must then be a valid user name. A disabled user stays disabled: [`Store::create_session`]
     /// refuses them. Recorded as `user.change` / `role.change` by the actor named after the source (`oidc`,
-    /// `proxy`).
+    /// `proxy`). A user of that name from another source (a local user made with `peerplan user create`) is
+    /// refused (409 `USER_EXISTS`): an identity provider does not take over a local account.
     pub async fn upsert_external_user(&self, name: &str, role: Role, source: UserSource) -> Result<User> {
         let name = name.trim().to_lowercase();
         check_user_name(&name)?;
@@ -479,6 +480,17 @@ impl Store {
             .map(|r| user_from(&r))
             .transpose()?;
         let user = match found {
+            // A local user (or one of the other source) of that name is not taken over by single sign-on.
+            Some(user) if user.source != source => {
+                return Err(ApiError::conflict(
+                    ErrorCode::UserExists,
+                    format!(
+                        "a user named {name:?} already exists and signs in through {}, not {}",
+                        user.source.as_str(),
+                        source.as_str()
+                    ),
+                ))
+            }
             Some(mut user) if user.role != role => {
                 sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
                     .bind(role.as_str())
