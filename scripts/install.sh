@@ -2,7 +2,8 @@
 # Installs what Peerplan needs, skipping whatever is already present at the right version.
 #   scripts/install.sh run    what building and running needs (the wasm target, wasm-bindgen, the WASM splitter,
 #                             wasm-opt, terser and lightningcss: the tools scripts/build-site.sh runs)
-#   scripts/install.sh [test] that, plus what the tests need (Chromium, curl/jq, PostgreSQL, schemathesis, Playwright)
+#   scripts/install.sh [test] that, plus what the tests need (Chromium, curl/jq, PostgreSQL, schemathesis, Playwright,
+#                             the loopback OpenID provider)
 # Safe to run again and again. Everything comes from the package registries (crates.io, npm, Debian).
 # No cargo-leptos: compiling it took 17–23 min of a first run here; scripts/build-site.sh does what
 # `cargo leptos build --release --split` did with the tools below.
@@ -100,4 +101,11 @@ if [ ! -f end2end/node_modules/.peerplan-lock ] || [ "$(cat end2end/node_modules
   log "npm ci in end2end/"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
   echo "$LOCK_SUM" > end2end/node_modules/.peerplan-lock
+fi
+
+# 11. The loopback OpenID provider of the single sign-on tests (scripts/oidc-provider.mjs): npm oidc-provider, pinned,
+#     into tools/oidc. Seconds.
+if [ "$(node -p "require('$ROOT/tools/oidc/node_modules/oidc-provider/package.json').version" 2>/dev/null)" != 9.13.3 ]; then
+  log "installing oidc-provider@9.13.3 into tools/oidc"
+  npm install --prefix "$ROOT/tools/oidc" --no-audit --no-fund --silent --save-exact oidc-provider@9.13.3
 fi

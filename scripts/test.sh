@@ -39,6 +39,8 @@ if [ -z "${PEERPLAN_TEST_POSTGRES_URL:-}" ]; then
   eval "$(bash scripts/postgres.sh)"
 fi
 export PEERPLAN_REQUIRE_POSTGRES=1
+# The single sign-on tests start the loopback OpenID provider install.sh put in tools/oidc: missing is a failure.
+export PEERPLAN_REQUIRE_OIDC=1
 cargo test --workspace 2>&1 | tee "$LOG/cargo-test.txt"
 
 step "schemathesis against /v1/openapi.json (bounded, loopback)"
