@@ -18,6 +18,7 @@ pub mod heavy;
 pub mod library;
 pub mod live;
 pub mod oidc;
+pub mod oidc_web;
 pub mod plan_io;
 pub mod plans_web;
 pub mod proxy_auth;

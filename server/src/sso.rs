@@ -4,39 +4,8 @@
 
 use std::{fmt, path::Path, str::FromStr};
 
-/// A team-mode role; each one may do everything the ones before it may (viewer < planner < applier < admin).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    /// Lists, opens, traces and exports plans.
-    Viewer,
-    /// Also creates, edits, imports and deletes plans.
-    Planner,
-    /// Also plans and applies against targets.
-    Applier,
-    /// Also manages users, roles, targets and reads the audit trail.
-    Admin,
-}
-
-impl Role {
-    /// Every role, lowest first.
-    pub const ALL: [Role; 4] = [Role::Viewer, Role::Planner, Role::Applier, Role::Admin];
-
-    /// The role's name as flags, JSON and the database spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Planner => "planner",
-            Role::Applier => "applier",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The team-mode roles (viewer < planner < applier < admin), as the users table stores them.
+pub use controlplane::store::users::Role;
 
 /// A role name that is not one of viewer, planner, applier, admin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,12 +26,9 @@ pub fn parse_role(s: &str) -> Result<Role, UnknownRole> {
         .ok_or_else(|| UnknownRole(s.to_string()))
 }
 
-/// The longest user name (the users table's rule).
-pub const MAX_USER_NAME: usize = 64;
-
-/// A name from an identity provider or proxy as a Peerplan user name: trimmed and lower-cased, then 1 to
-/// [`MAX_USER_NAME`] of `a-z 0-9 . _ @ -`, starting with a letter or digit — the rule local user names follow too
-/// (an e-mail address fits). `None` when it does not fit.
+/// A name from an identity provider or proxy as a Peerplan user name: trimmed and lower-cased, then it must pass
+/// the users table's rule ([`controlplane::store::users::check_user_name`]: 1 to 64 of `a-z 0-9 . _ @ -`, starting
+/// with a letter or digit; an e-mail address fits). `None` when it does not.
 ///
 /// ```
 /// use server::sso::user_name;
@@ -71,13 +37,9 @@ pub const MAX_USER_NAME: usize = 64;
 /// ```
 pub fn user_name(raw: &str) -> Option<String> {
     let name = raw.trim().to_lowercase();
-    let ok = !name.is_empty()
-        && name.len() <= MAX_USER_NAME
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '@' | '-'));
-    ok.then_some(name)
+    controlplane::store::users::check_user_name(&name)
+        .is_ok()
+        .then_some(name)
 }
 
 /// A bad group → role map; names the entry (and the file and line when it came from a file).
