@@ -1,12 +1,15 @@
 //! Sign-in by a trusted reverse proxy: an authenticating proxy in front of Peerplan (oauth2-proxy, Authelia,
 //! Pomerium, an Apache or nginx with its own sign-in) names the signed-in user in a header
 //! (`--auth-proxy-header X-Forwarded-User`), and Peerplan believes it only when the TCP peer of the connection is
-//! one of the `--trusted-proxy` addresses or CIDR blocks. The role is `--auth-proxy-role` (default viewer) unless
-//! `--auth-proxy-role-header NAME` is set and the proxy sends that header with a role name.
+//! one of the `--trusted-proxy` addresses or CIDR blocks. A new user starts with `--auth-proxy-role` (default
+//! viewer) and then keeps the role the users table gives them (`peerplan user set-role`) — unless
+//! `--auth-proxy-role-header NAME` is set and the proxy sends a role name in it, which is then applied each time.
 //!
 //! [`authenticate`] is pure: headers, peer address and configuration in; `None` when the request does not carry
 //! the user header, otherwise the user or the reason it is refused. A refused request is not signed in (treat it as
 //! anonymous: sign-in page or 401); [`ProxyRefusal`]'s message is safe to log (header text escaped and cut).
+//! [`proxy_user`] adds the users table: the request's user, created or updated as above, `None` when refused or
+//! disabled — what team mode's request check calls when no session or token names the user.
 
 use std::{net::SocketAddr, str::FromStr};
 
@@ -131,6 +134,9 @@ pub struct ProxyUser {
     pub name: String,
     /// The role (from the role header, else the default role).
     pub role: Role,
+    /// Whether the role came from `--auth-proxy-role-header` (then it is applied at each request; otherwise it is
+    /// only the role a new user starts with).
+    pub role_from_header: bool,
 }
 
 /// Why a request carrying the user header is not signed in. The message escapes and cuts the header's text.
@@ -203,17 +209,17 @@ pub fn authenticate(
             }))
         }
     };
-    let role = match &config.role_header {
-        None => config.default_role,
+    let (role, role_from_header) = match &config.role_header {
+        None => (config.default_role, false),
         Some(role_header) => {
             let roles: Vec<_> = headers.get_all(role_header).iter().collect();
             match roles.as_slice() {
-                [] => config.default_role,
+                [] => (config.default_role, false),
                 [one] => match std::str::from_utf8(one.as_bytes())
                     .ok()
                     .and_then(|r| parse_role(r).ok())
                 {
-                    Some(role) => role,
+                    Some(role) => (role, true),
                     None => {
                         return Some(Err(ProxyRefusal::BadRole {
                             header: role_header.as_str().to_string(),
@@ -230,7 +236,48 @@ pub fn authenticate(
             }
         }
     };
-    Some(Ok(ProxyUser { name, role }))
+    Some(Ok(ProxyUser {
+        name,
+        role,
+        role_from_header,
+    }))
+}
+
+/// The signed-in user of a request by the proxy's header, recorded in the users table: `Ok(None)` when the request
+/// carries no user header, or one that is refused (logged, escaped: the request is then anonymous), or names a
+/// disabled user. A user seen for the first time is created with source `proxy` and the proxy's role
+/// (`--auth-proxy-role`, or the role header's). A known user keeps the role the users table gives them
+/// (`peerplan user set-role`), unless `--auth-proxy-role-header` is set and the proxy sent one: then the proxy's
+/// role is applied. Reads only, unless the user is new or their role changes.
+pub async fn proxy_user(
+    store: &controlplane::store::Store,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    config: &ProxyAuthConfig,
+) -> Result<Option<controlplane::store::users::User>, controlplane::error::ApiError> {
+    use controlplane::{error::ApiError, store::users::UserSource};
+    let proxied = match authenticate(headers, peer, config) {
+        None => return Ok(None),
+        Some(Err(refusal)) => {
+            tracing::warn!(%peer, %refusal, "reverse-proxy sign-in refused");
+            return Ok(None);
+        }
+        Some(Ok(proxied)) => proxied,
+    };
+    let user = match store.get_user(&proxied.name).await {
+        Ok(user) if !proxied.role_from_header || user.role == proxied.role => user,
+        Ok(_) | Err(ApiError::NotFound(_)) => {
+            store
+                .upsert_external_user(&proxied.name, proxied.role, UserSource::Proxy)
+                .await?
+        }
+        Err(e) => return Err(e),
+    };
+    if user.disabled {
+        tracing::warn!(%peer, user = %user.name, "reverse-proxy sign-in of a disabled user refused");
+        return Ok(None);
+    }
+    Ok(Some(user))
 }
 
 #[cfg(test)]
@@ -276,7 +323,8 @@ mod tests {
                 authenticate(&h, peer(p), &config(None)),
                 Some(Ok(ProxyUser {
                     name: "alice@example.com".into(),
-                    role: Role::Viewer
+                    role: Role::Viewer,
+                    role_from_header: false,
                 })),
                 "peer {p}"
             );
