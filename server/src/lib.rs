@@ -25,6 +25,7 @@ pub mod proxy_auth;
 pub mod run_state;
 pub mod security;
 pub mod sso;
+pub mod sso_config;
 pub mod telemetry;
 pub mod users;
 pub mod web;
