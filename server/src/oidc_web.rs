@@ -268,12 +268,31 @@ fn status_for_store(e: &controlplane::error::ApiError) -> StatusCode {
     }
 }
 
-/// `GET /login/oidc` and `GET /login/oidc/callback` (both public: add them to [`crate::access`]'s table).
-pub fn router(web: OidcWeb) -> crate::access::Routes {
-    crate::access::Routes::new()
-        .get(LOGIN_PATH, begin)
-        .get(CALLBACK_PATH, callback)
-        .with_state(web)
+/// Both routes when single sign-on is off: 404, saying so.
+async fn not_configured() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "Single sign-on",
+        &format!(
+            "<p>Single sign-on is not configured on this server (start it with --oidc-issuer …).</p>\
+             <p><a href=\"{}\">Sign in with a password</a></p>",
+            crate::auth::LOGIN
+        ),
+    )
+}
+
+/// `GET /login/oidc` and `GET /login/oidc/callback` (both public: [`crate::access`]'s table must say so); 404 on
+/// both when `web` is `None` (no `--oidc-issuer`), so the routes exist either way.
+pub fn router(web: Option<OidcWeb>) -> crate::access::Routes {
+    match web {
+        Some(web) => crate::access::Routes::new()
+            .get(LOGIN_PATH, begin)
+            .get(CALLBACK_PATH, callback)
+            .with_state(web),
+        None => crate::access::Routes::new()
+            .get(LOGIN_PATH, not_configured)
+            .get(CALLBACK_PATH, not_configured),
+    }
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ async fn site() -> Option<Site> {
         store: store.clone(),
         secure_cookies: false,
     };
-    let app = server::oidc_web::router(web).router;
+    let app = server::oidc_web::router(Some(web)).router;
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .await
@@ -214,4 +214,21 @@ async fn sign_ins_without_a_role_or_a_pending_cookie_are_refused() {
     assert_eq!(res.status(), 400);
     assert!(set_cookie(&res, "peerplan_session").is_none());
     assert!(res.text().await.unwrap().contains("state does not match"));
+}
+
+#[tokio::test]
+async fn without_single_sign_on_both_routes_say_so() {
+    let app = server::oidc_web::router(None).router;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    for path in ["/login/oidc", "/login/oidc/callback?code=x&state=y"] {
+        let res = reqwest::get(format!("{base}{path}")).await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+        assert!(res
+            .text()
+            .await
+            .unwrap()
+            .contains("Single sign-on is not configured"));
+    }
 }
