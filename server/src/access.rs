@@ -116,6 +116,8 @@ const RULES: &[Rule] = &[
     Rule(Get, crate::auth::LOGIN, Public),
     Rule(Post, crate::auth::LOGIN, Public),
     Rule(Post, crate::auth::LOGOUT, Public),
+    Rule(Get, crate::oidc::LOGIN_PATH, Public),
+    Rule(Get, crate::oidc::CALLBACK_PATH, Public),
     // The control plane authenticates every call with its own API keys (and serves its OpenAPI document).
     Rule(Any, "/v1", Public),
     Rule(Any, "/v1/{*rest}", Public),

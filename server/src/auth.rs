@@ -51,6 +51,10 @@ pub struct Auth {
     pub store: Store,
     /// `--secure-cookies`: the session cookie always carries `Secure`.
     pub secure_cookies: bool,
+    /// `--auth-proxy-header`: a trusted reverse proxy names the user ([`crate::proxy_auth`]).
+    pub proxy: Option<crate::proxy_auth::ProxyAuthConfig>,
+    /// `--oidc-issuer`: the sign-in page offers single sign-on (`/login/oidc`).
+    pub oidc: bool,
 }
 
 impl std::fmt::Debug for Auth {
@@ -66,6 +70,8 @@ impl std::fmt::Debug for Auth {
 pub enum Via {
     Session,
     Token,
+    /// A trusted reverse proxy's header (browser-borne: not exempt from the CSRF check).
+    Proxy,
 }
 
 /// The signed-in user of a request (request extension).
@@ -155,7 +161,11 @@ fn cookie_values(headers: &HeaderMap, name: &str) -> Vec<String> {
 impl Auth {
     /// Who the request is: its bearer token's user (a header that does not verify is refused), else its session
     /// cookie's (a cookie that does not verify is as none).
-    async fn identify(&self, headers: &HeaderMap) -> Result<Option<Identity>, Response> {
+    async fn identify(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<SocketAddr>,
+    ) -> Result<Option<Identity>, Response> {
         let storage = |e: controlplane::error::ApiError| {
             tracing::error!(error = %e, "cannot read the sign-in tables");
             json_refusal(
@@ -192,6 +202,18 @@ impl Auth {
                 )),
             };
         }
+        // The proxy's word, when it is trusted, comes before a session the browser may still hold.
+        if let (Some(proxy), Some(peer)) = (&self.proxy, peer) {
+            let user = crate::proxy_auth::proxy_user(&self.store, headers, peer, proxy)
+                .await
+                .map_err(storage)?;
+            if let Some(user) = user {
+                return Ok(Some(Identity {
+                    user,
+                    via: Via::Proxy,
+                }));
+            }
+        }
         for cookie in cookie_values(headers, SESSION_COOKIE) {
             if let Some(user) = self.store.session_user(&cookie).await.map_err(storage)? {
                 return Ok(Some(Identity {
@@ -210,7 +232,8 @@ impl Auth {
         let Need::Role(needed) = access::needed(req.method(), &path) else {
             return Ok(());
         };
-        match self.identify(req.headers()).await? {
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        match self.identify(req.headers(), peer).await? {
             None => Err(self.unauthenticated(req)),
             Some(id) if id.user.role < needed => Err(forbidden(req.method(), &path, needed, id.user.role)),
             Some(id) => {
@@ -347,7 +370,15 @@ async fn login_page(
         );
     }
     let next = safe_next(q.next.as_deref().unwrap_or("/"));
-    page(StatusCode::OK, "Sign in", &login_form(&csrf.0, &next, "", None))
+    let mut body = login_form(&csrf.0, &next, "", None);
+    if auth.as_ref().is_some_and(|a| a.oidc) {
+        body.push_str(&format!(
+            "<p class=\"login-sso\"><a href=\"{}?{}\">Sign in with single sign-on</a></p>",
+            crate::oidc::LOGIN_PATH,
+            escape(&serde_urlencoded::to_string([("next", &next)]).unwrap_or_default())
+        ));
+    }
+    page(StatusCode::OK, "Sign in", &body)
 }
 
 #[derive(serde::Deserialize)]

@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the web planner and the embedded control plane (/v1) on http://127.0.0.1:3000.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Check a plan (file or folder of AWS JSON) and print its diagnostics. Exit 1 on any error.
     Check(CheckArgs),
     /// Trace one flow hop by hop and explain the verdict (exit 0 for any verdict, 2 for bad input).
@@ -281,6 +281,9 @@ pub struct ServeArgs {
     /// (X-Forwarded-Proto is not trusted).
     #[arg(long)]
     pub secure_cookies: bool,
+    /// Single sign-on: OpenID Connect and the trusted reverse-proxy header (either turns on team mode).
+    #[command(flatten)]
+    pub sso: crate::sso_config::SsoArgs,
     /// Web exports (and other heavy work) that may run at once; more wait up to 2 s, then get 503.
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub export_concurrency: usize,
@@ -417,7 +420,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(command) => command,
         // `cargo leptos serve|end-to-end` starts the binary without arguments: serve on its address.
         None if std::env::var_os("LEPTOS_SITE_ADDR").is_some() => {
-            Command::Serve(ServeArgs::parse_from(["serve"]))
+            Command::Serve(Box::new(ServeArgs::parse_from(["serve"])))
         }
         None => {
             let _ = <Cli as clap::CommandFactory>::command().print_help();
@@ -435,8 +438,10 @@ pub async fn run(cli: Cli) -> ExitCode {
                 rate_limit: args.rate_limit,
                 allowed_hosts: args.allowed_hosts,
                 insecure_public: args.insecure_public,
-                auth: args.auth,
+                auth: args.auth || args.sso.any(),
                 secure_cookies: args.secure_cookies,
+                sso_args: args.sso,
+                sso: Default::default(),
                 export_concurrency: args.export_concurrency,
                 export_timeout: std::time::Duration::from_secs(args.export_timeout),
                 require_review: args.require_review,

@@ -34,6 +34,10 @@ pub struct ServeConfig {
     pub auth: bool,
     /// `--secure-cookies`: the session cookie always carries `Secure` (behind a TLS-terminating proxy).
     pub secure_cookies: bool,
+    /// The single sign-on flags (`--oidc-*`, `--auth-proxy-*`, `--trusted-proxy`).
+    pub sso_args: crate::sso_config::SsoArgs,
+    /// What they started ([`serve`] starts it once it knows the address it serves).
+    pub sso: crate::sso_config::Sso,
     /// Web exports running at once.
     pub export_concurrency: usize,
     /// How long one web export may run.
@@ -138,7 +142,19 @@ fn router_and_routes(cfg: &ServeConfig, control: AppState) -> anyhow::Result<(Ro
     let auth = crate::security::auth_required(&cfg.addr, cfg.auth).then(|| crate::auth::Auth {
         store: store.clone(),
         secure_cookies: cfg.secure_cookies,
+        proxy: cfg.sso.proxy.clone(),
+        oidc: cfg.sso.oidc.is_some(),
     });
+    let oidc = cfg
+        .sso
+        .oidc
+        .clone()
+        .filter(|_| auth.is_some())
+        .map(|client| crate::oidc_web::OidcWeb {
+            client,
+            store: store.clone(),
+            secure_cookies: cfg.secure_cookies,
+        });
     let guard = crate::security::Guard {
         hosts: std::sync::Arc::new(crate::security::AllowedHosts::new(cfg.addr, &cfg.allowed_hosts)?),
         auth: auth.clone(),
@@ -168,6 +184,7 @@ fn router_and_routes(cfg: &ServeConfig, control: AppState) -> anyhow::Result<(Ro
             cfg.require_review,
         )),
         crate::auth::router(auth),
+        crate::oidc_web::router(oidc),
     ];
     let mut app = own
         .router
@@ -269,9 +286,27 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         let users = store.user_count().await?;
         println!("sign-in required (team mode): {users} user(s); create one with `peerplan user create NAME --role admin`");
     }
+    let sso = cfg.sso_args.start(local).await?;
+    if let Some(oidc) = &sso.oidc {
+        println!(
+            "single sign-on: OpenID provider {} (redirect URI {})",
+            oidc.settings().issuer,
+            oidc.settings().redirect_uri
+        );
+    }
+    if let Some(proxy) = &sso.proxy {
+        println!(
+            "single sign-on: the {} header from {:?}",
+            proxy.header, proxy.trusted
+        );
+    }
     let rate = cfg.rate_limit;
     let app = router(
-        &ServeConfig { addr: local, ..cfg },
+        &ServeConfig {
+            addr: local,
+            sso,
+            ..cfg
+        },
         crate::control::state(store, rate),
     )?;
     println!("peerplan listening on http://{local}");

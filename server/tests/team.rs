@@ -146,7 +146,7 @@ fn expected_role(method: &Method, path: &str) -> Option<Option<&'static str>> {
     let get = *method == Method::GET;
     let post = *method == Method::POST;
     Some(match path {
-        "/healthz" | "/favicon.ico" | "/login" if get => None,
+        "/healthz" | "/favicon.ico" | "/login" | "/login/oidc" | "/login/oidc/callback" if get => None,
         "/login" | "/logout" if post => None,
         "/" | "/plans/{id}" | "/scratch" if get => Some("viewer"),
         "/api/export/{format}"
@@ -210,6 +210,8 @@ async fn inventory(data: &Path) -> Vec<(Method, String)> {
         insecure_public: false,
         auth: true,
         secure_cookies: false,
+        sso_args: Default::default(),
+        sso: Default::default(),
         export_concurrency: 1,
         export_timeout: std::time::Duration::from_secs(5),
         require_review: false,
