@@ -6,7 +6,8 @@
 //!   share, so any of several servers behind one address can take the callback.
 //! - `GET /login/oidc/callback`: checks the callback against that cookie, redeems the code, validates the ID token,
 //!   maps the groups to a role; then creates or updates the user (`source` oidc, the role the groups give, at each
-//!   sign-in — [`controlplane::store::Store::upsert_external_user`]), starts a session (audited as `auth.sign_in`,
+//!   sign-in — [`controlplane::store::Store::upsert_external_user`]; a name that belongs to a password or proxy user
+//!   is refused, never taken over), starts a session (audited as `auth.sign_in`,
 //!   detail `oidc`), sets the session cookie and a new CSRF token, and redirects to `next` (this site only). Every
 //!   refusal is a small page saying why (provider text escaped), and clears the pending cookie.
 
@@ -204,6 +205,28 @@ async fn callback(State(web): State<OidcWeb>, parts: Parts, Query(q): Query<Call
             return refused(StatusCode::FORBIDDEN, &e.to_string(), secure);
         }
     };
+    // A name that belongs to a password (or proxy) user is not taken over by whoever the provider calls so.
+    match web.store.get_user(&identity.name).await {
+        Ok(existing) if existing.source != UserSource::Oidc => {
+            tracing::warn!(address = %address, user = %existing.name, source = existing.source.as_str(),
+                "single sign-on refused: the name belongs to another kind of user");
+            return refused(
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "The user name {} belongs to a {} user of this server, not to a single sign-on user: ask an \
+                     administrator.",
+                    existing.name,
+                    existing.source.as_str()
+                ),
+                secure,
+            );
+        }
+        Ok(_) | Err(controlplane::error::ApiError::NotFound(_)) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "single sign-on: cannot read the users table");
+            return refused(StatusCode::INTERNAL_SERVER_ERROR, "internal error", secure);
+        }
+    }
     let user = match web
         .store
         .upsert_external_user(&identity.name, role, UserSource::Oidc)

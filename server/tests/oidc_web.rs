@@ -217,6 +217,27 @@ async fn sign_ins_without_a_role_or_a_pending_cookie_are_refused() {
 }
 
 #[tokio::test]
+async fn a_password_user_s_name_is_not_taken_over() {
+    let Some(site) = site().await else { return };
+    let by = controlplane::store::audit::Actor::local("127.0.0.1:1");
+    site.store.create_user(&by, "alice", Role::Viewer).await.unwrap();
+    let res = site.sign_in("alice", "/").await;
+    assert_eq!(res.status(), 403);
+    assert!(set_cookie(&res, "peerplan_session").is_none());
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("The user name alice belongs to a local user"),
+        "{page}"
+    );
+    let alice = site.store.get_user("alice").await.unwrap();
+    assert_eq!(
+        (alice.role, alice.source),
+        (Role::Viewer, UserSource::Local),
+        "unchanged"
+    );
+}
+
+#[tokio::test]
 async fn without_single_sign_on_both_routes_say_so() {
     let app = server::oidc_web::router(None).router;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
