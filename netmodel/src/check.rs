@@ -20,10 +20,7 @@
 //! assert_eq!(json["fix"], "renumber vpc-2 to a free block such as 10.1.0.0/16");
 //! ```
 
-use std::{
-    collections::{BTreeMap, HashMap, HashSet},
-    fmt,
-};
+use std::{collections::BTreeMap, fmt};
 
 use serde::{Deserialize, Serialize};
 
@@ -476,8 +473,8 @@ fn overlap_of(x: &Cidr, y: &Cidr) -> Cidr {
 
 fn cidr_overlaps<'p>(plan: &'p Plan, opts: &CheckOptions, out: &mut Vec<Diagnostic>) {
     // All VPC blocks in one sweep (never all pairs).
-    let mut blocks = Vec::new();
-    let mut owner = Vec::new();
+    let mut blocks = Vec::with_capacity(plan.vpcs.len());
+    let mut owner = Vec::with_capacity(plan.vpcs.len());
     for (i, v) in plan.vpcs.iter().enumerate() {
         for b in v.blocks() {
             blocks.push(*b);
@@ -487,7 +484,7 @@ fn cidr_overlaps<'p>(plan: &'p Plan, opts: &CheckOptions, out: &mut Vec<Diagnost
     // One index of the used space answers every suggestion: each VPC to renumber gets one block (the same in
     // every finding that names it), and no two VPCs are offered the same space.
     let mut free = FreeSpace::new(&blocks);
-    let mut offered: HashMap<(&VpcId, u8), Option<Cidr>> = HashMap::new();
+    let mut offered: crate::IdMap<(&VpcId, u8), Option<Cidr>> = crate::IdMap::default();
     let mut suggest = |vpc: &'p Vpc, len: u8| -> Option<Cidr> {
         *offered.entry((&vpc.id, len)).or_insert_with(|| free.take(len))
     };
@@ -833,21 +830,21 @@ fn lookup_in(vpc: &Vpc, rt: &RouteTable, dst: std::net::IpAddr) -> Option<(Cidr,
 /// Route tables by VPC and the subnets using each table, built once so the route checks never scan the plan per
 /// route.
 struct RouteIndex<'p> {
-    tables_of: HashMap<&'p VpcId, Vec<&'p RouteTable>>,
-    subnets_of: HashMap<&'p RouteTableId, Vec<&'p Subnet>>,
+    tables_of: crate::IdMap<&'p VpcId, Vec<&'p RouteTable>>,
+    subnets_of: crate::IdMap<&'p RouteTableId, Vec<&'p Subnet>>,
     /// The plan's VPCs and peerings by id: the route checks look one up per route, and a hash lookup touches
     /// one or two places in memory where a binary search of a large plan touches a dozen.
-    vpcs: HashMap<&'p VpcId, &'p Vpc>,
-    peerings: HashMap<&'p PeeringId, &'p Peering>,
+    vpcs: crate::IdMap<&'p VpcId, &'p Vpc>,
+    peerings: crate::IdMap<&'p PeeringId, &'p Peering>,
 }
 
 impl<'p> RouteIndex<'p> {
     fn new(plan: &'p Plan) -> RouteIndex<'p> {
-        let mut tables_of: HashMap<&VpcId, Vec<&RouteTable>> = HashMap::new();
+        let mut tables_of: crate::IdMap<&VpcId, Vec<&RouteTable>> = crate::IdMap::default();
         for t in &plan.route_tables {
             tables_of.entry(&t.vpc).or_default().push(t);
         }
-        let mut subnets_of: HashMap<&RouteTableId, Vec<&Subnet>> = HashMap::new();
+        let mut subnets_of: crate::IdMap<&RouteTableId, Vec<&Subnet>> = crate::IdMap::default();
         let uses = crate::model::associations(
             plan.route_tables
                 .iter()
@@ -859,11 +856,25 @@ impl<'p> RouteIndex<'p> {
                 subnets_of.entry(&plan.route_tables[t].id).or_default().push(s);
             }
         }
+        // (Only routes and peerings look VPCs up, and only routes look peerings up: a plan with neither, such as
+        // an estate's describe-vpcs alone, need not index its VPCs.)
+        let routed = !plan.route_tables.is_empty();
+        let vpcs_looked_up = routed || !plan.peerings.is_empty();
         RouteIndex {
             tables_of,
             subnets_of,
-            vpcs: plan.vpcs.iter().map(|v| (&v.id, v)).collect(),
-            peerings: plan.peerings.iter().map(|p| (&p.id, p)).collect(),
+            vpcs: plan
+                .vpcs
+                .iter()
+                .filter(|_| vpcs_looked_up)
+                .map(|v| (&v.id, v))
+                .collect(),
+            peerings: plan
+                .peerings
+                .iter()
+                .filter(|_| routed)
+                .map(|p| (&p.id, p))
+                .collect(),
         }
     }
 
@@ -882,7 +893,7 @@ impl<'p> RouteIndex<'p> {
 
 fn routes(plan: &Plan, graph: &PeeringGraph, index: &RouteIndex, out: &mut Vec<Diagnostic>) {
     // (peering, VPC) for each side of a peering that some route table of that VPC uses.
-    let mut used: HashSet<(&PeeringId, &VpcId)> = HashSet::new();
+    let mut used: crate::IdSet<(&PeeringId, &VpcId)> = crate::IdSet::default();
     for rt in &plan.route_tables {
         let Some(vpc) = index.vpc(&rt.vpc) else { continue };
         for r in &rt.routes {

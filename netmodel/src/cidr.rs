@@ -27,9 +27,11 @@ pub fn parse_block(input: &str) -> Result<IpNet, CidrError> {
         reason: reason.to_string(),
     };
     let text = input.trim();
-    let Some((addr, len)) = text.split_once('/') else {
+    // (Found as a byte: a char pattern costs a call per match, and an estate's import parses 100,000 blocks.)
+    let Some(slash) = text.bytes().position(|b| b == b'/') else {
         return Err(err("missing the /prefix length"));
     };
+    let (addr, len) = (&text[..slash], &text[slash + 1..]);
     let addr: IpAddr = addr
         .parse()
         .map_err(|_| err("the address part is not an IPv4 or IPv6 address"))?;

@@ -39,7 +39,7 @@ pub struct PeeringGraph<'p> {
     plan: &'p Plan,
     /// Node weight: position in `plan.vpcs`; edge weight: position in `plan.peerings`.
     graph: UnGraph<usize, usize>,
-    node: HashMap<&'p VpcId, NodeIndex>,
+    node: crate::IdMap<&'p VpcId, NodeIndex>,
 }
 
 /// VPCs that reach each other over active peerings (directly or not), in plan order.
@@ -81,7 +81,7 @@ impl<'p> PeeringGraph<'p> {
     /// Builds the graph; peerings naming a VPC the plan lacks are left out.
     pub fn new(plan: &'p Plan) -> PeeringGraph<'p> {
         let mut graph = UnGraph::with_capacity(plan.vpcs.len(), plan.peerings.len());
-        let mut node = HashMap::with_capacity(plan.vpcs.len());
+        let mut node = crate::IdMap::with_capacity_and_hasher(plan.vpcs.len(), Default::default());
         for (i, v) in plan.vpcs.iter().enumerate() {
             node.entry(&v.id).or_insert_with(|| graph.add_node(i));
         }

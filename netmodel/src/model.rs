@@ -32,7 +32,7 @@
 //! ```
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
+    collections::{BTreeMap, BTreeSet, HashMap},
     fmt,
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
     str::FromStr,
@@ -1224,6 +1224,9 @@ impl Plan {
     /// Each peering side's VPC is known; an empty account or region is filled in from the VPC, a given one must
     /// be the VPC's; the two sides are different VPCs.
     fn complete_peering_sides(&mut self) -> Result<(), PlanError> {
+        if self.peerings.is_empty() {
+            return Ok(()); // (an estate of VPCs alone need not index them)
+        }
         let vpc_by_id: BTreeMap<&VpcId, &Vpc> = self.vpcs.iter().map(|v| (&v.id, v)).collect();
         for (i, p) in self.peerings.iter_mut().enumerate() {
             for (side_name, side) in [("requester", &mut p.requester), ("accepter", &mut p.accepter)] {
@@ -1329,11 +1332,11 @@ impl Plan {
 
 /// The ids a plan's references may name, gathered once by [`Plan::validate`].
 struct KnownIds<'a> {
-    accounts: HashSet<&'a AccountId>,
-    vpcs: HashSet<&'a VpcId>,
-    security_groups: HashSet<&'a SecurityGroupId>,
-    gateways: HashSet<&'a GatewayId>,
-    peerings: HashSet<&'a PeeringId>,
+    accounts: crate::IdSet<&'a AccountId>,
+    vpcs: crate::IdSet<&'a VpcId>,
+    security_groups: crate::IdSet<&'a SecurityGroupId>,
+    gateways: crate::IdSet<&'a GatewayId>,
+    peerings: crate::IdSet<&'a PeeringId>,
     /// The VPC of each subnet.
     subnet_vpc: HashMap<&'a SubnetId, &'a VpcId>,
 }
@@ -1356,8 +1359,8 @@ impl KnownIds<'_> {
 fn unique_ids<'a, T: Eq + std::hash::Hash + fmt::Display + 'a>(
     list: &str,
     ids: impl ExactSizeIterator<Item = &'a T>,
-) -> Result<HashSet<&'a T>, PlanError> {
-    let mut seen = HashSet::with_capacity(ids.len());
+) -> Result<crate::IdSet<&'a T>, PlanError> {
+    let mut seen = crate::IdSet::with_capacity_and_hasher(ids.len(), Default::default());
     for (i, id) in ids.enumerate() {
         if displays_empty(id) {
             return Err(PlanError::at(

@@ -505,3 +505,132 @@ fn plain_and_escaped_vpc_files_import_alike() {
     assert_eq!(ids, ["vpc-1"]);
     assert_eq!(plan.vpcs[0].name, "");
 }
+
+/// Generated `describe-vpcs` files of every shape the typed read takes (blocks shared, secondary blocks in every
+/// state, IPv6, bad blocks, `Name` tags in `Tags`, `TagSet`, both, empty or missing, owners missing or empty,
+/// unread fields, one VPC listed in two files, compact and pretty-printed) import exactly as the same files read
+/// as trees (an escape in an unread field sends a file there): the same plan, the same import findings and the same
+/// findings of `check`.
+#[test]
+fn generated_vpc_files_import_alike_typed_or_as_trees() {
+    use serde_json::{json, Value};
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let blocks = [
+        "10.0.0.0/16",
+        "10.0.1.0/24",
+        "10.1.0.0/16",
+        "172.16.0.0/12",
+        "192.168.4.0/22",
+        "10.0.0.1/16",
+        "bogus",
+        "",
+    ];
+    let mut vpcs: Vec<Value> = Vec::new();
+    for i in 0..400u64 {
+        let primary = blocks[next(blocks.len() as u64) as usize];
+        let mut vpc = json!({"VpcId": format!("vpc-{i:05x}"), "CidrBlock": primary, "State": "available",
+                             "IsDefault": i % 7 == 0, "DhcpOptionsId": "dopt-1", "InstanceTenancy": "default"});
+        let v = vpc.as_object_mut().unwrap();
+        match next(4) {
+            0 => {}
+            1 => _ = v.insert("OwnerId".into(), json!("")),
+            _ => _ = v.insert("OwnerId".into(), json!(["111", "222", "333"][next(3) as usize])),
+        }
+        if next(5) > 0 {
+            let mut set = vec![json!({"CidrBlock": primary, "CidrBlockState": {"State": "associated"}})];
+            for _ in 0..next(3) {
+                let state = ["associated", "disassociated", "failed"][next(3) as usize];
+                let cidr = format!("100.{}.{}.0/24", 64 + next(2), next(4));
+                set.push(match next(3) {
+                    0 => json!({"CidrBlock": cidr}),
+                    1 => json!({"CidrBlock": cidr, "CidrBlockState": {"State": state, "StatusMessage": "x"}}),
+                    _ => json!({"AssociationId": "a", "CidrBlock": cidr, "CidrBlockState": {}}),
+                });
+            }
+            v.insert("CidrBlockAssociationSet".into(), Value::Array(set));
+        }
+        if next(3) == 0 {
+            let v6 = format!("2600:1f18:{:x}::/56", next(4) * 256);
+            v.insert(
+                "Ipv6CidrBlockAssociationSet".into(),
+                json!([{"Ipv6CidrBlock": v6,
+                "Ipv6CidrBlockState": {"State": "associated"}, "NetworkBorderGroup": "us-east-1"}]),
+            );
+        }
+        let name = |n: u64| json!({"Key": "Name", "Value": format!("net-{}", n)});
+        let other = json!({"Key": "Env", "Value": "prod"});
+        match next(8) {
+            0 => _ = v.insert("Tags".into(), json!([other, name(i)])),
+            1 => _ = v.insert("TagSet".into(), json!([name(i)])),
+            2 => _ = v.insert("Tags".into(), json!([name(i), name(i + 1)])),
+            3 => {
+                v.insert("Tags".into(), json!([{"Key": "Name", "Value": ""}]));
+                v.insert("TagSet".into(), json!([name(i)]));
+            }
+            4 => _ = v.insert("Tags".into(), json!([{"Key": "Name"}, other])),
+            5 => _ = v.insert("Tags".into(), Value::Null),
+            6 => {
+                v.insert("Tags".into(), json!([other]));
+                v.insert("TagSet".into(), json!([{"Value": "x"}, name(i)]));
+            }
+            _ => {}
+        }
+        vpcs.push(vpc);
+    }
+    let again: Vec<Value> = vpcs.iter().step_by(9).cloned().collect();
+    let files = |escape: bool| -> Vec<SourceFile> {
+        let text = |list: &[Value], pretty: bool| {
+            let doc = json!({"Vpcs": list});
+            let t = if pretty {
+                serde_json::to_string_pretty(&doc).unwrap()
+            } else {
+                serde_json::to_string(&doc).unwrap()
+            };
+            if escape {
+                t.replacen("\"available\"", "\"avail\\u0061ble\"", 1)
+            } else {
+                t
+            }
+        };
+        vec![
+            SourceFile {
+                path: "1/us-east-1/vpcs.json".into(),
+                text: text(&vpcs, false),
+            },
+            SourceFile {
+                path: "1/us-east-1/again/vpcs.json".into(),
+                text: text(&again, true),
+            },
+        ]
+    };
+    let (typed, tree) = (import(&files(false)).unwrap(), import(&files(true)).unwrap());
+    assert_eq!(typed.plan, tree.plan);
+    assert_eq!(typed.diagnostics, tree.diagnostics);
+    let opts = CheckOptions::default();
+    assert_eq!(check(&typed.plan, &opts), check(&tree.plan, &opts));
+    // The files hold what they are meant to: VPCs skipped for a bad block, names from either list, overlaps.
+    assert!(
+        typed.plan.vpcs.len() > 200 && typed.plan.vpcs.len() < 400,
+        "{}",
+        typed.plan.vpcs.len()
+    );
+    assert!(typed.diagnostics.iter().any(|d| d.message.contains("host bits")));
+    assert!(
+        typed.plan.vpcs.iter().any(|v| !v.name.is_empty())
+            && typed.plan.vpcs.iter().any(|v| v.name.is_empty())
+    );
+    assert!(typed
+        .plan
+        .vpcs
+        .iter()
+        .any(|v| !v.secondary_cidrs.is_empty() && !v.ipv6_cidrs.is_empty()));
+    assert!(check(&typed.plan, &opts)
+        .iter()
+        .any(|d| d.code == Code::CidrOverlap));
+}

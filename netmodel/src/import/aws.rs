@@ -20,7 +20,7 @@
 
 use std::{
     borrow::Cow,
-    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
+    collections::{BTreeMap, BTreeSet, HashMap},
 };
 
 use serde_json::Value;
@@ -244,7 +244,7 @@ fn preview(text: &str) -> String {
 #[derive(Default)]
 struct Seen<'r> {
     /// By kind and id: where the object is in its list, and its file.
-    first: HashMap<(&'static str, &'r str), (usize, &'r str)>,
+    first: crate::IdMap<(&'static str, &'r str), (usize, &'r str)>,
 }
 
 impl<'r> Seen<'r> {
@@ -605,7 +605,8 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
             }
         };
         let Some(id) = non_empty(v.vpc_id) else { continue };
-        let Some(primary) = cidr(&mut ctx, id, non_empty(v.cidr_block)) else {
+        let primary_text = non_empty(v.cidr_block);
+        let Some(primary) = cidr(&mut ctx, id, primary_text) else {
             continue;
         };
         let account = non_empty(v.owner_id).unwrap_or("unknown");
@@ -622,7 +623,9 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
                     .and_then(|st| st.state)
                     .is_none_or(|st| st == "associated")
             })
-            .filter_map(|a| non_empty(a.cidr_block).and_then(|t| t.parse::<Cidr>().ok()))
+            // (AWS lists the primary block here too: the same text is the same block, left out unparsed.)
+            .filter_map(|a| non_empty(a.cidr_block).filter(|t| Some(*t) != primary_text))
+            .filter_map(|t| t.parse::<Cidr>().ok())
             .filter(|c| *c != primary)
             .collect();
         let ipv6 = v
@@ -819,7 +822,7 @@ pub fn import<'f>(files: &'f [SourceFile]) -> Result<Imported, ImportError> {
             name: String::new(),
         });
     }
-    let vpc_ids: HashSet<&str> = plan.vpcs.iter().map(|v| v.id.as_str()).collect();
+    let vpc_ids: crate::IdSet<&str> = plan.vpcs.iter().map(|v| v.id.as_str()).collect();
 
     for Record { path, value: sn, .. } in get("Subnets") {
         let (Some(id), Some(vpc)) = (s(sn, "SubnetId"), s(sn, "VpcId")) else {
