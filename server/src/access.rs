@@ -5,7 +5,7 @@
 //!
 //! | role | may |
 //! |---|---|
-//! | viewer | list, open, trace, matrix, export plans: the pages, `list_plans`, `load_plan`, `plan_versions`, exports |
+//! | viewer | list, open, trace, matrix, export plans: the pages, `list_plans`, `load_plan`, `plan_versions`, exports; presence (`plan_presence`, `leave_plan`) |
 //! | planner | + create, edit, import, rename, duplicate, delete, restore plans: `save_plan`, `restore_version`, `/plans/*` forms |
 //! | applier | + targets, plan/apply runs and their events and hand-off files, drift: `/api/targets`, `/api/apply/*`, the Apply and Drift pages |
 //! | admin | + the audit trail (`/audit`, `/api/audit*`, `/api/admin/*`), users |
@@ -129,7 +129,7 @@ const RULES: &[Rule] = &[
     Rule(Post, "/api/plans/list_plans", VIEWER),
     Rule(Post, "/api/plans/load_plan", VIEWER),
     Rule(Post, "/api/plans/plan_versions", VIEWER),
-    // Whoever may open a plan is shown to the others who have it open.
+    // Presence: anyone who may open a plan says so and sees who else has it open.
     Rule(Post, "/api/plans/plan_presence", VIEWER),
     Rule(Post, "/api/plans/leave_plan", VIEWER),
     // Planners: change plans.
