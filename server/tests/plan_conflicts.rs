@@ -1,8 +1,9 @@
 //! No lost edits over HTTP, against the real `peerplan serve`: `POST /api/plans/save_plan` with `base_version`
 //! answers 409 with who saved which version when (JSON fields) when someone saved in between; `keep_mine` saves
 //! over it on purpose; a save without `base_version` is not checked; `restore_version` is checked the same way;
-//! bad arguments are 400. Presence (`plan_presence`, `leave_plan`): who else has the plan open. And two servers on
-//! one PostgreSQL hammered with saves on one base at once: exactly one new version per round, no version lost.
+//! bad arguments are 400. Presence (`plan_presence`, `leave_plan`): who else has the plan open. In team mode
+//! (`--auth`) the conflict and presence name the signed-in users. And two servers on one PostgreSQL hammered with
+//! saves on one base at once: exactly one new version per round, no version lost.
 
 mod common;
 
@@ -357,4 +358,136 @@ async fn two_servers_on_one_postgres_lose_no_version() {
     )
     .await;
     assert_eq!(seen, serde_json::json!([{"user": "local", "tabs": 1}]));
+}
+
+/// `peerplan user create NAME --role ROLE` in `data`: the user's API token.
+fn user_token(data: &std::path::Path, name: &str, role: &str) -> String {
+    let o = common::peerplan(&[
+        "user",
+        "create",
+        name,
+        "--role",
+        role,
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn in_team_mode_the_conflict_and_presence_name_the_users() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let alice = user_token(&data, "alice", "planner");
+    let bob = user_token(&data, "bob", "planner");
+    let vic = user_token(&data, "vic", "viewer");
+    let server = common::start(&["serve", "--auth", "--no-demo"], &data);
+    let base = &server.base;
+    // Scripts' way in: a bearer token, no CSRF token needed.
+    let as_user = |token: &str| {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    };
+    let (alice, bob, vic) = (as_user(&alice), as_user(&bob), as_user(&vic));
+    let r = alice
+        .post(format!("{base}/plans/new"))
+        .form(&[("name", "Shared")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let id = r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/plans/")
+        .to_string();
+    let id = id.as_str();
+
+    let (st, _) = call(
+        &alice,
+        base,
+        "save_plan",
+        &[("id", id), ("body", SEED), ("base_version", "1")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, e) = call(
+        &bob,
+        base,
+        "save_plan",
+        &[("id", id), ("body", TRANSITIVE), ("base_version", "1")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["error"]["saved_by"], "alice");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("alice saved version 2 at "),
+        "{e}"
+    );
+    let (st, kept) = call(
+        &bob,
+        base,
+        "save_plan",
+        &[
+            ("id", id),
+            ("body", TRANSITIVE),
+            ("base_version", "2"),
+            ("keep_mine", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (st, kept["version"].as_i64()),
+        (StatusCode::OK, Some(3)),
+        "{kept}"
+    );
+    let (_, versions) = call(&vic, base, "plan_versions", &[("id", id)]).await;
+    let by: Vec<&str> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["saved_by"].as_str().unwrap())
+        .collect();
+    assert_eq!(by, ["bob", "alice", "alice"]);
+
+    // A viewer may not save, but is present; each sees the others by name.
+    let (st, _) = call(
+        &vic,
+        base,
+        "save_plan",
+        &[("id", id), ("body", SEED), ("base_version", "3")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    call(&alice, base, "plan_presence", &[("id", id), ("tab", "tab-a")]).await;
+    call(&bob, base, "plan_presence", &[("id", id), ("tab", "tab-b")]).await;
+    let (st, seen) = call(&vic, base, "plan_presence", &[("id", id), ("tab", "tab-v")]).await;
+    assert_eq!(st, StatusCode::OK, "{seen}");
+    assert_eq!(
+        seen,
+        serde_json::json!([{"user": "alice", "tabs": 1}, {"user": "bob", "tabs": 1}])
+    );
+    // Without a session or token: 401, nothing recorded.
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/plans/plan_presence"))
+        .form(&[("id", id), ("tab", "tab-x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
