@@ -64,7 +64,8 @@ curl -s -o /dev/null "$URL/" || fail "the server did not answer on $URL within 6
 
 log "npx playwright test (end2end/)"
 status=0
-# PEERPLAN_BIN: team.spec.ts starts its own `peerplan serve --auth` on another loopback port.
+# PEERPLAN_BIN: team.spec.ts and oidc.spec.ts start their own `peerplan serve` (--auth; --oidc-issuer with the loopback
+# OpenID provider, scripts/oidc-provider.mjs) on other loopback ports.
 (cd end2end && PEERPLAN_URL="$URL" PEERPLAN_BIN="$BIN" npx playwright test) || status=$?
 stop_server
 exit "$status"
