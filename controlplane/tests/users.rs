@@ -96,6 +96,24 @@ async fn sign_in_throttle_sessions_and_tokens() {
             .await
             .unwrap();
         assert_eq!((again.id.as_str(), again.role), (sso.id.as_str(), Role::Applier));
+        // The first provider account to sign in under the name binds it; another account calling itself so does
+        // not become this user.
+        let issuer = "https://id.example.test";
+        assert_eq!(s.user_subject("bob@example.com").await.unwrap(), None);
+        assert!(s.bind_subject(&sso.id, &format!("{issuer} sub-1")).await.unwrap());
+        assert!(
+            s.bind_subject(&sso.id, &format!("{issuer} sub-1")).await.unwrap(),
+            "the same account again"
+        );
+        assert!(
+            !s.bind_subject(&sso.id, &format!("{issuer} sub-2")).await.unwrap(),
+            "another account"
+        );
+        assert_eq!(
+            s.user_subject("bob@example.com").await.unwrap().as_deref(),
+            Some("https://id.example.test sub-1")
+        );
+        assert_eq!(s.user_subject("nobody").await.unwrap(), None);
         let e = s
             .upsert_external_user("alice", Role::Admin, UserSource::Proxy)
             .await

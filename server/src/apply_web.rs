@@ -40,7 +40,7 @@ use axum::{
     Json,
 };
 use controlplane::{
-    audit::{AuditAction, NewEntry},
+    audit::{Actor, AuditAction, NewEntry},
     store::Store,
 };
 use netmodel::{changeset::Bindings, Plan, Severity};
@@ -395,6 +395,36 @@ impl ApplyService {
             .ok_or_else(|| not_found(format!("no run {id:?} (runs are kept while the server runs)")))
     }
 
+    /// Whether someone other than `by` approved the plan version on the target and still may: the approver is
+    /// still an enabled user with the applier role or more (an approval by someone since disabled or demoted no
+    /// longer counts).
+    async fn approved_for(
+        &self,
+        by: &Actor,
+        plan_id: &str,
+        version: i64,
+        target: &str,
+    ) -> Result<bool, WebError> {
+        use controlplane::store::users::Role;
+        for a in self.approvals(plan_id, version, target).await? {
+            if a.approved_by == by.user {
+                continue;
+            }
+            match self.store.get_user(&a.approved_by).await {
+                Ok(u) if !u.disabled && u.role >= Role::Applier => return Ok(true),
+                Ok(_) | Err(controlplane::error::ApiError::NotFound(_)) => {}
+                Err(e) => {
+                    return Err(WebError(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "APPROVAL",
+                        e.to_string(),
+                    ))
+                }
+            }
+        }
+        Ok(false)
+    }
+
     /// The approvals of a plan version on a target.
     async fn approvals(
         &self,
@@ -662,7 +692,6 @@ async fn start_run(
     let id = format!("run_{}", hex::encode(rand::random::<[u8; 8]>()));
     let key = state_key(&req.target, &req.plan_id);
     let mut slot = Slot::take(&s.runs, key.clone(), &id)?;
-    slot.db = Some(DbLock::take(&s.store, &key, &id, &by.user).await?);
     let (version, _, planned, target, readers) = s.planned(&plan_req).await?;
     if version != req.version {
         return Err(conflict(
@@ -679,13 +708,7 @@ async fn start_run(
             "refused as stale: the live objects the plan touches changed since it was shown; plan again and review",
         ));
     }
-    if s.require_review
-        && !s
-            .approvals(&req.plan_id, version, &target.id)
-            .await?
-            .iter()
-            .any(|a| a.approved_by != by.user)
-    {
+    if s.require_review && !s.approved_for(&by, &req.plan_id, version, &target.id).await? {
         return Err(WebError(
             StatusCode::FORBIDDEN,
             "REVIEW_REQUIRED",
@@ -710,6 +733,9 @@ async fn start_run(
             format!("this destroys {destroy} live object(s): confirm the destroys to apply"),
         ));
     }
+    // The database's lock last, once the run is sure to start: a refusal above leaves nothing to release (a
+    // release on drop comes a moment later), and another server's run is told so here.
+    slot.db = Some(DbLock::take(&s.store, &key, &id, &by.user).await?);
     let total = planned.changes.steps().len();
     let detail = format!(
         "run {id} on target {:?}: {total} step(s), {}",

@@ -174,11 +174,15 @@ impl Auth {
                 "internal error".into(),
             )
         };
-        if let Some(value) = headers.get(header::AUTHORIZATION) {
-            let token = value
-                .to_str()
+        // Only the `Bearer` scheme is Peerplan's: another one (the `Basic` a proxy with its own sign-in passes on)
+        // is not a token and is left alone.
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes())
+            .filter(|v| v.len() >= 7 && v[..7].eq_ignore_ascii_case(b"bearer "));
+        if let Some(value) = bearer {
+            let token = std::str::from_utf8(&value[7..])
                 .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
                 .map(str::trim)
                 .filter(|t| !t.is_empty() && t.len() <= 256);
             let Some(token) = token else {

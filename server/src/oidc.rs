@@ -551,10 +551,14 @@ fn groups_of(value: &Value, source_name: &'static str, claim_name: &str) -> Resu
     }
 }
 
-/// The first of `preferred_username`, `email`, `sub` that is a valid Peerplan user name ([`user_name`]).
+/// The first of `preferred_username`, `email` (when `email_verified`), `sub` that is a valid Peerplan user name
+/// ([`user_name`]).
 fn name_of(claims: &Map<String, Value>) -> Option<String> {
+    // An e-mail address names the person only when the provider verified it.
+    let email_verified = claims.get("email_verified").and_then(Value::as_bool) == Some(true);
     ["preferred_username", "email", "sub"]
         .into_iter()
+        .filter(|c| *c != "email" || email_verified)
         .filter_map(|c| claims.get(c).and_then(Value::as_str))
         .find_map(user_name)
 }

@@ -227,6 +227,27 @@ async fn callback(State(web): State<OidcWeb>, parts: Parts, Query(q): Query<Call
             return refused(StatusCode::INTERNAL_SERVER_ERROR, "internal error", secure);
         }
     }
+    // Bound to the provider account that first signed in under this name: another account that now calls
+    // itself so (a changed username or email at the provider) does not become this user.
+    let subject = format!("{} {}", web.client.settings().issuer, identity.subject);
+    let taken = |name: &str| {
+        format!(
+            "The user name {name} belongs to another account at the identity provider (the one that first signed \
+             in under it): ask an administrator."
+        )
+    };
+    match web.store.user_subject(&identity.name).await {
+        Ok(Some(bound)) if bound != subject => {
+            tracing::warn!(address = %address, user = %identity.name,
+                "single sign-on refused: the name is bound to another account at the provider");
+            return refused(StatusCode::FORBIDDEN, &taken(&identity.name), secure);
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "single sign-on: cannot read the users table");
+            return refused(StatusCode::INTERNAL_SERVER_ERROR, "internal error", secure);
+        }
+    }
     let user = match web
         .store
         .upsert_external_user(&identity.name, role, UserSource::Oidc)
@@ -239,6 +260,14 @@ async fn callback(State(web): State<OidcWeb>, parts: Parts, Query(q): Query<Call
             return refused(status_for_store(&e), &e.to_string(), secure);
         }
     };
+    match web.store.bind_subject(&user.id, &subject).await {
+        Ok(true) => {}
+        Ok(false) => return refused(StatusCode::FORBIDDEN, &taken(&user.name), secure),
+        Err(e) => {
+            tracing::error!(error = %e, "single sign-on: cannot bind the user to the provider account");
+            return refused(StatusCode::INTERNAL_SERVER_ERROR, "internal error", secure);
+        }
+    }
     let session = match web.store.create_session(&user.id, &address, "oidc").await {
         Ok(session) => session,
         Err(e) => {
@@ -259,7 +288,7 @@ async fn callback(State(web): State<OidcWeb>, parts: Parts, Query(q): Query<Call
         [
             (
                 header::LOCATION,
-                HeaderValue::from_str(&pending.next).unwrap_or(HeaderValue::from_static("/")),
+                HeaderValue::from_str(&safe_next(&pending.next)).unwrap_or(HeaderValue::from_static("/")),
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],

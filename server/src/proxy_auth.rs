@@ -267,9 +267,19 @@ pub async fn proxy_user(
     let user = match store.get_user(&proxied.name).await {
         Ok(user) if !proxied.role_from_header || user.role == proxied.role => user,
         Ok(_) | Err(ApiError::NotFound(_)) => {
-            store
+            match store
                 .upsert_external_user(&proxied.name, proxied.role, UserSource::Proxy)
-                .await?
+                .await
+            {
+                Ok(user) => user,
+                // The role header names another role for a user of another source (one created with
+                // `peerplan user create`): the proxy does not change that user's role; not signed in.
+                Err(e @ ApiError::Refused { .. }) => {
+                    tracing::warn!(%peer, user = %proxied.name, error = %e, "reverse-proxy sign-in refused");
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
         }
         Err(e) => return Err(e),
     };

@@ -36,11 +36,23 @@ pub fn parse_role(s: &str) -> Result<Role, UnknownRole> {
 /// assert_eq!(user_name("Alice Smith"), None);
 /// ```
 pub fn user_name(raw: &str) -> Option<String> {
-    let name = raw.trim().to_lowercase();
+    let raw = raw.trim();
+    // ASCII only before lower-casing: Unicode case folding maps other letters onto ASCII ones (the Kelvin sign
+    // K onto `k`), which would let one name pass for another.
+    if !raw.is_ascii() {
+        return None;
+    }
+    let name = raw.to_ascii_lowercase();
+    if RESERVED_NAMES.contains(&name.as_str()) {
+        return None;
+    }
     controlplane::store::users::check_user_name(&name)
         .is_ok()
         .then_some(name)
 }
+
+/// Names the audit trail uses for the server's own actors: a single sign-on user may not take one.
+const RESERVED_NAMES: &[&str] = &["cli", "local", "oidc", "proxy", "system", "unknown"];
 
 /// A bad group → role map; names the entry (and the file and line when it came from a file).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

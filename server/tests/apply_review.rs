@@ -101,6 +101,7 @@ async fn with_require_review_a_run_waits_for_another_appliers_approval() {
 
     let alice = scripted(&user(data.path(), "alice", "applier"));
     let bob = scripted(&user(data.path(), "bob", "applier"));
+    let dan = scripted(&user(data.path(), "dan", "applier"));
     let paula = scripted(&user(data.path(), "paula", "planner"));
     let root = scripted(&user(data.path(), "root", "admin"));
     // The demo accounts are the embedded target's keys (seeded on loopback).
@@ -140,6 +141,17 @@ async fn with_require_review_a_run_waits_for_another_appliers_approval() {
         (StatusCode::FORBIDDEN, "REVIEW_REQUIRED")
     );
 
+    // Dan's would, but Dan has since been disabled: an approval counts only while its approver still may approve.
+    let r = approve(base, &dan, &id, "embedded", p.version).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let o = common::peerplan(&["user", "disable", "dan", "--data", data.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    let (status, code, _) = error_of(start_run(base, &alice, &p).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "REVIEW_REQUIRED")
+    );
+
     // Bob's does: the run starts and ends.
     let r = approve(base, &bob, &id, "embedded", p.version).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -148,7 +160,10 @@ async fn with_require_review_a_run_waits_for_another_appliers_approval() {
         .iter()
         .map(|a| (a.approved_by.as_str(), a.role.as_str()))
         .collect();
-    assert_eq!(who, [("alice", "applier"), ("bob", "applier")]);
+    assert_eq!(
+        who,
+        [("alice", "applier"), ("dan", "applier"), ("bob", "applier")]
+    );
     assert_eq!(plan(base, &alice, &id).await.approvals, approvals);
     let r = start_run(base, &alice, &p).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -172,7 +187,7 @@ async fn with_require_review_a_run_waits_for_another_appliers_approval() {
         .map(|e| e["user"].as_str().unwrap())
         .collect();
     approvers.sort_unstable();
-    assert_eq!(approvers, ["alice", "bob"], "{audit}");
+    assert_eq!(approvers, ["alice", "bob", "dan"], "{audit}");
     let starts: serde_json::Value = root
         .get(format!("{base}/api/audit?action=apply.start"))
         .send()

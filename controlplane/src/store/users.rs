@@ -311,6 +311,36 @@ impl Store {
             .collect()
     }
 
+    /// The provider account (`ISSUER SUB`) a single sign-on user is bound to; `None` when there is no such user or
+    /// it is not bound yet.
+    pub async fn user_subject(&self, name: &str) -> Result<Option<String>> {
+        Ok(sqlx::query("SELECT subject FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get::<Option<String>, _>("subject"))
+            .transpose()?
+            .flatten())
+    }
+
+    /// Binds a user to a provider account (`ISSUER SUB`) unless it is bound already; `true` when the user is bound
+    /// to exactly that account now (two first sign-ins racing: only one account wins).
+    pub async fn bind_subject(&self, user_id: &str, subject: &str) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE users SET subject = $1 WHERE id = $2 AND subject IS NULL")
+            .bind(subject)
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
+        let bound: Option<String> = sqlx::query("SELECT subject FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("subject")?;
+        tx.commit().await?;
+        Ok(bound.as_deref() == Some(subject))
+    }
+
     /// How many users there are.
     pub async fn user_count(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")
