@@ -56,6 +56,10 @@ pub enum Command {
     /// The people who sign in to `peerplan serve --auth` (team mode): create, list, set-role, disable, reset.
     #[command(subcommand)]
     User(UserCommand),
+    /// The control planes the planner may apply to besides the embedded one (DATA/targets.json): list, add,
+    /// remove. Each change is recorded in the audit trail.
+    #[command(subcommand)]
+    Target(TargetCommand),
     /// Internal: the worker process of one web export (plan on standard input, the file on standard output).
     #[command(name = "export-worker", hide = true)]
     ExportWorker(ExportWorkerArgs),
@@ -399,6 +403,44 @@ pub enum UserCommand {
     },
 }
 
+/// `peerplan target …`
+#[derive(Debug, Subcommand)]
+pub enum TargetCommand {
+    /// List the configured targets (their URLs and keys files, never a key).
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Add a target: a control plane's URL and the file of its accounts' API keys (read and checked now).
+    Add {
+        /// 1 to 64 lower-case letters, digits, - or _.
+        id: String,
+        /// The control plane's base URL (http:// or https://, no credentials).
+        #[arg(long)]
+        url: String,
+        /// The keys file, as `peerplan apply --keys` reads it (`{"ACCOUNT": "API_KEY", …}` or a demo-keys.json).
+        #[arg(long, value_name = "FILE")]
+        keys_file: PathBuf,
+        /// A name to show in the planner (default: the id).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Remove a target (its keys file is left where it is).
+    Remove {
+        id: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
 /// `peerplan control-plane account …`
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
@@ -502,6 +544,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 })
         }
         Command::User(command) => report("user", crate::users::run(command).await),
+        Command::Target(command) => report("target", crate::targets::run(command).await),
         Command::ExportWorker(args) => {
             // The message alone: the web export shows it as it is.
             crate::exports::worker(args.format, args.part.into(), args.port).map_or_else(

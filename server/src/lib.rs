@@ -26,6 +26,7 @@ pub mod run_state;
 pub mod security;
 pub mod sso;
 pub mod sso_config;
+pub mod targets;
 pub mod telemetry;
 pub mod users;
 pub mod web;
