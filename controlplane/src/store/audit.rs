@@ -17,7 +17,7 @@
 //!
 //! In team mode the [`Actor`] is the signed-in user (store/users.rs, the server's `auth`); without it every request
 //! acts as the user `local` with the role `admin` ([`Actor::local`]). Sign-ins, users and roles are recorded by
-//! store/users.rs; the action of targets is defined here so its entries share one vocabulary when it comes.
+//! store/users.rs; target changes by the server's `peerplan target` command, approvals by store/apply_state.rs.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
