@@ -617,6 +617,29 @@ async fn failed_sign_ins_are_throttled_per_name_and_address() {
         .unwrap();
     let r = b.post_login(&other, base, "bob", &password, "/").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+
+    // Attempts sent all at once do not get past the count: one at a time per name and address is checked.
+    create_user(&data, None, "dora", "viewer");
+    let attempts = (0..24).map(|_| {
+        let (b, http) = (b.clone(), http.clone());
+        let base = base.clone();
+        async move { b.post_login(&http, &base, "dora", "wrong", "/").await.status() }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert!(
+        statuses
+            .iter()
+            .all(|s| matches!(*s, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS)),
+        "{statuses:?}"
+    );
+    assert!(
+        (1..=5).contains(&checked),
+        "{checked} passwords checked: {statuses:?}"
+    );
 }
 
 #[tokio::test]

@@ -231,6 +231,35 @@ fn password_matches(password: &str, phc: &str) -> bool {
 /// What unknown names are checked against, so they take as long as known ones.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_password(&new_password()));
 
+/// The sign-ins (name as counted, address) being checked in this process right now.
+static IN_FLIGHT: LazyLock<std::sync::Mutex<std::collections::HashSet<(String, String)>>> =
+    LazyLock::new(Default::default);
+
+/// A sign-in's turn for its name and address; given back when dropped.
+struct InFlight((String, String));
+
+impl InFlight {
+    fn take(key: &str, ip: &str) -> Option<InFlight> {
+        let entry = (key.to_string(), ip.to_string());
+        let mut all = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+        // A turn is made only when taken: one made and dropped here would lock the set again (a deadlock).
+        if all.insert(entry.clone()) {
+            Some(InFlight(entry))
+        } else {
+            None
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.0);
+    }
+}
+
 /// Password hashes computed at once (each takes 19 MiB and tens of milliseconds): a flood of sign-ins queues
 /// here instead of exhausting memory.
 static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| tokio::sync::Semaphore::new(4));
@@ -592,6 +621,11 @@ impl Store {
     /// `auth.sign_in_failed` naming why.
     pub async fn sign_in(&self, name: &str, password: &str, ip: &str, actor_address: &str) -> Result<SignIn> {
         let key = throttle_name(name);
+        // One attempt per name and address at a time (in this server): attempts sent in parallel would all read
+        // the count before any failure is added to it.
+        let Some(_turn) = InFlight::take(&key, ip) else {
+            return Ok(SignIn::Throttled { retry_after_secs: 1 });
+        };
         let now = self.now();
         let locked: Option<i64> =
             sqlx::query("SELECT locked_until FROM sign_in_failures WHERE name = $1 AND address = $2")
