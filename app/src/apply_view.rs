@@ -386,6 +386,8 @@ fn ApplyPanel(plan_id: String, target: RwSignal<String>, selection: Signal<Vec<S
         move |_| {
             let req = request();
             planned_accounts.set(req.accounts.clone().unwrap_or_default());
+            // The plan shown so far goes while the new one is made: an Apply meanwhile would be of the old one.
+            planned.set(None);
             busy.set(true);
             error.set(None);
             end.set(None);
