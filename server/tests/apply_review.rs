@@ -37,35 +37,6 @@ async fn error_of(r: reqwest::Response) -> (StatusCode, String, String) {
     (status, body.error.code, body.error.message)
 }
 
-/// A new user's API token (`peerplan user create … --format json`).
-fn user(data: &std::path::Path, name: &str, role: &str) -> String {
-    let o = common::peerplan(&[
-        "user",
-        "create",
-        name,
-        "--role",
-        role,
-        "--data",
-        data.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert!(o.status.success(), "{}", common::text(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    v["token"].as_str().unwrap().to_string()
-}
-
-/// A client for scripts: the user's token in `Authorization: Bearer` (no CSRF token needed then).
-fn scripted(token: &str) -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 async fn approve(
     base: &str,
     http: &reqwest::Client,
@@ -99,11 +70,11 @@ async fn with_require_review_a_run_waits_for_another_appliers_approval() {
         common::text(&o)
     );
 
-    let alice = scripted(&user(data.path(), "alice", "applier"));
-    let bob = scripted(&user(data.path(), "bob", "applier"));
-    let dan = scripted(&user(data.path(), "dan", "applier"));
-    let paula = scripted(&user(data.path(), "paula", "planner"));
-    let root = scripted(&user(data.path(), "root", "admin"));
+    let alice = common::bearer_client(&common::user_token(data.path(), "alice", "applier"));
+    let bob = common::bearer_client(&common::user_token(data.path(), "bob", "applier"));
+    let dan = common::bearer_client(&common::user_token(data.path(), "dan", "applier"));
+    let paula = common::bearer_client(&common::user_token(data.path(), "paula", "planner"));
+    let root = common::bearer_client(&common::user_token(data.path(), "root", "admin"));
     // The demo accounts are the embedded target's keys (seeded on loopback).
     let server = common::start(&["serve", "--auth", "--require-review"], data.path());
     let base = &server.base;

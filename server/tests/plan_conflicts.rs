@@ -360,47 +360,21 @@ async fn two_servers_on_one_postgres_lose_no_version() {
     assert_eq!(seen, serde_json::json!([{"user": "local", "tabs": 1}]));
 }
 
-/// `peerplan user create NAME --role ROLE` in `data`: the user's API token.
-fn user_token(data: &std::path::Path, name: &str, role: &str) -> String {
-    let o = common::peerplan(&[
-        "user",
-        "create",
-        name,
-        "--role",
-        role,
-        "--data",
-        data.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert!(o.status.success(), "{}", common::text(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    v["token"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn in_team_mode_the_conflict_and_presence_name_the_users() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let alice = user_token(&data, "alice", "planner");
-    let bob = user_token(&data, "bob", "planner");
-    let vic = user_token(&data, "vic", "viewer");
+    let alice = common::user_token(&data, "alice", "planner");
+    let bob = common::user_token(&data, "bob", "planner");
+    let vic = common::user_token(&data, "vic", "viewer");
     let server = common::start(&["serve", "--auth", "--no-demo"], &data);
     let base = &server.base;
     // Scripts' way in: a bearer token, no CSRF token needed.
-    let as_user = |token: &str| {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            format!("Bearer {token}").parse().unwrap(),
-        );
-        reqwest::Client::builder()
-            .default_headers(headers)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-    };
-    let (alice, bob, vic) = (as_user(&alice), as_user(&bob), as_user(&vic));
+    let (alice, bob, vic) = (
+        common::bearer_client(&alice),
+        common::bearer_client(&bob),
+        common::bearer_client(&vic),
+    );
     let r = alice
         .post(format!("{base}/plans/new"))
         .form(&[("name", "Shared")])

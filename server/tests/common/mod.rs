@@ -351,3 +351,36 @@ pub async fn import_plan(base: &str, http: &reqwest::Client, file_name: &str, te
     let location = r.headers()["location"].to_str().unwrap();
     location.trim_start_matches("/plans/").to_string()
 }
+
+/// `peerplan user create NAME --role ROLE --data DATA --format json` (team mode): the new user's API token.
+pub fn user_token(data: &Path, name: &str, role: &str) -> String {
+    let o = peerplan(&[
+        "user",
+        "create",
+        name,
+        "--role",
+        role,
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["token"].as_str().unwrap().to_string()
+}
+
+/// A client the way scripts reach a team-mode server: `Authorization: Bearer TOKEN` (no CSRF token needed);
+/// redirects are not followed.
+pub fn bearer_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
