@@ -75,7 +75,7 @@ struct Runs {
     by_id: HashMap<String, Arc<Run>>,
     order: Vec<String>,
     /// State keys with a run in progress → its id.
-    active: HashMap<String, String>,
+    active: HashMap<String, (String, String)>,
 }
 
 /// One run: its events so far (replayed to a late subscriber) and the channel of the next ones.
@@ -172,15 +172,18 @@ impl Drop for DbLock {
 }
 
 impl Slot {
-    fn take(runs: &Arc<Mutex<Runs>>, key: String, run: &str) -> Result<Slot, WebError> {
+    fn take(runs: &Arc<Mutex<Runs>>, key: String, run: &str, holder: &str) -> Result<Slot, WebError> {
         let mut all = runs.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(other) = all.active.get(&key) {
+        if let Some((other, by)) = all.active.get(&key) {
             return Err(conflict(
                 "RUN_IN_PROGRESS",
-                format!("run {other} is applying this plan to this target; wait for it to end"),
+                format!(
+                    "run {other} (started by {by}) is applying this plan to this target; wait for it to end"
+                ),
             ));
         }
-        all.active.insert(key.clone(), run.to_string());
+        all.active
+            .insert(key.clone(), (run.to_string(), holder.to_string()));
         Ok(Slot {
             runs: runs.clone(),
             key,
@@ -691,51 +694,63 @@ async fn start_run(
     // The slot first: a second run of the same plan on the same target is told so at once, not after a live read.
     let id = format!("run_{}", hex::encode(rand::random::<[u8; 8]>()));
     let key = state_key(&req.target, &req.plan_id);
-    let mut slot = Slot::take(&s.runs, key.clone(), &id)?;
-    let (version, _, planned, target, readers) = s.planned(&plan_req).await?;
-    if version != req.version {
-        return Err(conflict(
-            "STALE_PLAN",
-            format!(
-                "refused as stale: the plan changed since it was shown (version {} then, {version} now); plan again and review",
-                req.version
-            ),
-        ));
+    let mut slot = Slot::take(&s.runs, key.clone(), &id, &by.user)?;
+    // The database's lock next, so a run of another server on the database is told so at once too; every refusal
+    // below gives it back before answering (the next attempt must not find it still held).
+    let lock = DbLock::take(&s.store, &key, &id, &by.user).await?;
+    let checked: Result<_, WebError> = async {
+        let (version, _, planned, target, readers) = s.planned(&plan_req).await?;
+        if version != req.version {
+            return Err(conflict(
+                "STALE_PLAN",
+                format!(
+                    "refused as stale: the plan changed since it was shown (version {} then, {version} now); plan again and review",
+                    req.version
+                ),
+            ));
+        }
+        if fingerprint(&planned) != req.fingerprint {
+            return Err(conflict(
+                "STALE_PLAN",
+                "refused as stale: the live objects the plan touches changed since it was shown; plan again and review",
+            ));
+        }
+        if s.require_review && !s.approved_for(&by, &req.plan_id, version, &target.id).await? {
+            return Err(WebError(
+                StatusCode::FORBIDDEN,
+                "REVIEW_REQUIRED",
+                format!(
+                    "this server requires review: version {version} of the plan needs an approval on target {:?} by an \
+                     applier other than you ({}) before it is applied",
+                    target.id, by.user
+                ),
+            ));
+        }
+        if planned.diagnostics.iter().any(|d| d.severity == Severity::Error) {
+            return Err(WebError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "PLAN_HAS_ERRORS",
+                "the plan has errors (see its diagnostics); nothing was applied".into(),
+            ));
+        }
+        let destroy = planned.changes.summary().destroy;
+        if destroy > 0 && !req.confirm_destroy {
+            return Err(conflict(
+                "CONFIRMATION_REQUIRED",
+                format!("this destroys {destroy} live object(s): confirm the destroys to apply"),
+            ));
+        }
+        Ok((version, planned, target, readers))
     }
-    if fingerprint(&planned) != req.fingerprint {
-        return Err(conflict(
-            "STALE_PLAN",
-            "refused as stale: the live objects the plan touches changed since it was shown; plan again and review",
-        ));
-    }
-    if s.require_review && !s.approved_for(&by, &req.plan_id, version, &target.id).await? {
-        return Err(WebError(
-            StatusCode::FORBIDDEN,
-            "REVIEW_REQUIRED",
-            format!(
-                "this server requires review: version {version} of the plan needs an approval on target {:?} by an \
-                 applier other than you ({}) before it is applied",
-                target.id, by.user
-            ),
-        ));
-    }
-    if planned.diagnostics.iter().any(|d| d.severity == Severity::Error) {
-        return Err(WebError(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "PLAN_HAS_ERRORS",
-            "the plan has errors (see its diagnostics); nothing was applied".into(),
-        ));
-    }
-    let destroy = planned.changes.summary().destroy;
-    if destroy > 0 && !req.confirm_destroy {
-        return Err(conflict(
-            "CONFIRMATION_REQUIRED",
-            format!("this destroys {destroy} live object(s): confirm the destroys to apply"),
-        ));
-    }
-    // The database's lock last, once the run is sure to start: a refusal above leaves nothing to release (a
-    // release on drop comes a moment later), and another server's run is told so here.
-    slot.db = Some(DbLock::take(&s.store, &key, &id, &by.user).await?);
+    .await;
+    let (version, planned, target, readers) = match checked {
+        Ok(checked) => checked,
+        Err(e) => {
+            lock.release().await;
+            return Err(e);
+        }
+    };
+    slot.db = Some(lock);
     let total = planned.changes.steps().len();
     let detail = format!(
         "run {id} on target {:?}: {total} step(s), {}",
@@ -767,7 +782,7 @@ async fn start_run(
         runs.order.push(id.clone());
         while runs.order.len() > KEPT_RUNS {
             let old = runs.order.remove(0);
-            if runs.active.values().any(|a| a == &old) {
+            if runs.active.values().any(|(a, _)| a == &old) {
                 runs.order.push(old);
                 break;
             }

@@ -260,7 +260,8 @@ pub struct ServeArgs {
     /// Folder of the built site (WASM, JS, CSS); cargo-leptos sets LEPTOS_SITE_ROOT.
     #[arg(long, default_value = "target/site", env = "LEPTOS_SITE_ROOT")]
     pub site_root: PathBuf,
-    /// Control-plane database (`postgres://…`); default: DATA/controlplane.db (SQLite).
+    /// The database of everything the server keeps — control plane, plans, users and sessions, audit trail
+    /// (`postgres://…`); default: DATA/controlplane.db (SQLite).
     #[arg(long, env = "PEERPLAN_DATABASE_URL")]
     pub database_url: Option<String>,
     /// Do not seed the demo accounts and VPCs into an empty control plane.
@@ -327,7 +328,7 @@ pub enum AuditCommand {
     /// hash; 1 naming the first broken entry (its sequence number and what differs); 2 when the database
     /// cannot be read.
     Verify {
-        /// The data folder of `peerplan serve` (its SQLite database, DATA/controlplane.db).
+        /// The data folder of `peerplan serve` (its SQLite database DATA/controlplane.db, and DATA/targets.json).
         #[arg(long, default_value = "./data", env = "PEERPLAN_DATA")]
         data: PathBuf,
         /// The database of `peerplan serve --database-url` (`postgres://…`) instead of the data folder's.
@@ -376,6 +377,7 @@ pub enum UserCommand {
     },
     /// Give a user another role (from their next request on).
     SetRole {
+        /// The user's name (as `peerplan user list` shows it).
         name: String,
         /// viewer, planner, applier or admin.
         #[arg(value_parser = parse_role)]
@@ -387,6 +389,7 @@ pub enum UserCommand {
     },
     /// Disable a user: their sessions end, their password and token stop working.
     Disable {
+        /// The user's name (as `peerplan user list` shows it).
         name: String,
         #[command(flatten)]
         db: DatabaseArgs,
@@ -395,6 +398,7 @@ pub enum UserCommand {
     },
     /// A new password and token for a user (shown once); the old ones stop working and their sessions end.
     Reset {
+        /// The user's name (as `peerplan user list` shows it).
         name: String,
         #[command(flatten)]
         db: DatabaseArgs,

@@ -1275,8 +1275,25 @@ mod tests {
             Some("alice".into())
         );
         assert_eq!(
-            name(json!({"preferred_username": "Alice Smith", "email": "Alice@Example.com", "sub": "1"})),
+            name(
+                json!({"preferred_username": "Alice Smith", "email": "Alice@Example.com", "email_verified": true,
+                        "sub": "1"})
+            ),
             Some("alice@example.com".into())
+        );
+        // An address the provider did not verify names nobody.
+        assert_eq!(
+            name(json!({"preferred_username": "Alice Smith", "email": "Alice@Example.com", "sub": "1"})),
+            Some("1".into())
+        );
+        // Not ASCII (the Kelvin sign would fold onto `k`), or reserved: not a name.
+        assert_eq!(
+            name(json!({"preferred_username": "\u{212A}arl", "sub": "2"})),
+            Some("2".into())
+        );
+        assert_eq!(
+            name(json!({"preferred_username": "local", "sub": "3"})),
+            Some("3".into())
         );
         assert_eq!(
             name(json!({"preferred_username": "A B", "sub": "248289761001"})),

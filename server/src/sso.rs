@@ -43,16 +43,10 @@ pub fn user_name(raw: &str) -> Option<String> {
         return None;
     }
     let name = raw.to_ascii_lowercase();
-    if RESERVED_NAMES.contains(&name.as_str()) {
-        return None;
-    }
     controlplane::store::users::check_user_name(&name)
         .is_ok()
         .then_some(name)
 }
-
-/// Names the audit trail uses for the server's own actors: a single sign-on user may not take one.
-const RESERVED_NAMES: &[&str] = &["cli", "local", "oidc", "proxy", "system", "unknown"];
 
 /// A bad group → role map; names the entry (and the file and line when it came from a file).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

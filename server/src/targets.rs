@@ -126,10 +126,11 @@ pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
             if file.targets.iter().any(|t| t.id == id) {
                 bail!("a target {id:?} is configured already: remove it first to change it");
             }
+            crate::datadir::private_dir(&db.data)?;
             let store = crate::control::open(&db.data, db.database_url.as_deref()).await?;
             let entry = TargetEntry {
                 id: id.clone(),
-                name: name.unwrap_or_default(),
+                name: name.unwrap_or_else(|| id.clone()),
                 url: url.clone(),
                 keys_file: keys_file.clone(),
             };
@@ -160,6 +161,7 @@ pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
             let Some(at) = file.targets.iter().position(|t| t.id == id) else {
                 bail!("no target {id:?} is configured in {}", path.display());
             };
+            crate::datadir::private_dir(&db.data)?;
             let store = crate::control::open(&db.data, db.database_url.as_deref()).await?;
             let gone = file.targets.remove(at);
             write(&path, &file)?;

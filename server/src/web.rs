@@ -284,7 +284,14 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
             );
         }
         let users = store.user_count().await?;
-        println!("sign-in required (team mode): {users} user(s); create one with `peerplan user create NAME --role admin`");
+        if users == 0 {
+            println!("sign-in required (team mode): no users yet; create one with `peerplan user create NAME --role admin`");
+        } else {
+            println!("sign-in required (team mode): {users} user(s) (`peerplan user list`)");
+        }
+        if cfg.require_review {
+            println!("two-person rule: an apply needs another applier's approval (--require-review)");
+        }
     }
     let sso = cfg.sso_args.start(local).await?;
     if let Some(oidc) = &sso.oidc {

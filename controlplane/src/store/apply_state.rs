@@ -133,7 +133,16 @@ impl Store {
                 .try_get("got")?;
             if !got {
                 let _ = conn.close().await;
-                return Ok(Err(self.lock_holder(state).await?));
+                // The holder records itself just after it got the lock: give it a moment to.
+                let mut holder = self.lock_holder(state).await?;
+                for _ in 0..20 {
+                    if holder.taken_at != 0 {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                    holder = self.lock_holder(state).await?;
+                }
+                return Ok(Err(holder));
             }
             sqlx::query(
                 "INSERT INTO apply_locks (state, run_id, holder, taken_at) VALUES ($1, $2, $3, $4)

@@ -175,6 +175,15 @@ pub enum SignIn {
 /// Checks a user name: 1 to [`MAX_NAME`] lower-case letters, digits and `. _ @ -`, starting with a letter or
 /// digit (safe in URLs, logs and the audit trail; an e-mail address fits).
 pub fn check_user_name(name: &str) -> Result<()> {
+    if RESERVED_NAMES.contains(&name) {
+        return Err(ApiError::invalid(
+            ErrorCode::InvalidUserName,
+            format!(
+                "user name {name:?} is reserved: the audit trail uses it for the server's own actors ({})",
+                RESERVED_NAMES.join(", ")
+            ),
+        ));
+    }
     let ok = !name.is_empty()
         && name.len() <= MAX_NAME
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
@@ -193,6 +202,10 @@ pub fn check_user_name(name: &str) -> Result<()> {
         ),
     ))
 }
+
+/// Names the audit trail uses for the server's own actors (`cli` for `peerplan user|target`, `local` without
+/// sign-in, the single sign-on sources…): no user may take one.
+pub const RESERVED_NAMES: &[&str] = &["cli", "local", "oidc", "proxy", "system", "unknown"];
 
 /// Alphabet of generated passwords: letters and digits without the look-alikes (0 O o 1 l I).
 const PASSWORD_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -643,7 +656,8 @@ impl Store {
         let row = sqlx::query(&format!(
             "SELECT {USER_COLUMNS}, users.password_hash FROM users WHERE name = $1"
         ))
-        .bind(name)
+        // Names are lower case: `Dave` signs in as dave (and is counted as dave).
+        .bind(&key)
         .fetch_optional(&self.pool)
         .await?;
         let (user, phc) = match &row {
