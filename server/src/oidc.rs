@@ -499,6 +499,27 @@ async fn read_capped(
     Ok(body)
 }
 
+/// Sends `req` and reads its answer (at most [`MAX_RESPONSE_BYTES`]); an answer other than 2xx is an error
+/// carrying its OAuth error, if it has one.
+async fn answer(req: reqwest::RequestBuilder, what: &'static str, url: &str) -> Result<Vec<u8>, OidcError> {
+    let resp = req.send().await.map_err(|e| OidcError::Http {
+        what,
+        url: url.to_string(),
+        reason: e.to_string(),
+    })?;
+    let status = resp.status();
+    let body = read_capped(resp, what, url).await?;
+    if !status.is_success() {
+        return Err(OidcError::Status {
+            what,
+            url: url.to_string(),
+            status: status.as_u16(),
+            detail: oauth_error_detail(&body),
+        });
+    }
+    Ok(body)
+}
+
 /// The OAuth error of a failed answer (`: invalid_grant (description)`), escaped; empty when the body has none.
 fn oauth_error_detail(body: &[u8]) -> String {
     #[derive(Deserialize)]
@@ -819,21 +840,7 @@ impl OidcClient {
                 form.push(("client_secret", self.settings.client_secret.expose()));
             }
         }
-        let resp = req.form(&form).send().await.map_err(|e| OidcError::Http {
-            what: WHAT,
-            url: url.clone(),
-            reason: e.to_string(),
-        })?;
-        let status = resp.status();
-        let body = read_capped(resp, WHAT, url).await?;
-        if !status.is_success() {
-            return Err(OidcError::Status {
-                what: WHAT,
-                url: url.clone(),
-                status: status.as_u16(),
-                detail: oauth_error_detail(&body),
-            });
-        }
+        let body = answer(req.form(&form), WHAT, url).await?;
         let tokens: TokenResponse = serde_json::from_slice(&body).map_err(|e| OidcError::BadResponse {
             what: WHAT,
             url: url.clone(),
@@ -856,21 +863,7 @@ impl OidcClient {
     async fn fetch_keys(&self) -> Result<Vec<Jwk>, OidcError> {
         const WHAT: &str = "JWKS";
         let url = &self.meta.jwks_uri;
-        let resp = self.http.get(url).send().await.map_err(|e| OidcError::Http {
-            what: WHAT,
-            url: url.clone(),
-            reason: e.to_string(),
-        })?;
-        let status = resp.status();
-        let body = read_capped(resp, WHAT, url).await?;
-        if !status.is_success() {
-            return Err(OidcError::Status {
-                what: WHAT,
-                url: url.clone(),
-                status: status.as_u16(),
-                detail: String::new(),
-            });
-        }
+        let body = answer(self.http.get(url), WHAT, url).await?;
         #[derive(Deserialize)]
         struct Set {
             keys: Vec<Value>,
@@ -1078,28 +1071,12 @@ impl OidcClient {
     /// Reads the UserInfo endpoint with the access token (JSON answers only).
     async fn userinfo(&self, url: &str, access_token: &str) -> Result<Map<String, Value>, OidcError> {
         const WHAT: &str = "UserInfo endpoint";
-        let resp = self
+        let req = self
             .http
             .get(url)
             .bearer_auth(access_token)
-            .header("accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| OidcError::Http {
-                what: WHAT,
-                url: url.to_string(),
-                reason: e.to_string(),
-            })?;
-        let status = resp.status();
-        let body = read_capped(resp, WHAT, url).await?;
-        if !status.is_success() {
-            return Err(OidcError::Status {
-                what: WHAT,
-                url: url.to_string(),
-                status: status.as_u16(),
-                detail: oauth_error_detail(&body),
-            });
-        }
+            .header("accept", "application/json");
+        let body = answer(req, WHAT, url).await?;
         serde_json::from_slice(&body).map_err(|e| OidcError::BadResponse {
             what: WHAT,
             url: url.to_string(),
