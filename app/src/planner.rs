@@ -51,6 +51,26 @@ pub fn example(key: &str) -> Option<(&'static str, Result<Plan, netmodel::PlanEr
         .map(|(_, label, json)| (*label, Plan::from_json(json)))
 }
 
+/// The block the CIDR box starts with.
+const DEFAULT_BLOCK: &str = "10.0.0.0/16";
+
+/// What someone typed into the server-rendered CIDR box before the page hydrated: the box is live HTML at once,
+/// and hydrating sets it to the component's value, so without this the typed block would silently become the
+/// default one (and "Add VPC" add the wrong block).
+fn typed_before_hydration() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let input = document()
+            .get_element_by_id("vpc-cidr")?
+            .dyn_into::<leptos::web_sys::HtmlInputElement>()
+            .ok()?;
+        Some(input.value()).filter(|v| !v.is_empty() && v != DEFAULT_BLOCK)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    None
+}
+
 /// The page.
 #[component]
 pub fn PlannerPage() -> impl IntoView {
@@ -63,7 +83,7 @@ pub fn PlannerPage() -> impl IntoView {
 pub fn Planner(editor: Editor) -> impl IntoView {
     let plan = editor.plan;
     let diagnostics = editor.diagnostics;
-    let cidr_input = RwSignal::new(String::from("10.0.0.0/16"));
+    let cidr_input = RwSignal::new(typed_before_hydration().unwrap_or_else(|| String::from(DEFAULT_BLOCK)));
     let parsed = Memo::new(move |_| parse_ipv4_block(&cidr_input.get()).map(Cidr::from));
     let cidr_error = Memo::new(move |_| parsed.get().err().map(|e| e.to_string()));
     // While typing: which VPCs the block would overlap.
@@ -182,6 +202,7 @@ pub fn Planner(editor: Editor) -> impl IntoView {
                     id="vpc-cidr"
                     type="text"
                     size="18"
+                    value=cidr_input.get_untracked()
                     prop:value=move || cidr_input.get()
                     on:input=move |ev| cidr_input.set(event_target_value(&ev))
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| {

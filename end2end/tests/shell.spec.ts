@@ -12,6 +12,28 @@ test("the hydrated planner adds a VPC and the status bar counts it", async ({ pa
   await expect(planner.statusBar).toHaveText("1 VPC");
 });
 
+test("a block typed before the page hydrates is the one added", async ({ page }) => {
+  // Hold the page's code until the block is typed into the server-rendered box.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  const planner = new PlannerPage(page);
+  await page.goto("/scratch", { waitUntil: "domcontentloaded" });
+  await expect(planner.cidr).toHaveValue("10.0.0.0/16"); // the default, before any code has run
+  await planner.cidr.fill("10.77.0.0/16");
+  release();
+
+  // Once hydrated, Add VPC adds the typed block, not the default one.
+  await expect(async () => {
+    await planner.addVpcButton.click({ timeout: 1_000 });
+    await expect(planner.vpcBoxes()).toHaveCount(1, { timeout: 1_000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(planner.vpcBoxes().first()).toContainText("10.77.0.0/16");
+});
+
 test("a bad CIDR is refused while typing, naming the value", async ({ page }) => {
   const planner = new PlannerPage(page);
   await planner.goto();

@@ -13,7 +13,8 @@
 //!   `{"error":{"code":"forbidden","message":"… needs the planner role (you are viewer)"}}`, or a small page.
 //! - **Sign-in** (`/login`, a plain HTML form that works without JavaScript): its POST is CSRF-checked like every
 //!   form; the password is checked with argon2 (a dummy check for unknown names, so both take as long); failures are
-//!   throttled per name and client IP address in the database (429 with `Retry-After`). Success always makes a new
+//!   throttled per name and client IP address in the database (429 with `Retry-After`), and at most
+//!   [`SIGN_INS_AT_ONCE`] checks run at once server-wide (more: 429 at once). Success always makes a new
 //!   session (no fixation: an old session cookie of the browser is ended), sets the cookie `HttpOnly;
 //!   SameSite=Lax; Path=/`, plus `Secure` with `--secure-cookies` or when the request itself came over TLS
 //!   (`X-Forwarded-Proto` is not trusted: any client can send it; behind a TLS-terminating proxy, pass
@@ -23,7 +24,7 @@
 //!
 //! Secrets never reach the logs: neither passwords, tokens nor cookies are logged or echoed.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     extract::{ConnectInfo, FromRequestParts, Query, Request, State},
@@ -55,6 +56,19 @@ pub struct Auth {
     pub proxy: Option<crate::proxy_auth::ProxyAuthConfig>,
     /// `--oidc-issuer`: the sign-in page offers single sign-on (`/login/oidc`).
     pub oidc: bool,
+    /// Password checks in progress ([`SIGN_INS_AT_ONCE`] slots, [`sign_in_slots`]).
+    pub sign_ins: Arc<tokio::sync::Semaphore>,
+}
+
+/// Password checks run at once, server-wide. Each argon2id check takes 19 MiB and a core for tens of
+/// milliseconds, and the throttle counts failures per name: a flood of sign-ins under ever new names would
+/// otherwise queue without bound and keep every core busy. A sign-in arriving while all slots are taken is
+/// answered 429 (`Retry-After: 1`) at once.
+pub const SIGN_INS_AT_ONCE: usize = 4;
+
+/// The slots of [`Auth::sign_ins`].
+pub fn sign_in_slots() -> Arc<tokio::sync::Semaphore> {
+    Arc::new(tokio::sync::Semaphore::new(SIGN_INS_AT_ONCE))
 }
 
 impl std::fmt::Debug for Auth {
@@ -422,6 +436,23 @@ async fn login(
     let next = safe_next(&f.next);
     let name = f.name.trim();
     // Bounded, so a huge field costs neither the hash nor the database anything.
+    let shown_name: String = name.chars().take(256).collect();
+    let Ok(_slot) = auth.sign_ins.clone().try_acquire_owned() else {
+        tracing::warn!(address = %client.address, "sign-in refused: {SIGN_INS_AT_ONCE} password checks already running");
+        let mut res = page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Sign in",
+            &login_form(
+                &csrf.0,
+                &next,
+                &shown_name,
+                Some("The server is checking many sign-ins at once: try again in a moment."),
+            ),
+        );
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return res;
+    };
     let outcome = if name.len() > 256 || f.password.len() > 1024 || name.is_empty() {
         Ok(SignIn::Refused)
     } else {
@@ -429,7 +460,6 @@ async fn login(
             .sign_in(name, &f.password, &client.ip, &client.address)
             .await
     };
-    let shown_name: String = name.chars().take(256).collect();
     match outcome {
         Ok(SignIn::Accepted { user, session }) => {
             // A session the browser had before is ended: each sign-in starts its own.
@@ -446,11 +476,7 @@ async fn login(
                 session_cookie(&session.cookie, lifetime, secure),
             );
             // A new CSRF token for the signed-in browser.
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "{}={}; Path=/; HttpOnly; SameSite=Strict",
-                crate::security::CSRF_COOKIE,
-                crate::security::random_hex(32)
-            )) {
+            if let Some(v) = crate::security::csrf_cookie(&crate::security::random_hex(32), secure) {
                 h.append(header::SET_COOKIE, v);
             }
             res

@@ -282,7 +282,7 @@ pub struct ServeArgs {
     /// (`Authorization: Bearer …`) with the role its route needs. Always on for a non-loopback --addr.
     #[arg(long)]
     pub auth: bool,
-    /// Mark the session cookie `Secure` (HTTPS only) — for a server behind a TLS-terminating reverse proxy
+    /// Mark the session and CSRF cookies `Secure` (HTTPS only) — for a server behind a TLS-terminating reverse proxy
     /// (X-Forwarded-Proto is not trusted).
     #[arg(long)]
     pub secure_cookies: bool,

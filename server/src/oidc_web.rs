@@ -301,11 +301,7 @@ async fn callback(State(web): State<OidcWeb>, parts: Parts, Query(q): Query<Call
     );
     h.append(header::SET_COOKIE, pending_cookie("", 0, secure));
     // A new CSRF token for the signed-in browser.
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Strict",
-        crate::security::CSRF_COOKIE,
-        crate::security::random_hex(32)
-    )) {
+    if let Some(v) = crate::security::csrf_cookie(&crate::security::random_hex(32), secure) {
         h.append(header::SET_COOKIE, v);
     }
     res

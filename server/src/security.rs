@@ -128,6 +128,17 @@ pub struct Guard {
     pub hosts: Arc<AllowedHosts>,
     /// Team mode; `None`: everyone acts as `local`, an admin (loopback without `--auth`).
     pub auth: Option<crate::auth::Auth>,
+    /// `--secure-cookies`: the CSRF cookie is `Secure` too, as the session's is.
+    pub secure_cookies: bool,
+}
+
+/// `Set-Cookie` for a CSRF token: `HttpOnly; SameSite=Strict`, plus `Secure` when the session cookie is.
+pub(crate) fn csrf_cookie(token: &str, secure: bool) -> Option<HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
+    ))
+    .ok()
 }
 
 /// The nonce of this response's Content-Security-Policy (request extension, read by the page renderer).
@@ -385,9 +396,7 @@ pub async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> 
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
     if fresh && !api_keyed {
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
-        )) {
+        if let Some(v) = csrf_cookie(&token, guard.secure_cookies) {
             headers.append(header::SET_COOKIE, v);
         }
     }

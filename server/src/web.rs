@@ -144,6 +144,7 @@ fn router_and_routes(cfg: &ServeConfig, control: AppState) -> anyhow::Result<(Ro
         secure_cookies: cfg.secure_cookies,
         proxy: cfg.sso.proxy.clone(),
         oidc: cfg.sso.oidc.is_some(),
+        sign_ins: crate::auth::sign_in_slots(),
     });
     let oidc = cfg
         .sso
@@ -158,6 +159,7 @@ fn router_and_routes(cfg: &ServeConfig, control: AppState) -> anyhow::Result<(Ro
     let guard = crate::security::Guard {
         hosts: std::sync::Arc::new(crate::security::AllowedHosts::new(cfg.addr, &cfg.allowed_hosts)?),
         auth: auth.clone(),
+        secure_cookies: cfg.secure_cookies,
     };
     let own = crate::access::Routes::<LeptosOptions>::new()
         .get("/healthz", healthz)

@@ -576,13 +576,23 @@ async fn sign_in_sign_out_cookies_and_the_audit_trail() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     drop(server);
 
-    // --secure-cookies: the session cookie is Secure.
+    // --secure-cookies: the session cookie is Secure, and so is every CSRF cookie (the first one a page sets and
+    // the new one of a sign-in).
     let server = start_auth(&data, None, &["--secure-cookies"]);
+    let r = client()
+        .get(format!("{}/login", server.base))
+        .send()
+        .await
+        .unwrap();
+    let first_csrf = set_cookies(&r, "peerplan_csrf").pop().unwrap().1;
+    assert!(first_csrf.ends_with("; Secure"), "{first_csrf}");
     let b = Browser::new(&server.base).await;
     let r = b.post_login(&http, &server.base, "alice", &password, "/").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let cookie = set_cookies(&r, "peerplan_session").pop().unwrap().1;
     assert!(cookie.contains("; Secure"), "{cookie}");
+    let csrf = set_cookies(&r, "peerplan_csrf").pop().unwrap().1;
+    assert!(csrf.ends_with("; Secure"), "{csrf}");
 }
 
 #[tokio::test]
@@ -640,6 +650,43 @@ async fn failed_sign_ins_are_throttled_per_name_and_address() {
         (1..=5).contains(&checked),
         "{checked} passwords checked: {statuses:?}"
     );
+
+    // A flood under ever new names (which the per-name count cannot stop): at most 4 password checks run at once,
+    // the rest are refused at once with 429 and Retry-After: 1; afterwards the slots are free again.
+    let attempts = (0..48).map(|i| {
+        let (b, http) = (b.clone(), http.clone());
+        let base = base.clone();
+        async move {
+            let r = b
+                .post_login(&http, &base, &format!("flood-{i}"), "wrong", "/")
+                .await;
+            let status = r.status();
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            (status, retry, r.text().await.unwrap())
+        }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let busy: Vec<_> = answers
+        .iter()
+        .filter(|(s, _, _)| *s == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert!(
+        answers
+            .iter()
+            .all(|(s, _, _)| matches!(*s, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS)),
+        "{:?}",
+        answers.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+    assert!(!busy.is_empty(), "48 sign-ins at once: none was refused");
+    for (_, retry, html) in &busy {
+        assert_eq!(retry.as_deref(), Some("1"));
+        assert!(html.contains("checking many sign-ins at once"), "{html}");
+    }
+    let r = b.post_login(&other, base, "bob", &password, "/").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the slots are free again");
 }
 
 #[tokio::test]

@@ -91,8 +91,8 @@ export class PlannerPage {
     return this.canvas.getByTestId("vpc-box");
   }
 
-  /** Adds a VPC; filling and the click are retried until hydration has wired the box and the button (text typed
-   * into the server-rendered box before hydration can end up doubled once the page takes it over). */
+  /** Adds a VPC; filling and the click are retried until hydration has wired the button (a click before it does
+   * nothing; a block typed before it is kept by the page). The new box must show the typed block. */
   async addVpc(cidr: string) {
     const before = await this.vpcBoxes().count();
     await expect(async () => {
@@ -102,5 +102,6 @@ export class PlannerPage {
       }
       await expect(this.vpcBoxes()).toHaveCount(before + 1, { timeout: 1_000 });
     }).toPass({ timeout: 30_000 });
+    await expect(this.vpcBoxes().locator("text.cidr").filter({ hasText: cidr })).not.toHaveCount(0);
   }
 }
