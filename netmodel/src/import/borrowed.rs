@@ -6,7 +6,7 @@
 //! It reads what `Value` reads, with the same meaning: the same parser and errors, numbers as
 //! [`serde_json::Number`], and an object that names a key twice keeps the last value (as `Value` does).
 //!
-//! ```ignore
+//! ```text
 //! let doc: Json = serde_json::from_str(r#"{"a": {"b": "x"}, "a": {"b": "y"}}"#)?;
 //! assert_eq!(doc.pointer("/a/b").and_then(Json::as_str), Some("y"));
 //! ```

@@ -9,7 +9,7 @@
 //! the last of a repeated key wins, control characters replaced with a note), which [`VpcRecord::from_tree`] then
 //! turns into the same record.
 //!
-//! ```ignore
+//! ```text
 //! let recs = read_vpcs(r#"{"Vpcs": [{"VpcId": "vpc-1", "CidrBlock": "10.0.0.0/16", "State": "available"}]}"#);
 //! assert_eq!(recs.unwrap()[0].vpc_id, Some("vpc-1"));
 //! assert!(read_vpcs(r#"{"Vpcs": [{"VpcId": 7}]}"#).is_none()); // the tree path decides
