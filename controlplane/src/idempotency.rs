@@ -16,6 +16,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::store::db;
 use axum::{
     body::{Body, Bytes},
     extract::{FromRequest, Request, State},
@@ -25,7 +26,6 @@ use axum::{
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use crate::{
     error::{error_response, ApiError, ErrorCode},
@@ -202,7 +202,7 @@ async fn claim(state: &AppState, account: &str, key: &str, f: &Fingerprint) -> R
         let now = store.clock.now_ms();
         let inserted = store
             .write_one(
-                sqlx::query(
+                db::query(
             "INSERT INTO idempotency (account_id, idem_key, method, path, request_hash, state, claim, status, \
              body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'processing', $6, 0, '', $7, $7) \
              ON CONFLICT (account_id, idem_key) DO NOTHING",
@@ -225,7 +225,7 @@ async fn claim(state: &AppState, account: &str, key: &str, f: &Fingerprint) -> R
         if inserted == 1 {
             return Ok(Claimed::Owner(claim));
         }
-        let row = sqlx::query(
+        let row = db::query(
             "SELECT method, path, request_hash, state, claim, status, body, updated_at FROM idempotency \
              WHERE account_id = $1 AND idem_key = $2",
         )
@@ -280,7 +280,7 @@ async fn claim(state: &AppState, account: &str, key: &str, f: &Fingerprint) -> R
             let token = new_id("claim");
             let taken = store
                 .write_one(
-                    sqlx::query(
+                    db::query(
                 "UPDATE idempotency SET claim = $1, updated_at = $2 WHERE account_id = $3 AND idem_key = $4 \
                  AND state = 'processing' AND claim = $5",
             )
@@ -355,7 +355,7 @@ async fn complete(state: &AppState, claim: &Claim, status: StatusCode, body: &st
     state
         .store
         .write_one(
-            sqlx::query(
+            db::query(
                 "UPDATE idempotency SET state = 'done', status = $1, body = $2, updated_at = $3 \
          WHERE account_id = $4 AND idem_key = $5 AND claim = $6",
             )
@@ -374,7 +374,7 @@ async fn release(state: &AppState, claim: &Claim) {
     let result = async {
         state
             .store
-            .write_one(sqlx::query(
+            .write_one(db::query(
             "DELETE FROM idempotency WHERE account_id = $1 AND idem_key = $2 AND claim = $3 AND state = 'processing'",
         )
         .bind(&claim.account)

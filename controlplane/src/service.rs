@@ -36,9 +36,10 @@ async fn openapi_json() -> Response {
 }
 
 /// Runs each request to completion in its own task, so a client that disconnects (or the timeout) never drops a
-/// handler halfway through a database transaction: a dropped sqlx transaction leaves its rollback pending on the
-/// pooled connection, and the next `BEGIN IMMEDIATE` on that connection fails ("non-zero transaction depth", a
-/// 500 to an innocent request). Found by killing applies mid-request.
+/// handler halfway through a database transaction: on PostgreSQL a dropped sqlx transaction leaves its rollback
+/// pending on the pooled connection until the connection is next used (with SQLite on sqlx the next `BEGIN
+/// IMMEDIATE` on it failed: "non-zero transaction depth", a 500 to an innocent request; found by killing applies
+/// mid-request). SQLite's writer now rolls back as it is dropped, but a half-run handler is still no good.
 async fn run_to_completion(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     match tokio::spawn(next.run(req)).await {
         Ok(response) => response,

@@ -139,7 +139,7 @@ async fn a_stored_block_that_does_not_parse_refuses_the_request() {
         let x = a.vpc("X", "10.0.0.0/16").await;
         let y = a.vpc("Y", "10.0.0.0/16").await;
         // Damage Y's stored block: skipping it would let the overlapping peering through as pending.
-        sqlx::query("UPDATE vpcs SET cidr_block = 'not-a-block' WHERE id = $1")
+        controlplane::store::db::query("UPDATE vpcs SET cidr_block = 'not-a-block' WHERE id = $1")
             .bind(y["id"].as_str().unwrap())
             .execute(s.store.pool())
             .await

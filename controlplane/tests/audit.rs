@@ -21,11 +21,14 @@ async fn all(s: &Store) -> Vec<AuditEntry> {
 }
 
 async fn exec(s: &Store, sql: &str) {
-    sqlx::query(sql).execute(s.pool()).await.unwrap();
+    controlplane::store::db::query(sql)
+        .execute(s.pool())
+        .await
+        .unwrap();
 }
 
 async fn put_back(s: &Store, e: &AuditEntry) {
-    sqlx::query(
+    controlplane::store::db::query(
         "INSERT INTO audit (seq, at, actor, role, address, action, object, version, result, detail, prev_hash, hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
@@ -149,7 +152,7 @@ async fn plan_changes_are_chained_and_tampering_is_found() {
         let mut forged = entries[2].clone();
         forged.version = Some(9);
         forged.hash = entry_hash(&forged);
-        sqlx::query("UPDATE audit SET version = $1, hash = $2 WHERE seq = 3")
+        controlplane::store::db::query("UPDATE audit SET version = $1, hash = $2 WHERE seq = 3")
             .bind(9_i64)
             .bind(&forged.hash)
             .execute(s.pool())

@@ -224,7 +224,7 @@ async fn a_claim_still_processing_is_409_and_an_abandoned_one_is_taken_over() {
         // A claim as a request leaves it while it runs (its process may be busy, or dead).
         let hash = controlplane::idempotency::body_hash(body.as_bytes());
         let now = s.store.clock.now_ms();
-        sqlx::query(
+        controlplane::store::db::query(
             "INSERT INTO idempotency (account_id, idem_key, method, path, request_hash, state, claim, status, body, \
              created_at, updated_at) VALUES ($1, 'k-busy', 'POST', '/v1/vpcs', $2, 'processing', 'claim_x', 0, '', $3, $3)",
         )

@@ -276,9 +276,11 @@ async fn presence_names_who_else_has_the_plan_open() {
         let seen = s.plan_presence(&alice, &p.id, "tab-a").await.unwrap();
         assert_eq!(seen, [p_("bob", 1)], "{backend}");
         // Stale rows are pruned, not just hidden.
-        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM plan_presence")
+        let rows: i64 = controlplane::store::db::query("SELECT COUNT(*) AS n FROM plan_presence")
             .fetch_one(s.pool())
             .await
+            .unwrap()
+            .try_get("n")
             .unwrap();
         assert_eq!(rows, 2, "{backend}: alice's tab-a and bob's tab-b1");
 
@@ -298,11 +300,14 @@ async fn presence_names_who_else_has_the_plan_open() {
             .contains("plan_missing"));
         // Deleting the plan forgets who had it open.
         s.delete_plan(&alice, &p.id).await.unwrap();
-        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM plan_presence WHERE plan_id = $1")
-            .bind(&p.id)
-            .fetch_one(s.pool())
-            .await
-            .unwrap();
+        let rows: i64 =
+            controlplane::store::db::query("SELECT COUNT(*) AS n FROM plan_presence WHERE plan_id = $1")
+                .bind(&p.id)
+                .fetch_one(s.pool())
+                .await
+                .unwrap()
+                .try_get("n")
+                .unwrap();
         assert_eq!(rows, 0);
     }
 }

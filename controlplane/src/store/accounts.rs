@@ -1,7 +1,7 @@
 //! Storage of accounts and their API keys (stored hashed).
 
+use super::db;
 use rand::RngCore;
-use sqlx::Row;
 
 use super::{hash_key, new_id, Result, Store};
 use crate::{
@@ -23,17 +23,17 @@ impl Store {
         rand::thread_rng().fill_bytes(&mut key);
         let api_key = format!("ppk_{}", hex::encode(key));
         let mut tx = self.write_tx().await?;
-        sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
+        db::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(&id)
             .bind(name)
             .bind(self.now())
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO api_keys (key_hash, account_id, created_at) VALUES ($1, $2, $3)")
+        db::query("INSERT INTO api_keys (key_hash, account_id, created_at) VALUES ($1, $2, $3)")
             .bind(hash_key(&api_key))
             .bind(&id)
             .bind(self.now())
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(wire::NewAccount {
@@ -44,7 +44,7 @@ impl Store {
 
     /// How many accounts exist.
     pub async fn account_count(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM accounts")
+        Ok(db::query("SELECT COUNT(*) AS n FROM accounts")
             .fetch_one(&self.pool)
             .await?
             .try_get("n")?)
@@ -57,7 +57,7 @@ impl Store {
 
     /// The account of a stored key hash.
     pub async fn account_for_hash(&self, hash: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT account_id FROM api_keys WHERE key_hash = $1")
+        let row = db::query("SELECT account_id FROM api_keys WHERE key_hash = $1")
             .bind(hash)
             .fetch_optional(&self.pool)
             .await?;

@@ -6,7 +6,7 @@
 //! Also what keeps applies right when several servers share the database: the run lock (one run per state key
 //! at a time, [`Store::apply_lock_take`]) and the two-person rule's approvals ([`Store::approve_apply`]).
 
-use sqlx::Row;
+use super::db;
 
 use super::{Result, Store};
 use crate::audit::{Actor, AuditAction, NewEntry};
@@ -58,16 +58,16 @@ impl Store {
     pub async fn journal_append(&self, state: &str, line: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let next: i64 =
-            sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM apply_journal WHERE state = $1")
+            db::query("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM apply_journal WHERE state = $1")
                 .bind(state)
-                .fetch_one(&mut **tx)
+                .fetch_one(&mut *tx)
                 .await?
                 .try_get("n")?;
-        sqlx::query("INSERT INTO apply_journal (state, seq, line) VALUES ($1, $2, $3)")
+        db::query("INSERT INTO apply_journal (state, seq, line) VALUES ($1, $2, $3)")
             .bind(state)
             .bind(next)
             .bind(line)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(())
@@ -75,7 +75,7 @@ impl Store {
 
     /// A state's journal, oldest line first.
     pub async fn journal_lines(&self, state: &str) -> Result<Vec<String>> {
-        sqlx::query("SELECT line FROM apply_journal WHERE state = $1 ORDER BY seq")
+        db::query("SELECT line FROM apply_journal WHERE state = $1 ORDER BY seq")
             .bind(state)
             .fetch_all(&self.pool)
             .await?
@@ -86,7 +86,7 @@ impl Store {
 
     /// A state's document, if saved.
     pub async fn document(&self, state: &str, name: &str) -> Result<Option<(String, i64)>> {
-        let row = sqlx::query("SELECT body, saved_at FROM apply_documents WHERE state = $1 AND name = $2")
+        let row = db::query("SELECT body, saved_at FROM apply_documents WHERE state = $1 AND name = $2")
             .bind(state)
             .bind(name)
             .fetch_optional(&self.pool)
@@ -98,7 +98,7 @@ impl Store {
     /// Saves (replaces) a state's document.
     pub async fn save_document(&self, state: &str, name: &str, body: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query(
+        db::query(
             "INSERT INTO apply_documents (state, name, body, saved_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (state, name) DO UPDATE SET body = excluded.body, saved_at = excluded.saved_at",
         )
@@ -106,7 +106,7 @@ impl Store {
         .bind(name)
         .bind(body)
         .bind(self.now())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
@@ -123,9 +123,10 @@ impl Store {
     ) -> Result<std::result::Result<RunLock, LockHolder>> {
         let now = self.now();
         let key = advisory_key(state);
-        if self.postgres {
-            use sqlx::Connection;
-            let mut conn = self.pool.acquire().await?.detach();
+        if let Some(pool) = self.pool.pg_pool() {
+            use sqlx::{Connection, Row};
+            // The advisory lock lives as long as its session: a connection of its own, out of the pool.
+            let mut conn = pool.acquire().await?.detach();
             let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1) AS got")
                 .bind(key)
                 .fetch_one(&mut conn)
@@ -163,7 +164,7 @@ impl Store {
             }));
         }
         let mut tx = self.write_tx().await?;
-        let taken = sqlx::query(
+        let taken = db::query(
             "INSERT INTO apply_locks (state, run_id, holder, taken_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (state) DO NOTHING",
         )
@@ -171,7 +172,7 @@ impl Store {
         .bind(run_id)
         .bind(holder)
         .bind(now)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
         tx.commit().await?;
@@ -189,7 +190,7 @@ impl Store {
 
     /// Who holds a state key's lock, as recorded (`unknown` for a moment while a run takes it).
     async fn lock_holder(&self, state: &str) -> Result<LockHolder> {
-        let row = sqlx::query("SELECT run_id, holder, taken_at FROM apply_locks WHERE state = $1")
+        let row = db::query("SELECT run_id, holder, taken_at FROM apply_locks WHERE state = $1")
             .bind(state)
             .fetch_optional(&self.pool)
             .await?;
@@ -209,13 +210,15 @@ impl Store {
 
     /// Gives a run's lock back.
     pub async fn apply_lock_release(&self, mut lock: RunLock) -> Result<()> {
-        let delete = sqlx::query("DELETE FROM apply_locks WHERE state = $1 AND run_id = $2")
-            .bind(&lock.state)
-            .bind(&lock.run);
+        const DELETE: &str = "DELETE FROM apply_locks WHERE state = $1 AND run_id = $2";
         match lock.conn.take() {
             Some(mut conn) => {
                 use sqlx::Connection;
-                delete.execute(&mut conn).await?;
+                sqlx::query(DELETE)
+                    .bind(&lock.state)
+                    .bind(&lock.run)
+                    .execute(&mut conn)
+                    .await?;
                 sqlx::query("SELECT pg_advisory_unlock($1) AS released")
                     .bind(lock.key)
                     .fetch_one(&mut conn)
@@ -224,7 +227,11 @@ impl Store {
             }
             None => {
                 let mut tx = self.write_tx().await?;
-                delete.execute(&mut **tx).await?;
+                db::query(DELETE)
+                    .bind(&lock.state)
+                    .bind(&lock.run)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
             }
         }
@@ -238,8 +245,8 @@ impl Store {
             return Ok(0);
         }
         let mut tx = self.write_tx().await?;
-        let n = sqlx::query("DELETE FROM apply_locks")
-            .execute(&mut **tx)
+        let n = db::query("DELETE FROM apply_locks")
+            .execute(&mut *tx)
             .await?
             .rows_affected();
         tx.commit().await?;
@@ -250,7 +257,7 @@ impl Store {
     /// audit entry (`apply.approve`) in the same transaction.
     pub async fn approve_apply(&self, by: &Actor, plan_id: &str, version: i64, target: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        let n = sqlx::query(
+        let n = db::query(
             "INSERT INTO apply_approvals (plan_id, version, target, approved_by, role, approved_at)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         )
@@ -260,7 +267,7 @@ impl Store {
         .bind(&by.user)
         .bind(&by.role)
         .bind(self.now())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
         if n == 1 {
@@ -277,7 +284,7 @@ impl Store {
 
     /// The approvals of one plan version on one target, oldest first.
     pub async fn apply_approvals(&self, plan_id: &str, version: i64, target: &str) -> Result<Vec<Approval>> {
-        sqlx::query(
+        db::query(
             "SELECT approved_by, role, approved_at FROM apply_approvals
              WHERE plan_id = $1 AND version = $2 AND target = $3 ORDER BY approved_at, approved_by",
         )

@@ -19,9 +19,9 @@
 //! acts as the user `local` with the role `admin` ([`Actor::local`]). Sign-ins, users and roles are recorded by
 //! store/users.rs; target changes by the server's `peerplan target` command, approvals by store/apply_state.rs.
 
+use super::db;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use super::{Result, Store, WriteTx};
 use crate::error::{ApiError, ErrorCode};
@@ -219,7 +219,7 @@ pub struct ChainBreak {
     pub what: String,
 }
 
-fn entry_from(row: &sqlx::any::AnyRow) -> Result<AuditEntry> {
+fn entry_from(row: &db::Row) -> Result<AuditEntry> {
     Ok(AuditEntry {
         seq: row.try_get("seq")?,
         time_ms: row.try_get("at")?,
@@ -250,8 +250,8 @@ impl Store {
         } else {
             "SELECT seq, hash FROM audit_head WHERE id = 1"
         };
-        let head = sqlx::query(lock)
-            .fetch_optional(&mut ***tx)
+        let head = db::query(lock)
+            .fetch_optional(&mut **tx)
             .await?
             .ok_or_else(|| ApiError::Corrupt("audit_head: the chain's head row is missing".into()))?;
         let mut entry = AuditEntry {
@@ -269,7 +269,7 @@ impl Store {
             hash: String::new(),
         };
         entry.hash = entry_hash(&entry);
-        sqlx::query(
+        db::query(
             "INSERT INTO audit (seq, at, actor, role, address, action, object, version, result, detail, prev_hash, hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
@@ -285,12 +285,12 @@ impl Store {
         .bind(&entry.detail)
         .bind(&entry.prev_hash)
         .bind(&entry.hash)
-        .execute(&mut ***tx)
+        .execute(&mut **tx)
         .await?;
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        db::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(entry.seq)
             .bind(&entry.hash)
-            .execute(&mut ***tx)
+            .execute(&mut **tx)
             .await?;
         Ok(entry)
     }
@@ -334,7 +334,7 @@ impl Store {
     }
 
     async fn audit_query(&self, sql: &str, f: &AuditFilter, seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
-        sqlx::query(sql)
+        db::query(sql)
             .bind(f.user.as_deref().unwrap_or(""))
             .bind(f.object.as_deref().unwrap_or(""))
             .bind(f.action.map_or("", AuditAction::as_str))
@@ -355,7 +355,7 @@ impl Store {
         let mut expected_seq = 1;
         let mut prev = GENESIS.to_string();
         loop {
-            let rows = sqlx::query("SELECT * FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2")
+            let rows = db::query("SELECT * FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2")
                 .bind(expected_seq)
                 .bind(VERIFY_CHUNK)
                 .fetch_all(&self.pool)
@@ -374,7 +374,7 @@ impl Store {
             }
         }
         let last = expected_seq - 1;
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        let head = db::query("SELECT seq, hash FROM audit_head WHERE id = 1")
             .fetch_optional(&self.pool)
             .await?;
         let Some(head) = head else {

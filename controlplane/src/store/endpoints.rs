@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use sqlx::{any::AnyRow, Row};
+use super::db::{self, Row};
 
 use super::{blocks_json, cidr, conflict_on_unique, page_limit, paginate, Result, Store};
 use crate::{
@@ -23,7 +23,7 @@ const ENDPOINT_KINDS: &[&str] = &[
     "other",
 ];
 
-fn endpoint_from(row: &AnyRow) -> Result<wire::Endpoint> {
+fn endpoint_from(row: &Row) -> Result<wire::Endpoint> {
     Ok(wire::Endpoint {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
@@ -150,9 +150,9 @@ impl Store {
             }
             None => {
                 let taken: std::collections::HashSet<u32> =
-                    sqlx::query("SELECT private_ip FROM endpoints WHERE subnet_id = $1")
+                    db::query("SELECT private_ip FROM endpoints WHERE subnet_id = $1")
                         .bind(&subnet.id)
-                        .fetch_all(&mut **tx)
+                        .fetch_all(&mut *tx)
                         .await?
                         .iter()
                         .filter_map(|r| r.try_get::<String, _>("private_ip").ok())
@@ -179,7 +179,7 @@ impl Store {
             security_group_ids: groups,
             created_at: self.now(),
         };
-        sqlx::query(
+        db::query(
             "INSERT INTO endpoints (id, account_id, vpc_id, subnet_id, name, kind, private_ip, ports, \
              security_group_ids, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
@@ -193,7 +193,7 @@ impl Store {
         .bind(serde_json::to_string(&e.ports).expect("ports serialize"))
         .bind(blocks_json(&e.security_group_ids))
         .bind(e.created_at)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(|err| {
             conflict_on_unique(
@@ -211,7 +211,7 @@ impl Store {
 
     /// An endpoint of the account.
     pub async fn get_endpoint(&self, account: &str, id: &str) -> Result<wire::Endpoint> {
-        let row = sqlx::query("SELECT * FROM endpoints WHERE id = $1 AND account_id = $2")
+        let row = db::query("SELECT * FROM endpoints WHERE id = $1 AND account_id = $2")
             .bind(id)
             .bind(account)
             .fetch_optional(&self.pool)
@@ -231,7 +231,7 @@ impl Store {
         limit: Option<i64>,
     ) -> Result<wire::Page<wire::Endpoint>> {
         let limit = page_limit(limit)?;
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT * FROM endpoints WHERE account_id = $1 AND ($2 = '' OR vpc_id = $2) AND id > $3 ORDER BY id LIMIT $4",
         )
         .bind(account)
@@ -263,7 +263,7 @@ impl Store {
             let vpc = self.get_vpc(account, &e.vpc_id).await?;
             e.security_group_ids = self.endpoint_groups(account, &vpc, groups).await?;
         }
-        sqlx::query("UPDATE endpoints SET name = $1, ports = $2, security_group_ids = $3 WHERE id = $4")
+        db::query("UPDATE endpoints SET name = $1, ports = $2, security_group_ids = $3 WHERE id = $4")
             .bind(&e.name)
             .bind(serde_json::to_string(&e.ports).expect("ports serialize"))
             .bind(blocks_json(&e.security_group_ids))
@@ -276,7 +276,7 @@ impl Store {
     /// Deletes an endpoint.
     pub async fn delete_endpoint(&self, account: &str, id: &str) -> Result<()> {
         self.get_endpoint(account, id).await?;
-        sqlx::query("DELETE FROM endpoints WHERE id = $1")
+        db::query("DELETE FROM endpoints WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
             .await?;

@@ -1,7 +1,7 @@
 //! Storage of gateways — internet (`igw_…`), NAT (`nat_…`), VPN (`vgw_…`) and gateway endpoints (`vpce_…`) —
 //! for routes of their VPC to target.
 
-use sqlx::{any::AnyRow, Row};
+use super::db::{self, Row};
 
 use super::{new_id, page_limit, paginate, Result, Store, Users};
 use crate::{
@@ -18,7 +18,7 @@ pub const GATEWAY_KINDS: &[(&str, &str)] = &[
     ("endpoint", "vpce"),
 ];
 
-fn gateway_from(row: &AnyRow) -> Result<wire::Gateway> {
+fn gateway_from(row: &Row) -> Result<wire::Gateway> {
     Ok(wire::Gateway {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
@@ -59,7 +59,7 @@ impl Store {
             created_at: self.now(),
         };
         let mut tx = self.write_tx().await?;
-        sqlx::query(
+        db::query(
             "INSERT INTO gateways (id, account_id, vpc_id, kind, name, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&g.id)
@@ -68,7 +68,7 @@ impl Store {
         .bind(&g.kind)
         .bind(&g.name)
         .bind(g.created_at)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(g)
@@ -76,7 +76,7 @@ impl Store {
 
     /// A gateway of the account.
     pub async fn get_gateway(&self, account: &str, id: &str) -> Result<wire::Gateway> {
-        let row = sqlx::query("SELECT * FROM gateways WHERE id = $1 AND account_id = $2")
+        let row = db::query("SELECT * FROM gateways WHERE id = $1 AND account_id = $2")
             .bind(id)
             .bind(account)
             .fetch_optional(&self.pool)
@@ -96,7 +96,7 @@ impl Store {
         limit: Option<i64>,
     ) -> Result<wire::Page<wire::Gateway>> {
         let limit = page_limit(limit)?;
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT * FROM gateways WHERE account_id = $1 AND ($2 = '' OR vpc_id = $2) AND id > $3 ORDER BY id LIMIT $4",
         )
         .bind(account)

@@ -1,4 +1,5 @@
-//! Storage: one SQL dialect for SQLite (default, a WAL file) and PostgreSQL, through sqlx's `Any` driver.
+//! Storage: one SQL dialect for SQLite (default, a WAL file) and PostgreSQL, every query through the seam in
+//! [`db`] (PostgreSQL on sqlx, SQLite on rusqlite called on the request's own thread).
 //! Every state change is one transaction. Timestamps are Unix milliseconds from the injected [`Clock`].
 //!
 //! This module holds the [`Store`] itself (opening, the pool, write transactions, row locks) and the helpers
@@ -12,10 +13,6 @@ use std::sync::Arc;
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::{
-    any::{AnyPoolOptions, AnyRow},
-    AnyPool, Row,
-};
 
 use crate::{
     clock::Clock,
@@ -26,6 +23,7 @@ use crate::{
 pub mod accounts;
 pub mod apply_state;
 pub mod audit;
+pub mod db;
 pub mod endpoints;
 pub mod gateways;
 pub mod network_acls;
@@ -60,39 +58,38 @@ impl Default for Limits {
     }
 }
 
-/// A write transaction, holding this process's writer turn on SQLite.
+/// A write transaction (on SQLite holding this process's writer turn); its statements run on `&mut *tx`.
+/// Dropped without [`WriteTx::commit`], it rolls back.
 pub(crate) struct WriteTx {
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+    conn: db::Conn,
 }
 
 impl std::ops::Deref for WriteTx {
-    type Target = sqlx::Transaction<'static, sqlx::Any>;
+    type Target = db::Conn;
     fn deref(&self) -> &Self::Target {
-        &self.tx
+        &self.conn
     }
 }
 
 impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
+        &mut self.conn
     }
 }
 
 impl WriteTx {
     pub(crate) async fn commit(self) -> Result<()> {
-        Ok(self.tx.commit().await?)
+        Ok(self.conn.commit().await?)
     }
 }
 
 /// The store.
 #[derive(Clone)]
 pub struct Store {
-    pub(crate) pool: AnyPool,
+    pub(crate) pool: db::Db,
     pub clock: Arc<dyn Clock>,
     pub limits: Limits,
     postgres: bool,
-    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -119,7 +116,7 @@ pub(crate) fn parse_blocks(text: &str) -> Vec<String> {
 
 /// A stored word read back as what it stands for (a status, a direction, a protocol…); one that does not parse
 /// is corrupt data: an error (500, logged with the column and the value), never a guess.
-pub(crate) fn stored<T>(row: &AnyRow, column: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T> {
+pub(crate) fn stored<T>(row: &db::Row, column: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T> {
     let name = column.rsplit('.').next().unwrap_or(column);
     let text: String = row.try_get(name)?;
     parse(&text).ok_or_else(|| ApiError::Corrupt(format!("{column}: {text:?} is not a valid value")))
@@ -160,35 +157,6 @@ pub(crate) enum Arg<'a> {
     Int(i64),
 }
 
-fn bind_all<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    args: &[Arg<'q>],
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    for arg in args {
-        query = match *arg {
-            Arg::Text(t) => query.bind(t),
-            Arg::Int(i) => query.bind(i),
-        };
-    }
-    query
-}
-
-/// Appends `sql` to `out` with each parameter `$k` written as `$(k + offset)`.
-fn renumber(sql: &str, offset: usize, out: &mut String) {
-    let mut rest = sql;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..=at]);
-        rest = &rest[at + 1..];
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        match rest[..digits].parse::<usize>() {
-            Ok(k) => out.push_str(&(k + offset).to_string()),
-            Err(_) => out.push_str(&rest[..digits]),
-        }
-        rest = &rest[digits..];
-    }
-    out.push_str(rest);
-}
-
 /// A unique-index violation becomes a 409 with the given code; anything else is a storage error.
 fn conflict_on_unique(e: sqlx::Error, code: ErrorCode, message: String) -> ApiError {
     match e {
@@ -213,41 +181,12 @@ struct Listing<'a> {
 impl Store {
     /// Opens (creating if needed) and migrates. `url`: `sqlite://path` or `postgres://…`.
     pub async fn open(url: &str, clock: Arc<dyn Clock>, limits: Limits) -> Result<Store> {
-        sqlx::any::install_default_drivers();
-        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
-        let url = if postgres || url.contains('?') {
-            url.to_string()
-        } else {
-            format!("{url}?mode=rwc")
-        };
-        let mut options = AnyPoolOptions::new().max_connections(if postgres { 16 } else { 8 });
-        if !postgres {
-            // A pooled SQLite connection is a thread of this process holding a file open; it cannot be cut
-            // off the way a network connection can. sqlx's default liveness check (a ping before every
-            // acquire) was one more round trip to that thread per query.
-            options = options.test_before_acquire(false);
-            options = options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    use sqlx::Executor;
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    Ok(())
-                })
-            });
-        }
-        let pool = options.connect(&url).await?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|e| ApiError::Storage(e.into()))?;
+        let pool = db::Db::open(url).await?;
         Ok(Store {
+            postgres: pool.is_postgres(),
             pool,
             clock,
             limits,
-            postgres,
-            writer: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -272,7 +211,7 @@ impl Store {
         ids.dedup();
         let sql = format!("SELECT id FROM {table} WHERE id = $1 FOR NO KEY UPDATE");
         for id in ids {
-            sqlx::query(&sql).bind(id).fetch_optional(&mut ***tx).await?;
+            db::query(&sql).bind(id).fetch_optional(&mut **tx).await?;
         }
         Ok(())
     }
@@ -282,8 +221,8 @@ impl Store {
         self.postgres
     }
 
-    /// The pool (tests run integrity checks through it).
-    pub fn pool(&self) -> &AnyPool {
+    /// The database (tests run raw SQL through it: `db::query(sql).bind(v).execute(store.pool())`).
+    pub fn pool(&self) -> &db::Db {
         &self.pool
     }
 
@@ -297,54 +236,31 @@ impl Store {
     /// Writers of one process also queue on an in-process lock, so they wait in order instead of polling
     /// SQLite's busy handler (which sleeps in coarse steps).
     pub(crate) async fn write_tx(&self) -> Result<WriteTx> {
-        if self.postgres {
-            return Ok(WriteTx {
-                _turn: None,
-                tx: self.pool.begin().await?,
-            });
-        }
-        let turn = self.writer.clone().lock_owned().await;
         Ok(WriteTx {
-            _turn: Some(turn),
-            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            conn: self.pool.begin_write().await?,
         })
     }
 
     /// Runs one writing statement on its own: atomic and durable as a transaction of one statement (autocommit),
-    /// in this process's writer turn on SQLite as [`Store::write_tx`] — one round trip to the database instead of
-    /// three (`BEGIN`, the statement, `COMMIT`). Only for a statement that needs nothing read before it.
-    pub(crate) async fn write_one<'q>(
-        &self,
-        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> Result<sqlx::any::AnyQueryResult> {
-        let _turn = match self.postgres {
-            true => None,
-            false => Some(self.writer.clone().lock_owned().await),
-        };
+    /// in this process's writer turn on SQLite as [`Store::write_tx`] — one statement instead of three (`BEGIN`,
+    /// the statement, `COMMIT`). Only for a statement that needs nothing read before it.
+    pub(crate) async fn write_one(&self, query: db::Query<'_>) -> Result<db::Done> {
         Ok(query.execute(&self.pool).await?)
     }
 
     /// Runs statements in order inside a write transaction; each numbers its own parameters `$1`…`$n`, `n` being
-    /// the number of its arguments. On SQLite they go to the connection as one query of several statements (its
-    /// parameters renumbered to follow each other): one round trip to the connection's thread instead of one per
-    /// statement. PostgreSQL does not take several statements with parameters at once; there they run one by
-    /// one.
+    /// the number of its arguments.
     pub(crate) async fn run_batch(&self, tx: &mut WriteTx, statements: &[(&str, &[Arg<'_>])]) -> Result<()> {
-        if self.postgres {
-            for (sql, args) in statements {
-                bind_all(sqlx::query(sql), args).execute(&mut ***tx).await?;
+        for (sql, args) in statements {
+            let mut query = db::query(sql);
+            for arg in *args {
+                query = match *arg {
+                    Arg::Text(t) => query.bind(t),
+                    Arg::Int(i) => query.bind(i),
+                };
             }
-            return Ok(());
+            query.execute(&mut **tx).await?;
         }
-        let mut sql = String::new();
-        let mut offset = 0;
-        for (text, args) in statements {
-            renumber(text, offset, &mut sql);
-            sql.push_str(";\n");
-            offset += args.len();
-        }
-        let all: Vec<Arg<'_>> = statements.iter().flat_map(|(_, a)| a.iter().copied()).collect();
-        bind_all(sqlx::query(&sql), &all).execute(&mut ***tx).await?;
         Ok(())
     }
 
@@ -361,17 +277,17 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let mut counts = [0; N];
         for (count, Users(sql, values)) in counts.iter_mut().zip(users) {
-            let mut query = sqlx::query(sql);
+            let mut query = db::query(sql);
             for value in values {
                 query = query.bind(*value);
             }
-            *count = query.fetch_one(&mut **tx).await?.try_get("n")?;
+            *count = query.fetch_one(&mut *tx).await?.try_get("n")?;
         }
         if counts.iter().any(|n| *n > 0) {
             return Err(refuse(counts));
         }
         for sql in deletes {
-            sqlx::query(sql).bind(id).execute(&mut **tx).await?;
+            db::query(sql).bind(id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -383,7 +299,7 @@ impl Store {
             "SELECT id FROM {} WHERE account_id = $1 AND ($2 = '' OR vpc_id = $2) AND id > $3 ORDER BY id LIMIT $4",
             l.table
         );
-        let rows = sqlx::query(&sql)
+        let rows = db::query(&sql)
             .bind(l.account)
             .bind(l.vpc.unwrap_or(""))
             .bind(l.cursor.unwrap_or(""))
@@ -395,7 +311,7 @@ impl Store {
 
     /// Subnets explicitly associated with a route table (`kind` `route_table`) or network ACL (`network_acl`).
     pub(crate) async fn associated_subnets(&self, kind: &str, target: &str) -> Result<Vec<String>> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT subnet_id FROM subnet_associations WHERE kind = $1 AND target_id = $2 ORDER BY subnet_id",
         )
         .bind(kind)
@@ -428,37 +344,20 @@ impl Store {
             ));
         }
         let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM subnet_associations WHERE subnet_id = $1 AND kind = $2")
+        db::query("DELETE FROM subnet_associations WHERE subnet_id = $1 AND kind = $2")
             .bind(subnet_id)
             .bind(kind)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         if !target_is_default {
-            sqlx::query("INSERT INTO subnet_associations (subnet_id, kind, target_id) VALUES ($1, $2, $3)")
+            db::query("INSERT INTO subnet_associations (subnet_id, kind, target_id) VALUES ($1, $2, $3)")
                 .bind(subnet_id)
                 .bind(kind)
                 .bind(target)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
         }
         tx.commit().await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::renumber;
-
-    #[test]
-    fn batched_statements_number_their_parameters_after_each_other() {
-        let mut out = String::new();
-        renumber("INSERT INTO t (a, b) VALUES ($1, $2), ($3, $2)", 0, &mut out);
-        out.push(';');
-        renumber("UPDATE u SET a = $1 WHERE b = $10 AND c = '$'", 3, &mut out);
-        assert_eq!(
-            out,
-            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $2);UPDATE u SET a = $4 WHERE b = $13 AND c = '$'"
-        );
     }
 }

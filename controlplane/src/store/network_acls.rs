@@ -1,8 +1,8 @@
 //! Storage of network ACLs and their numbered entries: the default ACL allows all, a custom ACL denies all until
 //! given entries; and the subnets associated with them.
 
+use super::db::{self, Row};
 use netmodel::model::Action;
-use sqlx::{any::AnyRow, Row};
 
 use super::{
     cidr, conflict_on_unique, page_limit, paginate,
@@ -30,7 +30,7 @@ fn parse_action(word: &str) -> Option<Action> {
         .find(|a| action_word(*a) == word)
 }
 
-fn acl_entry_from(row: &AnyRow) -> Result<wire::AclEntry> {
+fn acl_entry_from(row: &Row) -> Result<wire::AclEntry> {
     Ok(wire::AclEntry {
         rule_number: u16::try_from(row.try_get::<i64, _>("rule_number")?).unwrap_or(0),
         direction: stored(row, "acl_entries.direction", rule_direction::parse)?,
@@ -51,7 +51,7 @@ impl Store {
     ) -> Result<wire::NetworkAcl> {
         let vpc = self.get_vpc(account, &req.vpc_id).await?;
         let id = crate::store::new_id("acl");
-        sqlx::query(
+        db::query(
             "INSERT INTO network_acls (id, account_id, vpc_id, is_default, created_at) VALUES ($1, $2, $3, 0, $4)",
         )
         .bind(&id)
@@ -65,14 +65,14 @@ impl Store {
 
     /// An ACL of the account with its entries (ingress then egress, by rule number) and associations.
     pub async fn get_network_acl(&self, account: &str, id: &str) -> Result<wire::NetworkAcl> {
-        let row = sqlx::query("SELECT * FROM network_acls WHERE id = $1 AND account_id = $2")
+        let row = db::query("SELECT * FROM network_acls WHERE id = $1 AND account_id = $2")
             .bind(id)
             .bind(account)
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("network ACL \"{id}\" not found")))?;
         let entries =
-            sqlx::query("SELECT * FROM acl_entries WHERE acl_id = $1 ORDER BY direction DESC, rule_number")
+            db::query("SELECT * FROM acl_entries WHERE acl_id = $1 ORDER BY direction DESC, rule_number")
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?
@@ -172,20 +172,19 @@ impl Store {
         let mut tx = self.write_tx().await?;
         // Count, then insert: under a lock on the ACL (see `Store::lock_rows`).
         self.lock_rows(&mut tx, "network_acls", &[id]).await?;
-        let n: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM acl_entries WHERE acl_id = $1 AND direction = $2")
-                .bind(id)
-                .bind(dir)
-                .fetch_one(&mut **tx)
-                .await?
-                .try_get("n")?;
+        let n: i64 = db::query("SELECT COUNT(*) AS n FROM acl_entries WHERE acl_id = $1 AND direction = $2")
+            .bind(id)
+            .bind(dir)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
         if n >= ACL_ENTRIES_PER_DIRECTION {
             return Err(ApiError::conflict(
                 ErrorCode::AclEntryQuotaExceeded,
                 format!("network ACL {id} already has {n} {dir} entries (limit {ACL_ENTRIES_PER_DIRECTION})"),
             ));
         }
-        sqlx::query(
+        db::query(
             "INSERT INTO acl_entries (acl_id, direction, rule_number, protocol, from_port, to_port, cidr_block, \
              rule_action) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -197,7 +196,7 @@ impl Store {
         .bind(to.map(i64::from))
         .bind(block.to_string())
         .bind(action_word(action))
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(|e| {
             conflict_on_unique(
@@ -227,7 +226,7 @@ impl Store {
             )
         })?;
         let n =
-            sqlx::query("DELETE FROM acl_entries WHERE acl_id = $1 AND direction = $2 AND rule_number = $3")
+            db::query("DELETE FROM acl_entries WHERE acl_id = $1 AND direction = $2 AND rule_number = $3")
                 .bind(id)
                 .bind(dir)
                 .bind(number)

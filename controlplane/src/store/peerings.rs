@@ -1,8 +1,8 @@
 //! Storage of VPC peering connections: the request (quotas, overlap, auto-accept), and the lifecycle's
 //! transitions ([`crate::lifecycle`]) applied under the store's clock.
 
+use super::db::{self, Row};
 use netmodel::{cidr::Cidr, model::PeeringStatus};
-use sqlx::{any::AnyRow, Row};
 
 use super::{
     all_blocks, new_id, page_limit, paginate, parse_blocks, stored, vpcs::vpc_from, Result, Store, WriteTx,
@@ -28,7 +28,7 @@ const PEERING_COLUMNS: &str = "p.id, CASE WHEN p.status = 'pending' AND p.expire
 const PEERING_FROM: &str =
     "FROM peerings p JOIN vpcs rv ON rv.id = p.requester_vpc_id JOIN vpcs av ON av.id = p.accepter_vpc_id";
 
-fn peering_from(row: &AnyRow) -> Result<wire::Peering> {
+fn peering_from(row: &Row) -> Result<wire::Peering> {
     let blocks = |c: &str, s: &str, v6: &str| -> Result<Vec<String>> {
         Ok(std::iter::once(row.try_get::<String, _>(c)?)
             .chain(parse_blocks(&row.try_get::<String, _>(s)?))
@@ -57,15 +57,14 @@ impl Store {
     pub async fn expire_due(&self) -> Result<u64> {
         let now = self.now();
         // A cheap indexed read first: the write (serialized on SQLite) happens only when something is due.
-        let due =
-            sqlx::query("SELECT id FROM peerings WHERE status = 'pending' AND expires_at <= $1 LIMIT 1")
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await?;
+        let due = db::query("SELECT id FROM peerings WHERE status = 'pending' AND expires_at <= $1 LIMIT 1")
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
         if due.is_none() {
             return Ok(0);
         }
-        Ok(sqlx::query("UPDATE peerings SET status = 'expired', updated_at = $1 WHERE status = 'pending' AND expires_at <= $1")
+        Ok(db::query("UPDATE peerings SET status = 'expired', updated_at = $1 WHERE status = 'pending' AND expires_at <= $1")
             .bind(now)
             .execute(&self.pool)
             .await?
@@ -85,7 +84,7 @@ impl Store {
         }
         self.expire_due().await?;
         // Both VPCs in one read.
-        let vpcs = sqlx::query("SELECT * FROM vpcs WHERE id IN ($1, $2)")
+        let vpcs = db::query("SELECT * FROM vpcs WHERE id IN ($1, $2)")
             .bind(&req.requester_vpc_id)
             .bind(&req.accepter_vpc_id)
             .fetch_all(&self.pool)
@@ -193,7 +192,7 @@ impl Store {
              requester_region, accepter_region, status, status_message, pair_key, created_at, updated_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)"
         };
-        let mut insert = sqlx::query(sql)
+        let mut insert = db::query(sql)
             .bind(&id)
             .bind(account)
             .bind(&accepter.account_id)
@@ -209,13 +208,13 @@ impl Store {
         if status == PeeringStatus::Pending {
             insert = insert.bind(self.limits.pending_per_account);
         }
-        let inserted = insert.execute(&mut **tx).await;
+        let inserted = insert.execute(&mut *tx).await;
         if matches!(&inserted, Ok(r) if r.rows_affected() == 0) {
-            let pending: i64 = sqlx::query(
+            let pending: i64 = db::query(
                 "SELECT COUNT(*) AS n FROM peerings WHERE requester_account_id = $1 AND status = 'pending'",
             )
             .bind(account)
-            .fetch_one(&mut **tx)
+            .fetch_one(&mut *tx)
             .await?
             .try_get("n")?;
             return Err(ApiError::conflict(
@@ -260,14 +259,14 @@ impl Store {
     /// Refuses when either VPC is at its quota of active peerings (both counted in one query; the first VPC
     /// over its quota is named).
     async fn check_active_quota(&self, tx: &mut WriteTx, vpcs: &[&String; 2]) -> Result<()> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT v.id, (SELECT COUNT(*) FROM peerings WHERE requester_vpc_id = v.id AND status = 'active') + \
              (SELECT COUNT(*) FROM peerings WHERE accepter_vpc_id = v.id AND status = 'active') AS n \
              FROM vpcs v WHERE v.id IN ($1, $2)",
         )
         .bind(vpcs[0].as_str())
         .bind(vpcs[1].as_str())
-        .fetch_all(&mut ***tx)
+        .fetch_all(&mut **tx)
         .await?;
         for vpc in vpcs {
             let mut n = 0;
@@ -294,7 +293,7 @@ impl Store {
         let sql = format!(
             "SELECT {PEERING_COLUMNS} {PEERING_FROM} WHERE p.id = $2 AND (p.requester_account_id = $3 OR p.accepter_account_id = $3)"
         );
-        let row = sqlx::query(&sql)
+        let row = db::query(&sql)
             .bind(self.now())
             .bind(id)
             .bind(account)
@@ -328,7 +327,7 @@ impl Store {
              AND ($4 = '' OR p.requester_vpc_id = $4 OR p.accepter_vpc_id = $4) \
              AND p.id > $5 ORDER BY p.id LIMIT $6"
         );
-        let rows = sqlx::query(&sql)
+        let rows = db::query(&sql)
             .bind(self.now())
             .bind(account)
             .bind(status.unwrap_or(""))
@@ -371,14 +370,14 @@ impl Store {
         } else {
             "UPDATE peerings SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'pending' AND expires_at > $2"
         };
-        let mut update = sqlx::query(sql).bind(to.as_str()).bind(self.now()).bind(id);
+        let mut update = db::query(sql).bind(to.as_str()).bind(self.now()).bind(id);
         if active {
             update = update
                 .bind(&p.requester_vpc_id)
                 .bind(&p.accepter_vpc_id)
                 .bind(self.limits.active_per_vpc);
         }
-        let n = update.execute(&mut **tx).await?.rows_affected();
+        let n = update.execute(&mut *tx).await?.rows_affected();
         if n == 0 {
             if active {
                 self.check_active_quota(&mut tx, &[&p.requester_vpc_id, &p.accepter_vpc_id])
@@ -397,7 +396,7 @@ impl Store {
     pub async fn delete_peering(&self, account: &str, id: &str) -> Result<wire::Peering> {
         let p = self.get_peering(account, id).await?;
         let to = self.transition(account, id, &p, Action::Delete)?;
-        let n = sqlx::query(
+        let n = db::query(
             "UPDATE peerings SET status = $4, updated_at = $1 WHERE id = $2 AND status = $3 \
              AND (status = 'active' OR expires_at > $1)",
         )

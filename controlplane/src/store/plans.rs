@@ -15,7 +15,7 @@
 //! Presence: [`Store::plan_presence`] records that a browser tab has a plan open (a heartbeat) and answers who
 //! else has it open within [`PRESENCE_WINDOW_MS`]; older rows are pruned as it goes.
 
-use sqlx::Row;
+use super::db;
 
 use super::{
     audit::{Actor, AuditAction, NewEntry},
@@ -64,7 +64,7 @@ fn plan_name(name: &str) -> Result<String> {
     Ok(name.to_string())
 }
 
-fn summary_from(row: &sqlx::any::AnyRow) -> Result<PlanSummary> {
+fn summary_from(row: &db::Row) -> Result<PlanSummary> {
     Ok(PlanSummary {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -79,7 +79,7 @@ fn summary_from(row: &sqlx::any::AnyRow) -> Result<PlanSummary> {
 impl Store {
     /// Every plan, most recently changed first.
     pub async fn list_plans(&self) -> Result<Vec<PlanSummary>> {
-        sqlx::query("SELECT * FROM plans ORDER BY updated_at DESC, id")
+        db::query("SELECT * FROM plans ORDER BY updated_at DESC, id")
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -134,7 +134,7 @@ impl Store {
         let now = self.now();
         let diags = serde_json::to_string(import_diagnostics).expect("diagnostics serialize");
         let mut tx = self.write_tx().await?;
-        sqlx::query(
+        db::query(
             "INSERT INTO plans (id, name, version, vpc_count, peering_count, import_diagnostics, created_at, updated_at)
              VALUES ($1, $2, 1, $3, $4, $5, $6, $6)",
         )
@@ -144,16 +144,16 @@ impl Store {
         .bind(peerings)
         .bind(&diags)
         .bind(now)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        db::query(
             "INSERT INTO plan_versions (plan_id, version, body, saved_at, saved_by) VALUES ($1, 1, $2, $3, $4)",
         )
         .bind(&id)
         .bind(&body)
         .bind(now)
         .bind(&by.user)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         let detail = match origin {
             "" => format!("name {name:?}"),
@@ -175,14 +175,14 @@ impl Store {
 
     /// A plan and its current body.
     pub async fn get_plan(&self, id: &str) -> Result<StoredPlan> {
-        let row = sqlx::query("SELECT * FROM plans WHERE id = $1")
+        let row = db::query("SELECT * FROM plans WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| not_found(id))?;
         let summary = summary_from(&row)?;
         let diags: String = row.try_get("import_diagnostics")?;
-        let body: String = sqlx::query("SELECT body FROM plan_versions WHERE plan_id = $1 AND version = $2")
+        let body: String = db::query("SELECT body FROM plan_versions WHERE plan_id = $1 AND version = $2")
             .bind(id)
             .bind(summary.version)
             .fetch_one(&self.pool)
@@ -225,18 +225,18 @@ impl Store {
         // The plan's row, locked until the commit: a second save of this plan (on this server or another on the
         // same database) waits here, then reads the version this one adds.
         self.lock_rows(&mut tx, "plans", &[id]).await?;
-        let row = sqlx::query("SELECT * FROM plans WHERE id = $1")
+        let row = db::query("SELECT * FROM plans WHERE id = $1")
             .bind(id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| not_found(id))?;
         let mut summary = summary_from(&row)?;
-        let current = sqlx::query(
+        let current = db::query(
             "SELECT body, saved_at, saved_by FROM plan_versions WHERE plan_id = $1 AND version = $2",
         )
         .bind(id)
         .bind(summary.version)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await?;
         if current.try_get::<String, _>("body")? == body {
             return Ok(summary);
@@ -267,7 +267,7 @@ impl Store {
         summary.vpc_count = vpcs;
         summary.peering_count = peerings;
         summary.updated_at = now;
-        sqlx::query(
+        db::query(
             "INSERT INTO plan_versions (plan_id, version, body, saved_at, saved_by) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id)
@@ -275,14 +275,14 @@ impl Store {
         .bind(&body)
         .bind(now)
         .bind(&by.user)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM plan_versions WHERE plan_id = $1 AND version <= $2")
+        db::query("DELETE FROM plan_versions WHERE plan_id = $1 AND version <= $2")
             .bind(id)
             .bind(summary.version - KEPT_VERSIONS)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
-        sqlx::query(
+        db::query(
             "UPDATE plans SET version = $1, vpc_count = $2, peering_count = $3, updated_at = $4 WHERE id = $5",
         )
         .bind(summary.version)
@@ -290,7 +290,7 @@ impl Store {
         .bind(peerings)
         .bind(now)
         .bind(id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         self.audit_in(
             &mut tx,
@@ -305,17 +305,17 @@ impl Store {
     pub async fn rename_plan(&self, by: &Actor, id: &str, name: &str) -> Result<PlanSummary> {
         let name = plan_name(name)?;
         let mut tx = self.write_tx().await?;
-        let version: i64 = sqlx::query("SELECT version FROM plans WHERE id = $1")
+        let version: i64 = db::query("SELECT version FROM plans WHERE id = $1")
             .bind(id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| not_found(id))?
             .try_get("version")?;
-        sqlx::query("UPDATE plans SET name = $1, updated_at = $2 WHERE id = $3")
+        db::query("UPDATE plans SET name = $1, updated_at = $2 WHERE id = $3")
             .bind(&name)
             .bind(self.now())
             .bind(id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         let detail = format!("renamed to {name:?}");
         self.audit_in(
@@ -347,23 +347,23 @@ impl Store {
     /// Deletes a plan and its versions.
     pub async fn delete_plan(&self, by: &Actor, id: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        let row = sqlx::query("SELECT name, version FROM plans WHERE id = $1")
+        let row = db::query("SELECT name, version FROM plans WHERE id = $1")
             .bind(id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| not_found(id))?;
         let (name, version): (String, i64) = (row.try_get("name")?, row.try_get("version")?);
-        sqlx::query("DELETE FROM plan_versions WHERE plan_id = $1")
+        db::query("DELETE FROM plan_versions WHERE plan_id = $1")
             .bind(id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM plan_presence WHERE plan_id = $1")
+        db::query("DELETE FROM plan_presence WHERE plan_id = $1")
             .bind(id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
-        let n = sqlx::query("DELETE FROM plans WHERE id = $1")
+        let n = db::query("DELETE FROM plans WHERE id = $1")
             .bind(id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
         if n == 0 {
@@ -382,7 +382,7 @@ impl Store {
     /// The kept versions of a plan, newest first.
     pub async fn plan_versions(&self, id: &str) -> Result<Vec<PlanVersion>> {
         self.get_plan(id).await?;
-        sqlx::query(
+        db::query(
             "SELECT version, saved_at, saved_by, LENGTH(body) AS bytes FROM plan_versions WHERE plan_id = $1 ORDER BY version DESC",
         )
         .bind(id)
@@ -416,7 +416,7 @@ impl Store {
         version: i64,
         base: Base,
     ) -> Result<StoredPlan> {
-        let body: String = sqlx::query("SELECT body FROM plan_versions WHERE plan_id = $1 AND version = $2")
+        let body: String = db::query("SELECT body FROM plan_versions WHERE plan_id = $1 AND version = $2")
             .bind(id)
             .bind(version)
             .fetch_optional(&self.pool)
@@ -436,12 +436,12 @@ impl Store {
         let now = self.now();
         let since = now - PRESENCE_WINDOW_MS;
         let mut tx = self.write_tx().await?;
-        sqlx::query("SELECT id FROM plans WHERE id = $1")
+        db::query("SELECT id FROM plans WHERE id = $1")
             .bind(id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| not_found(id))?;
-        sqlx::query(
+        db::query(
             "INSERT INTO plan_presence (plan_id, user_name, tab, last_seen) VALUES ($1, $2, $3, $4)
              ON CONFLICT (plan_id, user_name, tab) DO UPDATE SET last_seen = excluded.last_seen",
         )
@@ -449,13 +449,13 @@ impl Store {
         .bind(&by.user)
         .bind(tab)
         .bind(now)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM plan_presence WHERE last_seen < $1")
+        db::query("DELETE FROM plan_presence WHERE last_seen < $1")
             .bind(since)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT user_name, COUNT(*) AS tabs FROM plan_presence
              WHERE plan_id = $1 AND last_seen >= $2 AND NOT (user_name = $3 AND tab = $4)
              GROUP BY user_name ORDER BY user_name",
@@ -464,7 +464,7 @@ impl Store {
         .bind(since)
         .bind(&by.user)
         .bind(tab)
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
         rows.iter()
@@ -482,7 +482,7 @@ impl Store {
     pub async fn leave_plan(&self, by: &Actor, id: &str, tab: &str) -> Result<()> {
         check_tab(tab)?;
         self.write_one(
-            sqlx::query("DELETE FROM plan_presence WHERE plan_id = $1 AND user_name = $2 AND tab = $3")
+            db::query("DELETE FROM plan_presence WHERE plan_id = $1 AND user_name = $2 AND tab = $3")
                 .bind(id)
                 .bind(&by.user)
                 .bind(tab),

@@ -1,7 +1,7 @@
 //! Storage of route tables: their routes (and the check of a route's target), and the subnets associated
 //! with them.
 
-use sqlx::{AnyConnection, Row};
+use super::db::{self, Conn};
 
 use super::{
     cidr,
@@ -26,7 +26,7 @@ impl Store {
     ) -> Result<wire::RouteTable> {
         let vpc = self.get_vpc(account, &req.vpc_id).await?;
         let id = new_id("rtb");
-        sqlx::query(
+        db::query(
             "INSERT INTO route_tables (id, account_id, vpc_id, main, created_at) VALUES ($1, $2, $3, 0, $4)",
         )
         .bind(&id)
@@ -56,7 +56,7 @@ impl Store {
     ) -> Result<wire::Page<wire::RouteTable>> {
         let limit = page_limit(limit)?;
         let rows =
-            sqlx::query("SELECT id FROM route_tables WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+            db::query("SELECT id FROM route_tables WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3")
                 .bind(account)
                 .bind(cursor.unwrap_or(""))
                 .bind(limit + 1)
@@ -124,7 +124,7 @@ impl Store {
         }
         // Count, then insert (one statement): under a lock on the table (see `lock_rows`).
         self.lock_rows(&mut tx, "route_tables", &[table]).await?;
-        let inserted = sqlx::query(
+        let inserted = db::query(
             "INSERT INTO routes (route_table_id, destination_cidr, target, created_at) SELECT $1, $2, $3, $4 \
              WHERE (SELECT COUNT(*) FROM routes WHERE route_table_id = $1) < $5 \
              ON CONFLICT (route_table_id, destination_cidr) DO NOTHING",
@@ -134,14 +134,14 @@ impl Store {
         .bind(target)
         .bind(self.now())
         .bind(ROUTES_PER_TABLE)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
         if inserted == 0 {
             // Refused: over the quota, or the destination has a route already.
-            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM routes WHERE route_table_id = $1")
+            let n: i64 = db::query("SELECT COUNT(*) AS n FROM routes WHERE route_table_id = $1")
                 .bind(table)
-                .fetch_one(&mut **tx)
+                .fetch_one(&mut *tx)
                 .await?
                 .try_get("n")?;
             if n >= ROUTES_PER_TABLE {
@@ -169,7 +169,7 @@ impl Store {
     ) -> Result<wire::RouteTable> {
         self.get_route_table(account, table).await?;
         let dest = cidr("destination_cidr", destination)?;
-        let n = sqlx::query("DELETE FROM routes WHERE route_table_id = $1 AND destination_cidr = $2")
+        let n = db::query("DELETE FROM routes WHERE route_table_id = $1 AND destination_cidr = $2")
             .bind(table)
             .bind(dest.to_string())
             .execute(&self.pool)
@@ -209,7 +209,7 @@ impl Store {
         subnet: &str,
     ) -> Result<wire::RouteTable> {
         self.get_route_table(account, table).await?;
-        let n = sqlx::query(
+        let n = db::query(
             "DELETE FROM subnet_associations WHERE subnet_id = $1 AND kind = 'route_table' AND target_id = $2",
         )
         .bind(subnet)
@@ -240,8 +240,8 @@ struct Head {
 
 /// The [`Head`] of a route table of the account (404 otherwise), with what `target` is (`""`: no target), in one
 /// query.
-async fn route_table_head(conn: &mut AnyConnection, account: &str, id: &str, target: &str) -> Result<Head> {
-    let row = sqlx::query(
+async fn route_table_head(conn: &mut Conn, account: &str, id: &str, target: &str) -> Result<Head> {
+    let row = db::query(
         "SELECT rt.vpc_id, rt.main, rt.created_at, v.cidr_block, v.secondary_cidr_blocks, v.ipv6_cidr_blocks, \
          (SELECT COUNT(*) FROM peerings p WHERE p.id = $3 \
           AND (p.requester_vpc_id = rt.vpc_id OR p.accepter_vpc_id = rt.vpc_id)) AS peerings, \
@@ -270,12 +270,7 @@ async fn route_table_head(conn: &mut AnyConnection, account: &str, id: &str, tar
 }
 
 /// A route table from its [`Head`]: its routes (local ones first) and its subnets, on one connection.
-async fn read_route_table(
-    conn: &mut AnyConnection,
-    account: &str,
-    id: &str,
-    head: Head,
-) -> Result<wire::RouteTable> {
+async fn read_route_table(conn: &mut Conn, account: &str, id: &str, head: Head) -> Result<wire::RouteTable> {
     let mut routes: Vec<wire::Route> = head
         .local
         .into_iter()
@@ -285,7 +280,7 @@ async fn read_route_table(
             state: "active".into(),
         })
         .collect();
-    let rows = sqlx::query(
+    let rows = db::query(
         "SELECT r.destination_cidr, r.target, p.status AS peering_status FROM routes r \
          LEFT JOIN peerings p ON p.id = r.target WHERE r.route_table_id = $1 ORDER BY r.destination_cidr",
     )
@@ -305,7 +300,7 @@ async fn read_route_table(
             state: state.into(),
         });
     }
-    let subnets = sqlx::query(
+    let subnets = db::query(
         "SELECT subnet_id FROM subnet_associations WHERE kind = 'route_table' AND target_id = $1 ORDER BY subnet_id",
     )
     .bind(id)

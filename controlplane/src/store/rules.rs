@@ -1,8 +1,8 @@
 //! What security-group rules and network-ACL entries share: the direction, the protocol and port range, and
 //! reading a port column.
 
+use super::db::Row;
 use netmodel::model::{Direction, Protocol};
-use sqlx::{any::AnyRow, Row};
 
 use super::Result;
 use crate::{
@@ -59,7 +59,7 @@ pub(super) fn protocol_and_ports(
     Ok((proto, Some(from), Some(to)))
 }
 
-pub(super) fn port(row: &AnyRow, column: &str) -> Result<Option<u16>> {
+pub(super) fn port(row: &Row, column: &str) -> Result<Option<u16>> {
     Ok(row
         .try_get::<Option<i64>, _>(column)?
         .and_then(|p| u16::try_from(p).ok()))

@@ -1,8 +1,8 @@
 //! Storage of security groups and their rules: a new group may send anywhere and receive nothing, duplicate
 //! rules are refused, a rule may name a group of its VPC or of a VPC peered with it in the same region.
 
+use super::db::{self, Row};
 use netmodel::model::{Direction, Protocol};
-use sqlx::{any::AnyRow, Row};
 
 use super::{
     cidr, conflict_on_unique, page_limit, paginate,
@@ -18,7 +18,7 @@ use crate::{
 /// AWS's default quotas: rules per group and direction, entries per ACL and direction, groups per endpoint.
 const RULES_PER_DIRECTION: i64 = 60;
 
-fn sg_rule_from(row: &AnyRow) -> Result<wire::SgRule> {
+fn sg_rule_from(row: &Row) -> Result<wire::SgRule> {
     Ok(wire::SgRule {
         id: row.try_get("id")?,
         direction: stored(row, "sg_rules.direction", rule_direction::parse)?,
@@ -46,7 +46,7 @@ impl Store {
         // Names are unique per VPC: check and insert under a lock on the VPC (see `Store::lock_rows`).
         self.lock_rows(&mut tx, "vpcs", &[&vpc.id]).await?;
         self.check_group_name(&mut tx, &vpc.id, &req.name, "").await?;
-        sqlx::query(
+        db::query(
             "INSERT INTO security_groups (id, account_id, vpc_id, name, description, is_default, created_at) \
              VALUES ($1, $2, $3, $4, $5, 0, $6)",
         )
@@ -56,7 +56,7 @@ impl Store {
         .bind(&req.name)
         .bind(&req.description)
         .bind(self.now())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         self.insert_rule(
             &mut tx,
@@ -72,13 +72,12 @@ impl Store {
     }
 
     async fn check_group_name(&self, tx: &mut WriteTx, vpc: &str, name: &str, except: &str) -> Result<()> {
-        let taken =
-            sqlx::query("SELECT id FROM security_groups WHERE vpc_id = $1 AND name = $2 AND id <> $3")
-                .bind(vpc)
-                .bind(name)
-                .bind(except)
-                .fetch_optional(&mut ***tx)
-                .await?;
+        let taken = db::query("SELECT id FROM security_groups WHERE vpc_id = $1 AND name = $2 AND id <> $3")
+            .bind(vpc)
+            .bind(name)
+            .bind(except)
+            .fetch_optional(&mut **tx)
+            .await?;
         match taken {
             Some(row) => Err(ApiError::conflict(
                 ErrorCode::SecurityGroupExists,
@@ -93,13 +92,13 @@ impl Store {
 
     /// A group of the account, with its rules.
     pub async fn get_security_group(&self, account: &str, id: &str) -> Result<wire::SecurityGroup> {
-        let row = sqlx::query("SELECT * FROM security_groups WHERE id = $1 AND account_id = $2")
+        let row = db::query("SELECT * FROM security_groups WHERE id = $1 AND account_id = $2")
             .bind(id)
             .bind(account)
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("security group \"{id}\" not found")))?;
-        let rules = sqlx::query("SELECT * FROM sg_rules WHERE group_id = $1 ORDER BY created_at, id")
+        let rules = db::query("SELECT * FROM sg_rules WHERE group_id = $1 ORDER BY created_at, id")
             .bind(id)
             .fetch_all(&self.pool)
             .await?
@@ -168,11 +167,11 @@ impl Store {
         if let Some(d) = &req.description {
             validate::name("description", d, false)?;
         }
-        sqlx::query("UPDATE security_groups SET name = $1, description = $2 WHERE id = $3")
+        db::query("UPDATE security_groups SET name = $1, description = $2 WHERE id = $3")
             .bind(req.name.as_ref().unwrap_or(&g.name))
             .bind(req.description.as_ref().unwrap_or(&g.description))
             .bind(id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         self.get_security_group(account, id).await
@@ -245,10 +244,10 @@ impl Store {
         let mut tx = self.write_tx().await?;
         // Count, then insert: under a lock on the group (see `Store::lock_rows`).
         self.lock_rows(&mut tx, "security_groups", &[id]).await?;
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sg_rules WHERE group_id = $1 AND direction = $2")
+        let n: i64 = db::query("SELECT COUNT(*) AS n FROM sg_rules WHERE group_id = $1 AND direction = $2")
             .bind(id)
             .bind(dir)
-            .fetch_one(&mut **tx)
+            .fetch_one(&mut *tx)
             .await?
             .try_get("n")?;
         if n >= RULES_PER_DIRECTION {
@@ -272,14 +271,14 @@ impl Store {
     }
 
     async fn check_group_reference(&self, account: &str, g: &wire::SecurityGroup, other: &str) -> Result<()> {
-        let row = sqlx::query("SELECT vpc_id FROM security_groups WHERE id = $1")
+        let row = db::query("SELECT vpc_id FROM security_groups WHERE id = $1")
             .bind(other)
             .fetch_optional(&self.pool)
             .await?;
         let other_vpc: Option<String> = row.map(|r| r.try_get("vpc_id")).transpose()?;
         let allowed = match other_vpc {
             Some(v) if v == g.vpc_id => true,
-            Some(v) => sqlx::query(
+            Some(v) => db::query(
                 "SELECT id FROM peerings WHERE status = 'active' AND requester_region = accepter_region \
                  AND ((requester_vpc_id = $1 AND accepter_vpc_id = $2) OR (requester_vpc_id = $2 AND accepter_vpc_id = $1)) \
                  AND (requester_account_id = $3 OR accepter_account_id = $3)",
@@ -305,7 +304,7 @@ impl Store {
     /// Deletes one rule of a group.
     pub async fn delete_sg_rule(&self, account: &str, id: &str, rule: &str) -> Result<wire::SecurityGroup> {
         self.get_security_group(account, id).await?;
-        let n = sqlx::query("DELETE FROM sg_rules WHERE id = $1 AND group_id = $2")
+        let n = db::query("DELETE FROM sg_rules WHERE id = $1 AND group_id = $2")
             .bind(rule)
             .bind(id)
             .execute(&self.pool)
@@ -343,7 +342,7 @@ impl Store {
             security_group_id: ref_group.map(str::to_string),
             description: description.to_string(),
         };
-        sqlx::query(
+        db::query(
             "INSERT INTO sg_rules (id, group_id, direction, protocol, from_port, to_port, cidr, ref_group_id, \
              description, rule_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
@@ -358,7 +357,7 @@ impl Store {
         .bind(description)
         .bind(format!("{protocol}|{ports}|{peer}"))
         .bind(self.now())
-        .execute(&mut ***tx)
+        .execute(&mut **tx)
         .await
         .map_err(|e| {
             conflict_on_unique(

@@ -6,8 +6,8 @@
 //! page should not always write). Sign-in always makes a new session (no fixation); sign-out, disabling a user and
 //! resetting their password delete theirs.
 
+use super::db;
 use rand::RngCore;
-use sqlx::Row;
 
 use super::{hash_key, users::User, Result, Store, WriteTx};
 use crate::error::ApiError;
@@ -33,14 +33,14 @@ impl Store {
         let cookie = hex::encode(b);
         let now = self.now();
         let expires_at = now + SESSION_LIFETIME_MS;
-        sqlx::query(
+        db::query(
             "INSERT INTO sessions (id_hash, user_id, created_at, expires_at, last_seen) VALUES ($1, $2, $3, $4, $3)",
         )
         .bind(hash_key(&cookie))
         .bind(user_id)
         .bind(now)
         .bind(expires_at)
-        .execute(&mut ***tx)
+        .execute(&mut **tx)
         .await?;
         Ok(NewSession { cookie, expires_at })
     }
@@ -77,11 +77,7 @@ impl Store {
              sessions.user_id WHERE sessions.id_hash = $1",
             super::users::USER_COLUMNS
         );
-        let Some(row) = sqlx::query(&sql)
-            .bind(&id_hash)
-            .fetch_optional(&self.pool)
-            .await?
-        else {
+        let Some(row) = db::query(&sql).bind(&id_hash).fetch_optional(&self.pool).await? else {
             return Ok(None);
         };
         let user = super::users::user_from(&row)?;
@@ -96,7 +92,7 @@ impl Store {
         }
         if now - last_seen >= TOUCH_AFTER_MS {
             self.write_one(
-                sqlx::query("UPDATE sessions SET last_seen = $1 WHERE id_hash = $2")
+                db::query("UPDATE sessions SET last_seen = $1 WHERE id_hash = $2")
                     .bind(now)
                     .bind(id_hash),
             )
@@ -107,16 +103,16 @@ impl Store {
 
     /// Ends the session of that cookie (sign-out); nothing when there is none.
     pub async fn end_session(&self, cookie: &str) -> Result<()> {
-        self.write_one(sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(hash_key(cookie)))
+        self.write_one(db::query("DELETE FROM sessions WHERE id_hash = $1").bind(hash_key(cookie)))
             .await?;
         Ok(())
     }
 
     /// Ends every session of a user inside a transaction; how many there were.
     pub(crate) async fn end_user_sessions(&self, tx: &mut WriteTx, user_id: &str) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        Ok(db::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
-            .execute(&mut ***tx)
+            .execute(&mut **tx)
             .await?
             .rows_affected())
     }

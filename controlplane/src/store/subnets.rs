@@ -1,6 +1,6 @@
 //! Storage of subnets: inside their VPC's blocks, overlapping none of its other subnets.
 
-use sqlx::{any::AnyRow, Row};
+use super::db::{self, Row};
 
 use super::{all_blocks, cidr, new_id, page_limit, paginate, Result, Store, Users};
 use crate::{
@@ -8,7 +8,7 @@ use crate::{
     validate, wire,
 };
 
-fn subnet_from(row: &AnyRow) -> Result<wire::Subnet> {
+fn subnet_from(row: &Row) -> Result<wire::Subnet> {
     Ok(wire::Subnet {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
@@ -44,9 +44,9 @@ impl Store {
         let mut tx = self.write_tx().await?;
         // Concurrent creates in one VPC must not both pass the overlap check.
         self.lock_rows(&mut tx, "vpcs", &[&vpc.id]).await?;
-        let existing = sqlx::query("SELECT id, cidr_block FROM subnets WHERE vpc_id = $1")
+        let existing = db::query("SELECT id, cidr_block FROM subnets WHERE vpc_id = $1")
             .bind(&vpc.id)
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *tx)
             .await?;
         for row in existing {
             let other: String = row.try_get("cidr_block")?;
@@ -69,7 +69,7 @@ impl Store {
             availability_zone: req.availability_zone.clone(),
             created_at: self.now(),
         };
-        sqlx::query(
+        db::query(
             "INSERT INTO subnets (id, account_id, vpc_id, cidr_block, availability_zone, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&s.id)
@@ -78,7 +78,7 @@ impl Store {
         .bind(&s.cidr_block)
         .bind(&s.availability_zone)
         .bind(s.created_at)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(s)
@@ -86,7 +86,7 @@ impl Store {
 
     /// A subnet of the account.
     pub async fn get_subnet(&self, account: &str, id: &str) -> Result<wire::Subnet> {
-        let row = sqlx::query("SELECT * FROM subnets WHERE id = $1 AND account_id = $2")
+        let row = db::query("SELECT * FROM subnets WHERE id = $1 AND account_id = $2")
             .bind(id)
             .bind(account)
             .fetch_optional(&self.pool)
@@ -105,13 +105,12 @@ impl Store {
         limit: Option<i64>,
     ) -> Result<wire::Page<wire::Subnet>> {
         let limit = page_limit(limit)?;
-        let rows =
-            sqlx::query("SELECT * FROM subnets WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3")
-                .bind(account)
-                .bind(cursor.unwrap_or(""))
-                .bind(limit + 1)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = db::query("SELECT * FROM subnets WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+            .bind(account)
+            .bind(cursor.unwrap_or(""))
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
         let items = rows.iter().map(subnet_from).collect::<Result<Vec<_>>>()?;
         Ok(paginate(items, limit, |v| v.id.clone()))
     }

@@ -21,12 +21,12 @@
 
 use std::sync::LazyLock;
 
+use super::db::{self, Row};
 use argon2::{
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
 };
 use rand::Rng;
-use sqlx::{any::AnyRow, Row};
 
 use super::{conflict_on_unique, hash_key, new_id, Result, Store, WriteTx};
 use crate::{
@@ -288,7 +288,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| ApiError::Corrupt(format!("password hashing failed: {e}")))
 }
 
-pub(crate) fn user_from(row: &AnyRow) -> Result<User> {
+pub(crate) fn user_from(row: &Row) -> Result<User> {
     Ok(User {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -323,7 +323,7 @@ impl Store {
     /// The user of that name.
     pub async fn get_user(&self, name: &str) -> Result<User> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1");
-        let row = sqlx::query(&sql)
+        let row = db::query(&sql)
             .bind(name)
             .fetch_optional(&self.pool)
             .await?
@@ -334,7 +334,7 @@ impl Store {
     /// The user of that id.
     pub async fn get_user_by_id(&self, id: &str) -> Result<User> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let row = sqlx::query(&sql)
+        let row = db::query(&sql)
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -345,7 +345,7 @@ impl Store {
     /// Every user, by name.
     pub async fn list_users(&self) -> Result<Vec<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY name");
-        sqlx::query(&sql)
+        db::query(&sql)
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -356,7 +356,7 @@ impl Store {
     /// The provider account (`ISSUER SUB`) a single sign-on user is bound to; `None` when there is no such user or
     /// it is not bound yet.
     pub async fn user_subject(&self, name: &str) -> Result<Option<String>> {
-        Ok(sqlx::query("SELECT subject FROM users WHERE name = $1")
+        Ok(db::query("SELECT subject FROM users WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await?
@@ -369,14 +369,14 @@ impl Store {
     /// to exactly that account now (two first sign-ins racing: only one account wins).
     pub async fn bind_subject(&self, user_id: &str, subject: &str) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE users SET subject = $1 WHERE id = $2 AND subject IS NULL")
+        db::query("UPDATE users SET subject = $1 WHERE id = $2 AND subject IS NULL")
             .bind(subject)
             .bind(user_id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
-        let bound: Option<String> = sqlx::query("SELECT subject FROM users WHERE id = $1")
+        let bound: Option<String> = db::query("SELECT subject FROM users WHERE id = $1")
             .bind(user_id)
-            .fetch_one(&mut **tx)
+            .fetch_one(&mut *tx)
             .await?
             .try_get("subject")?;
         tx.commit().await?;
@@ -385,7 +385,7 @@ impl Store {
 
     /// How many users there are.
     pub async fn user_count(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")
+        Ok(db::query("SELECT COUNT(*) AS n FROM users")
             .fetch_one(&self.pool)
             .await?
             .try_get("n")?)
@@ -433,7 +433,7 @@ impl Store {
         password_hash: Option<&str>,
         token_hash: Option<&str>,
     ) -> Result<()> {
-        sqlx::query(
+        db::query(
             "INSERT INTO users (id, name, role, password_hash, token_hash, disabled, source, created_at)
              VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
         )
@@ -444,7 +444,7 @@ impl Store {
         .bind(token_hash)
         .bind(user.source.as_str())
         .bind(user.created_at)
-        .execute(&mut ***tx)
+        .execute(&mut **tx)
         .await
         .map_err(|e| {
             conflict_on_unique(
@@ -461,10 +461,10 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let mut user = self.user_in(&mut tx, name).await?;
         let before = user.role;
-        sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+        db::query("UPDATE users SET role = $1 WHERE id = $2")
             .bind(role.as_str())
             .bind(&user.id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         let detail = format!("{before} → {role}");
         self.audit_in(
@@ -481,9 +481,9 @@ impl Store {
     pub async fn disable_user(&self, by: &Actor, name: &str) -> Result<User> {
         let mut tx = self.write_tx().await?;
         let mut user = self.user_in(&mut tx, name).await?;
-        sqlx::query("UPDATE users SET disabled = 1 WHERE id = $1")
+        db::query("UPDATE users SET disabled = 1 WHERE id = $1")
             .bind(&user.id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         let ended = self.end_user_sessions(&mut tx, &user.id).await?;
         let detail = format!("disabled ({ended} session(s) ended)");
@@ -507,11 +507,11 @@ impl Store {
         };
         let mut tx = self.write_tx().await?;
         let user = self.user_in(&mut tx, name).await?;
-        sqlx::query("UPDATE users SET password_hash = $1, token_hash = $2 WHERE id = $3")
+        db::query("UPDATE users SET password_hash = $1, token_hash = $2 WHERE id = $3")
             .bind(&password_hash)
             .bind(hash_key(&token))
             .bind(&user.id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         let ended = self.end_user_sessions(&mut tx, &user.id).await?;
         let detail = format!("new password and token ({ended} session(s) ended)");
@@ -545,9 +545,9 @@ impl Store {
         };
         let mut tx = self.write_tx().await?;
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1");
-        let found = sqlx::query(&sql)
+        let found = db::query(&sql)
             .bind(&name)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?
             .map(|r| user_from(&r))
             .transpose()?;
@@ -564,10 +564,10 @@ impl Store {
                 ))
             }
             Some(mut user) if user.role != role => {
-                sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+                db::query("UPDATE users SET role = $1 WHERE id = $2")
                     .bind(role.as_str())
                     .bind(&user.id)
-                    .execute(&mut **tx)
+                    .execute(&mut *tx)
                     .await?;
                 let detail = format!("{} → {role} (from {})", user.role, source.as_str());
                 self.audit_in(
@@ -607,9 +607,9 @@ impl Store {
 
     async fn user_in(&self, tx: &mut WriteTx, name: &str) -> Result<User> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1");
-        let row = sqlx::query(&sql)
+        let row = db::query(&sql)
             .bind(name)
-            .fetch_optional(&mut ***tx)
+            .fetch_optional(&mut **tx)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("there is no user named {name:?}")))?;
         user_from(&row)
@@ -619,7 +619,7 @@ impl Store {
     /// lookup of the token's SHA-256.
     pub async fn token_user(&self, token: &str) -> Result<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE token_hash = $1 AND disabled = 0");
-        sqlx::query(&sql)
+        db::query(&sql)
             .bind(hash_key(token))
             .fetch_optional(&self.pool)
             .await?
@@ -641,7 +641,7 @@ impl Store {
         };
         let now = self.now();
         let locked: Option<i64> =
-            sqlx::query("SELECT locked_until FROM sign_in_failures WHERE name = $1 AND address = $2")
+            db::query("SELECT locked_until FROM sign_in_failures WHERE name = $1 AND address = $2")
                 .bind(&key)
                 .bind(ip)
                 .fetch_optional(&self.pool)
@@ -653,7 +653,7 @@ impl Store {
                 retry_after_secs: ((until - now) + 999) / 1000,
             });
         }
-        let row = sqlx::query(&format!(
+        let row = db::query(&format!(
             "SELECT {USER_COLUMNS}, users.password_hash FROM users WHERE name = $1"
         ))
         // Names are lower case: `Dave` signs in as dave (and is counted as dave).
@@ -688,10 +688,10 @@ impl Store {
         };
         let mut tx = self.write_tx().await?;
         if let (None, Some(user)) = (why, &user) {
-            sqlx::query("DELETE FROM sign_in_failures WHERE name = $1 AND address = $2")
+            db::query("DELETE FROM sign_in_failures WHERE name = $1 AND address = $2")
                 .bind(&key)
                 .bind(ip)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
             let session = self.insert_session(&mut tx, &user.id).await?;
             let by = user.actor(actor_address);
@@ -742,22 +742,22 @@ impl Store {
     /// Counts one more failure of `name` from `ip` (a new count when the last one is older than the window) and
     /// sets the lock; returns the failures in a row. Also forgets counts idle for a day.
     async fn count_failure(&self, tx: &mut WriteTx, name: &str, ip: &str, now: i64) -> Result<i64> {
-        sqlx::query(
+        db::query(
             "INSERT INTO sign_in_failures (name, address, failures, last_failure, locked_until)
              VALUES ($1, $2, 0, $3, 0) ON CONFLICT (name, address) DO NOTHING",
         )
         .bind(name)
         .bind(ip)
         .bind(now)
-        .execute(&mut ***tx)
+        .execute(&mut **tx)
         .await?;
         let lock = if self.postgres { " FOR UPDATE" } else { "" };
-        let row = sqlx::query(&format!(
+        let row = db::query(&format!(
             "SELECT failures, last_failure FROM sign_in_failures WHERE name = $1 AND address = $2{lock}"
         ))
         .bind(name)
         .bind(ip)
-        .fetch_one(&mut ***tx)
+        .fetch_one(&mut **tx)
         .await?;
         let (before, last): (i64, i64) = (row.try_get("failures")?, row.try_get("last_failure")?);
         let failures = if now - last > THROTTLE_WINDOW_MS {
@@ -769,7 +769,7 @@ impl Store {
             0 => 0,
             ms => now + ms,
         };
-        sqlx::query(
+        db::query(
             "UPDATE sign_in_failures SET failures = $1, last_failure = $2, locked_until = $3
              WHERE name = $4 AND address = $5",
         )
@@ -778,12 +778,12 @@ impl Store {
         .bind(locked_until)
         .bind(name)
         .bind(ip)
-        .execute(&mut ***tx)
+        .execute(&mut **tx)
         .await?;
-        sqlx::query("DELETE FROM sign_in_failures WHERE last_failure < $1 AND locked_until < $2")
+        db::query("DELETE FROM sign_in_failures WHERE last_failure < $1 AND locked_until < $2")
             .bind(now - 24 * 3600 * 1000)
             .bind(now)
-            .execute(&mut ***tx)
+            .execute(&mut **tx)
             .await?;
         Ok(failures)
     }

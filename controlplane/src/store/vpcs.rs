@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use sqlx::{any::AnyRow, Row};
+use super::db::{self, Row};
 
 use netmodel::model::{Direction, Protocol};
 
@@ -14,7 +14,7 @@ use crate::{
     wire::{self, rule_direction},
 };
 
-pub(super) fn vpc_from(row: &AnyRow) -> Result<wire::Vpc> {
+pub(super) fn vpc_from(row: &Row) -> Result<wire::Vpc> {
     Ok(wire::Vpc {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
@@ -175,7 +175,7 @@ impl Store {
 
     /// A VPC of the account (404 otherwise).
     pub async fn get_vpc(&self, account: &str, id: &str) -> Result<wire::Vpc> {
-        let row = sqlx::query("SELECT * FROM vpcs WHERE id = $1 AND account_id = $2")
+        let row = db::query("SELECT * FROM vpcs WHERE id = $1 AND account_id = $2")
             .bind(id)
             .bind(account)
             .fetch_optional(&self.pool)
@@ -194,7 +194,7 @@ impl Store {
         limit: Option<i64>,
     ) -> Result<wire::Page<wire::Vpc>> {
         let limit = page_limit(limit)?;
-        let rows = sqlx::query("SELECT * FROM vpcs WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+        let rows = db::query("SELECT * FROM vpcs WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3")
             .bind(account)
             .bind(cursor.unwrap_or(""))
             .bind(limit + 1)
@@ -208,7 +208,7 @@ impl Store {
     pub async fn update_vpc(&self, account: &str, id: &str, req: &wire::UpdateVpc) -> Result<wire::Vpc> {
         validate::name("name", &req.name, true)?;
         self.get_vpc(account, id).await?;
-        sqlx::query("UPDATE vpcs SET name = $1 WHERE id = $2")
+        db::query("UPDATE vpcs SET name = $1 WHERE id = $2")
             .bind(&req.name)
             .bind(id)
             .execute(&self.pool)
