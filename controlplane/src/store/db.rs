@@ -14,7 +14,9 @@
 //! On SQLite: one writer connection behind a tokio mutex (this process's writer turn, held by a
 //! [`super::WriteTx`] across awaits; `BEGIN IMMEDIATE` … `COMMIT`, rolled back when dropped uncommitted), and a
 //! few reader connections kept idle in a list (WAL lets them read while the writer writes; each statement reads
-//! committed data only). Statements are prepared once per connection (`prepare_cached`). Each call runs to its
+//! committed data only). Statements are prepared once per connection (`prepare_cached`). A thread of its own
+//! checkpoints the WAL into the database file shortly after writes, so no request pays for that copy and its
+//! fsync. Each call runs to its
 //! end on the calling thread, without a hand-off to a connection thread: that is what makes a statement cost
 //! microseconds instead of two thread switches. The trade: a long statement blocks the thread (a tokio worker)
 //! while it runs; the statements here are small, indexed and take microseconds. No std mutex is held across an
@@ -23,7 +25,10 @@
 use std::{
     borrow::Cow,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
@@ -39,6 +44,13 @@ type DbResult<T> = std::result::Result<T, sqlx::Error>;
 /// Reader connections kept idle for the next read (more are opened when more threads read at once; each
 /// thread runs one statement at a time, so the count stays at most the number of threads reading).
 const IDLE_READERS: usize = 8;
+
+/// WAL pages after which SQLite's writer checkpoints by itself (its default is 1,000): only when the checkpointer
+/// thread falls that far behind.
+const WRITER_CHECKPOINT: u32 = 20_000;
+
+/// How often the checkpointer looks for new commits.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// Prepared statements kept per SQLite connection (the store has about 150 different ones).
 const STATEMENT_CACHE: usize = 256;
@@ -57,6 +69,8 @@ struct Lite {
     path: PathBuf,
     writer: Arc<tokio::sync::Mutex<rusqlite::Connection>>,
     readers: Mutex<Vec<rusqlite::Connection>>,
+    /// Commits so far (the checkpointer's cue).
+    commits: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -100,11 +114,23 @@ impl Db {
             conn.close().await?;
         }
         let writer = open_sqlite(&path).map_err(from_sqlite)?;
-        Ok(Db(Kind::Lite(Arc::new(Lite {
+        // The checkpointer copies the WAL into the file; the writer does it itself only if that falls far behind.
+        writer
+            .query_row(
+                &format!("PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT}"),
+                [],
+                |_| Ok(()),
+            )
+            .map_err(from_sqlite)?;
+        let checkpointer = open_sqlite(&path).map_err(from_sqlite)?;
+        let lite = Arc::new(Lite {
             path,
             writer: Arc::new(tokio::sync::Mutex::new(writer)),
             readers: Mutex::new(Vec::new()),
-        }))))
+            commits: Arc::new(AtomicU64::new(0)),
+        });
+        Lite::checkpoint_in_background(&lite, checkpointer)?;
+        Ok(Db(Kind::Lite(lite)))
     }
 
     /// Whether this is PostgreSQL.
@@ -135,7 +161,7 @@ impl Db {
             Kind::Pg(pool) => Ok(Conn(ConnKind::PgTx(pool.begin().await?))),
             Kind::Lite(lite) => {
                 let turn = lite.writer.clone().lock_owned().await;
-                let writer = Writer(turn);
+                let writer = Writer(turn, lite.commits.clone());
                 run_sqlite(&writer.0, "BEGIN IMMEDIATE", &[], Want::Execute)?;
                 Ok(Conn(ConnKind::Writer(writer)))
             }
@@ -144,6 +170,33 @@ impl Db {
 }
 
 impl Lite {
+    /// Starts the thread that checkpoints the WAL (copies its pages into the database file, and syncs it) a
+    /// moment after writes, off the requests' threads: left to the writer, every ~1,000 pages one commit paid
+    /// for the copy and its fsync (milliseconds, the long tail of the write times). A PASSIVE checkpoint waits
+    /// for no reader or writer. The thread ends soon after the database is closed.
+    fn checkpoint_in_background(lite: &Arc<Lite>, conn: rusqlite::Connection) -> DbResult<()> {
+        let commits = lite.commits.clone();
+        let alive = Arc::downgrade(lite);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                let mut seen = 0;
+                while alive.strong_count() > 0 {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    let now = commits.load(Ordering::Relaxed);
+                    if now == seen {
+                        continue;
+                    }
+                    seen = now;
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "SQLite checkpoint failed (the writer checkpoints if it must)");
+                    }
+                }
+            })
+            .map(drop)
+            .map_err(sqlx::Error::Io)
+    }
+
     /// An idle reader, or a new one.
     fn reader(lite: &Arc<Lite>) -> DbResult<Reader> {
         let idle = lite.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
@@ -187,7 +240,11 @@ impl Conn {
     pub(crate) async fn commit(self) -> DbResult<()> {
         match self.0 {
             ConnKind::PgTx(tx) => tx.commit().await,
-            ConnKind::Writer(w) => run_sqlite(&w.0, "COMMIT", &[], Want::Execute).map(drop),
+            ConnKind::Writer(w) => {
+                run_sqlite(&w.0, "COMMIT", &[], Want::Execute)?;
+                w.1.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
             ConnKind::Pg(_) | ConnKind::Reader(_) => Err(sqlx::Error::Protocol(
                 "commit on a connection outside a transaction".into(),
             )),
@@ -197,7 +254,7 @@ impl Conn {
 
 /// SQLite's writer connection, in this process's writer turn. Dropped inside a transaction (not committed: an
 /// error, or the request's future dropped), it rolls the transaction back before the next writer's turn.
-struct Writer(tokio::sync::OwnedMutexGuard<rusqlite::Connection>);
+struct Writer(tokio::sync::OwnedMutexGuard<rusqlite::Connection>, Arc<AtomicU64>);
 
 impl Drop for Writer {
     fn drop(&mut self) {
@@ -441,7 +498,9 @@ impl<'q> Query<'q> {
                 Kind::Pg(pool) => self.run_pg(pool, want).await,
                 Kind::Lite(lite) if want == Want::Execute => {
                     let writer = lite.writer.lock().await;
-                    run_sqlite(&writer, self.sql, &self.args, want)
+                    let out = run_sqlite(&writer, self.sql, &self.args, want);
+                    lite.commits.fetch_add(1, Ordering::Relaxed);
+                    out
                 }
                 Kind::Lite(lite) => {
                     let reader = Lite::reader(lite)?;
@@ -1072,6 +1131,38 @@ mod tests {
                 .unwrap();
             assert_eq!(n, migrations);
         }
+    }
+
+    /// The checkpointer copies committed pages into the database file by itself (the writer would only at
+    /// [`WRITER_CHECKPOINT`] pages).
+    #[tokio::test]
+    async fn the_wal_is_copied_into_the_file_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wal.db");
+        let db = Db::open(&format!("sqlite://{}", file.display())).await.unwrap();
+        let before = std::fs::metadata(&file).unwrap().len();
+        query("CREATE TABLE seam_t (id TEXT PRIMARY KEY, n BIGINT NOT NULL)")
+            .execute(&db)
+            .await
+            .unwrap();
+        let filler = "x".repeat(2000);
+        for i in 0..200_i64 {
+            query("INSERT INTO seam_t (id, n) VALUES ($1 || $2, $3)")
+                .bind(format!("{i}"))
+                .bind(filler.as_str())
+                .bind(i)
+                .execute(&db)
+                .await
+                .unwrap();
+        }
+        let grown = async {
+            while std::fs::metadata(&file).unwrap().len() < before + 200 * 2000 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), grown)
+            .await
+            .expect("the database file grew by the rows written");
     }
 
     #[tokio::test]
