@@ -14,13 +14,17 @@
 //! On SQLite: one writer connection behind a tokio mutex (this process's writer turn, held by a
 //! [`super::WriteTx`] across awaits; `BEGIN IMMEDIATE` … `COMMIT`, rolled back when dropped uncommitted), and a
 //! few reader connections kept idle in a list (WAL lets them read while the writer writes; each statement reads
-//! committed data only). Statements are prepared once per connection (`prepare_cached`). A thread of its own
-//! checkpoints the WAL into the database file shortly after writes, so no request pays for that copy and its
-//! fsync. Each call runs to its
-//! end on the calling thread, without a hand-off to a connection thread: that is what makes a statement cost
-//! microseconds instead of two thread switches. The trade: a long statement blocks the thread (a tokio worker)
-//! while it runs; the statements here are small, indexed and take microseconds. No std mutex is held across an
-//! `.await` (the reader list is locked only to take or give back a connection).
+//! committed data only). `execute` on the [`Db`] itself takes the writer turn too, so a task holding a write
+//! transaction runs its writes on the transaction, never on the `Db` (it would wait for itself). Statements are
+//! prepared once per connection (`prepare_cached`). A thread of its own checkpoints the WAL into the database
+//! file shortly after writes, so no request pays for that copy and its fsync.
+//!
+//! Each call runs to its end on the calling thread, without a hand-off to a connection thread: that is what makes
+//! a statement cost microseconds instead of two thread switches. The trade: a long statement holds the thread (a
+//! tokio worker) while it runs; the statements here are small, indexed and take microseconds. So does a writer
+//! waiting in SQLite's busy handler (up to 10 s) while another process writes the same file — at most one
+//! worker at a time, as this process's writers queue on the writer turn first; readers never wait in WAL mode.
+//! No std mutex is held across an `.await` (the reader list is locked only to take or give back a connection).
 
 use std::{
     borrow::Cow,
