@@ -396,6 +396,16 @@ pub enum UserCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Enable a disabled user again: their password, token and single sign-on work again (`reset` instead gives
+    /// new ones, when the old ones may be known to someone else).
+    Enable {
+        /// The user's name (as `peerplan user list` shows it).
+        name: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// A new password and token for a user (shown once); the old ones stop working and their sessions end.
     Reset {
         /// The user's name (as `peerplan user list` shows it).

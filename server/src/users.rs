@@ -145,6 +145,11 @@ pub async fn run(command: UserCommand) -> anyhow::Result<()> {
             let user = store.disable_user(&by, &name).await.map_err(refused)?;
             print_user(&user, format, "disabled")
         }
+        UserCommand::Enable { name, db, format } => {
+            let store = open(&db).await?;
+            let user = store.enable_user(&by, &name).await.map_err(refused)?;
+            print_user(&user, format, "enabled")
+        }
         UserCommand::Reset { name, db, format } => {
             let store = open(&db).await?;
             let made = store.reset_user(&by, &name).await.map_err(refused)?;

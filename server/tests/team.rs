@@ -787,6 +787,19 @@ async fn tokens_work_without_csrf_and_disabled_users_stop() {
         "a disabled user cannot sign in"
     );
 
+    // Enabling them again: the same password and token work again.
+    let enabled = user_cli(&data, None, &["enable", "vic"]);
+    assert_eq!(enabled["disabled"], false);
+    let r = http
+        .post(format!("{base}/api/plans/list_plans"))
+        .header(header::AUTHORIZATION, bearer(&viewer_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = b.post_login(&http, base, "vic", &viewer_password, "/").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "an enabled user signs in");
+
     // A reset replaces the password and token; a new role applies at once.
     let reset = user_cli(&data, None, &["reset", "pat"]);
     let r = http
@@ -837,8 +850,11 @@ fn the_user_command_prints_credentials_once_and_names_bad_values() {
     );
     assert!(v["password"].as_str().unwrap().len() >= 20);
     assert!(v["token"].as_str().unwrap().starts_with("ppt_"));
-    // Stored hashed: neither secret is in the database file.
-    let db = std::fs::read(data.join("controlplane.db")).unwrap();
+    // Stored hashed: neither secret is in the database file nor its write-ahead log (where the newest pages are);
+    // the user's name is (the check can see a stored value).
+    let mut db = std::fs::read(data.join("controlplane.db")).unwrap();
+    db.extend(std::fs::read(data.join("controlplane.db-wal")).unwrap_or_default());
+    assert!(db.windows(4).any(|w| w == b"dana"));
     for secret in [v["password"].as_str().unwrap(), v["token"].as_str().unwrap()] {
         assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
     }
@@ -855,6 +871,7 @@ fn the_user_command_prints_credentials_once_and_names_bad_values() {
         ),
         (vec!["set-role", "nobody", "admin"], "no user named \"nobody\""),
         (vec!["disable", "nobody"], "no user named \"nobody\""),
+        (vec!["enable", "nobody"], "no user named \"nobody\""),
     ] {
         let mut all = vec!["user"];
         all.extend(args);

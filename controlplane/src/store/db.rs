@@ -21,9 +21,10 @@
 //!
 //! Each call runs to its end on the calling thread, without a hand-off to a connection thread: that is what makes
 //! a statement cost microseconds instead of two thread switches. The trade: a long statement holds the thread (a
-//! tokio worker) while it runs; the statements here are small, indexed and take microseconds. So does a writer
-//! waiting in SQLite's busy handler (up to 10 s) while another process writes the same file — at most one
-//! worker at a time, as this process's writers queue on the writer turn first; readers never wait in WAL mode.
+//! tokio worker) while it runs; the statements here are small, indexed and take microseconds. A writer that finds
+//! the file's write lock held by another process (`peerplan user …` while serving, a second server on the file)
+//! does not wait in SQLite's busy handler on its worker: it retries after asynchronous pauses for up to 10 s
+//! ([`LOCK_WAIT`]); readers never wait in WAL mode.
 //! No std mutex is held across an `.await` (the reader list is locked only to take or give back a connection).
 
 use std::{
@@ -165,8 +166,8 @@ impl Db {
             Kind::Pg(pool) => Ok(Conn(ConnKind::PgTx(pool.begin().await?))),
             Kind::Lite(lite) => {
                 let turn = lite.writer.clone().lock_owned().await;
-                let writer = Writer(turn, lite.commits.clone());
-                run_sqlite(&writer.0, "BEGIN IMMEDIATE", &[], Want::Execute)?;
+                let mut writer = Writer(turn, lite.commits.clone());
+                run_taking_lock(&mut writer.0, "BEGIN IMMEDIATE", &[], Want::Execute).await?;
                 Ok(Conn(ConnKind::Writer(writer)))
             }
         }
@@ -215,6 +216,9 @@ impl Lite {
     }
 }
 
+/// SQLite's own wait for a lock another process holds (readers, and statements inside a write transaction).
+const BUSY_TIMEOUT: Duration = Duration::from_millis(10_000);
+
 /// A SQLite connection with the store's settings.
 fn open_sqlite(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     use rusqlite::OpenFlags;
@@ -222,7 +226,7 @@ fn open_sqlite(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.busy_timeout(Duration::from_millis(10_000))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -501,8 +505,8 @@ impl<'q> Query<'q> {
             Exec::Db(db) => match &db.0 {
                 Kind::Pg(pool) => self.run_pg(pool, want).await,
                 Kind::Lite(lite) if want == Want::Execute => {
-                    let writer = lite.writer.lock().await;
-                    let out = run_sqlite(&writer, self.sql, &self.args, want);
+                    let mut writer = lite.writer.lock().await;
+                    let out = run_taking_lock(&mut writer, self.sql, &self.args, want).await;
                     lite.commits.fetch_add(1, Ordering::Relaxed);
                     out
                 }
@@ -560,6 +564,46 @@ impl<'q> Query<'q> {
             ),
         })
     }
+}
+
+/// How long a writer waits for the file's write lock while another process holds it (`peerplan user …` run
+/// while the server is up, a second server on the same file).
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Runs a statement that takes the file's write lock (`BEGIN IMMEDIATE`, or a write on its own) on the writer
+/// connection. While another process holds the lock, SQLite's busy handler would sleep on this thread — one of
+/// the runtime's few workers — for up to 10 s; instead the statement is tried without it and retried after
+/// asynchronous pauses (1 ms doubling to 50 ms) until [`LOCK_WAIT`] has passed, then the busy error is the answer.
+/// Statements inside a transaction already hold the lock and keep SQLite's own busy timeout. (`&mut`: a shared
+/// reference to a connection, which is not `Sync`, cannot be held across the pause by a `Send` future.)
+async fn run_taking_lock(
+    conn: &mut rusqlite::Connection,
+    sql: &str,
+    args: &[Value<'_>],
+    want: Want,
+) -> DbResult<Output> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        conn.busy_timeout(Duration::ZERO).map_err(from_sqlite)?;
+        let out = run_sqlite(conn, sql, args, want);
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(from_sqlite)?;
+        match out {
+            Err(sqlx::Error::Database(e))
+                if e.code().as_deref().is_some_and(is_busy) && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// SQLITE_BUSY and its extended codes (`5`, `5 + 256·k`).
+fn is_busy(code: &str) -> bool {
+    code.parse::<i32>()
+        .is_ok_and(|c| c & 0xff == rusqlite::ffi::SQLITE_BUSY)
 }
 
 /// Runs one statement on a SQLite connection, on this thread.
@@ -828,6 +872,45 @@ mod tests {
     //! `PEERPLAN_REQUIRE_POSTGRES=1`).
 
     use super::*;
+
+    /// Another process holding the file's write lock: the writer waits for it without holding the runtime's
+    /// thread (on this single-threaded runtime, another task keeps running meanwhile), then begins.
+    #[tokio::test]
+    async fn a_writer_waits_for_another_process_lock_without_holding_its_thread() {
+        use std::sync::atomic::AtomicUsize;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seam.db");
+        let db = Db::open(&format!("sqlite://{}", path.display())).await.unwrap();
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            other.execute_batch("COMMIT").unwrap();
+        });
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let counted = ticks.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                counted.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+        let started = std::time::Instant::now();
+        let tx = db.begin_write().await.unwrap();
+        assert!(
+            started.elapsed() >= Duration::from_millis(250),
+            "{:?}",
+            started.elapsed()
+        );
+        let ticked = ticks.load(Ordering::Relaxed);
+        assert!(
+            ticked >= 10,
+            "the other task ran {ticked} times while the writer waited"
+        );
+        drop(tx);
+        ticker.abort();
+        release.join().unwrap();
+    }
 
     /// A fresh database of each backend, with a scratch table `seam_t (id TEXT PRIMARY KEY, n BIGINT)`.
     async fn databases() -> Vec<(tempfile::TempDir, Db)> {

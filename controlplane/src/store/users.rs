@@ -479,21 +479,36 @@ impl Store {
 
     /// Disables a user: their sessions end, their token and password stop working.
     pub async fn disable_user(&self, by: &Actor, name: &str) -> Result<User> {
+        self.set_disabled(by, name, true).await
+    }
+
+    /// Enables a disabled user again: their password, token and single sign-on work again (`reset_user` gives new
+    /// ones instead, when the old ones may be known to someone else).
+    pub async fn enable_user(&self, by: &Actor, name: &str) -> Result<User> {
+        self.set_disabled(by, name, false).await
+    }
+
+    async fn set_disabled(&self, by: &Actor, name: &str, disabled: bool) -> Result<User> {
         let mut tx = self.write_tx().await?;
         let mut user = self.user_in(&mut tx, name).await?;
-        db::query("UPDATE users SET disabled = 1 WHERE id = $1")
+        db::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(i64::from(disabled))
             .bind(&user.id)
             .execute(&mut *tx)
             .await?;
-        let ended = self.end_user_sessions(&mut tx, &user.id).await?;
-        let detail = format!("disabled ({ended} session(s) ended)");
+        let detail = if disabled {
+            let ended = self.end_user_sessions(&mut tx, &user.id).await?;
+            format!("disabled ({ended} session(s) ended)")
+        } else {
+            "enabled".to_string()
+        };
         self.audit_in(
             &mut tx,
             &NewEntry::ok(by, AuditAction::UserChange, name, None).detail(&detail),
         )
         .await?;
         tx.commit().await?;
-        user.disabled = true;
+        user.disabled = disabled;
         Ok(user)
     }
 
