@@ -435,24 +435,22 @@ async fn login(
     };
     let next = safe_next(&f.next);
     let name = f.name.trim();
-    // Bounded, so a huge field costs neither the hash nor the database anything.
     let shown_name: String = name.chars().take(256).collect();
+    let refused = |message: &str, retry_after_secs: i64| {
+        let form = login_form(&csrf.0, &next, &shown_name, Some(message));
+        let mut res = page(StatusCode::TOO_MANY_REQUESTS, "Sign in", &form);
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        res
+    };
     let Ok(_slot) = auth.sign_ins.clone().try_acquire_owned() else {
         tracing::warn!(address = %client.address, "sign-in refused: {SIGN_INS_AT_ONCE} password checks already running");
-        let mut res = page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Sign in",
-            &login_form(
-                &csrf.0,
-                &next,
-                &shown_name,
-                Some("The server is checking many sign-ins at once: try again in a moment."),
-            ),
+        return refused(
+            "The server is checking many sign-ins at once: try again in a moment.",
+            1,
         );
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return res;
     };
+    // Bounded, so a huge field costs neither the hash nor the database anything.
     let outcome = if name.len() > 256 || f.password.len() > 1024 || name.is_empty() {
         Ok(SignIn::Refused)
     } else {
@@ -486,24 +484,10 @@ async fn login(
             "Sign in",
             &login_form(&csrf.0, &next, &shown_name, Some("Wrong name or password.")),
         ),
-        Ok(SignIn::Throttled { retry_after_secs }) => {
-            let mut res = page(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Sign in",
-                &login_form(
-                    &csrf.0,
-                    &next,
-                    &shown_name,
-                    Some(&format!(
-                        "Too many failed sign-ins for this name from your address: try again in {retry_after_secs} s."
-                    )),
-                ),
-            );
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            res
-        }
+        Ok(SignIn::Throttled { retry_after_secs }) => refused(
+            &format!("Too many failed sign-ins for this name from your address: try again in {retry_after_secs} s."),
+            retry_after_secs,
+        ),
         Err(e) => {
             tracing::error!(error = %e, "sign-in failed");
             page(

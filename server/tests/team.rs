@@ -41,6 +41,16 @@ fn start_auth(data: &Path, db: Option<&str>, extra: &[&str]) -> common::Running 
     common::start(&args, data)
 }
 
+/// The status of `POST /api/plans/list_plans` sent with a bearer token.
+async fn list_plans_with(http: &Client, base: &str, token: &str) -> StatusCode {
+    http.post(format!("{base}/api/plans/list_plans"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 /// The values of `name` in a response's `Set-Cookie` headers, with the rest of each header.
 fn set_cookies(r: &reqwest::Response, name: &str) -> Vec<(String, String)> {
     r.headers()
@@ -772,13 +782,10 @@ async fn tokens_work_without_csrf_and_disabled_users_stop() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let r = http
-        .post(format!("{base}/api/plans/list_plans"))
-        .header(header::AUTHORIZATION, bearer(&viewer_token))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        list_plans_with(&http, base, &viewer_token).await,
+        StatusCode::UNAUTHORIZED
+    );
     let b = Browser::new(base).await;
     let r = b.post_login(&http, base, "vic", &viewer_password, "/").await;
     assert_eq!(
@@ -790,25 +797,16 @@ async fn tokens_work_without_csrf_and_disabled_users_stop() {
     // Enabling them again: the same password and token work again.
     let enabled = user_cli(&data, None, &["enable", "vic"]);
     assert_eq!(enabled["disabled"], false);
-    let r = http
-        .post(format!("{base}/api/plans/list_plans"))
-        .header(header::AUTHORIZATION, bearer(&viewer_token))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(list_plans_with(&http, base, &viewer_token).await, StatusCode::OK);
     let r = b.post_login(&http, base, "vic", &viewer_password, "/").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "an enabled user signs in");
 
     // A reset replaces the password and token; a new role applies at once.
     let reset = user_cli(&data, None, &["reset", "pat"]);
-    let r = http
-        .post(format!("{base}/api/plans/list_plans"))
-        .header(header::AUTHORIZATION, bearer(&planner_token))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        list_plans_with(&http, base, &planner_token).await,
+        StatusCode::UNAUTHORIZED
+    );
     let new_token = reset["token"].as_str().unwrap();
     user_cli(&data, None, &["set-role", "pat", "viewer"]);
     let r = http
