@@ -88,10 +88,21 @@ fn print_user(u: &User, format: Format, what: &str) -> anyhow::Result<()> {
 /// Runs a `peerplan user …` command.
 pub async fn run(command: UserCommand) -> anyhow::Result<()> {
     let by = cli_actor();
-    let open = |db: &crate::cli::DatabaseArgs| {
+    // Only `create` may start a database: the other commands act on users that exist, so a mistyped --data
+    // is an error naming the folder rather than a new, empty database ("no users yet").
+    let open_existing = |db: &crate::cli::DatabaseArgs| {
         let data = db.data.clone();
         let url = db.database_url.clone();
-        async move { crate::control::open(&data, url.as_deref()).await }
+        async move {
+            if url.is_none() && !data.join("controlplane.db").is_file() {
+                anyhow::bail!(
+                    "no Peerplan database in {} (no controlplane.db there): pass the --data folder that \
+                     `peerplan serve` uses, or its --database-url",
+                    data.display()
+                );
+            }
+            crate::control::open(&data, url.as_deref()).await
+        }
     };
     let refused = |e: controlplane::error::ApiError| anyhow::anyhow!("{e}");
     match command {
@@ -101,12 +112,12 @@ pub async fn run(command: UserCommand) -> anyhow::Result<()> {
             db,
             format,
         } => {
-            let store = open(&db).await?;
+            let store = crate::control::open(&db.data, db.database_url.as_deref()).await?;
             let made = store.create_user(&by, &name, role).await.map_err(refused)?;
             print_credentials(&made, format)
         }
         UserCommand::List { db, format } => {
-            let store = open(&db).await?;
+            let store = open_existing(&db).await?;
             let users = store.list_users().await.map_err(refused)?;
             match format {
                 Format::Json => {
@@ -136,22 +147,22 @@ pub async fn run(command: UserCommand) -> anyhow::Result<()> {
             db,
             format,
         } => {
-            let store = open(&db).await?;
+            let store = open_existing(&db).await?;
             let user = store.set_user_role(&by, &name, role).await.map_err(refused)?;
             print_user(&user, format, "role set")
         }
         UserCommand::Disable { name, db, format } => {
-            let store = open(&db).await?;
+            let store = open_existing(&db).await?;
             let user = store.disable_user(&by, &name).await.map_err(refused)?;
             print_user(&user, format, "disabled")
         }
         UserCommand::Enable { name, db, format } => {
-            let store = open(&db).await?;
+            let store = open_existing(&db).await?;
             let user = store.enable_user(&by, &name).await.map_err(refused)?;
             print_user(&user, format, "enabled")
         }
         UserCommand::Reset { name, db, format } => {
-            let store = open(&db).await?;
+            let store = open_existing(&db).await?;
             let made = store.reset_user(&by, &name).await.map_err(refused)?;
             print_credentials(&made, format)
         }

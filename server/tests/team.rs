@@ -879,6 +879,22 @@ fn the_user_command_prints_credentials_once_and_names_bad_values() {
         assert!(common::text(&o).contains(named), "{all:?}: {}", common::text(&o));
     }
 
+    // A mistyped data folder is an error naming it, not a new empty database; only `create` starts one.
+    let typo = format!("{d}-typo");
+    for args in [vec!["list"], vec!["disable", "dana"], vec!["reset", "dana"]] {
+        let mut all = vec!["user"];
+        all.extend(args);
+        all.extend(["--data", typo.as_str()]);
+        let o = common::peerplan(&all);
+        assert_eq!(o.status.code(), Some(2), "{all:?}");
+        let text = common::text(&o);
+        assert!(
+            text.contains(&format!("no Peerplan database in {typo}")),
+            "{text}"
+        );
+        assert!(!Path::new(&typo).exists(), "{all:?} created {typo}");
+    }
+
     let o = common::peerplan(&["user", "list", "--data", d, "--format", "json"]);
     let list: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
