@@ -44,7 +44,6 @@ use controlplane::{
     store::Store,
 };
 use netmodel::{changeset::Bindings, Plan, Severity};
-use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::{
@@ -262,22 +261,6 @@ fn secrets(keys: &Keys) -> Vec<String> {
     keys.entries.iter().map(|e| e.secret().to_string()).collect()
 }
 
-/// `DATA/targets.json`: `{"targets": [{"id", "name", "url", "keys_file"}]}`.
-#[derive(Deserialize)]
-struct TargetsFile {
-    targets: Vec<TargetEntry>,
-}
-
-#[derive(Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-struct TargetEntry {
-    id: String,
-    #[serde(default)]
-    name: String,
-    url: String,
-    keys_file: PathBuf,
-}
-
 /// The routes, with their state.
 pub fn router(service: ApplyService) -> crate::access::Routes {
     crate::access::Routes::new()
@@ -319,7 +302,7 @@ impl ApplyService {
         });
         let path = self.data.join("targets.json");
         if let Ok(text) = std::fs::read_to_string(&path) {
-            let file: TargetsFile = serde_json::from_str(&text).map_err(|e| {
+            let file: crate::targets::TargetsFile = serde_json::from_str(&text).map_err(|e| {
                 WebError(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "TARGETS",
@@ -334,24 +317,8 @@ impl ApplyService {
                         format!("{}: target {:?}: {why}", path.display(), t.id),
                     )
                 };
-                let Some(rest) = t
-                    .url
-                    .strip_prefix("http://")
-                    .or_else(|| t.url.strip_prefix("https://"))
-                else {
-                    return Err(config("the url is not http(s)".into()));
-                };
                 // Credentials in a URL would reach the browser (the target list shows the URL) and messages.
-                if rest
-                    .split(['/', '?', '#'])
-                    .next()
-                    .unwrap_or_default()
-                    .contains('@')
-                {
-                    return Err(config(
-                        "the url holds credentials (user:password@); give keys in keys_file only".into(),
-                    ));
-                }
+                crate::targets::check_url(&t.url).map_err(|e| config(e.to_string()))?;
                 if all.iter().any(|o: &Target| o.id == t.id) {
                     return Err(config("this id is used twice".into()));
                 }

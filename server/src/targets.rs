@@ -8,32 +8,39 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use controlplane::audit::{Actor, AuditAction, NewEntry};
+use controlplane::audit::{AuditAction, NewEntry};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{Format, TargetCommand};
 
+/// `DATA/targets.json`: `{"targets": [{"id", "name", "url", "keys_file"}]}` (also read by [`crate::apply_web`]).
 #[derive(Default, Deserialize, Serialize)]
-struct TargetsFile {
-    targets: Vec<TargetEntry>,
+pub(crate) struct TargetsFile {
+    pub(crate) targets: Vec<TargetEntry>,
 }
 
 #[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct TargetEntry {
-    id: String,
+pub(crate) struct TargetEntry {
+    pub(crate) id: String,
     #[serde(default)]
-    name: String,
-    url: String,
-    keys_file: PathBuf,
+    pub(crate) name: String,
+    pub(crate) url: String,
+    pub(crate) keys_file: PathBuf,
 }
 
-fn cli_actor() -> Actor {
-    Actor {
-        user: "cli".into(),
-        role: "admin".into(),
-        address: "local".into(),
-    }
+/// Records a change of the targets in the audit trail; `done` says what was already written ("added").
+async fn record(
+    store: &controlplane::store::Store,
+    id: &str,
+    done: &str,
+    detail: &str,
+) -> anyhow::Result<()> {
+    store
+        .audit(NewEntry::ok(&crate::users::cli_actor(), AuditAction::TargetChange, id, None).detail(detail))
+        .await
+        .map(drop)
+        .map_err(|e| anyhow::anyhow!("the target was {done} but not recorded in the audit trail: {e}"))
 }
 
 fn read(path: &Path) -> anyhow::Result<TargetsFile> {
@@ -70,7 +77,7 @@ fn check_id(id: &str) -> anyhow::Result<()> {
 }
 
 /// An http(s) URL without credentials (they would reach the browser and messages: keys belong in the keys file).
-fn check_url(url: &str) -> anyhow::Result<()> {
+pub(crate) fn check_url(url: &str) -> anyhow::Result<()> {
     let Some(rest) = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"))
@@ -89,7 +96,6 @@ fn check_url(url: &str) -> anyhow::Result<()> {
 
 /// Runs a `peerplan target …` command.
 pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
-    let by = cli_actor();
     match command {
         TargetCommand::List { db, format } => {
             let file = read(&db.data.join("targets.json"))?;
@@ -143,12 +149,7 @@ pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
                 labels.join(", "),
                 keys_file.display()
             );
-            store
-                .audit(NewEntry::ok(&by, AuditAction::TargetChange, &id, None).detail(&detail))
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!("the target was added but not recorded in the audit trail: {e}")
-                })?;
+            record(&store, &id, "added", &detail).await?;
             match format {
                 Format::Json => println!("{}", serde_json::to_string(file.targets.last().expect("pushed"))?),
                 Format::Text => println!("target added: {id} ({url}), {} account key(s)", labels.len()),
@@ -166,12 +167,7 @@ pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
             let gone = file.targets.remove(at);
             write(&path, &file)?;
             let detail = format!("removed: url {}", gone.url);
-            store
-                .audit(NewEntry::ok(&by, AuditAction::TargetChange, &id, None).detail(&detail))
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!("the target was removed but not recorded in the audit trail: {e}")
-                })?;
+            record(&store, &id, "removed", &detail).await?;
             match format {
                 Format::Json => println!("{}", serde_json::to_string(&gone)?),
                 Format::Text => println!("target removed: {id}"),

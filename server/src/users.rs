@@ -9,8 +9,8 @@ use controlplane::{
 
 use crate::cli::{Format, UserCommand};
 
-/// Who `peerplan user …` acts as in the audit trail.
-fn cli_actor() -> Actor {
+/// Who `peerplan user …` and `peerplan target …` act as in the audit trail.
+pub(crate) fn cli_actor() -> Actor {
     Actor {
         user: "cli".into(),
         role: "admin".into(),

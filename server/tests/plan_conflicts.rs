@@ -20,6 +20,23 @@ fn seed_named(name: &str) -> String {
     p.to_string()
 }
 
+/// `save_plan` of `body` over `base_version`; the status and the JSON answer.
+async fn save(
+    http: &reqwest::Client,
+    base: &str,
+    id: &str,
+    body: &str,
+    base_version: &str,
+) -> (StatusCode, Value) {
+    call(
+        http,
+        base,
+        "save_plan",
+        &[("id", id), ("body", body), ("base_version", base_version)],
+    )
+    .await
+}
+
 /// Posts a plan function's URL-encoded arguments; the status and the JSON answer.
 async fn call(
     http: &reqwest::Client,
@@ -50,23 +67,11 @@ async fn a_stale_save_is_409_with_who_saved_and_when() {
     let id = id.as_str();
 
     // Two editors start from version 1; the first save wins.
-    let (st, v2) = call(
-        &http,
-        base,
-        "save_plan",
-        &[("id", id), ("body", TRANSITIVE), ("base_version", "1")],
-    )
-    .await;
+    let (st, v2) = save(&http, base, id, TRANSITIVE, "1").await;
     assert_eq!(st, StatusCode::OK, "{v2}");
     assert_eq!(v2["version"], 2);
     let mine = seed_named("mine");
-    let (st, e) = call(
-        &http,
-        base,
-        "save_plan",
-        &[("id", id), ("body", &mine), ("base_version", "1")],
-    )
-    .await;
+    let (st, e) = save(&http, base, id, &mine, "1").await;
     assert_eq!(st, StatusCode::CONFLICT, "{e}");
     let err = &e["error"];
     assert_eq!(err["code"], "VERSION_CONFLICT", "{e}");
@@ -86,13 +91,7 @@ async fn a_stale_save_is_409_with_who_saved_and_when() {
     assert_eq!(loaded["info"]["version"], 2, "nothing was saved");
 
     // The same body as the current one: a no-op, whatever the base.
-    let (st, same) = call(
-        &http,
-        base,
-        "save_plan",
-        &[("id", id), ("body", TRANSITIVE), ("base_version", "1")],
-    )
-    .await;
+    let (st, same) = save(&http, base, id, TRANSITIVE, "1").await;
     assert_eq!((st, same["version"].as_i64()), (StatusCode::OK, Some(2)));
 
     // Keep mine: on purpose, over version 2; recorded in the audit trail.
@@ -177,13 +176,7 @@ async fn a_stale_save_is_409_with_who_saved_and_when() {
     );
 
     // Bad arguments are 400 with the value named; an unknown plan 404.
-    let (st, e) = call(
-        &http,
-        base,
-        "save_plan",
-        &[("id", id), ("body", SEED), ("base_version", "five")],
-    )
-    .await;
+    let (st, e) = save(&http, base, id, SEED, "five").await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
     assert_eq!(e["error"]["code"], "REFUSED");
     let (st, e) = call(
@@ -198,13 +191,7 @@ async fn a_stale_save_is_409_with_who_saved_and_when() {
         e["error"]["message"].as_str().unwrap().contains("base_version"),
         "{e}"
     );
-    let (st, e) = call(
-        &http,
-        base,
-        "save_plan",
-        &[("id", "plan_missing"), ("body", SEED), ("base_version", "1")],
-    )
-    .await;
+    let (st, e) = save(&http, base, "plan_missing", SEED, "1").await;
     assert_eq!(
         (st, e["error"]["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("NOT_FOUND")),
@@ -299,13 +286,7 @@ async fn two_servers_on_one_postgres_lose_no_version() {
                     let body = seed_named(&format!("round {round} server {s} save {n}"));
                     let version = round.to_string();
                     barrier.wait().await;
-                    call(
-                        &http,
-                        &base,
-                        "save_plan",
-                        &[("id", &id), ("body", &body), ("base_version", &version)],
-                    )
-                    .await
+                    save(&http, &base, &id, &body, &version).await
                 }));
             }
         }
@@ -389,21 +370,9 @@ async fn in_team_mode_the_conflict_and_presence_name_the_users() {
         .to_string();
     let id = id.as_str();
 
-    let (st, _) = call(
-        &alice,
-        base,
-        "save_plan",
-        &[("id", id), ("body", SEED), ("base_version", "1")],
-    )
-    .await;
+    let (st, _) = save(&alice, base, id, SEED, "1").await;
     assert_eq!(st, StatusCode::OK);
-    let (st, e) = call(
-        &bob,
-        base,
-        "save_plan",
-        &[("id", id), ("body", TRANSITIVE), ("base_version", "1")],
-    )
-    .await;
+    let (st, e) = save(&bob, base, id, TRANSITIVE, "1").await;
     assert_eq!(st, StatusCode::CONFLICT, "{e}");
     assert_eq!(e["error"]["saved_by"], "alice");
     assert!(
@@ -440,13 +409,7 @@ async fn in_team_mode_the_conflict_and_presence_name_the_users() {
     assert_eq!(by, ["bob", "alice", "alice"]);
 
     // A viewer may not save, but is present; each sees the others by name.
-    let (st, _) = call(
-        &vic,
-        base,
-        "save_plan",
-        &[("id", id), ("body", SEED), ("base_version", "3")],
-    )
-    .await;
+    let (st, _) = save(&vic, base, id, SEED, "3").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     call(&alice, base, "plan_presence", &[("id", id), ("tab", "tab-a")]).await;
     call(&bob, base, "plan_presence", &[("id", id), ("tab", "tab-b")]).await;
