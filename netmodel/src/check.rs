@@ -30,6 +30,7 @@ use crate::{
     graph::PeeringGraph,
     ids::*,
     model::*,
+    par,
 };
 
 /// How bad a finding is.
@@ -423,14 +424,25 @@ impl Default for CheckOptions {
 
 /// Every diagnostic of the plan, sorted by severity, code, then items.
 pub fn check(plan: &Plan, opts: &CheckOptions) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    let graph = PeeringGraph::new(plan);
-    cidr_overlaps(plan, opts, &mut out);
-    subnets(plan, &mut out);
-    peerings(plan, opts, &mut out);
-    groups(plan, &graph, opts, &mut out);
-    routes(plan, &graph, &RouteIndex::new(plan), &mut out);
-    security_groups(plan, &graph, &mut out);
+    // The overlaps of an estate's blocks on one thread, every other check on another (they share nothing).
+    let (mut out, rest) = par::join(
+        || {
+            let mut out = Vec::new();
+            cidr_overlaps(plan, opts, &mut out);
+            out
+        },
+        || {
+            let mut out = Vec::new();
+            let graph = PeeringGraph::new(plan);
+            subnets(plan, &mut out);
+            peerings(plan, opts, &mut out);
+            groups(plan, &graph, opts, &mut out);
+            routes(plan, &graph, &RouteIndex::new(plan), &mut out);
+            security_groups(plan, &graph, &mut out);
+            out
+        },
+    );
+    out.extend(rest);
     sort_findings(&mut out);
     out
 }
@@ -481,47 +493,60 @@ fn cidr_overlaps<'p>(plan: &'p Plan, opts: &CheckOptions, out: &mut Vec<Diagnost
             owner.push(i);
         }
     }
-    // One index of the used space answers every suggestion: each VPC to renumber gets one block (the same in
-    // every finding that names it), and no two VPCs are offered the same space.
-    let mut free = FreeSpace::new(&blocks);
+    // The index of the used space and the overlapping pairs need only the blocks: both built at once.
+    let (mut free, pairs) = par::join(
+        || FreeSpace::new(&blocks),
+        || {
+            let mut pairs: BTreeMap<(usize, usize), (Cidr, Cidr)> = BTreeMap::new();
+            for o in overlapping_pairs(&blocks) {
+                let (va, vb) = (owner[o.a], owner[o.b]);
+                if va == vb {
+                    continue;
+                }
+                let key = (va.min(vb), va.max(vb));
+                let (x, y) = if va < vb {
+                    (blocks[o.a], blocks[o.b])
+                } else {
+                    (blocks[o.b], blocks[o.a])
+                };
+                pairs.entry(key).or_insert((x, y));
+            }
+            pairs
+        },
+    );
+    // One index answers every suggestion: each VPC to renumber gets one block (the same in every finding that
+    // names it), and no two VPCs are offered the same space.
     let mut offered: crate::IdMap<(&VpcId, u8), Option<Cidr>> = crate::IdMap::default();
     let mut suggest = |vpc: &'p Vpc, len: u8| -> Option<Cidr> {
         *offered.entry((&vpc.id, len)).or_insert_with(|| free.take(len))
     };
-    let mut pairs: BTreeMap<(usize, usize), (Cidr, Cidr)> = BTreeMap::new();
-    for o in overlapping_pairs(&blocks) {
-        let (va, vb) = (owner[o.a], owner[o.b]);
-        if va == vb {
-            continue;
-        }
-        let key = (va.min(vb), va.max(vb));
-        let (x, y) = if va < vb {
-            (blocks[o.a], blocks[o.b])
-        } else {
-            (blocks[o.b], blocks[o.a])
-        };
-        pairs.entry(key).or_insert((x, y));
-    }
-    for ((ia, ib), (x, y)) in &pairs {
-        let (a, b) = (&plan.vpcs[*ia], &plan.vpcs[*ib]);
-        let overlap = overlap_of(x, y);
-        let mut d = Diagnostic::warning(
+    // The suggestions in order (each takes its space), then the findings' text, half of them on each thread.
+    let found: Vec<(&Vpc, &Vpc, Cidr, Cidr, Option<Cidr>)> = pairs
+        .into_iter()
+        .map(|((ia, ib), (x, y))| {
+            let (a, b) = (&plan.vpcs[ia], &plan.vpcs[ib]);
+            (a, b, x, y, suggest(b, b.cidr.prefix_len()))
+        })
+        .collect();
+    out.extend(par::map(&found, |&(a, b, x, y, to)| {
+        let overlap = overlap_of(&x, &y);
+        let d = Diagnostic::warning(
             Code::CidrOverlap,
             vec![(&a.id).into(), (&b.id).into()],
             format!(
                 "{} ({x}) and {} ({y}) overlap on {overlap}: they can never be peered with each other",
-                a.label(),
-                b.label()
+                a.labelled(),
+                b.labelled()
             ),
         );
-        if let Some(free) = suggest(b, b.cidr.prefix_len()) {
-            d = d.with_fix(Fix::RenumberVpc {
+        match to {
+            Some(to) => d.with_fix(Fix::RenumberVpc {
                 vpc: b.id.clone(),
-                to: free,
-            });
+                to,
+            }),
+            None => d,
         }
-        out.push(d);
-    }
+    }));
     // Peered pairs.
     for p in plan.peerings.iter().filter(|p| {
         !matches!(
@@ -1204,6 +1229,65 @@ mod tests {
 
     fn c(s: &str) -> Cidr {
         s.parse().unwrap()
+    }
+
+    /// More overlapping pairs than one thread writes (see `par::map`): every pair once, in order, with its
+    /// message; each VPC to renumber offered one block in all its findings, no two VPCs the same block, and that
+    /// block free.
+    #[test]
+    fn many_overlaps_each_once_with_one_free_block_per_vpc() {
+        let mut plan = Plan::new("many");
+        let n = 100;
+        for i in 0..n {
+            plan.vpcs.push(Vpc {
+                id: format!("vpc-{i:03}").into(),
+                name: if i % 2 == 0 {
+                    format!("net {i}")
+                } else {
+                    String::new()
+                },
+                account: "111122223333".into(),
+                region: "eu-west-1".into(),
+                cidr: c("10.0.0.0/16"),
+                secondary_cidrs: vec![],
+                ipv6_cidrs: vec![],
+                position: None,
+            });
+        }
+        let findings = check(&plan, &CheckOptions::default());
+        let overlaps: Vec<&Diagnostic> = findings.iter().filter(|d| d.code == Code::CidrOverlap).collect();
+        assert_eq!(overlaps.len(), n * (n - 1) / 2);
+        assert!(overlaps.len() > 4096, "more than one thread's share");
+        let mut offered: BTreeMap<String, Cidr> = BTreeMap::new();
+        let mut k = 0;
+        for i in 0..n {
+            for j in i + 1..n {
+                let d = overlaps[k];
+                k += 1;
+                let (a, b) = (&plan.vpcs[i], &plan.vpcs[j]);
+                assert_eq!(d.items, [ItemRef::from(&a.id), ItemRef::from(&b.id)]);
+                assert_eq!(
+                    d.message,
+                    format!(
+                        "{} (10.0.0.0/16) and {} (10.0.0.0/16) overlap on 10.0.0.0/16: they can never be peered \
+                         with each other",
+                        a.label(),
+                        b.label()
+                    )
+                );
+                let Some(Fix::RenumberVpc { vpc, to }) = &d.fix else {
+                    panic!("no block offered in {d:?}")
+                };
+                assert_eq!(vpc, &b.id);
+                assert_eq!(*offered.entry(vpc.to_string()).or_insert(*to), *to, "{vpc}");
+            }
+        }
+        assert_eq!(offered.len(), n - 1, "every VPC but the first is offered a block");
+        let blocks: Vec<Cidr> = offered.values().copied().collect();
+        assert!(blocks
+            .iter()
+            .all(|b| b.prefix_len() == 16 && !b.overlaps(&c("10.0.0.0/16"))));
+        assert!(crate::cidr::overlapping_pairs(&blocks).is_empty(), "{blocks:?}");
     }
 
     /// The sentence of every kind of fix, exactly as `check` wrote it when fixes were text (a contract of the

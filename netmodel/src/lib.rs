@@ -48,6 +48,7 @@ pub mod layout;
 pub mod library;
 pub mod matrix;
 pub mod model;
+mod par;
 pub mod sim;
 
 pub use check::{check, CheckOptions, Code, Diagnostic, Severity};

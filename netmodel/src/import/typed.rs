@@ -10,9 +10,14 @@
 //! turns into the same record.
 //!
 //! ```text
-//! let recs = read_vpcs(r#"{"Vpcs": [{"VpcId": "vpc-1", "CidrBlock": "10.0.0.0/16", "State": "available"}]}"#);
-//! assert_eq!(recs.unwrap()[0].vpc_id, Some("vpc-1"));
-//! assert!(read_vpcs(r#"{"Vpcs": [{"VpcId": 7}]}"#).is_none()); // the tree path decides
+//! let mut ids = Vec::new();
+//! let text = r#"{"Vpcs": [{"VpcId": "vpc-1", "CidrBlock": "10.0.0.0/16", "State": "available"}]}"#;
+//! assert!(read_vpcs(text, |v| {
+//!     ids.push(v.vpc_id);
+//!     true
+//! }));
+//! assert_eq!(ids, [Some("vpc-1")]);
+//! assert!(!read_vpcs(r#"{"Vpcs": [{"VpcId": 7}]}"#, |_| true)); // the tree path decides
 //! ```
 
 use serde::{
@@ -118,64 +123,64 @@ impl<'de: 'a, 'a> Deserialize<'de> for NameTag<'a> {
 }
 
 /// A `describe-vpcs` file's top-level object: its `Vpcs` list, every other key skipped (as a derived
-/// `Deserialize` reads it: `Vpcs` missing or given twice is an error), read into a list sized up front from the
-/// file's length (an estate's 80,000 records would otherwise be copied as the list doubles).
-struct VpcsFile {
-    capacity: usize,
+/// `Deserialize` reads it: `Vpcs` missing or given twice is an error). Each record goes to `each` as it is read
+/// (no list of them all is built: an estate's 80,000 records and their association lists took 40 MiB); `each`
+/// returning false stops the read.
+struct VpcsFile<F> {
+    each: F,
 }
 
-impl<'de> Visitor<'de> for VpcsFile {
-    type Value = Vec<VpcRecord<'de>>;
+impl<'de, F: FnMut(VpcRecord<'de>) -> bool> Visitor<'de> for VpcsFile<F> {
+    type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a describe-vpcs object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut vpcs = None;
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let mut read_list = false;
         while let Some(key) = map.next_key::<&'de str>()? {
             if key != "Vpcs" {
                 map.next_value::<IgnoredAny>()?;
-            } else if vpcs.is_some() {
+            } else if read_list {
                 return Err(de::Error::duplicate_field("Vpcs"));
             } else {
-                vpcs = Some(map.next_value_seed(VpcList {
-                    capacity: self.capacity,
-                })?);
+                map.next_value_seed(VpcList { each: &mut self.each })?;
+                read_list = true;
             }
         }
-        vpcs.ok_or_else(|| de::Error::missing_field("Vpcs"))
+        if read_list {
+            Ok(())
+        } else {
+            Err(de::Error::missing_field("Vpcs"))
+        }
     }
 }
 
 /// The `Vpcs` list of [`VpcsFile`].
-struct VpcList {
-    capacity: usize,
+struct VpcList<'f, F> {
+    each: &'f mut F,
 }
 
-impl<'de> DeserializeSeed<'de> for VpcList {
-    type Value = Vec<VpcRecord<'de>>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+impl<'de, F: FnMut(VpcRecord<'de>) -> bool> DeserializeSeed<'de> for VpcList<'_, F> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_seq(self)
     }
 }
 
-impl<'de> Visitor<'de> for VpcList {
-    type Value = Vec<VpcRecord<'de>>;
+impl<'de, F: FnMut(VpcRecord<'de>) -> bool> Visitor<'de> for VpcList<'_, F> {
+    type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a list of VPCs")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut vpcs = Vec::with_capacity(self.capacity);
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(v) = seq.next_element()? {
-            vpcs.push(v);
+            if !(self.each)(v) {
+                return Err(de::Error::custom("stopped"));
+            }
         }
-        Ok(vpcs)
+        Ok(())
     }
 }
-
-/// The shortest a VPC record of a real `describe-vpcs` file is, in bytes (`{"VpcId": …, "CidrBlock": …,
-/// "OwnerId": …, "State": …, "CidrBlockAssociationSet": […], …}`, compact): the list is sized for at most the
-/// file's length over this.
-const RECORD_BYTES: usize = 256;
 
 /// Whether no string of `text` can need the importer's clean-up: printable ASCII (or JSON whitespace) only, no
 /// backslash (so no escaped control character either), and never more than [`MAX_TEXT_CHARS`] bytes between two
@@ -235,26 +240,27 @@ fn is_plain_bytewise(text: &str) -> bool {
     true
 }
 
-/// The VPCs of a `describe-vpcs` file whose `Vpcs` list reads as typed records, or `None` (the tree path decides
-/// what the file holds).
-///
-/// Only a file whose first key is `Vpcs` (as `aws ec2 describe-vpcs` writes it) is tried: any other would be read
-/// to its end before the missing list failed it.
-pub(super) fn read_vpcs(text: &str) -> Option<Vec<VpcRecord<'_>>> {
-    let first_key = text.trim_start().strip_prefix('{')?.trim_start();
-    if !first_key.starts_with("\"Vpcs\"") || !is_plain(text) {
-        return None;
-    }
+/// Reads the VPCs of a `describe-vpcs` file as typed records, giving each to `each` in file order; false when the
+/// file is not one the typed read takes (the tree path decides what it holds), or when `each` said stop (false).
+/// The records given before a later one failed the read are not the file's: a caller that gets false drops what
+/// it made of them.
+pub(super) fn read_vpcs<'a>(text: &'a str, each: impl FnMut(VpcRecord<'a>) -> bool) -> bool {
+    starts_with_vpcs(text) && is_plain(text) && parse_vpcs(text, each)
+}
+
+/// Whether the file's first key is `Vpcs` (as `aws ec2 describe-vpcs` writes it): only such a file is tried, as
+/// any other would be read to its end before the missing list failed it.
+pub(super) fn starts_with_vpcs(text: &str) -> bool {
+    text.trim_start()
+        .strip_prefix('{')
+        .is_some_and(|rest| rest.trim_start().starts_with("\"Vpcs\""))
+}
+
+/// The typed read of [`read_vpcs`] without its two tests of the text, for a caller that runs [`is_plain`] on
+/// another thread meanwhile: what it gives counts only when both tests pass too.
+pub(super) fn parse_vpcs<'a>(text: &'a str, each: impl FnMut(VpcRecord<'a>) -> bool) -> bool {
     let mut de = serde_json::Deserializer::from_str(text);
-    let vpcs = serde::Deserializer::deserialize_map(
-        &mut de,
-        VpcsFile {
-            capacity: text.len() / RECORD_BYTES,
-        },
-    )
-    .ok()?;
-    de.end().ok()?;
-    Some(vpcs)
+    serde::Deserializer::deserialize_map(&mut de, VpcsFile { each }).is_ok() && de.end().is_ok()
 }
 
 fn text<'r>(v: &'r Json, key: &str) -> Option<&'r str> {
@@ -314,6 +320,16 @@ pub(super) fn non_empty(s: Option<&str>) -> Option<&str> {
 mod tests {
     use super::*;
 
+    /// Every record of a file the typed read takes, or `None`.
+    fn records(text: &str) -> Option<Vec<VpcRecord<'_>>> {
+        let mut all = Vec::new();
+        read_vpcs(text, |v| {
+            all.push(v);
+            true
+        })
+        .then_some(all)
+    }
+
     /// Every text the typed read takes gives the record the tree gives.
     #[test]
     fn typed_records_are_what_the_tree_gives() {
@@ -334,7 +350,7 @@ mod tests {
             "#,
         ];
         for t in texts {
-            let typed = read_vpcs(t).unwrap_or_else(|| panic!("{t}"));
+            let typed = records(t).unwrap_or_else(|| panic!("{t}"));
             let tree = super::super::borrowed::parse(t).unwrap();
             let from_tree: Vec<VpcRecord> = tree
                 .get("Vpcs")
@@ -345,10 +361,10 @@ mod tests {
                 .collect();
             assert_eq!(typed, from_tree, "{t}");
         }
-        let first = &read_vpcs(texts[0]).unwrap()[0];
+        let first = &records(texts[0]).unwrap()[0];
         assert_eq!(first.name(), "prod");
-        assert_eq!(read_vpcs(texts[1]).unwrap()[0].name(), "");
-        let names: Vec<&str> = read_vpcs(texts[2]).unwrap().iter().map(VpcRecord::name).collect();
+        assert_eq!(records(texts[1]).unwrap()[0].name(), "");
+        let names: Vec<&str> = records(texts[2]).unwrap().iter().map(VpcRecord::name).collect();
         assert_eq!(names, ["a", "d", "e", ""]);
     }
 
@@ -418,8 +434,8 @@ mod tests {
             r#"{"Vpcs": []} {}"#,
             &long,
         ] {
-            assert!(read_vpcs(t).is_none(), "{t}");
+            assert!(records(t).is_none(), "{t}");
         }
-        assert!(read_vpcs(&exact).is_some());
+        assert!(records(&exact).is_some());
     }
 }
