@@ -520,7 +520,7 @@ fn cidr_overlaps<'p>(plan: &'p Plan, opts: &CheckOptions, out: &mut Vec<Diagnost
     let mut suggest = |vpc: &'p Vpc, len: u8| -> Option<Cidr> {
         *offered.entry((&vpc.id, len)).or_insert_with(|| free.take(len))
     };
-    // The suggestions in order (each takes its space), then the findings' text, half of them on each thread.
+    // The suggestions in order (each takes its space), then the findings' text (many: half on each thread).
     let found: Vec<(&Vpc, &Vpc, Cidr, Cidr, Option<Cidr>)> = pairs
         .into_iter()
         .map(|((ia, ib), (x, y))| {

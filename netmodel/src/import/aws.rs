@@ -35,6 +35,7 @@ use crate::{
     cidr::Cidr,
     ids::*,
     model::*,
+    par,
 };
 
 /// One input file: its path (used for the region) and its text.
@@ -247,17 +248,21 @@ impl<'f> VpcDraft<'f> {
     }
 }
 
-/// Records per batch handed from the reading thread of [`draft_vpcs`] to the drafting one, and batches in flight at
-/// most (while the text is tested, the reader runs ahead).
+/// Records per batch handed from the reading thread of [`draft_vpcs`] to the drafting one.
 const BATCH: usize = 512;
+/// Batches in flight at most: while the drafting thread tests the text, the reader runs ahead by this much.
 const IN_FLIGHT: usize = 64;
+/// Files shorter than this (bytes) are read and drafted on one thread: not worth starting another (an estate
+/// exported one account and region at a time is thousands of small files).
+const TWO_THREADS_FROM: usize = 1 << 20;
 
 /// The VPCs of a plain `describe-vpcs` file, drafted (see [`typed::read_vpcs`]), or `None` when the file is not
 /// one the typed read takes.
 ///
-/// Two threads share the work where the platform has them: one reads the records while the other tests the
-/// text ([`typed::is_plain`]), then drafts each batch of records as it comes (an estate's 80,000 VPCs took about
-/// as long to draft as to read). The drafts come in file order either way.
+/// Two threads share the work of a file of [`TWO_THREADS_FROM`] bytes or more where the platform has them: one
+/// reads the records while the other tests the text ([`typed::is_plain`]), then drafts each batch of records as it
+/// comes (an estate's 80,000 VPCs took about as long to draft as to read). The drafts come in file order either
+/// way.
 fn draft_vpcs<'f>(text: &'f str, region: Option<&str>) -> Option<Vec<VpcDraft<'f>>> {
     /// The shortest a VPC record of a real `describe-vpcs` file is, in bytes (`{"VpcId": …, "CidrBlock": …,
     /// "OwnerId": …, "State": …, "CidrBlockAssociationSet": […], …}`, compact): the list is sized for at most
@@ -269,9 +274,8 @@ fn draft_vpcs<'f>(text: &'f str, region: Option<&str>) -> Option<Vec<VpcDraft<'f
     let mut drafts = Vec::with_capacity(text.len() / RECORD_BYTES);
     let read = std::thread::scope(|scope| {
         let (batches, received) = std::sync::mpsc::sync_channel::<Vec<VpcRecord<'f>>>(IN_FLIGHT);
-        let reader = std::thread::Builder::new()
-            .name("describe-vpcs".into())
-            .spawn_scoped(scope, move || {
+        let reader = (text.len() >= TWO_THREADS_FROM).then(|| {
+            par::spawn(scope, move || {
                 let mut batch = Vec::with_capacity(BATCH);
                 // (A send fails once the drafting side stopped listening: the text is not plain.)
                 typed::parse_vpcs(text, |v| {
@@ -281,9 +285,11 @@ fn draft_vpcs<'f>(text: &'f str, region: Option<&str>) -> Option<Vec<VpcDraft<'f
                             .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
                             .is_ok()
                 }) && batches.send(batch).is_ok()
-            });
-        let Ok(reader) = reader else {
-            // No second thread here (WebAssembly, or the system refused one): read and draft on this one.
+            })
+        });
+        let Some(Some(reader)) = reader else {
+            // A short file, or no second thread here (WebAssembly, or the system refused one): read and draft on
+            // this one.
             return typed::read_vpcs(text, |v| {
                 drafts.push(VpcDraft::of(&v, region));
                 true
@@ -1527,6 +1533,15 @@ mod tests {
         assert!(draft_vpcs(&escaped, None).is_none());
         let odd = list(r#"{"VpcId": 7}"#);
         assert!(draft_vpcs(&odd, None).is_none());
+        // Where no second thread can be had: the same drafts, and the same refusal.
+        let alone = par::tests::without_threads(|| draft_vpcs(&plain, Some("eu-west-1"))).unwrap();
+        assert_eq!(alone.len(), n);
+        assert!(alone.iter().zip(&drafts).all(|pair| match pair {
+            (VpcDraft::Vpc { vpc: a, .. }, VpcDraft::Vpc { vpc: b, .. }) => a == b,
+            _ => false,
+        }));
+        assert!(par::tests::without_threads(|| draft_vpcs(&escaped, None)).is_none());
+        assert!(plain.len() >= TWO_THREADS_FROM, "long enough for two threads");
         let imported = import(&[SourceFile {
             path: "vpcs.json".into(),
             text: plain,

@@ -5,7 +5,7 @@
 //!
 //! The fast path gives exactly what the tree gives, or nothing: [`read_vpcs`] takes a file only when no string in
 //! it could need the importer's clean-up (see [`is_plain`]) and the typed read succeeds. A field of an odd type, a
-//! key named twice, an escape anywhere: `None`, and the importer reads the file as a tree (lenient about types,
+//! key named twice, an escape anywhere: `false`, and the importer reads the file as a tree (lenient about types,
 //! the last of a repeated key wins, control characters replaced with a note), which [`VpcRecord::from_tree`] then
 //! turns into the same record.
 //!
@@ -256,8 +256,8 @@ pub(super) fn starts_with_vpcs(text: &str) -> bool {
         .is_some_and(|rest| rest.trim_start().starts_with("\"Vpcs\""))
 }
 
-/// The typed read of [`read_vpcs`] without its two tests of the text, for a caller that runs [`is_plain`] on
-/// another thread meanwhile: what it gives counts only when both tests pass too.
+/// The typed read of [`read_vpcs`] without its two tests of the text, for a caller that runs them itself while
+/// this parse runs on another thread: what it gives counts only when both tests pass too.
 pub(super) fn parse_vpcs<'a>(text: &'a str, each: impl FnMut(VpcRecord<'a>) -> bool) -> bool {
     let mut de = serde_json::Deserializer::from_str(text);
     serde::Deserializer::deserialize_map(&mut de, VpcsFile { each }).is_ok() && de.end().is_ok()
