@@ -136,6 +136,12 @@ async fn kill_9_under_load(backend: &str, database: &[&str]) {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    // Kill while a request is in flight (started, not yet answered): a fast server can answer every request between
+    // two of a client's, and a kill then would land on an idle server.
+    let busy_deadline = Instant::now() + Duration::from_secs(10);
+    while started.load(Ordering::SeqCst) <= answered.lock().await.len() && Instant::now() < busy_deadline {
+        tokio::task::yield_now().await;
+    }
     let started_at_kill = started.load(Ordering::SeqCst);
     server.child.kill().unwrap(); // SIGKILL
     server.child.wait().unwrap();
